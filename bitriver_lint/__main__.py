@@ -1,0 +1,3 @@
+from bitriver_lint.cli import main
+
+main()

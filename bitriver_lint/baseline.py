@@ -1,0 +1,32 @@
+"""Baselines: accept today's findings so CI fails only on new ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bitriver_lint.config import ConfigError
+from bitriver_lint.model import Finding
+
+
+def write(path: Path, findings: list[Finding]) -> None:
+    entries = [
+        {"rule_id": f.rule_id, "path": f.location.path, "fingerprint": f.fingerprint}
+        for f in findings
+        if f.suppression is None
+    ]
+    path.write_text(json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8")
+
+
+def read(path: Path) -> set[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {entry["fingerprint"] for entry in data["findings"]}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"--baseline: {path} does not exist (create it with --update-baseline)") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--baseline: {path} is not a bitriver-lint baseline: {exc}") from exc
+
+
+def filter_known(findings: list[Finding], known: set[str]) -> list[Finding]:
+    return [f for f in findings if f.fingerprint not in known]

@@ -1,0 +1,192 @@
+"""Facts every builder derives the same way, whatever format the component came from."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from bitriver_lint.config import Config
+from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Listener, Role, ServiceGraph
+from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
+from bitriver_lint.workspace import Workspace
+
+TLS_CERT = "BITRIVER_LIVE_TLS_CERT"
+TLS_KEY = "BITRIVER_LIVE_TLS_KEY"
+_URL_IN_TEXT = re.compile(r"\bhttps?://[^\s'\"\\]+")
+_BRACED_VAR = re.compile(r"\$\{[^{}]*\}")
+_PLAIN_VAR = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+_UNRESOLVED = "unresolved-value"
+_ADDR_FLAGS = ("--addr", "-addr", "--listen", "-listen", "--http-addr")
+
+
+@dataclass
+class BuildContext:
+    graph: ServiceGraph
+    config: Config
+    workspace: Workspace
+    # Which builder made which hosts, for the joins config ``hosts`` describes.
+    notes: list[str] = field(default_factory=list)
+
+
+def _addr_port(text: str) -> tuple[str | None, int | None]:
+    """``":8080"`` -> (None, 8080); ``"127.0.0.1:8443"`` -> ("127.0.0.1", 8443)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        return None, None
+    return (host.strip("[]") or None), int(port)
+
+
+def declared_listeners(
+    role: Role, env: dict[str, Located[str]], command: list[str], where: Location
+) -> list[tuple[int, bool | None, str | None, str, Location]]:
+    """(port, tls, bind address, reason, location) the process listens on, per the guide's
+    defaults refined by its flags and environment."""
+    if role is Role.API:
+        bind: str | None = None
+        port = 8080
+        reason = "default port of the Go API (guide service table)"
+        loc = where
+        addr = env.get("BITRIVER_LIVE_ADDR")
+        flag = _flag_value(command, _ADDR_FLAGS)
+        if flag is not None:
+            bind, parsed = _addr_port(flag)
+            port, reason = parsed or port, f"--addr {flag}"
+        elif addr is not None and isinstance(addr.value, str):
+            bind, parsed = _addr_port(addr.value)
+            port, reason, loc = parsed or port, f"BITRIVER_LIVE_ADDR={addr.value}", addr.location
+        tls = api_tls(env)
+        return [(port, tls, bind, reason, loc)]
+    if role is Role.VIEWER:
+        port_env = env.get("PORT")
+        if port_env is not None and isinstance(port_env.value, str) and port_env.value.isdigit():
+            return [(int(port_env.value), False, None, f"PORT={port_env.value}", port_env.location)]
+        return [(3000, False, None, "default port of the viewer (guide service table)", where)]
+    if role is Role.REDIS:
+        flag = _flag_value(command, ("--port",))
+        if flag and flag.isdigit():
+            return [(int(flag), False, None, f"--port {flag}", where)]
+    if role is Role.POSTGRES:
+        flag = _flag_value(command, ("-p",))
+        if flag and flag.isdigit():
+            return [(int(flag), False, None, f"-p {flag}", where)]
+        pgport = env.get("PGPORT")
+        if pgport is not None and isinstance(pgport.value, str) and pgport.value.isdigit():
+            return [(int(pgport.value), False, None, f"PGPORT={pgport.value}", pgport.location)]
+    ports = DEFAULT_PORTS.get(role, ())
+    return [(p, None, None, f"default port of {role.value} (guide service table)", where) for p in ports]
+
+
+def api_tls(env: dict[str, Located[str]]) -> bool | None:
+    """True when the API terminates TLS itself; None when it depends on unset values."""
+    cert, key = env.get(TLS_CERT), env.get(TLS_KEY)
+    values = [v for v in (cert, key) if v is not None]
+    if any(isinstance(v.value, Unknown) for v in values):
+        return None
+    return bool(cert and key and cert.value and key.value)
+
+
+def _flag_value(command: list[str], names: tuple[str, ...]) -> str | None:
+    for i, word in enumerate(command):
+        for name in names:
+            if word == name and i + 1 < len(command):
+                return command[i + 1]
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def parse_healthcheck(command: str | Unknown, location: Location, disabled: bool = False) -> HealthCheck:
+    """A probe command -> the HTTP path and port it requests, when it requests one."""
+    if isinstance(command, Unknown):
+        return HealthCheck(location=location, command=command.raw)
+    check = HealthCheck(location=location, command=command, disabled=disabled)
+    match = _URL_IN_TEXT.search(command)
+    if match:
+        url = urlsplit(match.group(0))
+        try:
+            port = url.port or (443 if url.scheme == "https" else 80)
+        except ValueError:
+            port = None
+        method = "HEAD" if re.search(r"(^|\s)(-I|--head|--spider)\b", command) else "GET"
+        return check.model_copy(update={"path": url.path or "/", "port": port, "method": method})
+    return check
+
+
+def add_declared_listeners(graph: ServiceGraph, component: Component, *, host_bound: bool) -> None:
+    for port, tls, bind, reason, loc in declared_listeners(
+        component.role, component.env, component.command, component.location
+    ):
+        graph.add_listener(
+            Listener(
+                id=f"{component.id}#{port}/tcp",
+                component=component.id,
+                port=port,
+                tls=tls,
+                bind=bind,
+                location=loc,
+                reason=reason,
+                host_bound=host_bound,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class UrlTarget:
+    host: str
+    port: int
+    scheme: str
+
+
+def url_target(value: Located[str]) -> UrlTarget | None:
+    """The host and port a connection-string value points at, even when only its secret part
+    is unknown (``postgres://u:${PASS}@db:5432``)."""
+    text = value.value.raw if isinstance(value.value, Unknown) else value.value
+    if "://" not in text:
+        return None
+    # Stand-ins for unresolved parts, so "${PASS:?msg}" cannot look like a query string.
+    previous = None
+    while previous != text:
+        previous, text = text, _BRACED_VAR.sub(_UNRESOLVED, text)
+    text = _PLAIN_VAR.sub(_UNRESOLVED, text)
+    try:
+        url = urlsplit(text.strip())
+        host = url.hostname
+        port = url.port
+    except ValueError:
+        return None
+    if not host or url.scheme not in SCHEME_PORTS:
+        return None
+    if _UNRESOLVED.lower() in url.netloc.rsplit("@", 1)[-1].lower():
+        return None  # the host or port itself is unknown
+    return UrlTarget(host, port or SCHEME_PORTS[url.scheme], url.scheme)
+
+
+def is_local_name(host: str) -> bool:
+    """A single-label name such as a compose service: it must be defined in the tree."""
+    return "." not in host and ":" not in host and host not in ("localhost",) and not host[0].isdigit()
+
+
+def connect_env_urls(ctx: BuildContext, component: Component, resolve: dict[str, Component]) -> None:
+    """``connects_to`` edges from URL-shaped environment values; unknown local names dangle."""
+    graph = ctx.graph
+    for key, value in sorted(component.env.items()):
+        target = url_target(value)
+        if target is None:
+            continue
+        peer = resolve.get(target.host) or graph.find_component(target.host)
+        if peer is None:
+            if is_local_name(target.host):
+                graph.dangling.append(
+                    Dangling(kind="connects_to", name=target.host, location=value.location, source=component.id)
+                )
+            continue
+        listener = graph.listener_for(peer, target.port, value.location)
+        url = value.value.raw if isinstance(value.value, Unknown) else value.value
+        graph.link(
+            component.id,
+            listener.id,
+            Connect(location=value.location, env_key=key, url=shlex.quote(url) if " " in url else url),
+        )

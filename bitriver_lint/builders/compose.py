@@ -1,0 +1,221 @@
+"""Compose projects into the graph: one host per project, one component per service."""
+
+from __future__ import annotations
+
+from bitriver_lint.builders.common import (
+    BuildContext,
+    add_declared_listeners,
+    connect_env_urls,
+    parse_healthcheck,
+)
+from bitriver_lint.graph import (
+    Component,
+    Dangling,
+    Dependency,
+    Host,
+    Listener,
+    Mount,
+    Publish,
+    RestartPolicy,
+    Role,
+)
+from bitriver_lint.loaders.compose import ComposeProject, Service
+from bitriver_lint.model import Located, Unknown
+from bitriver_lint.roles import DEFAULT_PORTS, role_from_image, role_from_name
+
+_RESTARTS = {"always", "unless-stopped", "on-failure", "deploy:any", "deploy:on-failure"}
+
+
+def _host_id(project: ComposeProject) -> str:
+    return f"compose:{project.directory or '.'}:{project.files[0]}"
+
+
+def _component_id(project: ComposeProject, service: Service) -> str:
+    return f"{_host_id(project)}:{service.name}"
+
+
+def _role(ctx: BuildContext, service: Service) -> tuple[Role, str]:
+    if service.name in ctx.config.roles:
+        return ctx.config.roles[service.name], "config roles"
+    if service.image is not None and isinstance(service.image.value, str):
+        role = role_from_image(service.image.value)
+        if role is not None:
+            return role, f"image {service.image.value}"
+    role = role_from_name(service.name)
+    if role is not None:
+        return role, f"service name {service.name}"
+    for word in service.command[:2]:
+        role = role_from_name(word.rsplit("/", 1)[-1])
+        if role is not None:
+            return role, f"command {word}"
+    return Role.OTHER, "no known image or name"
+
+
+def nodes(projects: list[ComposeProject], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    for project in projects:
+        host_id = graph.add(
+            Host(
+                id=_host_id(project),
+                name=project.name,
+                host_kind="compose-project",
+                location=project.location,
+                attrs={"directory": project.directory, "files": project.files},
+            )
+        )
+        for env in [project.dotenv, *project.env_files]:
+            if env is None:
+                continue
+            committed = not ctx.workspace.is_ignored(env.path)
+            for entry in env.entries:
+                if isinstance(entry.value, str):
+                    graph.add_setting(entry.key, entry.value, entry.value_location, committed)
+        for service in project.services:
+            _add_service(ctx, project, service, host_id)
+
+
+def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, host_id: str) -> None:
+    graph = ctx.graph
+    role, reason = _role(ctx, service)
+    host_network = service.network_mode is not None and service.network_mode.value == "host"
+    restart = None
+    if service.restart is not None:
+        value = service.restart.value
+        text = value.raw if isinstance(value, Unknown) else value
+        restart = RestartPolicy(
+            location=service.restart.location,
+            value=text,
+            restarts_on_failure=isinstance(value, Unknown) or text.startswith("on-failure") or text in _RESTARTS,
+        )
+    component = Component(
+        id=_component_id(project, service),
+        name=service.name,
+        role=role,
+        role_reason=reason,
+        origin="compose",
+        location=service.location,
+        image=service.image.value if service.image and isinstance(service.image.value, str) else None,
+        env=dict(service.environment),
+        env_files=list(service.env_files),
+        healthcheck=(
+            parse_healthcheck(service.healthcheck.test, service.healthcheck.location, service.healthcheck.disabled)
+            if service.healthcheck
+            else None
+        ),
+        restart=restart,
+        mounts=[
+            Mount(
+                location=v.location,
+                target=v.target,
+                source=v.source,
+                kind=v.kind,  # type: ignore[arg-type]
+                persistent=v.kind in ("volume", "bind"),
+                read_only=v.read_only,
+            )
+            for v in service.volumes
+        ],
+        replicas=service.replicas,
+        command=list(service.command),
+        attrs={
+            "aliases": service.aliases,
+            "host_network": host_network,
+            "ports_known": role in DEFAULT_PORTS,
+            "cpus": service.cpus,
+            "memory": service.memory,
+            "containerized": True,
+            "healthcheck_supported": True,
+        },
+    )
+    graph.add(component)
+    graph.runs_on(component.id, host_id, service.location)
+    if role in DEFAULT_PORTS:
+        add_declared_listeners(graph, component, host_bound=host_network)
+    for exposed in service.expose:
+        if isinstance(exposed.value, int):
+            _ensure(ctx, component, exposed.value, "tcp", exposed, declared=True, host_bound=host_network)
+    for mapping in service.ports:
+        if isinstance(mapping.target, Unknown):
+            # Keep it visible to exposure checks: an unknown mapping is a BRL002, not silence.
+            component.attrs.setdefault("unknown_ports", []).append(mapping)
+            continue
+        listener = _ensure(
+            ctx,
+            component,
+            mapping.target,
+            mapping.protocol,
+            Located(mapping.target, mapping.location),
+            declared=role not in DEFAULT_PORTS,
+            host_bound=host_network,
+        )
+        if mapping.published is None or host_network:
+            continue  # host networking ignores ports:, as docker does
+        graph.link(
+            host_id,
+            listener.id,
+            Publish(
+                location=mapping.location,
+                host_ip=mapping.host_ip,
+                host_port=mapping.published,
+                protocol="udp" if mapping.protocol == "udp" else "tcp",
+            ),
+        )
+
+
+def _ensure(
+    ctx: BuildContext,
+    component: Component,
+    port: int,
+    protocol: str,
+    where: Located[int],
+    *,
+    declared: bool,
+    host_bound: bool,
+) -> Listener:
+    graph = ctx.graph
+    for listener in graph.listeners(component):
+        if listener.port == port and listener.protocol == protocol:
+            return listener
+    listener = Listener(
+        id=f"{component.id}#{port}/{protocol}",
+        component=component.id,
+        port=port,
+        protocol="udp" if protocol == "udp" else "tcp",
+        location=where.location,
+        reason="ports/expose entry",
+        declared=declared,
+        host_bound=host_bound,
+    )
+    graph.add_listener(listener)
+    return listener
+
+
+def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    for project in projects:
+        members: dict[str, Component] = {}
+        for service in project.services:
+            node = graph.node(_component_id(project, service))
+            assert isinstance(node, Component)
+            members[service.name] = node
+            for alias in service.aliases:
+                members.setdefault(alias, node)
+        for service in project.services:
+            component = members[service.name]
+            for dep in service.depends_on:
+                target = members.get(dep.service)
+                if target is None:
+                    graph.dangling.append(
+                        Dangling(kind="depends_on", name=dep.service, location=dep.location, source=component.id)
+                    )
+                    continue
+                graph.link(
+                    component.id,
+                    target.id,
+                    Dependency(location=dep.location, condition=dep.condition, target_name=dep.service),
+                )
+            for link in service.links:
+                if isinstance(link.value, str) and link.value not in members:
+                    graph.dangling.append(
+                        Dangling(kind="link", name=link.value, location=link.location, source=component.id)
+                    )
+            connect_env_urls(ctx, component, members)

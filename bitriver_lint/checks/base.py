@@ -1,0 +1,89 @@
+"""What every check function receives, and the helpers they share.
+
+A check is ``fn(ctx: CheckContext, params: P) -> None`` where ``P`` is the pydantic model of
+its parameters; it calls ``ctx.report`` for each violation it can prove and ``ctx.need`` for
+values it needs, which records a BRL002 note when a value is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from bitriver_lint.config import Config
+from bitriver_lint.graph import ServiceGraph
+from bitriver_lint.model import Finding, Located, Location, Related, Severity, Unknown
+from bitriver_lint.rules import Rule
+
+T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    pass
+
+
+@dataclass(frozen=True)
+class Check(Generic[P]):
+    """A check function together with the model that validates a rule's ``parameters``."""
+
+    name: str
+    fn: Callable[[CheckContext, P], None]
+    params: type[P]
+    description: str = ""
+
+    def run(self, ctx: CheckContext, parameters: dict[str, Any]) -> None:
+        self.fn(ctx, self.params.model_validate(parameters))
+
+
+@dataclass
+class CheckContext:
+    graph: ServiceGraph
+    config: Config
+    topology: str
+    rule: Rule
+    findings: list[Finding] = field(default_factory=list)
+    unresolved: list[Finding] = field(default_factory=list)
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.severity_for(self.topology)
+
+    def report(self, message: str, location: Location, related: list[Related] | tuple[Related, ...] = ()) -> None:
+        self.findings.append(Finding(self.rule.id, self.severity, message, location, tuple(related)))
+
+    def need(self, value: Located[T] | None, purpose: str) -> T | None:
+        """The value, or None after recording a BRL002 note if it is unknown."""
+        if value is None:
+            return None
+        if isinstance(value.value, Unknown):
+            self.note_unknown(value.value, value.location, purpose)
+            return None
+        return value.value
+
+    def note_unknown(self, unknown: Unknown, location: Location, purpose: str) -> None:
+        names = unknown.describe() or "a value"
+        self.unresolved.append(
+            Finding(
+                "BRL002",
+                Severity.NOTE,
+                f"{names} is not set, so {self.rule.id} ({self.rule.name}) cannot check {purpose}",
+                location,
+            )
+        )
+
+
+def _nothing(ctx: CheckContext, params: NoParams) -> None:
+    del ctx, params
+
+
+def pending(name: str, description: str) -> Check[NoParams]:
+    """A check whose facts no loader provides yet: it reports nothing until one does."""
+    return Check(name, _nothing, NoParams, description + " (needs facts no loader provides yet)")

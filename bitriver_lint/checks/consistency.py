@@ -1,0 +1,59 @@
+"""Consistency checks: files that must agree with each other on ports and names."""
+
+from __future__ import annotations
+
+from bitriver_lint.checks.base import Check, CheckContext, NoParams
+from bitriver_lint.graph import Connect, Publish, Route
+from bitriver_lint.model import Related
+
+_WHAT = {"publishes": "publishes", "connects_to": "connects to", "routes": "routes to", "health_checks": "probes"}
+
+
+def _ports(ctx: CheckContext, params: NoParams) -> None:
+    graph = ctx.graph
+    for listener in graph.listeners():
+        component = graph.component_of(listener)
+        if listener.declared or not component.attrs.get("ports_known"):
+            continue
+        real = sorted(li.port for li in graph.listeners(component) if li.declared)
+        listens = ", ".join(map(str, real)) or "no known port"
+        for _, _, edge in graph.in_edges(listener.id):
+            if edge.kind not in _WHAT:
+                continue
+            if isinstance(edge, Publish):
+                text = f"host port {edge.host_port} is published to container port {listener.port}"
+            elif isinstance(edge, Connect):
+                text = f"{edge.env_key} points at port {listener.port}"
+            elif isinstance(edge, Route):
+                text = f"a route sends traffic to port {listener.port}"
+            else:
+                text = f"a health check probes port {listener.port}"
+            ctx.report(
+                f"{text} of {component.name}, but {component.name} listens on {listens}",
+                edge.location,
+                [Related(li.location, f"{component.name} listens on {li.port} ({li.reason})")
+                 for li in graph.listeners(component) if li.declared][:3],
+            )
+    for component in graph.components():
+        check = component.healthcheck
+        if check is None or check.port is None or not component.attrs.get("ports_known"):
+            continue
+        ports = {li.port for li in graph.listeners(component) if li.declared}
+        if ports and check.port not in ports:
+            ctx.report(
+                f"{component.name}'s health check probes port {check.port}, but it listens on "
+                f"{', '.join(map(str, sorted(ports)))}",
+                check.location,
+            )
+
+
+PORTS = Check("consistency.ports", _ports, NoParams, "Files agree on ports")
+
+
+def _references(ctx: CheckContext, params: NoParams) -> None:
+    for ref in ctx.graph.dangling:
+        kind = ref.kind.replace("_", " ")
+        ctx.report(f"{kind} names {ref.name!r}, which no file in the deployment defines", ref.location)
+
+
+REFERENCES = Check("consistency.references", _references, NoParams, "References resolve")

@@ -1,0 +1,117 @@
+"""Exposure checks: who can reach which port, across every layer the files describe.
+
+``exposure.reachable`` is generic on purpose: a custom rule can name any roles, ports and
+allowed source sets (``encoders``, ``operators``, ``cdn``, ``private``, ``loopback``).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from bitriver_lint.checks.base import Check, CheckContext, Params
+from bitriver_lint.exposure import Entry, entries, is_configured, named_set
+from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.netsets import ANY, LOOPBACK, CidrSet
+
+SourceSet = str
+
+_PORT_NAMES: dict[tuple[Role, int], str] = {
+    (Role.SRS, 1935): "RTMP ingest",
+    (Role.SRS, 1985): "the SRS HTTP API",
+    (Role.POSTGRES, 5432): "PostgreSQL",
+    (Role.REDIS, 6379): "Redis",
+    (Role.API, 8080): "the Go API",
+    (Role.TRANSCODER, 9000): "the transcoder control plane",
+    (Role.OME, 8081): "the OvenMediaEngine API/WebRTC port",
+    (Role.OME, 9000): "the OvenMediaEngine ICE/transfer port",
+    (Role.VIEWER, 3000): "the viewer runtime",
+}
+
+
+class Target(Params):
+    role: Role
+    ports: list[int]
+    tls: bool | None = None  # only listeners with this TLS state, when set
+
+
+class ReachableParams(Params):
+    targets: list[Target]
+    allowed: list[SourceSet] = Field(min_length=1)
+    # In these topologies the rule reports only once every allowed set is configured.
+    optional_in: list[str] = Field(default_factory=list)
+
+
+def _what(component: Component, listener: Listener) -> str:
+    name = _PORT_NAMES.get((component.role, listener.port), f"port {listener.port}")
+    return f"{name} ({listener.port}/{listener.protocol}) of {component.name}"
+
+
+def _reachable(ctx: CheckContext, params: ReachableParams) -> None:
+    if ctx.topology in params.optional_in and not all(is_configured(ctx.config, s) for s in params.allowed):
+        return
+    allowed = LOOPBACK
+    for name in params.allowed:
+        allowed = allowed.union(named_set(ctx.config, name))
+    label = " or ".join(params.allowed)
+    graph = ctx.graph
+    for target in params.targets:
+        for component in graph.components(target.role):
+            for listener in graph.listeners(component):
+                if listener.port not in target.ports:
+                    continue
+                if target.tls is not None and listener.tls is not None and listener.tls != target.tls:
+                    continue
+                for entry in entries(graph, listener):
+                    _judge(ctx, component, entry, allowed, label)
+
+
+def _judge(ctx: CheckContext, component: Component, entry: Entry, allowed: CidrSet, label: str) -> None:
+    if entry.unknown is not None:
+        port = f"{entry.listener.port}/{entry.listener.protocol}"
+        ctx.note_unknown(entry.unknown, entry.location, f"who can reach {port}")
+        return
+    outside = entry.reach.difference(allowed)
+    if not outside:
+        return
+    who = "anywhere (0.0.0.0/0, ::/0)" if entry.reach == ANY else entry.reach.describe()
+    ctx.report(
+        f"{_what(component, entry.listener)} is reachable from {who}, outside {label}"
+        f"{entry.describe_assumptions()}",
+        entry.location,
+        entry.evidence,
+    )
+
+
+REACHABLE = Check("exposure.reachable", _reachable, ReachableParams, "Listeners reachable from outside a source set")
+
+
+class AllowlistParams(Params):
+    ports: list[int]
+
+
+def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
+    graph = ctx.graph
+    seen: set[tuple[str, int, int]] = set()
+    for component in graph.components():
+        for listener in graph.listeners(component):
+            for entry in entries(graph, listener):
+                if entry.unknown is not None or entry.port in params.ports:
+                    continue
+                # "All interfaces" means reachable from beyond the private networks.
+                if not entry.reach.difference(named_set(ctx.config, "private")):
+                    continue
+                key = (entry.location.path, entry.location.line, entry.port)
+                if key in seen:
+                    continue
+                seen.add(key)
+                ctx.report(
+                    f"{component.name} publishes port {entry.port}/{entry.listener.protocol} on all interfaces; "
+                    f"a single-node appliance should only expose {', '.join(map(str, params.ports))}",
+                    entry.location,
+                    entry.evidence,
+                )
+
+
+PORT_ALLOWLIST = Check(
+    "exposure.port_allowlist", _port_allowlist, AllowlistParams, "Ports published to all interfaces beyond a list"
+)

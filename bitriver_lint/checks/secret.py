@@ -1,0 +1,65 @@
+"""Secrets written as literals in committed files."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from bitriver_lint.checks.base import Check, CheckContext, Params
+from bitriver_lint.loaders.interpolate import Interpolated
+from bitriver_lint.model import Location
+
+_SECRET_KEY = r"(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?|AUTH_?KEY)"
+# Keys that name where a secret is, not the secret itself.
+_NOT_A_SECRET = r"(_FILE|_PATH|_DIR|_URL|_URI|_ENDPOINT|_HOST|_PORT|_USER|_USERNAME|_ID|_NAME|_TTL|_LENGTH|_EXPIRY)$"
+
+
+class SecretParams(Params):
+    key_pattern: str = _SECRET_KEY
+    ignore_key_pattern: str = _NOT_A_SECRET
+
+
+def _literal(value: object) -> bool:
+    if not isinstance(value, str) or isinstance(value, Interpolated):
+        return False
+    text = value.strip()
+    if not text or text.lower() in ("true", "false"):
+        return False
+    return not text.startswith(("/run/secrets/", "${", "$(", "{{"))
+
+
+def _url_password(value: object) -> bool:
+    if not isinstance(value, str) or isinstance(value, Interpolated) or "://" not in value:
+        return False
+    try:
+        password = urlsplit(value.strip()).password
+    except ValueError:
+        return False
+    return bool(password) and "$" not in (password or "")
+
+
+def _plaintext(ctx: CheckContext, params: SecretParams) -> None:
+    key_re = re.compile(params.key_pattern, re.IGNORECASE)
+    skip_re = re.compile(params.ignore_key_pattern, re.IGNORECASE)
+    reported: set[Location] = set()
+
+    def consider(key: str, value: object, location: Location, where: str) -> None:
+        if location in reported:
+            return
+        if _url_password(value):
+            reported.add(location)
+            ctx.report(f"{key} in {where} embeds a literal password in its URL; reference a secret instead", location)
+        elif key_re.search(key) and not skip_re.search(key) and _literal(value):
+            reported.add(location)
+            ctx.report(f"{key} in {where} is a literal secret; reference a variable or secrets manager instead",
+                       location)
+
+    for setting in ctx.graph.settings:
+        if setting.committed:
+            consider(setting.key, setting.value, setting.location, setting.location.path)
+    for component in ctx.graph.components():
+        for key, value in component.env.items():
+            consider(key, value.value, value.location, component.name)
+
+
+PLAINTEXT = Check("secret.plaintext", _plaintext, SecretParams, "No literal secrets in committed files")

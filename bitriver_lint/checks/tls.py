@@ -1,0 +1,100 @@
+"""TLS checks: where TLS ends on the viewer/API path, and whether the pieces agree."""
+
+from __future__ import annotations
+
+from bitriver_lint.builders.common import TLS_CERT, TLS_KEY
+from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params, pending
+from bitriver_lint.exposure import entries
+from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.model import Related
+from bitriver_lint.netsets import PRIVATE
+
+_FRONT_ROLES = (Role.PROXY, Role.LB, Role.CDN)
+
+
+def _terminates_tls(listener: Listener, component: Component) -> bool | None:
+    if listener.tls is not None:
+        return listener.tls
+    # A reverse proxy publishing 443 is terminating TLS unless its config says otherwise.
+    if component.role in _FRONT_ROLES and listener.port == 443:
+        return True
+    return None
+
+
+def _public(ctx: CheckContext, listener: Listener) -> bool:
+    return any(e.unknown is None and e.reach.difference(PRIVATE) for e in entries(ctx.graph, listener))
+
+
+def _termination(ctx: CheckContext, params: NoParams) -> None:
+    graph = ctx.graph
+    apis = graph.components(Role.API)
+    if not apis:
+        return
+    points: list[tuple[Component, Listener]] = []
+    for component in graph.components(Role.API, *_FRONT_ROLES):
+        for listener in graph.listeners(component):
+            tls = _terminates_tls(listener, component)
+            if tls is None and component.role is Role.API:
+                for key in (TLS_CERT, TLS_KEY):
+                    ctx.need(component.env.get(key), "whether the API terminates TLS")
+                return
+            if tls and (component.role is Role.CDN or _public(ctx, listener)):
+                points.append((component, listener))
+    if not points:
+        api = apis[0]
+        ctx.report(
+            f"nothing terminates TLS in front of {api.name}: no public HTTPS listener on a proxy, "
+            f"load balancer or CDN, and no {TLS_CERT}/{TLS_KEY} on the API",
+            api.location,
+        )
+        return
+    if len(points) > 1:
+        first_component, first = points[0]
+        for component, listener in points[1:]:
+            ctx.report(
+                f"TLS is terminated twice on the public path: {component.name} ({listener.port}) as well as "
+                f"{first_component.name} ({first.port}); the guide expects one termination point",
+                listener.location,
+                [Related(first.location, f"first termination point: {first_component.name}:{first.port}")],
+            )
+
+
+TERMINATION = Check("tls.termination", _termination, NoParams, "One clear TLS termination point")
+
+
+class CertKeyParams(Params):
+    cert_env: str = TLS_CERT
+    key_env: str = TLS_KEY
+
+
+def _cert_key_pair(ctx: CheckContext, params: CertKeyParams) -> None:
+    for api in ctx.graph.components(Role.API):
+        cert, key = api.env.get(params.cert_env), api.env.get(params.key_env)
+        if cert is None and key is None:
+            continue
+        if cert is None or key is None:
+            present, missing = (cert, params.key_env) if key is None else (key, params.cert_env)
+            assert present is not None
+            ctx.report(f"{api.name} sets only one half of its TLS pair: {missing} is missing", present.location)
+            continue
+        if not api.attrs.get("containerized"):
+            continue
+        for name, value in ((params.cert_env, cert), (params.key_env, key)):
+            path = ctx.need(value, f"whether {name} is mounted")
+            if path is None or not path.startswith("/"):
+                continue
+            if not any(path == m.target or path.startswith(m.target.rstrip("/") + "/") for m in api.mounts):
+                ctx.report(
+                    f"{name}={path} is not mounted into {api.name}: no volume, bind mount or secret covers it",
+                    value.location,
+                )
+
+
+CERT_KEY_PAIR = Check("tls.cert_key_pair", _cert_key_pair, CertKeyParams, "TLS certificate and key set together")
+
+
+AT_EDGE = pending("tls.at_edge", "TLS terminated at the edge")
+HTTP_REDIRECT = pending("tls.http_redirect", "Port 80 redirects to HTTPS")
+CDN_ORIGIN_HTTPS = pending("tls.cdn_origin_https", "CDN pulls from origin over HTTPS")
+SEGMENT_ACCESS = pending("tls.segment_access", "Segments need signed access")
+

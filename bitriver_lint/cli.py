@@ -1,0 +1,212 @@
+"""The ``bitriver-lint`` command line.
+
+Exit codes: 0 clean, 1 findings at or above the threshold, 2 usage or configuration error
+(printed as one line naming the flag or key). Heavy modules are imported inside commands so
+``--help``, ``--version`` and ``rules`` start fast for pre-commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bitriver_lint import __version__
+
+FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
+TOPOLOGIES = ("auto", "single-node", "origin-edge", "cdn")
+SEVERITIES = ("note", "warning", "error")
+
+
+class _DefaultScan(click.Group):
+    """``bitriver-lint PATH`` means ``bitriver-lint scan PATH``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["scan", *args]
+        elif not args:
+            args = ["scan"]
+        return super().parse_args(ctx, args)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+
+
+@click.group(cls=_DefaultScan, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bitriver-lint")
+def cli() -> None:
+    """Check a BitRiver Live deployment tree against the scaling guide."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
+@click.option("--select", multiple=True, help="Only these rules (ids or prefixes, comma-separated).")
+@click.option("--ignore", multiple=True, help="Skip these rules (ids or prefixes, comma-separated).")
+@click.option("--severity-threshold", type=click.Choice(SEVERITIES), default="warning", show_default=True,
+              help="Exit 1 when a finding is at least this severe.")
+@click.option("--topology", type=click.Choice(TOPOLOGIES), default=None, help="Override topology detection.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Config file (default: nearest .bitriver-lint.yaml or pyproject.toml).")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
+              help="Hide findings recorded in this baseline file.")
+@click.option("--update-baseline", is_flag=True, help="Write the current findings to --baseline and exit 0.")
+@click.option("--exit-zero", is_flag=True, help="Always exit 0 unless the scan itself fails.")
+@click.option("--changed", is_flag=True,
+              help="PATHS are changed files (pre-commit): scan the whole working directory and report only "
+                   "findings located in, or related to, them.")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the text report.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+def scan(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    severity_threshold: str,
+    topology: str | None,
+    config_path: Path | None,
+    baseline: Path | None,
+    update_baseline: bool,
+    exit_zero: bool,
+    changed: bool,
+    show_suppressed: bool,
+    color: bool | None,
+) -> None:
+    """Scan deployment files (default: the current directory)."""
+    from bitriver_lint import baseline as baselines
+    from bitriver_lint.config import find_config, load_config
+    from bitriver_lint.engine import scan as run_scan
+    from bitriver_lint.model import Severity
+    from bitriver_lint.reporters import get_reporter
+
+    targets = list(paths) or [Path(".")]
+    for target in targets:
+        if not target.exists() and not changed:
+            raise click.UsageError(f"PATH: {target} does not exist")
+    focus = {p.resolve() for p in targets} if changed else None
+    if changed:
+        targets = [Path(".")]
+    config = load_config(config_path or find_config(targets[0].resolve()))
+    selects, ignores = _split(select), _split(ignore)
+    result = run_scan(targets, config, topology=topology, select=selects, ignore=ignores)
+    if focus is not None:
+        result.findings = [f for f in result.findings if _touches(result.root, f, focus)]
+    for option, values in (("--select", selects), ("--ignore", ignores)):
+        for value in values:
+            if not any(rule_id.startswith(value) for rule_id in result.rules):
+                raise click.UsageError(f"{option}: no rule matches {value!r}")
+    baseline_path = baseline or (Path(config.baseline) if config.baseline else None)
+    if update_baseline:
+        if baseline_path is None:
+            raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
+        baselines.write(baseline_path, result.findings)
+        click.echo(f"wrote {len(result.active)} finding(s) to {baseline_path}", err=True)
+        return
+    if baseline_path is not None:
+        result.findings = baselines.filter_known(result.findings, baselines.read(baseline_path))
+    reporter = get_reporter(fmt)
+    if output is not None:
+        with output.open("w", encoding="utf-8") as stream:
+            reporter.render(result, stream, color=False, show_suppressed=show_suppressed)
+    else:
+        use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+        reporter.render(result, sys.stdout, color=use_color, show_suppressed=show_suppressed)
+    for error in result.errors:
+        click.echo(f"bitriver-lint: {error}", err=True)
+    if not exit_zero:
+        sys.exit(result.exit_code(Severity.parse(severity_threshold)))
+
+
+@cli.command()
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+def rules(fmt: str, config_path: Path | None) -> None:
+    """List the rules: id, name, severity, topologies."""
+    from bitriver_lint.config import find_config, load_config
+    from bitriver_lint.engine import load_rules
+
+    catalog = load_rules(load_config(config_path or find_config(Path.cwd())))
+    if fmt == "json":
+        data = [r.model_dump(exclude={"source"}) for r in catalog.values()]
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "name", "severity", "topologies", "summary", box=None, pad_edge=False)
+    for rule in catalog.values():
+        table.add_row(rule.id, rule.name, rule.severity, rule.topology_label, rule.summary)
+    Console(soft_wrap=False).print(table)
+
+
+@cli.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Show a rule's documentation (what, why, example, fix)."""
+    from bitriver_lint.ruledocs import rule_page
+    from bitriver_lint.rules import catalog
+
+    rules_by_id = catalog()
+    by_name = {r.name: r for r in rules_by_id.values()}
+    rule = rules_by_id.get(rule_id.upper()) or by_name.get(rule_id)
+    if rule is None:
+        raise click.UsageError(f"RULE_ID: unknown rule {rule_id!r} (see `bitriver-lint rules`)")
+    click.echo(rule_page(rule))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "-f", "fmt", type=click.Choice(("mermaid", "dot", "json")), default="mermaid",
+              show_default=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--topology", type=click.Choice(TOPOLOGIES), default=None)
+def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology: str | None) -> None:
+    """Print the service graph built from the files, to check the joins."""
+    from bitriver_lint.config import find_config, load_config
+    from bitriver_lint.engine import scan as run_scan
+    from bitriver_lint.reporters import graph as graph_reporter
+
+    targets = list(paths) or [Path(".")]
+    for target in targets:
+        if not target.exists():
+            raise click.UsageError(f"PATH: {target} does not exist")
+    config = load_config(config_path or find_config(targets[0].resolve()))
+    result = run_scan(targets, config, topology=topology)
+    click.echo(graph_reporter.render_graph(result, fmt))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from bitriver_lint.config import ConfigError
+
+    try:
+        return cli.main(args=argv, prog_name="bitriver-lint", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("bitriver-lint: aborted", err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        click.echo(f"bitriver-lint: error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(2)
+    except ConfigError as exc:
+        click.echo(f"bitriver-lint: config error: {_one_line(str(exc))}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"bitriver-lint: error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(2)
+
+
+def _touches(root: Path, finding: Any, files: set[Path]) -> bool:
+    locations = [finding.location, *(r.location for r in finding.related)]
+    return any((root / loc.path).resolve() in files for loc in locations)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

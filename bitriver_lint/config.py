@@ -1,0 +1,163 @@
+"""``.bitriver-lint.yaml`` (or ``[tool.bitriver-lint]`` in pyproject.toml), validated up front.
+
+Every error names the key and, for YAML, the file:line it was written at, so a user fixes it
+in one go; the CLI turns a ``ConfigError`` into exit code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bitriver_lint.graph import Role
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
+from bitriver_lint.netsets import CidrSet
+
+CONFIG_NAMES = (".bitriver-lint.yaml", ".bitriver-lint.yml")
+Topology = Literal["single-node", "origin-edge", "cdn"]
+TopologyChoice = Literal["auto", "single-node", "origin-edge", "cdn"]
+SeverityName = Literal["error", "warning", "note"]
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_cidr(value: str) -> str:
+    CidrSet([value])  # raises ValueError naming the bad text
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+
+
+class Networks(_Strict):
+    """Named source sets. ``cdn`` may name a shipped range set (``cloudflare``, ``cloudfront``)."""
+
+    encoders: list[Cidr] | None = None
+    operators: list[Cidr] | None = None
+    cdn: str | list[Cidr] | None = None
+
+
+class HostBinding(_Strict):
+    """Joins files to a machine: which directories run on which instance or address."""
+
+    paths: list[str] = Field(default_factory=list)
+    resource: str | None = None  # e.g. aws_instance.api or aws_autoscaling_group.viewer
+    address: str | None = None
+
+
+class RulesConfig(_Strict):
+    select: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    severity: dict[str, SeverityName] = Field(default_factory=dict)
+    paths: list[str] = Field(default_factory=list)  # directories of custom rule YAML files
+
+
+class Config(_Strict):
+    topology: TopologyChoice = "auto"
+    networks: Networks = Field(default_factory=Networks)
+    roles: dict[str, Role] = Field(default_factory=dict)
+    hosts: dict[str, HostBinding] = Field(default_factory=dict)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    exclude: list[str] = Field(default_factory=list)
+    baseline: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+    profiles: list[str] = Field(default_factory=list)
+
+    # Where the config came from: custom rule paths and baselines resolve against it.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
+        return value
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``.bitriver-lint.yaml`` or pyproject with ``[tool.bitriver-lint]``."""
+    current = start if start.is_dir() else start.parent
+    for directory in (current, *current.parents):
+        for name in CONFIG_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.bitriver-lint]" in pyproject.read_bytes():
+            return pyproject
+        if (directory / ".git").exists():
+            break  # never read a config from outside the repository being scanned
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    if path.name == "pyproject.toml":
+        try:
+            data = tomllib.loads(text).get("tool", {}).get("bitriver-lint", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        return _validate(data, path, None)
+    try:
+        data = load_document(text, str(path))
+    except YamlError as exc:
+        raise ConfigError(f"{path}:{exc.line}:{exc.column}: invalid YAML: {exc.message}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1:1: the config must be a mapping of keys")
+    return _validate(data, path, data if isinstance(data, LDict) else None)
+
+
+def _validate(data: Any, path: Path, positioned: LDict | None) -> Config:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = _key_path(error["loc"])
+        where = f"{path}:{_line_of(positioned, error['loc'])}" if positioned is not None else str(path)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        raise ConfigError(f"{where}: {key}: {message}") from exc
+    return config.model_copy(update={"source": path})
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and (part.startswith(("list[", "function-")) or part == "str"):
+            continue  # pydantic's union branch names are not keys
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
+    line = node.loc.line if isinstance(node, (LDict, LList)) else 1
+    for part in loc:
+        if isinstance(node, LDict) and part in node:
+            line = node.key_loc(part).line
+            node = node[part]
+        elif isinstance(node, LList) and isinstance(part, int) and part < len(node):
+            line = node.item_loc(part).line
+            node = node[part]
+        else:
+            break
+    return line

@@ -1,0 +1,154 @@
+"""Find the deployment files under the given paths and tell which format each one is.
+
+A name decides where it can (``docker-compose.yml``, ``*.service``, ``*.tf``, ``Caddyfile``);
+otherwise a quick look at the content does (a ``*.yml`` is compose only if it has a top-level
+``services:``; a ``*.conf`` can be nginx, HAProxy or a systemd drop-in).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pathspec
+
+from bitriver_lint.workspace import FileProblem, Workspace
+
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "venv", "__pycache__", ".tox"}
+SNIFF_BYTES = 64 * 1024
+
+SYSTEMD_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
+
+_COMPOSE_NAME = re.compile(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml", re.IGNORECASE)
+_TOP_SERVICES = re.compile(r"^services\s*:", re.MULTILINE)
+_ENVOY = re.compile(r"^(static_resources|dynamic_resources|admin)\s*:", re.MULTILINE)
+_ENVOY_JSON = re.compile(r'"static_resources"\s*:')
+_CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
+_TFPLAN = re.compile(r'"format_version"\s*:.*"(planned_values|resource_changes)"', re.DOTALL)
+_HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+\S+)?\s*$", re.MULTILINE)
+_NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
+_SYSTEMD = re.compile(r"^\[(Unit|Service|Socket|Timer|Install)\]\s*$", re.MULTILINE)
+
+
+@dataclass
+class Discovery:
+    """Root-relative paths by format, plus the git-ignored paths seen on the way."""
+
+    by_format: dict[str, list[str]] = field(default_factory=dict)
+    ignored: set[str] = field(default_factory=set)
+
+    def add(self, fmt: str, rel: str) -> None:
+        self.by_format.setdefault(fmt, []).append(rel)
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.by_format.values())
+
+
+def sniff(rel: str, ws: Workspace) -> str | None:
+    """The format of one file, or None when it is none of ours."""
+    name = PurePosixPath(rel).name
+    lower = name.lower()
+    parent = PurePosixPath(rel).parent.name
+    if _COMPOSE_NAME.fullmatch(name):
+        return "compose"
+    if lower.endswith(SYSTEMD_SUFFIXES):
+        return "systemd"
+    if lower.endswith(".tf") or lower.endswith(".tf.json"):
+        return "terraform"
+    if lower.startswith("caddyfile") or lower.endswith((".caddyfile", ".caddy")):
+        return "caddy"
+    if lower.endswith(".conf") and parent.endswith((".service.d", ".socket.d", ".timer.d")):
+        return "systemd"
+    if lower == "haproxy.cfg":
+        return "haproxy"
+    if lower == "nginx.conf":
+        return "nginx"
+    if not lower.endswith((".yml", ".yaml", ".json", ".conf", ".cfg")):
+        return None
+    head = _head(rel, ws)
+    if head is None:
+        # Unreadable: only claim it when the name is unambiguous enough to be ours.
+        return None
+    if lower.endswith((".yml", ".yaml")):
+        if _TOP_SERVICES.search(head):
+            return "compose"
+        if _ENVOY.search(head) and ("listeners" in head or "clusters" in head):
+            return "envoy"
+        return None
+    if lower.endswith(".json"):
+        if _TFPLAN.search(head):
+            return "tfplan"
+        if _ENVOY_JSON.search(head):
+            return "envoy"
+        if _CADDY_JSON.search(head):
+            return "caddy"
+        return None
+    if _SYSTEMD.search(head):
+        return "systemd"
+    if lower.endswith(".cfg") or "haproxy" in lower:
+        return "haproxy" if _HAPROXY.search(head) else None
+    if _NGINX.search(head):
+        return "nginx"
+    if _HAPROXY.search(head):
+        return "haproxy"
+    return None
+
+
+def _head(rel: str, ws: Workspace) -> str | None:
+    try:
+        return ws.read_text(rel)[:SNIFF_BYTES]
+    except FileProblem:
+        return None
+
+
+def _gitignore(root: Path) -> pathspec.PathSpec | None:  # type: ignore[type-arg]
+    path = root / ".gitignore"
+    if not path.is_file():
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discovery:
+    """Walk ``paths`` (files or directories) below ``ws.root``."""
+    found = Discovery()
+    excluded = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    ignored = _gitignore(ws.root)
+    ws.ignore_spec = ignored
+    seen: set[str] = set()
+
+    def consider(rel: str, explicit: bool) -> None:
+        if rel in seen:
+            return
+        seen.add(rel)
+        if excluded is not None and excluded.match_file(rel):
+            return
+        if ignored is not None and ignored.match_file(rel):
+            found.ignored.add(rel)
+            if not explicit:
+                return
+        fmt = sniff(rel, ws)
+        if fmt is not None:
+            found.add(fmt, rel)
+
+    for path in paths:
+        if path.is_file():
+            consider(ws.rel(path), explicit=True)
+            continue
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for filename in sorted(filenames):
+                full = Path(dirpath) / filename
+                if full.is_symlink() and not full.exists():
+                    continue
+                consider(ws.rel(full), explicit=False)
+    for rels in found.by_format.values():
+        rels.sort()
+    return found

@@ -1,0 +1,183 @@
+"""One scan, one direction: discover → load → build graph → check → suppress → filter."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bitriver_lint import suppressions
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.checks import META_CHECK, get_check
+from bitriver_lint.checks.base import CheckContext
+from bitriver_lint.config import Config, ConfigError
+from bitriver_lint.discovery import discover
+from bitriver_lint.formats import FORMATS
+from bitriver_lint.graph import ServiceGraph
+from bitriver_lint.model import Diagnostic, Finding, Location, Severity
+from bitriver_lint.rules import Rule, RuleError, catalog
+from bitriver_lint.topology import detect
+from bitriver_lint.workspace import Workspace
+
+
+@dataclass
+class ScanResult:
+    root: Path
+    findings: list[Finding]
+    topology: str
+    topology_reason: str
+    files: dict[str, list[str]]
+    graph: ServiceGraph
+    rules: dict[str, Rule]
+    errors: list[str] = field(default_factory=list)  # internal problems, shown but not fatal
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppression is None]
+
+    def exit_code(self, threshold: Severity) -> int:
+        return 1 if any(f.severity >= threshold for f in self.active) else 0
+
+
+def scan_root(paths: Sequence[Path]) -> Path:
+    """Findings are reported relative to the working directory when the paths are inside it
+    (repository-relative paths for SARIF), otherwise relative to their common parent."""
+    cwd = Path.cwd().resolve()
+    resolved = [p.resolve() for p in paths]
+    if all(p == cwd or cwd in p.parents for p in resolved):
+        return cwd
+    common = Path(*_common_parts([p if p.is_dir() else p.parent for p in resolved]))
+    return common
+
+
+def _common_parts(paths: list[Path]) -> list[str]:
+    parts = list(paths[0].parts)
+    for path in paths[1:]:
+        other = path.parts
+        i = 0
+        while i < min(len(parts), len(other)) and parts[i] == other[i]:
+            i += 1
+        parts = parts[:i]
+    return parts or ["/"]
+
+
+def selected(rule_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool:
+    """Prefix matching as ruff does it: ``BRL1`` selects BRL101..BRL107."""
+    select, ignore = list(select), list(ignore)
+    if select and not any(rule_id.startswith(s) for s in select):
+        return False
+    return not any(rule_id.startswith(i) for i in ignore)
+
+
+def load_rules(config: Config) -> dict[str, Rule]:
+    base = config.source.parent if config.source else Path.cwd()
+    try:
+        rules = catalog([base / p for p in config.rules.paths])
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from exc
+    for rule in rules.values():
+        if rule.check != META_CHECK:
+            try:
+                get_check(rule.check).params.model_validate(rule.parameters)
+            except KeyError as exc:
+                raise ConfigError(f"{rule.source}: check: {exc.args[0]}") from exc
+            except ValueError as exc:
+                raise ConfigError(f"{rule.source}: parameters: {exc}".splitlines()[0]) from exc
+    for rule_id in config.rules.severity:
+        if rule_id not in rules:
+            raise ConfigError(f"rules.severity.{rule_id}: unknown rule")
+    return rules
+
+
+def scan(
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    root: Path | None = None,
+    topology: str | None = None,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+) -> ScanResult:
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(f"PATH: {path} does not exist")
+    root = (root or scan_root(paths)).resolve()
+    rules = load_rules(config)
+    ws = Workspace(root)
+    found = discover([p.resolve() for p in paths], ws, config.exclude)
+
+    # Load and build. A loader that blows up is our bug, not the user's: it becomes a BRL001
+    # on the files of that format so every other finding still appears.
+    graph = ServiceGraph()
+    ctx = BuildContext(graph, config, ws)
+    diagnostics: list[Diagnostic] = []
+    errors: list[str] = []
+    loaded: list[tuple[Any, list[Any]]] = []
+    for name, files in sorted(found.by_format.items()):
+        fmt = FORMATS.get(name)
+        if fmt is None:
+            continue
+        try:
+            docs = fmt.load_fn()(files, ws, config)
+        except Exception as exc:
+            errors.append(f"internal error loading {name} files: {exc!r}")
+            message = f"internal error while loading: {exc!r}"
+            diagnostics.extend(Diagnostic("BRL001", message, Location(f)) for f in files)
+            continue
+        for doc in docs:
+            diagnostics.extend(getattr(doc, "diagnostics", []))
+        loaded.append((fmt.builder_module(), docs))
+    for phase in ("nodes", "edges"):
+        for module, docs in loaded:
+            getattr(module, phase)(docs, ctx)
+
+    chosen = topology or config.topology
+    topo, reason = detect(graph, chosen)
+
+    findings: list[Finding] = [
+        Finding(d.rule_id, Severity.ERROR if d.rule_id == "BRL001" else Severity.NOTE, d.message, d.location)
+        for d in diagnostics
+    ]
+    for rule in rules.values():
+        if rule.check == META_CHECK or not rule.applies_to(topo):
+            continue
+        check_ctx = CheckContext(graph, config, topo, rule)
+        get_check(rule.check).run(check_ctx, rule.parameters)
+        findings.extend(check_ctx.findings)
+        findings.extend(check_ctx.unresolved)
+
+    directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
+    findings.extend(suppressions.apply(findings, directives, set(rules)))
+
+    findings = _finish(findings, config, ws, select, ignore)
+    return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, errors)
+
+
+def _finish(
+    findings: list[Finding],
+    config: Config,
+    ws: Workspace,
+    select: Sequence[str],
+    ignore: Sequence[str],
+) -> list[Finding]:
+    select = [*config.rules.select, *select]
+    ignore = [*config.rules.ignore, *ignore]
+    unique: dict[tuple[str, Location, str], Finding] = {}
+    for finding in findings:
+        if not selected(finding.rule_id, select, ignore):
+            continue
+        unique.setdefault((finding.rule_id, finding.location, finding.message), finding)
+    out = sorted(unique.values(), key=Finding.sort_key)
+    occurrences: dict[tuple[str, str, str], int] = {}
+    for finding in out:
+        override = config.rules.severity.get(finding.rule_id)
+        if override:
+            finding.severity = Severity.parse(override)
+        finding.snippet = ws.line_text(finding.location.path, finding.location.line).strip()
+        key = (finding.rule_id, finding.location.path, finding.snippet)
+        occurrences[key] = occurrences.get(key, 0) + 1
+        digest = hashlib.sha256("\x00".join([*key, str(occurrences[key])]).encode()).hexdigest()
+        finding.fingerprint = digest[:32]
+    return out

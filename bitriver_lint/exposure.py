@@ -1,0 +1,139 @@
+"""Who can reach a listener: the CIDRs every layer on the way lets through.
+
+An entry point is one way in: a compose publish (host port → container port) or a process
+bound to the host's interfaces. Its reach starts from the bind address and is narrowed by
+each firewall layer (host firewall, security group, LB ACL) the files describe for the hosts
+it runs on. A layer the files do not describe is assumed open and named, so a finding can say
+what it assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bitriver_lint.config import Config
+from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
+from bitriver_lint.model import Location, Related, Unknown
+from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
+from bitriver_lint.rules import builtin_rules_dir
+
+# Layers every host sits behind, described or not.
+STANDARD_LAYERS = ("host firewall", "security group")
+
+
+@dataclass
+class Entry:
+    """One way into a listener and who can use it."""
+
+    listener: Listener
+    port: int  # the port a client connects to (host port for compose publishes)
+    location: Location  # where this way in is written
+    reach: CidrSet
+    evidence: list[Related] = field(default_factory=list)
+    assumed_open: list[str] = field(default_factory=list)
+    unknown: Unknown | None = None
+
+    def describe_assumptions(self) -> str:
+        if not self.assumed_open:
+            return ""
+        layers = " or ".join(self.assumed_open)
+        return f"; no {layers} is described, so {'it was' if len(self.assumed_open) == 1 else 'they were'} assumed open"
+
+
+def entries(graph: ServiceGraph, listener: Listener) -> list[Entry]:
+    """Every way into ``listener`` with its reach. An empty list means only peers on the same
+    private container network can reach it."""
+    component = graph.component_of(listener)
+    hosts = graph.hosts_of(component.id)
+    found: list[Entry] = []
+    for _, _, edge in graph.in_edges(listener.id, "publishes"):
+        assert isinstance(edge, Publish)
+        if isinstance(edge.host_ip, Unknown) or isinstance(edge.host_port, Unknown):
+            unknown = edge.host_ip if isinstance(edge.host_ip, Unknown) else edge.host_port
+            assert isinstance(unknown, Unknown)
+            found.append(Entry(listener, listener.port, edge.location, EMPTY, unknown=unknown))
+            continue
+        address = edge.host_ip or ""
+        port = edge.host_port or listener.port
+        bind = bind_reach(address) if address else bind_reach("*")
+        shown = f"[{address}]" if ":" in address else (address or "all interfaces")
+        evidence = [Related(edge.location, f"published on {shown}:{port} → container port {listener.port}")]
+        found.append(_narrow(graph, listener, hosts, port, edge.location, bind, evidence))
+    if listener.host_bound:
+        address = listener.bind or "*"
+        bind = bind_reach(address)
+        shown = address if listener.bind else "all interfaces"
+        evidence = [Related(listener.location, f"binds {shown}:{listener.port} ({listener.reason})")]
+        found.append(_narrow(graph, listener, hosts, listener.port, listener.location, bind, evidence))
+    return found
+
+
+def _narrow(
+    graph: ServiceGraph,
+    listener: Listener,
+    hosts: list[Host],
+    port: int,
+    location: Location,
+    reach: CidrSet,
+    evidence: list[Related],
+) -> Entry:
+    entry = Entry(listener, port, location, reach, list(evidence))
+    if not reach or reach.issubset(LOOPBACK):
+        return entry
+    described = set().union(*(h.described_layers for h in hosts)) if hosts else set()
+    allows: dict[str, list[Allow]] = {}
+    for node_id in [listener.id, *(h.id for h in hosts)]:
+        for _, _, edge in graph.in_edges(node_id, "allows"):
+            assert isinstance(edge, Allow)
+            if edge.port_from <= port <= edge.port_to and edge.protocol in ("all", listener.protocol):
+                allows.setdefault(edge.layer, []).append(edge)
+    for layer in [*STANDARD_LAYERS, *sorted(described - set(STANDARD_LAYERS))]:
+        if layer not in described and layer not in allows:
+            entry.assumed_open.append(layer)
+            continue
+        let_through = CidrSet([c for a in allows.get(layer, []) for c in a.cidrs])
+        entry.reach = entry.reach.intersection(let_through)
+        for allow in allows.get(layer, []):
+            entry.evidence.append(
+                Related(allow.location, f"{layer} allows {', '.join(allow.cidrs)} on {port}/{listener.protocol}")
+            )
+        if not allows.get(layer):
+            entry.evidence.append(Related(location, f"no {layer} rule admits {port}/{listener.protocol}"))
+    return entry
+
+
+_CDN_SETS = ("cloudflare", "cloudfront")
+
+
+def named_set(config: Config, name: str) -> CidrSet:
+    """A named source set from the config; an unconfigured one means the private networks."""
+    networks = config.networks
+    if name == "private":
+        return PRIVATE
+    if name == "loopback":
+        return LOOPBACK
+    if name in ("encoders", "operators"):
+        value = getattr(networks, name)
+        return PRIVATE if value is None else CidrSet(value).union(LOOPBACK)
+    if name == "cdn":
+        if networks.cdn is None:
+            return PRIVATE
+        if isinstance(networks.cdn, str):
+            return shipped_ranges(networks.cdn).union(LOOPBACK)
+        return CidrSet(networks.cdn).union(LOOPBACK)
+    raise ValueError(f"unknown source set {name!r}")
+
+
+def is_configured(config: Config, name: str) -> bool:
+    return getattr(config.networks, name, None) is not None
+
+
+def shipped_ranges(name: str) -> CidrSet:
+    path = Path(builtin_rules_dir()) / "data" / "cdn-ranges" / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(f"networks.cdn: no shipped range set named {name!r} (known: {', '.join(_CDN_SETS)})")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return CidrSet(list(data.get("ipv4", [])) + list(data.get("ipv6", [])))

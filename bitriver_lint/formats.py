@@ -1,0 +1,30 @@
+"""The formats bitriver-lint reads: which loader parses them and which builder graphs them.
+
+Modules are named as strings and imported only when a scan finds a file of that format, so
+the CLI starts fast and python-hcl2 or crossplane load only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    loader: str  # "module:function" with signature (files, workspace, config) -> documents
+    builder: str  # module with nodes(docs, ctx) and edges(docs, ctx)
+
+    def load_fn(self) -> Any:
+        module, attr = self.loader.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def builder_module(self) -> Any:
+        return importlib.import_module(self.builder)
+
+
+FORMATS: dict[str, Format] = {
+    "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
+}

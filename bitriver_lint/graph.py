@@ -1,0 +1,333 @@
+"""The service graph: every loader's facts joined into one ``networkx.MultiDiGraph``.
+
+Nodes (payload model in brackets):
+- ``component`` [Component]: a running role instance (compose service, systemd unit, EC2
+  instance role, ALB, CloudFront distribution, bucket...). Load balancers, CDNs and buckets
+  are components with the roles ``lb``, ``cdn`` and ``bucket``.
+- ``listener`` [Listener]: a port a component listens on.
+- ``host`` [Host]: where components run (compose project, systemd host, EC2 instance, ASG).
+- ``network`` [Network]: VPC, subnet, AZ or region.
+
+Edges (payload model in brackets), all carrying the location that proves them:
+- ``runs_on`` component → host, host → host [Edge]
+- ``listens`` component → listener [Edge]
+- ``publishes`` host → listener [Publish]: a host port forwarded to the listener
+- ``allows`` host|listener → itself with a CIDR set [Allow]: a firewall layer's rule
+- ``routes`` listener → listener [Route]: an LB/proxy path forwarded to a backend
+- ``health_checks`` component → listener [HealthProbe]
+- ``connects_to`` component → listener [Connect]: a URL in the environment
+- ``depends_on`` component → component [Dependency]
+- ``located_in`` host|component → network [Edge]
+
+Builders add nodes and edges only through ``ServiceGraph``'s typed methods; checks read them
+through its query methods, so neither touches raw networkx attributes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field
+
+from bitriver_lint.model import Located, Location, Unknown
+
+
+class Role(enum.StrEnum):
+    API = "api"
+    VIEWER = "viewer"
+    POSTGRES = "postgres"
+    REDIS = "redis"
+    SRS = "srs"
+    OME = "ome"
+    TRANSCODER = "transcoder"
+    PROXY = "proxy"
+    LB = "lb"
+    CDN = "cdn"
+    BUCKET = "bucket"
+    OTHER = "other"
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+
+class HealthCheck(Payload):
+    """A container or unit's own health probe."""
+
+    location: Location
+    disabled: bool = False
+    command: str = ""
+    path: str | None = None  # URL path probed, when the command is an HTTP request
+    port: int | None = None
+    method: str = "GET"
+
+
+class RestartPolicy(Payload):
+    location: Location
+    value: str
+    restarts_on_failure: bool
+
+
+class Mount(Payload):
+    """A volume, bind mount, tmpfs or state directory visible inside the component."""
+
+    location: Location
+    target: str
+    source: str | None = None
+    kind: Literal["volume", "bind", "tmpfs", "anonymous", "state", "secret"]
+    persistent: bool
+    read_only: bool = False
+
+
+class Component(Payload):
+    kind: Literal["component"] = "component"
+    id: str
+    name: str
+    role: Role
+    role_reason: str
+    origin: str  # the format that defined it: compose, systemd, terraform, haproxy...
+    location: Location
+    image: str | None = None
+    env: dict[str, Located[str]] = Field(default_factory=dict)
+    env_files: list[Located[str]] = Field(default_factory=list)
+    healthcheck: HealthCheck | None = None
+    restart: RestartPolicy | None = None
+    mounts: list[Mount] = Field(default_factory=list)
+    replicas: Located[int] | None = None
+    command: list[str] = Field(default_factory=list)
+    attrs: dict[str, Any] = Field(default_factory=dict)  # format-specific facts
+
+    def env_value(self, key: str) -> Located[str] | None:
+        return self.env.get(key)
+
+
+class Listener(Payload):
+    kind: Literal["listener"] = "listener"
+    id: str
+    component: str
+    port: int
+    protocol: Literal["tcp", "udp"] = "tcp"
+    tls: bool | None = None  # None: the files do not say
+    bind: str | None = None  # address the process binds, when known ("0.0.0.0", "127.0.0.1")
+    location: Location
+    reason: str = ""  # why we believe it listens (flag, env, default of the guide's table)
+    # False when only something pointing at it (a publish, route, probe, URL) says the port
+    # exists; on a component whose ports are known that is a BRL603 inconsistency.
+    declared: bool = True
+    # True when the process binds the host's interfaces itself (systemd, network_mode: host).
+    host_bound: bool = False
+
+
+class Host(Payload):
+    kind: Literal["host"] = "host"
+    id: str
+    name: str
+    host_kind: str  # compose-project, systemd, ec2-instance, autoscaling-group, ecs-service
+    location: Location
+    # Firewall layers the files describe for this host (e.g. "security group"). A layer
+    # named here with no matching ``allows`` edge lets nothing through.
+    described_layers: set[str] = Field(default_factory=set)
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Network(Payload):
+    kind: Literal["network"] = "network"
+    id: str
+    name: str
+    net_kind: Literal["vpc", "subnet", "az", "region"]
+    location: Location
+    cidr: str | None = None
+    public: bool | None = None
+
+
+class Edge(Payload):
+    kind: str
+    location: Location
+
+
+class Publish(Edge):
+    kind: Literal["publishes"] = "publishes"
+    host_ip: str | Unknown
+    host_port: int | Unknown
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+class Allow(Edge):
+    kind: Literal["allows"] = "allows"
+    layer: str  # "host firewall", "security group", "lb acl"
+    cidrs: list[str]
+    port_from: int
+    port_to: int
+    protocol: Literal["tcp", "udp", "all"] = "tcp"
+    description: str = ""
+
+
+class Route(Edge):
+    kind: Literal["routes"] = "routes"
+    path: str | None = None  # None: everything (default backend)
+    scheme: Literal["http", "https", "tcp"] = "http"
+
+
+class HealthProbe(Edge):
+    kind: Literal["health_checks"] = "health_checks"
+    path: str | None = None
+    method: str = "GET"
+
+
+class Connect(Edge):
+    kind: Literal["connects_to"] = "connects_to"
+    env_key: str
+    url: str
+
+
+class Dependency(Edge):
+    kind: Literal["depends_on"] = "depends_on"
+    condition: str  # service_started, service_healthy, service_completed_successfully, after, requires
+    target_name: str
+
+
+NodePayload = Component | Listener | Host | Network
+
+
+class Dangling(Payload):
+    """A reference to a service or host that no file defines (BRL604)."""
+
+    kind: str  # depends_on, connects_to, route, extends, link
+    name: str
+    location: Location
+    source: str  # the component or LB that refers to it
+
+
+class Setting(Payload):
+    """A ``KEY=value`` written in a file (env files, Terraform attributes) for the secret check."""
+
+    key: str
+    value: str
+    location: Location
+    committed: bool = True  # False when the file is git-ignored
+
+
+class ServiceGraph:
+    """A typed façade over a ``networkx.MultiDiGraph``."""
+
+    def __init__(self) -> None:
+        self.g: Any = nx.MultiDiGraph()
+        self.dangling: list[Dangling] = []
+        self.settings: list[Setting] = []
+
+    # -- building -------------------------------------------------------------------------
+
+    def add(self, node: NodePayload) -> str:
+        self.g.add_node(node.id, payload=node)
+        return node.id
+
+    def link(self, source: str, target: str, edge: Edge) -> None:
+        self.g.add_edge(source, target, key=None, payload=edge)
+
+    def runs_on(self, component: str, host: str, location: Location) -> None:
+        self.link(component, host, Edge(kind="runs_on", location=location))
+
+    def add_listener(self, listener: Listener) -> str:
+        self.add(listener)
+        self.link(listener.component, listener.id, Edge(kind="listens", location=listener.location))
+        return listener.id
+
+    def add_setting(self, key: str, value: str, location: Location, committed: bool = True) -> None:
+        self.settings.append(Setting(key=key, value=value, location=location, committed=committed))
+
+    def listener_for(self, component: Component, port: int, location: Location, protocol: str = "tcp") -> Listener:
+        """The component's listener on ``port``, created as undeclared if none is known."""
+        for listener in self.listeners(component):
+            if listener.port == port and listener.protocol == protocol:
+                return listener
+        listener = Listener(
+            id=f"{component.id}#{port}/{protocol}",
+            component=component.id,
+            port=port,
+            protocol="udp" if protocol == "udp" else "tcp",
+            location=location,
+            reason="referenced",
+            declared=False,
+        )
+        self.add_listener(listener)
+        return listener
+
+    # -- reading --------------------------------------------------------------------------
+
+    def __contains__(self, node_id: str) -> bool:
+        return bool(self.g.has_node(node_id))
+
+    def node(self, node_id: str) -> NodePayload:
+        payload: NodePayload = self.g.nodes[node_id]["payload"]
+        return payload
+
+    def _of(self, cls: type[Any]) -> Iterator[Any]:
+        for _, data in self.g.nodes(data="payload"):
+            if isinstance(data, cls):
+                yield data
+
+    def components(self, *roles: Role) -> list[Component]:
+        found = [c for c in self._of(Component) if not roles or c.role in roles]
+        return sorted(found, key=lambda c: (c.location, c.id))
+
+    def hosts(self) -> list[Host]:
+        return sorted(self._of(Host), key=lambda h: (h.location, h.id))
+
+    def networks(self) -> list[Network]:
+        return sorted(self._of(Network), key=lambda n: (n.location, n.id))
+
+    def listeners(self, component: Component | None = None) -> list[Listener]:
+        if component is None:
+            found = list(self._of(Listener))
+        else:
+            found = [self.node(t) for _, t, _ in self.out_edges(component.id, "listens")]
+        listeners = [li for li in found if isinstance(li, Listener)]
+        return sorted(listeners, key=lambda li: (li.port, li.protocol, li.id))
+
+    def out_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
+        edges = []
+        for s, t, payload in self.g.out_edges(node_id, data="payload"):
+            if kind is None or payload.kind == kind:
+                edges.append((s, t, payload))
+        return edges
+
+    def in_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
+        edges = []
+        for s, t, payload in self.g.in_edges(node_id, data="payload"):
+            if kind is None or payload.kind == kind:
+                edges.append((s, t, payload))
+        return edges
+
+    def edges(self, kind: str) -> list[tuple[str, str, Any]]:
+        return [(s, t, p) for s, t, p in self.g.edges(data="payload") if p.kind == kind]
+
+    def component_of(self, listener: Listener) -> Component:
+        node = self.node(listener.component)
+        assert isinstance(node, Component)
+        return node
+
+    def hosts_of(self, node_id: str) -> list[Host]:
+        """The hosts a component (or host) runs on, nearest first, following ``runs_on``."""
+        chain: list[Host] = []
+        seen = {node_id}
+        frontier = [node_id]
+        while frontier:
+            current = frontier.pop(0)
+            for _, target, _ in self.out_edges(current, "runs_on"):
+                if target in seen:
+                    continue
+                seen.add(target)
+                host = self.node(target)
+                if isinstance(host, Host):
+                    chain.append(host)
+                frontier.append(target)
+        return chain
+
+    def find_component(self, name: str) -> Component | None:
+        for component in self._of(Component):
+            if component.name == name or name in component.attrs.get("aliases", ()):
+                return component  # type: ignore[no-any-return]
+        return None

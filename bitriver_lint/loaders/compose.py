@@ -1,0 +1,665 @@
+"""docker compose files, read the way ``docker compose config`` reads them.
+
+One ``ComposeProject`` per directory: the base file, the override file merged onto it, the
+``.env`` beside it for interpolation, ``extends`` resolved (same file and other files), and
+services whose profiles are not enabled left out. Every value keeps its position; values that
+depend on unset variables are ``Unknown``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.envfile import EnvFile, parse_env
+from bitriver_lint.loaders.interpolate import interpolate
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, new_ldict
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
+from bitriver_lint.workspace import FileProblem, Workspace
+
+BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+OVERRIDE_NAMES = (
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yaml",
+    "docker-compose.override.yml",
+)
+MAX_PORT_RANGE = 1024
+
+# Keys whose sequence value replaces, rather than extends, the base one when merging.
+_REPLACE_LISTS = {"command", "entrypoint", "test", "profiles"}
+
+
+@dataclass(frozen=True, slots=True)
+class PortMapping:
+    location: Location
+    target: int | Unknown
+    published: int | Unknown | None  # None: not published to the host
+    host_ip: str | Unknown
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeMount:
+    location: Location
+    target: str
+    source: str | None
+    kind: str  # volume, bind, tmpfs, anonymous, secret
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DependsOn:
+    location: Location
+    service: str
+    condition: str
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Healthcheck:
+    location: Location
+    test: str | Unknown
+    disabled: bool
+
+
+@dataclass
+class Service:
+    name: str
+    location: Location
+    image: Located[str] | None = None
+    has_build: bool = False
+    ports: list[PortMapping] = field(default_factory=list)
+    expose: list[Located[int]] = field(default_factory=list)
+    environment: dict[str, Located[str]] = field(default_factory=dict)
+    env_files: list[Located[str]] = field(default_factory=list)
+    healthcheck: Healthcheck | None = None
+    restart: Located[str] | None = None
+    volumes: list[VolumeMount] = field(default_factory=list)
+    depends_on: list[DependsOn] = field(default_factory=list)
+    network_mode: Located[str] | None = None
+    replicas: Located[int] | None = None
+    cpus: Located[str] | None = None
+    memory: Located[str] | None = None
+    command: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    links: list[Located[str]] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ComposeProject:
+    name: str
+    directory: str  # root-relative; "" for the root
+    files: list[str]
+    services: list[Service]
+    dotenv: EnvFile | None
+    env_files: list[EnvFile]
+    location: Location
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def is_compose_name(name: str) -> bool:
+    lower = name.lower()
+    return bool(re.fullmatch(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml", lower))
+
+
+def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject]:
+    """Group the discovered compose files into projects and load each."""
+    variables, profiles = config.variables, config.profiles
+    by_dir: dict[str, list[str]] = {}
+    for rel in sorted(files):
+        by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
+    projects: list[ComposeProject] = []
+    for directory, rels in by_dir.items():
+        names = {posixpath.basename(r): r for r in rels}
+        bases = [names[n] for n in BASE_NAMES if n in names]
+        overrides = [names[n] for n in OVERRIDE_NAMES if n in names]
+        others = [r for r in rels if r not in bases and r not in overrides]
+        if bases:
+            # docker compose picks one base file and applies the override file onto it.
+            projects.append(_Loader(ws, directory, variables, profiles).load([bases[0], *overrides]))
+            others.extend(bases[1:])
+        else:
+            others.extend(overrides)
+        # Other compose-like files (e.g. compose.prod.yaml) are projects of their own.
+        for rel in others:
+            projects.append(_Loader(ws, directory, variables, profiles).load([rel]))
+    return projects
+
+
+class _Loader:
+    def __init__(self, ws: Workspace, directory: str, variables: Mapping[str, str], profiles: list[str]) -> None:
+        self.ws = ws
+        self.directory = directory
+        self.config_variables = dict(variables)
+        self.profiles = set(profiles)
+        self.diagnostics: list[Diagnostic] = []
+        self.env_files: dict[str, EnvFile] = {}
+        self.variables: dict[str, str] = {}
+
+    def error(self, message: str, location: Location) -> None:
+        self.diagnostics.append(Diagnostic("BRL001", message, location))
+
+    def read_yaml(self, rel: str) -> LDict | None:
+        try:
+            doc = load_document(self.ws.read_text(rel), rel)
+        except (YamlError, FileProblem) as exc:
+            self.error(exc.message, Location(rel, exc.line, exc.column))
+            return None
+        if doc is None:
+            return None
+        if not isinstance(doc, LDict):
+            self.error("a compose file must be a mapping at the top level", Location(rel, 1, 1))
+            return None
+        return doc
+
+    def load(self, rels: list[str]) -> ComposeProject:
+        dotenv_rel = posixpath.join(self.directory, ".env")
+        dotenv = self.read_env(dotenv_rel, self.config_variables) if self.ws.exists(dotenv_rel) else None
+        # Config variables win over .env, as the shell environment does for compose.
+        self.variables = {**(dotenv.as_dict() if dotenv else {}), **self.config_variables}
+        merged: LDict | None = None
+        name = posixpath.basename(self.directory) or "default"
+        for rel in rels:
+            doc = self.read_yaml(rel)
+            if doc is None:
+                continue
+            doc = _interpolate_tree(doc, self.variables)
+            services = doc.get("services")
+            if services is None:
+                services = new_ldict(doc.loc)
+                doc["services"] = services
+            if not isinstance(services, LDict):
+                self.error("`services` must be a mapping of service names", doc.value_loc("services"))
+                continue
+            for svc_name in list(services):
+                resolved = self.resolve_extends(rel, services, svc_name, set())
+                if resolved is not None:
+                    services[svc_name] = resolved
+            if isinstance(doc.get("name"), str):
+                name = doc["name"]
+            merged = doc if merged is None else merge(merged, doc)
+        services_out: list[Service] = []
+        location = Location(rels[0], 1, 1)
+        if merged is not None and isinstance(merged.get("services"), LDict):
+            for svc_name, body in merged["services"].items():
+                svc_loc = merged["services"].key_loc(svc_name)
+                if not isinstance(body, LDict):
+                    if body is not None:
+                        self.error(f"service {svc_name!r} must be a mapping", svc_loc)
+                    continue
+                service = self.service(str(svc_name), body, svc_loc)
+                if service.profiles and not self.profiles.intersection(service.profiles):
+                    continue  # as `docker compose config` without --profile
+                services_out.append(service)
+        return ComposeProject(
+            name=name,
+            directory=self.directory,
+            files=rels,
+            services=services_out,
+            dotenv=dotenv,
+            env_files=list(self.env_files.values()),
+            location=location,
+            diagnostics=self.diagnostics,
+        )
+
+    def read_env(self, rel: str, variables: Mapping[str, str]) -> EnvFile | None:
+        if rel in self.env_files:
+            return self.env_files[rel]
+        try:
+            text = self.ws.read_text(rel)
+        except FileProblem as exc:
+            self.error(exc.message, Location(rel, exc.line, exc.column))
+            return None
+        env = parse_env(text, rel, variables=variables)
+        self.diagnostics.extend(env.diagnostics)
+        self.env_files[rel] = env
+        return env
+
+    def resolve_extends(self, rel: str, services: LDict, name: Any, seen: set[tuple[str, str]]) -> LDict | None:
+        body = services.get(name)
+        if not isinstance(body, LDict) or "extends" not in body:
+            return body if isinstance(body, LDict) else None
+        key = (rel, str(name))
+        if key in seen:
+            self.error(f"service {name!r} extends itself", body.key_loc("extends"))
+            return body
+        extends = body["extends"]
+        ext_loc = body.value_loc("extends")
+        if isinstance(extends, str):
+            base_name, base_file = extends, None
+        elif isinstance(extends, LDict) and isinstance(extends.get("service"), str):
+            base_name = extends["service"]
+            base_file = extends.get("file") if isinstance(extends.get("file"), str) else None
+        else:
+            self.error("`extends` needs a service name", ext_loc)
+            return body
+        if base_file is None:
+            base_rel, base_services = rel, services
+        else:
+            base_rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), base_file))
+            if not self.ws.exists(base_rel):
+                self.error(f"extends file {base_file!r} does not exist", ext_loc)
+                return body
+            other = self.read_yaml(base_rel)
+            if other is None:
+                return body
+            other = _interpolate_tree(other, self.variables)
+            base_services = other.get("services")
+            if not isinstance(base_services, LDict):
+                self.error(f"{base_file!r} has no services mapping", ext_loc)
+                return body
+        if base_name not in base_services:
+            self.error(f"extends names service {base_name!r}, which is not defined", ext_loc)
+            return body
+        base = self.resolve_extends(base_rel, base_services, base_name, seen | {key})
+        if base is None:
+            return body
+        own = new_ldict(body.loc)
+        for k, v in body.items():
+            if k != "extends":
+                own[k] = v
+                own.key_locs[k] = body.key_loc(k)
+                own.value_locs[k] = body.value_loc(k)
+        # The extending service keeps its own position: findings about it point there.
+        result = merge(base, own)
+        result.loc = body.loc
+        return result
+
+    # -- service normalisation ---------------------------------------------------------
+
+    def service(self, name: str, body: LDict, loc: Location) -> Service:
+        svc = Service(name=name, location=loc)
+        image = body.get("image")
+        if image is not None:
+            svc.image = Located(image if isinstance(image, Unknown) else str(image), body.value_loc("image"))
+        svc.has_build = "build" in body
+        for i, entry in enumerate(_seq(body.get("ports"))):
+            svc.ports.extend(self.port(entry, body["ports"].item_loc(i)))
+        for i, entry in enumerate(_seq(body.get("expose"))):
+            where = body["expose"].item_loc(i)
+            for port in _port_range(entry):
+                svc.expose.append(Located(port, where))
+        svc.env_files = self.env_file_refs(body)
+        for env_ref in svc.env_files:
+            if isinstance(env_ref.value, Unknown):
+                continue
+            env_rel = posixpath.normpath(posixpath.join(self.directory, env_ref.value))
+            if self.ws.exists(env_rel):
+                env = self.read_env(env_rel, self.variables)
+                for entry in env.entries if env else []:
+                    svc.environment[entry.key] = Located(entry.value, entry.value_location)
+        svc.environment.update(_environment(body))
+        svc.healthcheck = _healthcheck(body)
+        restart = body.get("restart")
+        if restart is not None:
+            svc.restart = Located(_text(restart), body.value_loc("restart"))
+        deploy = body.get("deploy")
+        if isinstance(deploy, LDict):
+            if "replicas" in deploy:
+                svc.replicas = Located(_int(deploy["replicas"]), deploy.value_loc("replicas"))
+            policy = deploy.get("restart_policy")
+            if svc.restart is None and isinstance(policy, LDict):
+                condition = policy.get("condition", "any")
+                svc.restart = Located(
+                    f"deploy:{_text(condition)}", policy.value_loc("condition") if "condition" in policy else policy.loc
+                )
+            limits = deploy.get("resources", {})
+            limits = limits.get("limits") if isinstance(limits, LDict) else None
+            if isinstance(limits, LDict):
+                if "cpus" in limits:
+                    svc.cpus = Located(_text(limits["cpus"]), limits.value_loc("cpus"))
+                if "memory" in limits:
+                    svc.memory = Located(_text(limits["memory"]), limits.value_loc("memory"))
+        svc.volumes = self.volumes(body)
+        svc.depends_on = _depends_on(body)
+        if "network_mode" in body:
+            svc.network_mode = Located(_text(body["network_mode"]), body.value_loc("network_mode"))
+        for key in ("entrypoint", "command"):
+            value = body.get(key)
+            if isinstance(value, str):
+                svc.command.extend(value.split())
+            elif isinstance(value, list):
+                svc.command.extend(str(v) for v in value if not isinstance(v, Unknown))
+        networks = body.get("networks")
+        if isinstance(networks, LDict):
+            for net in networks.values():
+                if isinstance(net, LDict):
+                    svc.aliases.extend(str(a) for a in _seq(net.get("aliases")))
+        if isinstance(body.get("hostname"), str):
+            svc.aliases.append(body["hostname"])
+        if isinstance(body.get("container_name"), str):
+            svc.aliases.append(body["container_name"])
+        for i, link in enumerate(_seq(body.get("links"))):
+            svc.links.append(Located(str(link).split(":", 1)[0], body["links"].item_loc(i)))
+        svc.profiles = [str(p) for p in _seq(body.get("profiles"))]
+        return svc
+
+    def port(self, entry: Any, where: Location) -> list[PortMapping]:
+        if isinstance(entry, Unknown):
+            return [PortMapping(where, entry, entry, entry)]
+        if isinstance(entry, LDict):
+            target = entry.get("target")
+            published = entry.get("published")
+            host_ip = entry.get("host_ip", "")
+            protocol = str(entry.get("protocol", "tcp")).lower()
+            targets = _port_range(target) if target is not None else []
+            if isinstance(published, Unknown) or isinstance(host_ip, Unknown):
+                return [PortMapping(where, t, published if isinstance(published, Unknown) else None,
+                                    host_ip if isinstance(host_ip, Unknown) else "") for t in targets]
+            pubs: list[int | None] = list(_port_range(published)) if published not in (None, "") else []
+            return _pair(where, targets, pubs, str(host_ip), protocol, published is not None)
+        if isinstance(entry, (int, str)):
+            try:
+                return _short_port(str(entry), where)
+            except ValueError as exc:
+                self.error(f"invalid port mapping {entry!r}: {exc}", where)
+                return []
+        self.error(f"invalid port mapping {entry!r}", where)
+        return []
+
+    def env_file_refs(self, body: LDict) -> list[Located[str]]:
+        value = body.get("env_file")
+        if value is None:
+            return []
+        if isinstance(value, (str, Unknown)):
+            return [Located(value, body.value_loc("env_file"))]
+        refs: list[Located[str]] = []
+        for i, item in enumerate(_seq(value)):
+            where = value.item_loc(i) if isinstance(value, LList) else body.value_loc("env_file")
+            if isinstance(item, LDict):
+                path = item.get("path")
+                if isinstance(path, (str, Unknown)):
+                    refs.append(Located(path, where))
+            elif isinstance(item, (str, Unknown)):
+                refs.append(Located(item, where))
+        return refs
+
+    def volumes(self, body: LDict) -> list[VolumeMount]:
+        mounts: list[VolumeMount] = []
+        for i, entry in enumerate(_seq(body.get("volumes"))):
+            where = body["volumes"].item_loc(i)
+            if isinstance(entry, str):
+                parts = entry.split(":")
+                mode = ""
+                if len(parts) >= 3:
+                    source, target, mode = parts[0], parts[1], parts[2]
+                elif len(parts) == 2:
+                    source, target = parts
+                else:
+                    mounts.append(VolumeMount(where, parts[0], None, "anonymous"))
+                    continue
+                kind = "bind" if source.startswith((".", "/", "~", "$")) else "volume"
+                mounts.append(VolumeMount(where, target, source, kind, "ro" in mode.split(",")))
+            elif isinstance(entry, LDict) and isinstance(entry.get("target"), str):
+                kind = str(entry.get("type", "volume"))
+                long_source = entry.get("source")
+                if kind == "volume" and not long_source:
+                    kind = "anonymous"
+                mounts.append(
+                    VolumeMount(where, entry["target"], str(long_source) if long_source else None, kind,
+                                bool(entry.get("read_only", False)))
+                )
+        tmpfs = body.get("tmpfs")
+        for i, entry in enumerate([tmpfs] if isinstance(tmpfs, str) else _seq(tmpfs)):
+            where = body["tmpfs"].item_loc(i) if isinstance(tmpfs, LList) else body.value_loc("tmpfs")
+            if isinstance(entry, str):
+                mounts.append(VolumeMount(where, entry.split(":", 1)[0], None, "tmpfs"))
+        for i, entry in enumerate(_seq(body.get("secrets"))):
+            where = body["secrets"].item_loc(i)
+            if isinstance(entry, str):
+                mounts.append(VolumeMount(where, f"/run/secrets/{entry}", entry, "secret", True))
+            elif isinstance(entry, LDict) and isinstance(entry.get("source"), str):
+                target = str(entry.get("target", entry["source"]))
+                if not target.startswith("/"):
+                    target = f"/run/secrets/{target}"
+                mounts.append(VolumeMount(where, target, entry["source"], "secret", True))
+        return mounts
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _seq(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | Unknown:
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _int(value: Any) -> int | Unknown:
+    if isinstance(value, Unknown):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return Unknown((), str(value))
+
+
+def _port_range(value: Any) -> list[int]:
+    """``"8000-8005"`` -> [8000..8005]; ``3000`` -> [3000]. Raises nothing: bad input -> []."""
+    if isinstance(value, bool) or value is None or isinstance(value, Unknown):
+        return []
+    text = str(value).split("/", 1)[0].strip()
+    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
+    if not match:
+        return []
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if high < low or high - low >= MAX_PORT_RANGE or high > 65535:
+        return [low] if low <= 65535 else []
+    return list(range(low, high + 1))
+
+
+_SHORT_PORT = re.compile(
+    r"^(?:(?P<ip>\[[0-9A-Fa-f:.]+\]|[0-9.]+|[A-Za-z0-9_.-]+):)??"
+    r"(?:(?P<published>\d*(?:-\d+)?):)?(?P<target>\d+(?:-\d+)?)(?:/(?P<proto>tcp|udp|sctp))?$"
+)
+
+
+def _short_port(text: str, where: Location) -> list[PortMapping]:
+    match = _SHORT_PORT.match(text.strip())
+    if not match:
+        raise ValueError("expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]")
+    ip = (match.group("ip") or "").strip("[]")
+    published = match.group("published")
+    targets = _port_range(match.group("target"))
+    if not targets:
+        raise ValueError("port out of range")
+    protocol = match.group("proto") or "tcp"
+    if published is None:
+        # "3000" alone publishes the container port on an ephemeral host port.
+        return _pair(where, targets, [], ip, protocol, True)
+    pubs: list[int | None] = list(_port_range(published)) if published else []
+    return _pair(where, targets, pubs, ip, protocol, True)
+
+
+def _pair(
+    where: Location, targets: list[int], published: list[int | None], host_ip: str, protocol: str, is_published: bool
+) -> list[PortMapping]:
+    out: list[PortMapping] = []
+    for i, target in enumerate(targets):
+        if not is_published:
+            pub: int | Unknown | None = None
+        elif len(published) == len(targets):
+            pub = published[i]
+        elif len(published) == 1 and len(targets) == 1:
+            pub = published[0]
+        elif published:
+            pub = published[0]  # a host range for one container port: any of them
+        else:
+            pub = 0  # ephemeral host port
+        out.append(PortMapping(where, target, pub, host_ip, "udp" if protocol == "udp" else "tcp"))
+    return out
+
+
+def _environment(body: LDict) -> dict[str, Located[str]]:
+    env = body.get("environment")
+    out: dict[str, Located[str]] = {}
+    if isinstance(env, LDict):
+        for key, value in env.items():
+            if value is None:
+                out[str(key)] = Located(Unknown((str(key),), str(key)), env.value_loc(key))
+            else:
+                out[str(key)] = Located(_text(value), env.value_loc(key))
+    elif isinstance(env, LList):
+        for i, item in enumerate(env):
+            if isinstance(item, tuple):  # KEY=value whose value is unknown
+                out[item[0]] = Located(item[1], env.item_loc(i))
+                continue
+            if isinstance(item, Unknown):
+                continue
+            key, sep, value = str(item).partition("=")
+            where = env.item_loc(i)
+            if sep:
+                out[key] = Located(value, where)
+            else:
+                # "KEY" alone takes the value from the shell running compose: unknown here.
+                out[key] = Located(Unknown((key,), key), where)
+    return out
+
+
+def _healthcheck(body: LDict) -> Healthcheck | None:
+    hc = body.get("healthcheck")
+    if not isinstance(hc, LDict):
+        return None
+    loc = body.key_loc("healthcheck")
+    if hc.get("disable") is True:
+        return Healthcheck(loc, "", True)
+    test = hc.get("test")
+    if isinstance(test, list):
+        words = [str(w) for w in test if not isinstance(w, Unknown)]
+        if words and words[0] == "NONE":
+            return Healthcheck(loc, "", True)
+        if words and words[0] in ("CMD", "CMD-SHELL"):
+            words = words[1:]
+        return Healthcheck(hc.value_loc("test"), " ".join(words), False)
+    if isinstance(test, (str, Unknown)):
+        return Healthcheck(hc.value_loc("test"), test, False)
+    return Healthcheck(loc, "", False)
+
+
+def _depends_on(body: LDict) -> list[DependsOn]:
+    deps = body.get("depends_on")
+    out: list[DependsOn] = []
+    if isinstance(deps, LList):
+        for i, name in enumerate(deps):
+            out.append(DependsOn(deps.item_loc(i), str(name), "service_started"))
+    elif isinstance(deps, LDict):
+        for name, spec in deps.items():
+            condition = "service_started"
+            required = True
+            if isinstance(spec, LDict):
+                condition = str(spec.get("condition", condition))
+                required = spec.get("required", True) is not False
+            out.append(DependsOn(deps.key_loc(name), str(name), condition, required))
+    return out
+
+
+def _interpolate_tree(node: Any, variables: Mapping[str, str], key: Any = None) -> Any:
+    """Interpolate every string value (not keys) in place, keeping positions."""
+    if isinstance(node, LDict):
+        for k in list(node):
+            node[k] = _interpolate_tree(node[k], variables, k)
+        return node
+    if isinstance(node, LList):
+        for i, item in enumerate(node):
+            if key == "environment" and isinstance(item, str) and "=" in item:
+                # Only the value side of KEY=value: an unknown value must not hide the key.
+                name, _, value = item.partition("=")
+                resolved = interpolate(value, variables)
+                node[i] = f"{name}={resolved}" if isinstance(resolved, str) else (name, resolved)
+            else:
+                node[i] = _interpolate_tree(item, variables)
+        return node
+    if isinstance(node, str):
+        return interpolate(node, variables)
+    return node
+
+
+def merge(base: LDict, over: LDict) -> LDict:
+    """Merge ``over`` onto ``base`` as compose merges override files and ``extends``."""
+    out = new_ldict(base.loc)
+    for key, value in base.items():
+        out[key] = value
+        out.key_locs[key] = base.key_loc(key)
+        out.value_locs[key] = base.value_loc(key)
+    for key, value in over.items():
+        current = out.get(key)
+        if key == "environment" and current is not None:
+            value = _merge_env(current, value)
+        elif isinstance(current, LDict) and isinstance(value, LDict):
+            value = merge(current, value)
+        elif isinstance(current, LList) and isinstance(value, LList) and key not in _REPLACE_LISTS:
+            value = _merge_list(str(key), current, value)
+        out[key] = value
+        # A key the base already had keeps its base position (where the thing is defined);
+        # a value the override replaced points at the override.
+        if key not in base:
+            out.key_locs[key] = over.key_loc(key)
+        if not isinstance(value, LDict) or key not in base:
+            out.value_locs[key] = over.value_loc(key)
+    return out
+
+
+def _env_as_map(env: Any) -> LDict | None:
+    if isinstance(env, LDict):
+        return env
+    if not isinstance(env, LList):
+        return None
+    out = new_ldict(env.loc)
+    for i, item in enumerate(env):
+        if isinstance(item, tuple):
+            out[item[0]] = item[1]
+            out.key_locs[item[0]] = out.value_locs[item[0]] = env.item_loc(i)
+            continue
+        key, sep, value = str(item).partition("=")
+        out[key] = value if sep else None
+        out.key_locs[key] = out.value_locs[key] = env.item_loc(i)
+    return out
+
+
+def _merge_env(base: Any, over: Any) -> Any:
+    b, o = _env_as_map(base), _env_as_map(over)
+    if b is None or o is None:
+        return over
+    return merge(b, o)
+
+
+def _merge_list(key: str, base: LList, over: LList) -> LList:
+    out = LList()
+    out.loc = over.loc
+    out.item_locs = []
+    seen: dict[Any, int] = {}
+
+    def identity(item: Any) -> Any:
+        if key == "volumes":
+            if isinstance(item, str):
+                parts = item.split(":")
+                return parts[1] if len(parts) > 1 else parts[0]
+            if isinstance(item, LDict):
+                return item.get("target")
+        return repr(item)
+
+    for source in (base, over):
+        for i, item in enumerate(source):
+            ident = identity(item)
+            if ident in seen:
+                index = seen[ident]
+                out[index] = item
+                out.item_locs[index] = source.item_loc(i)
+                continue
+            seen[ident] = len(out)
+            out.append(item)
+            out.item_locs.append(source.item_loc(i))
+    return out

@@ -1,0 +1,193 @@
+"""Safe YAML loading that remembers where every key and value was written.
+
+PyYAML composes a node graph with marks; we convert it ourselves instead of using a
+constructor so that we can (a) keep positions, (b) count every node we expand, which turns
+alias bombs ("billion laughs") into a clean error, and (c) refuse recursive aliases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from bitriver_lint.model import Location
+
+try:  # the C parser is several times faster and gives the same marks
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_EXPANDED_NODES = 250_000
+MAX_DEPTH = 200
+
+_SCALARS = yaml.constructor.SafeConstructor.yaml_constructors
+
+
+class YamlError(Exception):
+    """Bad YAML or a safety limit; carries the position the parser gave."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class LDict(dict[Any, Any]):
+    """A mapping that knows where it, each key and each value were written."""
+
+    loc: Location
+    key_locs: dict[Any, Location]
+    value_locs: dict[Any, Location]
+
+    def key_loc(self, key: Any) -> Location:
+        return self.key_locs.get(key, self.loc)
+
+    def value_loc(self, key: Any) -> Location:
+        return self.value_locs.get(key, self.key_loc(key))
+
+
+class LList(list[Any]):
+    """A sequence that knows where it and each item were written."""
+
+    loc: Location
+    item_locs: list[Location]
+
+    def item_loc(self, index: int) -> Location:
+        return self.item_locs[index] if index < len(self.item_locs) else self.loc
+
+
+def loc_of(container: Any, key: Any, default: Location) -> Location:
+    """Where ``container[key]`` was written, for either kind of container."""
+    if isinstance(container, LDict):
+        return container.value_loc(key)
+    if isinstance(container, LList) and isinstance(key, int):
+        return container.item_loc(key)
+    return default
+
+
+def new_ldict(loc: Location) -> LDict:
+    d = LDict()
+    d.loc, d.key_locs, d.value_locs = loc, {}, {}
+    return d
+
+
+def new_llist(loc: Location) -> LList:
+    seq = LList()
+    seq.loc, seq.item_locs = loc, []
+    return seq
+
+
+class _Converter:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.expanded = 0
+        self.active: set[int] = set()
+
+    def loc(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.path, mark.line + 1, mark.column + 1)
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.expanded += 1
+        if self.expanded > MAX_EXPANDED_NODES:
+            mark = node.start_mark
+            raise YamlError(
+                f"YAML expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)",
+                mark.line + 1,
+                mark.column + 1,
+            )
+        if depth > MAX_DEPTH:
+            raise YamlError(f"YAML nests deeper than {MAX_DEPTH} levels", *self._pos(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if id(node) in self.active:
+            raise YamlError("recursive YAML alias", *self._pos(node))
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                seq = new_llist(self.loc(node))
+                for item in node.value:
+                    seq.append(self.convert(item, depth + 1))
+                    seq.item_locs.append(self.loc(item))
+                return seq
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, depth)
+        finally:
+            self.active.discard(id(node))
+        raise YamlError(f"unsupported YAML node {node.tag}", *self._pos(node))
+
+    def _pos(self, node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        build = _SCALARS.get(node.tag)
+        if build is None:
+            # Unknown tags (e.g. !reference, !Ref) keep their text: safe and still useful.
+            return node.value
+        try:
+            return build(_SAFE, node)
+        except (yaml.YAMLError, ValueError) as exc:
+            raise YamlError(f"bad scalar: {exc}", *self._pos(node)) from exc
+
+    def mapping(self, node: yaml.MappingNode, depth: int) -> LDict:
+        result = new_ldict(self.loc(node))
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merges.append(value_node)
+                continue
+            key = self.convert(key_node, depth + 1)
+            if isinstance(key, (dict, list)):
+                key = str(key)
+            if key in result:
+                raise YamlError(f"duplicate key {key!r}", *self._pos(key_node))
+            result[key] = self.convert(value_node, depth + 1)
+            result.key_locs[key] = self.loc(key_node)
+            result.value_locs[key] = self.loc(value_node)
+        # Merge keys (<<) fill in only what the mapping does not set itself, in the
+        # order YAML 1.1 gives: earlier sources in a list win over later ones.
+        for merge in merges:
+            sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+            for source in sources:
+                merged = self.convert(source, depth + 1)
+                if not isinstance(merged, LDict):
+                    raise YamlError("merge key (<<) needs a mapping", *self._pos(source))
+                for key, value in merged.items():
+                    if key not in result:
+                        result[key] = value
+                        result.key_locs[key] = merged.key_loc(key)
+                        result.value_locs[key] = merged.value_loc(key)
+        return result
+
+
+_SAFE = yaml.constructor.SafeConstructor()
+
+
+def _error_from(exc: yaml.YAMLError) -> YamlError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"{context}, {problem}" if context else str(problem)
+    if mark is None:
+        return YamlError(message)
+    return YamlError(message, mark.line + 1, mark.column + 1)
+
+
+def load_documents(text: str, path: str) -> list[Any]:
+    """Parse every document in ``text``; raises YamlError with a position."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        raise _error_from(exc) from exc
+    except RecursionError as exc:
+        raise YamlError(f"YAML nests deeper than {MAX_DEPTH} levels") from exc
+    converter = _Converter(path)
+    return [converter.convert(node) for node in nodes if node is not None]
+
+
+def load_document(text: str, path: str) -> Any:
+    """Parse a single-document YAML file (the first document if there are several)."""
+    docs = load_documents(text, path)
+    return docs[0] if docs else None

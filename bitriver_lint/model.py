@@ -1,0 +1,104 @@
+"""Core value types shared by every layer: locations, unknowns, severities and findings.
+
+These are plain frozen dataclasses rather than pydantic models because loaders create one per
+parsed value; they must stay cheap.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A 1-based position in a file; ``path`` is relative to the scan root, POSIX style."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A value the scanner could not resolve; rules that need it stay silent (BRL002)."""
+
+    names: tuple[str, ...]
+    raw: str = ""
+    location: Location | None = None
+
+    def describe(self) -> str:
+        return ", ".join(self.names) if self.names else self.raw
+
+
+@dataclass(frozen=True, slots=True)
+class Located(Generic[T]):
+    """A value together with where it was written."""
+
+    value: T | Unknown
+    location: Location
+
+    @property
+    def known(self) -> bool:
+        return not isinstance(self.value, Unknown)
+
+
+class Severity(enum.IntEnum):
+    NOTE = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.strip().upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """One link of the chain of evidence behind a finding."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    location: Location
+    reason: str
+
+
+@dataclass(slots=True)
+class Finding:
+    rule_id: str
+    severity: Severity
+    message: str
+    location: Location
+    related: tuple[Related, ...] = ()
+    suppression: Suppression | None = None
+    # The stripped text of the primary line: lets fingerprints survive line shifts.
+    snippet: str = field(default="", compare=False)
+    # Stable across line shifts: rule, file, the offending line's text and its occurrence.
+    fingerprint: str = field(default="", compare=False)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        return (loc.path, loc.line, loc.column, self.rule_id, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A problem a loader met in a file; becomes a BRL001 (or BRL002) finding."""
+
+    rule_id: str
+    message: str
+    location: Location

@@ -1,0 +1,118 @@
+"""Sets of IP ranges with the few operations exposure needs (union, intersection, difference).
+
+Built on ``ipaddress``; IPv4 and IPv6 are kept apart because their networks never overlap.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class CidrSet:
+    """An immutable, normalised set of IP networks."""
+
+    __slots__ = ("_nets",)
+
+    def __init__(self, nets: Iterable[Net | str] = ()) -> None:
+        parsed = [ipaddress.ip_network(n, strict=False) if isinstance(n, str) else n for n in nets]
+        v4 = [n for n in parsed if n.version == 4]
+        v6 = [n for n in parsed if n.version == 6]
+        self._nets: tuple[Net, ...] = (
+            *ipaddress.collapse_addresses(v4),
+            *ipaddress.collapse_addresses(v6),
+        )
+
+    @property
+    def networks(self) -> tuple[Net, ...]:
+        return self._nets
+
+    def __bool__(self) -> bool:
+        return bool(self._nets)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CidrSet) and self._nets == other._nets
+
+    def __hash__(self) -> int:
+        return hash(self._nets)
+
+    def __repr__(self) -> str:
+        return f"CidrSet({self.describe()})"
+
+    def describe(self) -> str:
+        if self == ANY:
+            return "anywhere (0.0.0.0/0, ::/0)"
+        return ", ".join(str(n) for n in self._nets) or "nowhere"
+
+    def union(self, other: CidrSet) -> CidrSet:
+        return CidrSet((*self._nets, *other._nets))
+
+    def intersection(self, other: CidrSet) -> CidrSet:
+        out: list[Net] = []
+        for a in self._nets:
+            for b in other._nets:
+                if a.version != b.version:
+                    continue
+                if a.subnet_of(b):  # type: ignore[arg-type]
+                    out.append(a)
+                elif b.subnet_of(a):  # type: ignore[arg-type]
+                    out.append(b)
+        return CidrSet(out)
+
+    def difference(self, other: CidrSet) -> CidrSet:
+        remaining = list(self._nets)
+        for b in other._nets:
+            next_round: list[Net] = []
+            for a in remaining:
+                if a.version != b.version or not a.overlaps(b):
+                    next_round.append(a)
+                elif a.subnet_of(b):  # type: ignore[arg-type]
+                    continue
+                else:
+                    next_round.extend(a.address_exclude(b))  # type: ignore[arg-type]
+            remaining = next_round
+        return CidrSet(remaining)
+
+    def issubset(self, other: CidrSet) -> bool:
+        return not self.difference(other)
+
+
+ANY = CidrSet(["0.0.0.0/0", "::/0"])
+ANY_V4 = CidrSet(["0.0.0.0/0"])
+LOOPBACK = CidrSet(["127.0.0.0/8", "::1/128"])
+PRIVATE = CidrSet(
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",  # carrier-grade NAT, used by VPN overlays
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    ]
+)
+EMPTY = CidrSet()
+
+
+def bind_reach(address: str) -> CidrSet:
+    """Who can reach a socket bound to ``address`` (before any firewall)."""
+    addr = address.strip("[]")
+    if addr in ("", "*", "0.0.0.0"):
+        return ANY_V4 if addr == "0.0.0.0" else ANY
+    if addr == "::":
+        return ANY
+    if addr == "localhost":
+        return LOOPBACK
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return ANY  # a host name: assume it resolves to a reachable interface
+    if ip.is_loopback:
+        return LOOPBACK
+    if CidrSet([f"{ip}/{ip.max_prefixlen}"]).issubset(PRIVATE):
+        return PRIVATE
+    return ANY

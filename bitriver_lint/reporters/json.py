@@ -1,0 +1,47 @@
+"""Machine-readable findings, stable keys, one document per scan."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from bitriver_lint import __version__
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.model import Finding, Location
+
+
+def _loc(location: Location) -> dict[str, Any]:
+    return {"path": location.path, "line": location.line, "column": location.column}
+
+
+def finding_dict(result: ScanResult, finding: Finding) -> dict[str, Any]:
+    rule = result.rules.get(finding.rule_id)
+    return {
+        "rule_id": finding.rule_id,
+        "rule_name": rule.name if rule else None,
+        "severity": finding.severity.label,
+        "message": finding.message,
+        "location": _loc(finding.location),
+        "related": [{"location": _loc(r.location), "message": r.message} for r in finding.related],
+        "suppressed": (
+            {"reason": finding.suppression.reason, "location": _loc(finding.suppression.location)}
+            if finding.suppression
+            else None
+        ),
+        "fingerprint": finding.fingerprint,
+    }
+
+
+def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
+    del color, show_suppressed
+    document = {
+        "tool": {"name": "bitriver-lint", "version": __version__},
+        "topology": {"name": result.topology, "reason": result.topology_reason},
+        "files": result.files,
+        "findings": [finding_dict(result, f) for f in result.findings],
+        "summary": {
+            sev: sum(1 for f in result.active if f.severity.label == sev) for sev in ("error", "warning", "note")
+        },
+    }
+    json.dump(document, stream, indent=2)
+    stream.write("\n")
