@@ -105,7 +105,7 @@ def _head(rel: str, ws: Workspace) -> str | None:
         return None
 
 
-def _gitignore(root: Path) -> pathspec.PathSpec | None:  # type: ignore[type-arg]
+def _gitignore(root: Path) -> pathspec.GitIgnoreSpec | None:
     path = root / ".gitignore"
     if not path.is_file():
         return None
@@ -113,13 +113,13 @@ def _gitignore(root: Path) -> pathspec.PathSpec | None:  # type: ignore[type-arg
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discovery:
     """Walk ``paths`` (files or directories) below ``ws.root``."""
     found = Discovery()
-    excluded = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     ignored = _gitignore(ws.root)
     ws.ignore_spec = ignored
     seen: set[str] = set()

@@ -11,7 +11,7 @@ from typing import Any
 from bitriver_lint import suppressions
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.checks import META_CHECK, get_check
-from bitriver_lint.checks.base import CheckContext
+from bitriver_lint.checks.base import CheckContext, Unresolved, unresolved_findings
 from bitriver_lint.config import Config, ConfigError
 from bitriver_lint.discovery import discover
 from bitriver_lint.formats import FORMATS
@@ -114,7 +114,7 @@ def scan(
     ctx = BuildContext(graph, config, ws)
     diagnostics: list[Diagnostic] = []
     errors: list[str] = []
-    loaded: list[tuple[Any, list[Any]]] = []
+    loaded: list[tuple[str, Any, list[Any]]] = []
     for name, files in sorted(found.by_format.items()):
         fmt = FORMATS.get(name)
         if fmt is None:
@@ -128,10 +128,16 @@ def scan(
             continue
         for doc in docs:
             diagnostics.extend(getattr(doc, "diagnostics", []))
-        loaded.append((fmt.builder_module(), docs))
+        loaded.append((name, fmt.builder_module(), docs))
     for phase in ("nodes", "edges"):
-        for module, docs in loaded:
-            getattr(module, phase)(docs, ctx)
+        for name, module, docs in loaded:
+            try:
+                getattr(module, phase)(docs, ctx)
+            except Exception as exc:
+                errors.append(f"internal error building the graph from {name} files: {exc!r}")
+                first = found.by_format[name][0]
+                diagnostics.append(Diagnostic("BRL001", f"internal error while building the graph: {exc!r}",
+                                              Location(first)))
 
     chosen = topology or config.topology
     topo, reason = detect(graph, chosen)
@@ -140,13 +146,15 @@ def scan(
         Finding(d.rule_id, Severity.ERROR if d.rule_id == "BRL001" else Severity.NOTE, d.message, d.location)
         for d in diagnostics
     ]
+    unresolved: list[Unresolved] = []
     for rule in rules.values():
         if rule.check == META_CHECK or not rule.applies_to(topo):
             continue
         check_ctx = CheckContext(graph, config, topo, rule)
         get_check(rule.check).run(check_ctx, rule.parameters)
         findings.extend(check_ctx.findings)
-        findings.extend(check_ctx.unresolved)
+        unresolved.extend(check_ctx.unresolved)
+    findings.extend(unresolved_findings(unresolved))
 
     directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
     findings.extend(suppressions.apply(findings, directives, set(rules)))

@@ -59,14 +59,17 @@ def entries(graph: ServiceGraph, listener: Listener) -> list[Entry]:
         address = edge.host_ip or ""
         port = edge.host_port or listener.port
         bind = bind_reach(address) if address else bind_reach("*")
-        shown = f"[{address}]" if ":" in address else (address or "all interfaces")
-        evidence = [Related(edge.location, f"published on {shown}:{port} → container port {listener.port}")]
+        if not address:
+            shown = f"port {port} of all interfaces"
+        else:
+            shown = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        evidence = [Related(edge.location, f"published on {shown} → container port {listener.port}")]
         found.append(_narrow(graph, listener, hosts, port, edge.location, bind, evidence))
     if listener.host_bound:
         address = listener.bind or "*"
         bind = bind_reach(address)
-        shown = address if listener.bind else "all interfaces"
-        evidence = [Related(listener.location, f"binds {shown}:{listener.port} ({listener.reason})")]
+        shown = f"{address}:{listener.port}" if listener.bind else f"port {listener.port} of all interfaces"
+        evidence = [Related(listener.location, f"binds {shown} ({listener.reason})")]
         found.append(_narrow(graph, listener, hosts, listener.port, listener.location, bind, evidence))
     return found
 

@@ -77,7 +77,7 @@ class Mount(Payload):
     location: Location
     target: str
     source: str | None = None
-    kind: Literal["volume", "bind", "tmpfs", "anonymous", "state", "secret"]
+    kind: Literal["volume", "bind", "tmpfs", "anonymous", "state", "secret", "other"]
     persistent: bool
     read_only: bool = False
 
@@ -217,6 +217,7 @@ class ServiceGraph:
         self.g: Any = nx.MultiDiGraph()
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
+        self.uncommitted: set[str] = set()  # git-ignored files whose values were read
 
     # -- building -------------------------------------------------------------------------
 
@@ -238,8 +239,19 @@ class ServiceGraph:
     def add_setting(self, key: str, value: str, location: Location, committed: bool = True) -> None:
         self.settings.append(Setting(key=key, value=value, location=location, committed=committed))
 
-    def listener_for(self, component: Component, port: int, location: Location, protocol: str = "tcp") -> Listener:
-        """The component's listener on ``port``, created as undeclared if none is known."""
+    def listener_for(
+        self,
+        component: Component,
+        port: int,
+        location: Location,
+        protocol: str = "tcp",
+        *,
+        declared: bool = False,
+        host_bound: bool = False,
+        reason: str = "referenced",
+    ) -> Listener:
+        """The component's listener on ``port``; created (undeclared unless said otherwise) if
+        none is known yet."""
         for listener in self.listeners(component):
             if listener.port == port and listener.protocol == protocol:
                 return listener
@@ -249,8 +261,9 @@ class ServiceGraph:
             port=port,
             protocol="udp" if protocol == "udp" else "tcp",
             location=location,
-            reason="referenced",
-            declared=False,
+            reason=reason,
+            declared=declared,
+            host_bound=host_bound,
         )
         self.add_listener(listener)
         return listener

@@ -56,6 +56,10 @@ DEFAULT_PORTS: dict[Role, tuple[int, ...]] = {
     Role.TRANSCODER: (9000,),
 }
 
+# Roles whose every listening port the defaults above name: a publish or URL to another port of
+# theirs is a mistake (BRL603). SRS and OME open many more ports (HTTP-FLV, WebRTC, SRT...).
+FULLY_KNOWN_PORTS = frozenset({Role.API, Role.VIEWER, Role.POSTGRES, Role.REDIS, Role.TRANSCODER})
+
 # Default ports of URL schemes, for connection strings that omit the port.
 SCHEME_PORTS: dict[str, int] = {
     "postgres": 5432,

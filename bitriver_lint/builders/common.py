@@ -115,9 +115,12 @@ def parse_healthcheck(command: str | Unknown, location: Location, disabled: bool
     return check
 
 
-def add_declared_listeners(graph: ServiceGraph, component: Component, *, host_bound: bool) -> None:
+def add_declared_listeners(
+    graph: ServiceGraph, component: Component, *, host_bound: bool, where: Location | None = None
+) -> None:
+    """``where`` is the line that makes default ports matter (e.g. ``network_mode: host``)."""
     for port, tls, bind, reason, loc in declared_listeners(
-        component.role, component.env, component.command, component.location
+        component.role, component.env, component.command, where or component.location
     ):
         graph.add_listener(
             Listener(

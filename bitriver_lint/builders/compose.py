@@ -13,16 +13,16 @@ from bitriver_lint.graph import (
     Dangling,
     Dependency,
     Host,
-    Listener,
     Mount,
     Publish,
     RestartPolicy,
     Role,
 )
 from bitriver_lint.loaders.compose import ComposeProject, Service
-from bitriver_lint.model import Located, Unknown
-from bitriver_lint.roles import DEFAULT_PORTS, role_from_image, role_from_name
+from bitriver_lint.model import Unknown
+from bitriver_lint.roles import DEFAULT_PORTS, FULLY_KNOWN_PORTS, role_from_image, role_from_name
 
+_MOUNT_KINDS = {"volume", "bind", "tmpfs", "anonymous", "secret"}
 _RESTARTS = {"always", "unless-stopped", "on-failure", "deploy:any", "deploy:on-failure"}
 
 
@@ -67,6 +67,8 @@ def nodes(projects: list[ComposeProject], ctx: BuildContext) -> None:
             if env is None:
                 continue
             committed = not ctx.workspace.is_ignored(env.path)
+            if not committed:
+                graph.uncommitted.add(env.path)
             for entry in env.entries:
                 if isinstance(entry.value, str):
                     graph.add_setting(entry.key, entry.value, entry.value_location, committed)
@@ -108,7 +110,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
                 location=v.location,
                 target=v.target,
                 source=v.source,
-                kind=v.kind,  # type: ignore[arg-type]
+                kind=v.kind if v.kind in _MOUNT_KINDS else "other",  # type: ignore[arg-type]
                 persistent=v.kind in ("volume", "bind"),
                 read_only=v.read_only,
             )
@@ -119,7 +121,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
         attrs={
             "aliases": service.aliases,
             "host_network": host_network,
-            "ports_known": role in DEFAULT_PORTS,
+            "ports_known": role in FULLY_KNOWN_PORTS,
             "cpus": service.cpus,
             "memory": service.memory,
             "containerized": True,
@@ -129,23 +131,25 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
     graph.add(component)
     graph.runs_on(component.id, host_id, service.location)
     if role in DEFAULT_PORTS:
-        add_declared_listeners(graph, component, host_bound=host_network)
+        where = service.network_mode.location if host_network and service.network_mode else None
+        add_declared_listeners(graph, component, host_bound=host_network, where=where)
     for exposed in service.expose:
         if isinstance(exposed.value, int):
-            _ensure(ctx, component, exposed.value, "tcp", exposed, declared=True, host_bound=host_network)
+            graph.listener_for(component, exposed.value, exposed.location, declared=True, host_bound=host_network,
+                               reason="expose entry")
     for mapping in service.ports:
         if isinstance(mapping.target, Unknown):
             # Keep it visible to exposure checks: an unknown mapping is a BRL002, not silence.
             component.attrs.setdefault("unknown_ports", []).append(mapping)
             continue
-        listener = _ensure(
-            ctx,
+        listener = graph.listener_for(
             component,
             mapping.target,
+            mapping.location,
             mapping.protocol,
-            Located(mapping.target, mapping.location),
-            declared=role not in DEFAULT_PORTS,
+            declared=role not in FULLY_KNOWN_PORTS,
             host_bound=host_network,
+            reason="ports entry",
         )
         if mapping.published is None or host_network:
             continue  # host networking ignores ports:, as docker does
@@ -159,34 +163,6 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
                 protocol="udp" if mapping.protocol == "udp" else "tcp",
             ),
         )
-
-
-def _ensure(
-    ctx: BuildContext,
-    component: Component,
-    port: int,
-    protocol: str,
-    where: Located[int],
-    *,
-    declared: bool,
-    host_bound: bool,
-) -> Listener:
-    graph = ctx.graph
-    for listener in graph.listeners(component):
-        if listener.port == port and listener.protocol == protocol:
-            return listener
-    listener = Listener(
-        id=f"{component.id}#{port}/{protocol}",
-        component=component.id,
-        port=port,
-        protocol="udp" if protocol == "udp" else "tcp",
-        location=where.location,
-        reason="ports/expose entry",
-        declared=declared,
-        host_bound=host_bound,
-    )
-    graph.add_listener(listener)
-    return listener
 
 
 def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:

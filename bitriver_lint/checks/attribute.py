@@ -49,7 +49,7 @@ def _persistent_volumes(ctx: CheckContext, params: VolumesParams) -> None:
                 # The most specific mount decides what backs the path.
                 mount = max(covering, key=lambda m: len(m.target))
                 if not mount.persistent:
-                    ctx.report(f"{component.name} keeps {path} on a {mount.kind} mount, which does not persist",
+                    ctx.report(f"{component.name} keeps {path} on a non-persistent {mount.kind} mount",
                                mount.location)
 
 
@@ -89,13 +89,13 @@ def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
                 edge = deps.get(peer.id)
                 if edge is None:
                     ctx.report(f"{api.name} does not wait for {peer.name} ({role.value}) to be healthy before starting",
-                               api.location, [Related(peer.location, f"{role.value} {peer.name}")])
+                               api.location, [Related(peer.location, f"{peer.name} is defined here")])
                 elif edge.condition not in _WAITS:
                     ctx.report(
                         f"{api.name} starts as soon as {peer.name} has started, not once it is healthy "
                         f"(condition {edge.condition}); use condition: service_healthy",
                         edge.location,
-                        [Related(peer.location, f"{role.value} {peer.name}")],
+                        [Related(peer.location, f"{peer.name} is defined here")],
                     )
 
 

@@ -43,6 +43,16 @@ class Check(Generic[P]):
         self.fn(ctx, self.params.model_validate(parameters))
 
 
+@dataclass(frozen=True)
+class Unresolved:
+    """A rule that stayed silent because it needed a value nobody set."""
+
+    unknown: Unknown
+    location: Location
+    rule: Rule
+    purpose: str
+
+
 @dataclass
 class CheckContext:
     graph: ServiceGraph
@@ -50,7 +60,7 @@ class CheckContext:
     topology: str
     rule: Rule
     findings: list[Finding] = field(default_factory=list)
-    unresolved: list[Finding] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
 
     @property
     def severity(self) -> Severity:
@@ -69,15 +79,20 @@ class CheckContext:
         return value.value
 
     def note_unknown(self, unknown: Unknown, location: Location, purpose: str) -> None:
-        names = unknown.describe() or "a value"
-        self.unresolved.append(
-            Finding(
-                "BRL002",
-                Severity.NOTE,
-                f"{names} is not set, so {self.rule.id} ({self.rule.name}) cannot check {purpose}",
-                location,
-            )
-        )
+        self.unresolved.append(Unresolved(unknown, location, self.rule, purpose))
+
+
+def unresolved_findings(items: list[Unresolved]) -> list[Finding]:
+    """One BRL002 note per unresolved value and place, naming every rule it silenced."""
+    grouped: dict[tuple[Location, str], list[Unresolved]] = {}
+    for item in items:
+        grouped.setdefault((item.location, item.unknown.describe() or "a value"), []).append(item)
+    notes = []
+    for (location, names), group in grouped.items():
+        silenced = "; ".join(dict.fromkeys(f"{u.rule.id} ({u.rule.name}) cannot check {u.purpose}" for u in group))
+        verb = "are" if len(group[0].unknown.names) > 1 else "is"
+        notes.append(Finding("BRL002", Severity.NOTE, f"{names} {verb} not set, so {silenced}", location))
+    return notes
 
 
 def _nothing(ctx: CheckContext, params: NoParams) -> None:

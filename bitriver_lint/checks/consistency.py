@@ -50,10 +50,19 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
 PORTS = Check("consistency.ports", _ports, NoParams, "Files agree on ports")
 
 
+_REFERENCE = {
+    "depends_on": "depends_on names service",
+    "connects_to": "the connection URL points at host",
+    "link": "links names service",
+    "route": "a route sends traffic to backend",
+    "health_check": "a health check targets",
+}
+
+
 def _references(ctx: CheckContext, params: NoParams) -> None:
     for ref in ctx.graph.dangling:
-        kind = ref.kind.replace("_", " ")
-        ctx.report(f"{kind} names {ref.name!r}, which no file in the deployment defines", ref.location)
+        what = _REFERENCE.get(ref.kind, f"{ref.kind.replace('_', ' ')} names")
+        ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines", ref.location)
 
 
 REFERENCES = Check("consistency.references", _references, NoParams, "References resolve")

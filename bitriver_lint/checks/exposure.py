@@ -11,6 +11,7 @@ from pydantic import Field
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.exposure import Entry, entries, is_configured, named_set
 from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.model import Location
 from bitriver_lint.netsets import ANY, LOOPBACK, CidrSet
 
 SourceSet = str
@@ -91,25 +92,26 @@ class AllowlistParams(Params):
 
 def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
     graph = ctx.graph
-    seen: set[tuple[str, int, int]] = set()
+    private = named_set(ctx.config, "private")
+    # One finding per written entry: a range like "6379-6380:6379-6380" is one mistake.
+    by_location: dict[Location, tuple[Component, list[Entry]]] = {}
     for component in graph.components():
         for listener in graph.listeners(component):
             for entry in entries(graph, listener):
-                if entry.unknown is not None or entry.port in params.ports:
+                if entry.unknown is not None:
+                    ctx.note_unknown(entry.unknown, entry.location, f"whether port {entry.port} is published publicly")
                     continue
-                # "All interfaces" means reachable from beyond the private networks.
-                if not entry.reach.difference(named_set(ctx.config, "private")):
+                if entry.port in params.ports or not entry.reach.difference(private):
                     continue
-                key = (entry.location.path, entry.location.line, entry.port)
-                if key in seen:
-                    continue
-                seen.add(key)
-                ctx.report(
-                    f"{component.name} publishes port {entry.port}/{entry.listener.protocol} on all interfaces; "
-                    f"a single-node appliance should only expose {', '.join(map(str, params.ports))}",
-                    entry.location,
-                    entry.evidence,
-                )
+                by_location.setdefault(entry.location, (component, []))[1].append(entry)
+    for location, (component, found) in sorted(by_location.items()):
+        ports = ", ".join(f"{e.port}/{e.listener.protocol}" for e in sorted(found, key=lambda e: e.port))
+        ctx.report(
+            f"{component.name} opens {ports} on all interfaces; a single-node appliance should only "
+            f"expose {', '.join(map(str, params.ports))}",
+            location,
+            [r for e in found for r in e.evidence][:4],
+        )
 
 
 PORT_ALLOWLIST = Check(

@@ -59,6 +59,8 @@ def _plaintext(ctx: CheckContext, params: SecretParams) -> None:
             consider(setting.key, setting.value, setting.location, setting.location.path)
     for component in ctx.graph.components():
         for key, value in component.env.items():
+            if value.location.path in ctx.graph.uncommitted:
+                continue
             consider(key, value.value, value.location, component.name)
 
 

@@ -6,7 +6,7 @@ from bitriver_lint.builders.common import TLS_CERT, TLS_KEY
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params, pending
 from bitriver_lint.exposure import entries
 from bitriver_lint.graph import Component, Listener, Role
-from bitriver_lint.model import Related
+from bitriver_lint.model import Location, Related
 from bitriver_lint.netsets import PRIVATE
 
 _FRONT_ROLES = (Role.PROXY, Role.LB, Role.CDN)
@@ -21,8 +21,12 @@ def _terminates_tls(listener: Listener, component: Component) -> bool | None:
     return None
 
 
-def _public(ctx: CheckContext, listener: Listener) -> bool:
-    return any(e.unknown is None and e.reach.difference(PRIVATE) for e in entries(ctx.graph, listener))
+def _public_entry(ctx: CheckContext, listener: Listener) -> Location | None:
+    """Where the listener is opened beyond the private networks, if it is."""
+    for entry in entries(ctx.graph, listener):
+        if entry.unknown is None and entry.reach.difference(PRIVATE):
+            return entry.location
+    return None
 
 
 def _termination(ctx: CheckContext, params: NoParams) -> None:
@@ -30,7 +34,8 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
     apis = graph.components(Role.API)
     if not apis:
         return
-    points: list[tuple[Component, Listener]] = []
+    points: list[tuple[Component, Listener, Location]] = []
+    terminators: list[Component] = []
     for component in graph.components(Role.API, *_FRONT_ROLES):
         for listener in graph.listeners(component):
             tls = _terminates_tls(listener, component)
@@ -38,9 +43,15 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
                 for key in (TLS_CERT, TLS_KEY):
                     ctx.need(component.env.get(key), "whether the API terminates TLS")
                 return
-            if tls and (component.role is Role.CDN or _public(ctx, listener)):
-                points.append((component, listener))
-    if not points:
+            if not tls:
+                continue
+            # The API's own TLS counts as a termination point even on loopback (the spec's
+            # "TLS flags on the API"); only public ones count towards "terminated twice".
+            terminators.append(component)
+            where = listener.location if component.role is Role.CDN else _public_entry(ctx, listener)
+            if where is not None:
+                points.append((component, listener, where))
+    if not terminators:
         api = apis[0]
         ctx.report(
             f"nothing terminates TLS in front of {api.name}: no public HTTPS listener on a proxy, "
@@ -49,13 +60,13 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
         )
         return
     if len(points) > 1:
-        first_component, first = points[0]
-        for component, listener in points[1:]:
+        first_component, first, first_where = points[0]
+        for component, listener, where in points[1:]:
             ctx.report(
                 f"TLS is terminated twice on the public path: {component.name} ({listener.port}) as well as "
                 f"{first_component.name} ({first.port}); the guide expects one termination point",
-                listener.location,
-                [Related(first.location, f"first termination point: {first_component.name}:{first.port}")],
+                where,
+                [Related(first_where, f"first termination point: {first_component.name}:{first.port}")],
             )
 
 

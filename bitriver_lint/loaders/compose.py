@@ -115,6 +115,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject
     for rel in sorted(files):
         by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
     projects: list[ComposeProject] = []
+    extended: set[str] = set()
     for directory, rels in by_dir.items():
         names = {posixpath.basename(r): r for r in rels}
         bases = [names[n] for n in BASE_NAMES if n in names]
@@ -122,14 +123,19 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject
         others = [r for r in rels if r not in bases and r not in overrides]
         if bases:
             # docker compose picks one base file and applies the override file onto it.
-            projects.append(_Loader(ws, directory, variables, profiles).load([bases[0], *overrides]))
+            loader = _Loader(ws, directory, variables, profiles)
+            projects.append(loader.load([bases[0], *overrides]))
+            extended |= loader.extended
             others.extend(bases[1:])
         else:
             others.extend(overrides)
         # Other compose-like files (e.g. compose.prod.yaml) are projects of their own.
         for rel in others:
-            projects.append(_Loader(ws, directory, variables, profiles).load([rel]))
-    return projects
+            loader = _Loader(ws, directory, variables, profiles)
+            projects.append(loader.load([rel]))
+            extended |= loader.extended
+    # A file that only serves as an `extends` base (common.yml) is not a project of its own.
+    return [p for p in projects if p.files[0] not in extended or posixpath.basename(p.files[0]) in BASE_NAMES]
 
 
 class _Loader:
@@ -141,6 +147,7 @@ class _Loader:
         self.diagnostics: list[Diagnostic] = []
         self.env_files: dict[str, EnvFile] = {}
         self.variables: dict[str, str] = {}
+        self.extended: set[str] = set()
 
     def error(self, message: str, location: Location) -> None:
         self.diagnostics.append(Diagnostic("BRL001", message, location))
@@ -243,6 +250,7 @@ class _Loader:
             base_rel, base_services = rel, services
         else:
             base_rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), base_file))
+            self.extended.add(base_rel)
             if not self.ws.exists(base_rel):
                 self.error(f"extends file {base_file!r} does not exist", ext_loc)
                 return body
@@ -342,7 +350,7 @@ class _Loader:
 
     def port(self, entry: Any, where: Location) -> list[PortMapping]:
         if isinstance(entry, Unknown):
-            return [PortMapping(where, entry, entry, entry)]
+            return _unknown_short_port(entry, where)
         if isinstance(entry, LDict):
             target = entry.get("target")
             published = entry.get("published")
@@ -430,8 +438,8 @@ def _seq(value: Any) -> list[Any]:
 
 
 def _text(value: Any) -> str | Unknown:
-    if isinstance(value, Unknown):
-        return value
+    if isinstance(value, (Unknown, str)):
+        return value  # keeps Interpolated, which the secret check relies on
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -482,6 +490,20 @@ def _short_port(text: str, where: Location) -> list[PortMapping]:
         return _pair(where, targets, [], ip, protocol, True)
     pubs: list[int | None] = list(_port_range(published)) if published else []
     return _pair(where, targets, pubs, ip, protocol, True)
+
+
+_VAR_REF = re.compile(r"\$\{[^{}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _unknown_short_port(entry: Unknown, where: Location) -> list[PortMapping]:
+    """``"${BIND}:1985:1985"``: the ports are still known, only the bind address is not."""
+    token = "unresolved-host"
+    try:
+        mappings = _short_port(_VAR_REF.sub(token, entry.raw), where)
+    except ValueError:
+        return [PortMapping(where, entry, entry, entry)]
+    return [m if m.host_ip != token else PortMapping(where, m.target, m.published, entry, m.protocol)
+            for m in mappings]
 
 
 def _pair(

@@ -1,0 +1,152 @@
+"""The command line as users run it: a real subprocess, real exit codes, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+
+def run(*args: str, cwd: Path = FIXTURES.parent) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bitriver_lint", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_clean_fixture_exits_zero() -> None:
+    proc = run("fixtures/single-node")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings" in proc.stdout
+
+
+def test_findings_exit_one_and_show_file_line_and_rule() -> None:
+    proc = run("scan", "fixtures/compose-exposure", "--no-color")
+    assert proc.returncode == 1
+    assert "fixtures/compose-exposure/docker-compose.yml" in proc.stdout
+    assert "65:9  error   BRL102" in proc.stdout
+    assert '- "[::]:1985:1985"' in proc.stdout  # the offending line is shown
+    assert "published on [::]:1985" in proc.stdout  # and the chain that proves it
+
+
+def test_scan_is_the_default_command_and_paths_are_relative_to_cwd() -> None:
+    proc = run("--format", "json", "fixtures/compose-tls-missing")
+    data = json.loads(proc.stdout)
+    assert [(f["rule_id"], f["location"]) for f in data["findings"]] == [
+        ("BRL201", {"path": "fixtures/compose-tls-missing/docker-compose.yml", "line": 3, "column": 3})
+    ]
+    assert data["topology"]["name"] == "single-node"
+
+
+def test_output_file_and_exit_zero(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    proc = run("fixtures/compose-exposure", "--format", "json", "-o", str(out), "--exit-zero")
+    assert proc.returncode == 0
+    assert proc.stdout == ""
+    assert json.loads(out.read_text())["summary"]["error"] == 7
+
+
+def test_severity_threshold_and_select() -> None:
+    assert run("fixtures/compose-exposure", "--select", "BRL107").returncode == 1
+    assert run("fixtures/compose-exposure", "--select", "BRL107", "--severity-threshold", "error").returncode == 0
+    assert run("fixtures/compose-exposure", "--ignore", "BRL1,BRL6").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["fixtures/does-not-exist"], "PATH: fixtures/does-not-exist does not exist"),
+        (["fixtures/single-node", "--format", "xml"], "'--format'"),
+        (["fixtures/single-node", "--select", "BRL9"], "--select: no rule matches 'BRL9'"),
+        (["explain", "BRL999"], "RULE_ID: unknown rule 'BRL999'"),
+        (["fixtures/single-node", "--update-baseline"], "--update-baseline: needs --baseline"),
+    ],
+)
+def test_usage_errors_exit_two_with_one_line_naming_the_flag(args: list[str], needle: str) -> None:
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert needle in proc.stderr
+
+
+def test_config_error_names_key_and_line(tmp_path: Path) -> None:
+    (tmp_path / ".bitriver-lint.yaml").write_text("networks:\n  encoders:\n    - 203.0.113.0/24\n    - nope\n")
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    proc = run(".", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert ".bitriver-lint.yaml:4: networks.encoders[1]" in proc.stderr
+
+
+def test_unknown_config_key(tmp_path: Path) -> None:
+    (tmp_path / ".bitriver-lint.yaml").write_text("topolgy: cdn\n")
+    proc = run(".", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert ".bitriver-lint.yaml:1: topolgy: unknown key" in proc.stderr
+
+
+def test_config_from_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.bitriver-lint]\nrules = {ignore = ["BRL103"]}\n')
+    compose = "services:\n  db:\n    image: postgres\n    restart: always\n    ports: ['5432:5432']\n"
+    (tmp_path / "docker-compose.yml").write_text(compose)
+    proc = run(".", "--format", "json", "--select", "BRL103,BRL107", cwd=tmp_path)
+    ids = [f["rule_id"] for f in json.loads(proc.stdout)["findings"]]
+    assert ids == ["BRL107"]
+
+
+def test_baseline_hides_known_findings(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    assert run("fixtures/compose-exposure", "--baseline", str(baseline), "--update-baseline").returncode == 0
+    assert run("fixtures/compose-exposure", "--baseline", str(baseline)).returncode == 0
+    assert run("fixtures/compose-tls-missing", "--baseline", str(baseline)).returncode == 1
+
+
+def test_rules_and_explain() -> None:
+    table = run("rules")
+    assert table.returncode == 0
+    assert "BRL102" in table.stdout and "srs-api-operator-only" in table.stdout
+    listed = json.loads(run("rules", "--format", "json").stdout)
+    assert len(listed) == 31
+    page = run("explain", "brl102").stdout
+    for heading in ("## What it does", "## Why it matters", "## Example", "## How to fix"):
+        assert heading in page
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot", "json"])
+def test_graph_command(fmt: str) -> None:
+    proc = run("graph", "fixtures/single-node", "--format", fmt)
+    assert proc.returncode == 0
+    assert "api" in proc.stdout
+    if fmt == "json":
+        data = json.loads(proc.stdout)
+        kinds = {e["kind"] for e in data["edges"]}
+        assert {"runs_on", "listens", "publishes", "depends_on", "connects_to"} <= kinds
+
+
+@pytest.mark.parametrize("fmt", ["junit", "github", "markdown"])
+def test_other_formats(fmt: str) -> None:
+    proc = run("fixtures/compose-tls-missing", "--format", fmt)
+    assert proc.returncode == 1
+    assert "BRL201" in proc.stdout
+    if fmt == "github":
+        assert proc.stdout.startswith("::error file=fixtures/compose-tls-missing/docker-compose.yml,line=3,col=3,")
+
+
+def test_changed_files_mode_reports_only_findings_touching_them() -> None:
+    proc = run("--changed", "--format", "json", "fixtures/compose-broken/origin/docker-compose.yml",
+               cwd=FIXTURES.parent)
+    paths = {f["location"]["path"] for f in json.loads(proc.stdout)["findings"]}
+    assert paths == {"fixtures/compose-broken/origin/docker-compose.yml"}
+
+
+def test_cli_starts_without_heavy_imports() -> None:
+    code = (
+        "import sys; from bitriver_lint import cli; "
+        "heavy = [m for m in ('networkx', 'hcl2', 'crossplane', 'rich', 'pydantic') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -1,0 +1,110 @@
+"""Discovery (formats by name and content, excludes, .gitignore) and config handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import scan_tree
+
+from bitriver_lint.config import Config, ConfigError, find_config, load_config
+from bitriver_lint.discovery import discover
+from bitriver_lint.workspace import Workspace
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "docker-compose.prod.yml": "not: compose-looking\n",
+        "stack.yml": "version: '3'\nservices:\n  a: {image: x}\n",
+        "ci.yml": "jobs: {}\n",
+        "units/api.service": "[Service]\nExecStart=/bin/true\n",
+        "units/api.service.d/override.conf": "[Service]\nRestart=always\n",
+        "infra/main.tf": "resource \"x\" \"y\" {}\n",
+        "lb/haproxy.cfg": "frontend fe\n  bind :80\n",
+        "lb/edge.cfg": "defaults\n  mode http\nbackend b\n",
+        "proxy/site.conf": "server {\n  listen 80;\n}\n",
+        "proxy/Caddyfile": "example.com {\n}\n",
+        "envoy/front.yaml": "static_resources:\n  listeners: []\n",
+        ".git/config": "[core]\n",
+        "node_modules/x/compose.yaml": "services: {}\n",
+    })
+    found = discover([tmp_path], Workspace(tmp_path), [])
+    assert found.by_format == {
+        "compose": ["docker-compose.prod.yml", "stack.yml"],
+        "systemd": ["units/api.service", "units/api.service.d/override.conf"],
+        "terraform": ["infra/main.tf"],
+        "haproxy": ["lb/edge.cfg", "lb/haproxy.cfg"],
+        "nginx": ["proxy/site.conf"],
+        "caddy": ["proxy/Caddyfile"],
+        "envoy": ["envoy/front.yaml"],
+    }
+
+
+def test_excludes_and_gitignore(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        ".gitignore": "generated/\n",
+        "generated/compose.yaml": "services: {}\n",
+        "legacy/old/compose.yaml": "services: {}\n",
+        "compose.yaml": "services: {}\n",
+    })
+    found = discover([tmp_path], Workspace(tmp_path), ["legacy/**"])
+    assert found.by_format == {"compose": ["compose.yaml"]}
+
+
+def test_config_is_found_upwards_but_not_beyond_the_repository(tmp_path: Path) -> None:
+    (tmp_path / ".bitriver-lint.yaml").write_text("topology: cdn\n")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "deploy").mkdir()
+    assert find_config(repo / "deploy") is None
+    (repo / ".bitriver-lint.yml").write_text("topology: origin-edge\n")
+    found = find_config(repo / "deploy")
+    assert found == repo / ".bitriver-lint.yml"
+    assert load_config(found).topology == "origin-edge"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("networks:\n  cdn: [not-a-cidr]\n", ":2: networks.cdn"),
+        ("roles:\n  media: ingest\n", ":2: roles.media: Input should be"),
+        ("rules:\n  selec: [BRL1]\n", ":2: rules.selec: unknown key"),
+        ("exclude: 5\n", ":1: exclude: Input should be a valid list"),
+        ("- just\n- a list\n", ":1:1: the config must be a mapping"),
+        ("topology: [\n", "invalid YAML"),
+    ],
+)
+def test_config_errors_name_the_key_and_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / ".bitriver-lint.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_roles_override_changes_what_rules_see(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "compose.yaml": "services:\n  media:\n    image: example/ingest\n    restart: always\n"
+                        "    ports: ['1985:1985']\n",
+    })
+    assert [f.rule_id for f in scan_tree(tmp_path, select=["BRL102"]).active] == []
+    (tmp_path / ".bitriver-lint.yaml").write_text("roles:\n  media: srs\n")
+    assert [str(f.location) for f in scan_tree(tmp_path, select=["BRL102"]).active] == ["compose.yaml:5:13"]
+
+
+def test_named_networks_decide_what_is_outside(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "compose.yaml": "services:\n  srs:\n    image: ossrs/srs:5\n    restart: always\n"
+                        "    ports: ['203.0.113.5:1935:1935']\n",
+        ".bitriver-lint.yaml": "networks:\n  encoders: [203.0.113.0/24]\n",
+    })
+    # Bound to one public address: reachable from anywhere that can route to it.
+    assert [f.rule_id for f in scan_tree(tmp_path, select=["BRL101"]).active] == ["BRL101"]
+    assert Config().networks.encoders is None
