@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bitriver_lint import suppressions
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.checks import META_CHECK, get_check
@@ -83,8 +85,10 @@ def load_rules(config: Config) -> dict[str, Rule]:
                 get_check(rule.check).params.model_validate(rule.parameters)
             except KeyError as exc:
                 raise ConfigError(f"{rule.source}: check: {exc.args[0]}") from exc
-            except ValueError as exc:
-                raise ConfigError(f"{rule.source}: parameters: {exc}".splitlines()[0]) from exc
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = ".".join(str(p) for p in ("parameters", *err["loc"]))
+                raise ConfigError(f"{rule.source}: {key}: {err['msg']}") from exc
     for rule_id in config.rules.severity:
         if rule_id not in rules:
             raise ConfigError(f"rules.severity.{rule_id}: unknown rule")

@@ -109,7 +109,7 @@ def test_rules_and_explain() -> None:
     assert table.returncode == 0
     assert "BRL102" in table.stdout and "srs-api-operator-only" in table.stdout
     listed = json.loads(run("rules", "--format", "json").stdout)
-    assert len(listed) == 31
+    assert len(listed) == 38
     page = run("explain", "brl102").stdout
     for heading in ("## What it does", "## Why it matters", "## Example", "## How to fix"):
         assert heading in page

@@ -30,7 +30,7 @@ def test_sarif_has_what_github_code_scanning_needs() -> None:
     run = log["runs"][0]  # type: ignore[index]
     rules = run["tool"]["driver"]["rules"]
     ids = [r["id"] for r in rules]
-    assert ids == sorted(ids) and len(ids) == 31
+    assert ids == sorted(ids) and len(ids) == 38
     for rule in rules:
         assert {"id", "name", "shortDescription", "fullDescription", "help", "helpUri", "properties"} <= set(rule)
         assert rule["help"]["markdown"].startswith(f"# {rule['id']} ")

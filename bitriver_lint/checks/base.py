@@ -95,10 +95,14 @@ def unresolved_findings(items: list[Unresolved]) -> list[Finding]:
     return notes
 
 
-def _nothing(ctx: CheckContext, params: NoParams) -> None:
+class AnyParams(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def _nothing(ctx: CheckContext, params: AnyParams) -> None:
     del ctx, params
 
 
-def pending(name: str, description: str) -> Check[NoParams]:
+def pending(name: str, description: str) -> Check[AnyParams]:
     """A check whose facts no loader provides yet: it reports nothing until one does."""
-    return Check(name, _nothing, NoParams, description + " (needs facts no loader provides yet)")
+    return Check(name, _nothing, AnyParams, description + " (needs facts no loader provides yet)")
