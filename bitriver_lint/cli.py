@@ -140,7 +140,10 @@ def rules(fmt: str, config_path: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "name", "severity", "topologies", "summary", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "name", "severity", "topologies"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", ratio=1)
     for rule in catalog.values():
         table.add_row(rule.id, rule.name, rule.severity, rule.topology_label, rule.summary)
     Console(soft_wrap=False).print(table)

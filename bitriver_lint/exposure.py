@@ -93,7 +93,8 @@ def _narrow(
             assert isinstance(edge, Allow)
             if edge.port_from <= port <= edge.port_to and edge.protocol in ("all", listener.protocol):
                 allows.setdefault(edge.layer, []).append(edge)
-    for layer in [*STANDARD_LAYERS, *sorted(described - set(STANDARD_LAYERS))]:
+    extra = (described | set(allows)) - set(STANDARD_LAYERS)
+    for layer in [*STANDARD_LAYERS, *sorted(extra)]:
         if layer not in described and layer not in allows:
             entry.assumed_open.append(layer)
             continue

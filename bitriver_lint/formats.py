@@ -27,4 +27,5 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
+    "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
 }

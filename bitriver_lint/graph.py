@@ -80,6 +80,7 @@ class Mount(Payload):
     kind: Literal["volume", "bind", "tmpfs", "anonymous", "state", "secret", "other"]
     persistent: bool
     read_only: bool = False
+    note: str = ""  # why it is (not) persistent, when the kind alone does not say
 
 
 class Component(Payload):
@@ -340,7 +341,7 @@ class ServiceGraph:
         return chain
 
     def find_component(self, name: str) -> Component | None:
-        for component in self._of(Component):
+        for component in sorted(self._of(Component), key=lambda c: c.id):
             if component.name == name or name in component.attrs.get("aliases", ()):
                 return component  # type: ignore[no-any-return]
         return None

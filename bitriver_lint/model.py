@@ -32,6 +32,7 @@ class Unknown:
     names: tuple[str, ...]
     raw: str = ""
     location: Location | None = None
+    why: str = "is not set"  # what is wrong with the names, for the BRL002 note
 
     def describe(self) -> str:
         return ", ".join(self.names) if self.names else self.raw

@@ -60,22 +60,49 @@ def declared_listeners(
         tls = api_tls(env)
         return [(port, tls, bind, reason, loc)]
     if role is Role.VIEWER:
+        # Next.js' standalone server.js binds HOSTNAME:PORT.
+        hostname = env.get("HOSTNAME")
+        bind = hostname.value if hostname is not None and isinstance(hostname.value, str) else None
         port_env = env.get("PORT")
         if port_env is not None and isinstance(port_env.value, str) and port_env.value.isdigit():
-            return [(int(port_env.value), False, None, f"PORT={port_env.value}", port_env.location)]
-        return [(3000, False, None, "default port of the viewer (guide service table)", where)]
+            return [(int(port_env.value), False, bind, f"PORT={port_env.value}", port_env.location)]
+        return [(3000, False, bind, "default port of the viewer (guide service table)", where)]
+    if role is Role.SRS:
+        # SRS 5 reads any config key from SRS_<KEY> variables; listen entries are [ip:]port.
+        out: list[tuple[int, bool | None, str | None, str, Location]] = []
+        for key, default in (("SRS_LISTEN", 1935), ("SRS_HTTP_API_LISTEN", 1985)):
+            setting = env.get(key)
+            if setting is not None and isinstance(setting.value, str):
+                host, listen_port = _addr_port(setting.value if ":" in setting.value else ":" + setting.value)
+                out.append((listen_port or default, False, host, f"{key}={setting.value}", setting.location))
+            else:
+                out.append((default, None, None, "default port of srs (guide service table)", where))
+        return out
     if role is Role.REDIS:
         flag = _flag_value(command, ("--port",))
-        if flag and flag.isdigit():
-            return [(int(flag), False, None, f"--port {flag}", where)]
+        bind_flag = _flag_value(command, ("--bind",))
+        if (flag and flag.isdigit()) or bind_flag:
+            port = int(flag) if flag and flag.isdigit() else 6379
+            return [(port, False, bind_flag, " ".join(w for w in command[1:] if w.startswith("--"))[:60], where)]
     if role is Role.POSTGRES:
         flag = _flag_value(command, ("-p",))
-        if flag and flag.isdigit():
-            return [(int(flag), False, None, f"-p {flag}", where)]
+        listen = _flag_value(command, ("-h",))
+        conf = _flag_value(command, ("-c",))
+        if conf and conf.startswith("listen_addresses="):
+            listen = conf.split("=", 1)[1].strip("'\"")
+        bind_pg = "0.0.0.0" if listen in ("*", "0.0.0.0") else (listen.split(",")[0] if listen else None)
         pgport = env.get("PGPORT")
+        if flag and flag.isdigit():
+            return [(int(flag), False, bind_pg, f"-p {flag}", where)]
         if pgport is not None and isinstance(pgport.value, str) and pgport.value.isdigit():
-            return [(int(pgport.value), False, None, f"PGPORT={pgport.value}", pgport.location)]
+            return [(int(pgport.value), False, bind_pg, f"PGPORT={pgport.value}", pgport.location)]
+        if bind_pg:
+            return [(5432, False, bind_pg, f"listen address {listen}", where)]
     ports = DEFAULT_PORTS.get(role, ())
+    flag = _flag_value(command, _ADDR_FLAGS)
+    if flag is not None and len(ports) == 1:
+        bind, parsed = _addr_port(flag if ":" in flag else ":" + flag)
+        return [(parsed or ports[0], None, bind, f"--listen/--addr {flag}", where)]
     return [(p, None, None, f"default port of {role.value} (guide service table)", where) for p in ports]
 
 
@@ -172,14 +199,28 @@ def is_local_name(host: str) -> bool:
     return "." not in host and ":" not in host and host not in ("localhost",) and not host[0].isdigit()
 
 
-def connect_env_urls(ctx: BuildContext, component: Component, resolve: dict[str, Component]) -> None:
-    """``connects_to`` edges from URL-shaped environment values; unknown local names dangle."""
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def connect_env_urls(
+    ctx: BuildContext,
+    component: Component,
+    resolve: dict[str, Component],
+    local: dict[str, Component] | None = None,
+) -> None:
+    """``connects_to`` edges from URL-shaped environment values; unknown local names dangle.
+    ``local`` maps ``127.0.0.1:PORT`` to the component on the same host listening there."""
     graph = ctx.graph
     for key, value in sorted(component.env.items()):
         target = url_target(value)
         if target is None:
             continue
-        peer = resolve.get(target.host) or graph.find_component(target.host)
+        if target.host in _LOOPBACK_NAMES:
+            peer = (local or {}).get(f"127.0.0.1:{target.port}")
+            if peer is None or peer.id == component.id:
+                continue  # a loopback port we cannot attribute: not a dangling name
+        else:
+            peer = resolve.get(target.host) or graph.find_component(target.host)
         if peer is None:
             if is_local_name(target.host):
                 graph.dangling.append(

@@ -86,7 +86,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
         text = value.raw if isinstance(value, Unknown) else value
         restart = RestartPolicy(
             location=service.restart.location,
-            value=text,
+            value=f"restart: {text}",
             restarts_on_failure=isinstance(value, Unknown) or text.startswith("on-failure") or text in _RESTARTS,
         )
     component = Component(

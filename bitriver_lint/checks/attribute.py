@@ -6,7 +6,7 @@ from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params, pending
 from bitriver_lint.graph import Component, Dependency, Role
-from bitriver_lint.model import Related
+from bitriver_lint.model import Location, Related
 
 # Conditions under which the API really waits for a dependency to be up.
 _WAITS = {"service_healthy", "after+requires", "after+wants", "after+bindsto"}
@@ -20,7 +20,7 @@ def _restart_policy(ctx: CheckContext, params: NoParams) -> None:
         if policy is None:
             ctx.report(f"{component.name} has no restart policy, so it stays down after a crash", component.location)
         elif not policy.restarts_on_failure:
-            ctx.report(f"{component.name} is not restarted on failure (restart: {policy.value})", policy.location)
+            ctx.report(f"{component.name} is not restarted on failure ({policy.value})", policy.location)
 
 
 RESTART_POLICY = Check("attribute.restart_policy", _restart_policy, NoParams, "Services restart on failure")
@@ -49,8 +49,8 @@ def _persistent_volumes(ctx: CheckContext, params: VolumesParams) -> None:
                 # The most specific mount decides what backs the path.
                 mount = max(covering, key=lambda m: len(m.target))
                 if not mount.persistent:
-                    ctx.report(f"{component.name} keeps {path} on a non-persistent {mount.kind} mount",
-                               mount.location)
+                    how = mount.note or f"a non-persistent {mount.kind} mount"
+                    ctx.report(f"{component.name} keeps {path} on {how}", mount.location)
 
 
 def _data_paths(component: Component, defaults: list[str]) -> list[str]:
@@ -91,9 +91,11 @@ def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
                     ctx.report(f"{api.name} does not wait for {peer.name} ({role.value}) to be healthy before starting",
                                api.location, [Related(peer.location, f"{peer.name} is defined here")])
                 elif edge.condition not in _WAITS:
+                    fix = ("add Requires= or Wants= beside After=" if api.origin == "systemd"
+                           else "use condition: service_healthy")
                     ctx.report(
                         f"{api.name} starts as soon as {peer.name} has started, not once it is healthy "
-                        f"(condition {edge.condition}); use condition: service_healthy",
+                        f"(condition {edge.condition}); {fix}",
                         edge.location,
                         [Related(peer.location, f"{peer.name} is defined here")],
                     )
@@ -104,4 +106,23 @@ DEPENDENCY_ORDER = Check("attribute.dependency_order", _dependency_order, Depend
 DATABASE_HA = pending("attribute.database_ha", "PostgreSQL is highly available")
 BACKUPS = pending("attribute.backups", "Backups are kept")
 REDIS_REPLICATED = pending("attribute.redis_replicated", "Redis is replicated")
-ENVIRONMENT_FILE = pending("attribute.environment_file", "systemd units use EnvironmentFile=")
+_BITRIVER_ROLES = (Role.API, Role.VIEWER, Role.SRS, Role.OME, Role.TRANSCODER)
+
+
+def _environment_file(ctx: CheckContext, params: NoParams) -> None:
+    for component in ctx.graph.components(*_BITRIVER_ROLES):
+        if component.origin != "systemd":
+            continue
+        unit = component.attrs.get("unit", component.name)
+        inline: list[Location] = component.attrs.get("inline_env", [])
+        if inline:
+            ctx.report(f"{unit} keeps its settings inline in Environment=; move them to an EnvironmentFile=",
+                       inline[0], [Related(loc, "another inline Environment=") for loc in inline[1:3]])
+        for ref in component.attrs.get("env_file_refs", []):
+            if not ref["optional"] and not ref["found"]:
+                ctx.report(f"{unit} requires EnvironmentFile={ref['path']}, which is not in the tree "
+                           "(prefix it with '-' if it is optional)", ref["location"])
+
+
+ENVIRONMENT_FILE = Check("attribute.environment_file", _environment_file, NoParams,
+                         "systemd units use EnvironmentFile=")

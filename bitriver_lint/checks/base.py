@@ -90,8 +90,10 @@ def unresolved_findings(items: list[Unresolved]) -> list[Finding]:
     notes = []
     for (location, names), group in grouped.items():
         silenced = "; ".join(dict.fromkeys(f"{u.rule.id} ({u.rule.name}) cannot check {u.purpose}" for u in group))
-        verb = "are" if len(group[0].unknown.names) > 1 else "is"
-        notes.append(Finding("BRL002", Severity.NOTE, f"{names} {verb} not set, so {silenced}", location))
+        why = group[0].unknown.why
+        if len(group[0].unknown.names) > 1:
+            why = why.replace("is ", "are ", 1)
+        notes.append(Finding("BRL002", Severity.NOTE, f"{names} {why}, so {silenced}", location))
     return notes
 
 

@@ -54,6 +54,7 @@ _REFERENCE = {
     "depends_on": "depends_on names service",
     "connects_to": "the connection URL points at host",
     "link": "links names service",
+    "requires": "Requires= names unit",
     "route": "a route sends traffic to backend",
     "health_check": "a health check targets",
 }

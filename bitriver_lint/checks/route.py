@@ -53,7 +53,8 @@ def _origin_problem(ctx: CheckContext, api: Component, origin: str, viewers: lis
                 ports = {li.port for v in viewers for li in graph.listeners(v)}
                 effective = port or (443 if url.scheme == "https" else 80)
                 if effective not in ports:
-                    return f"points at local port {effective}, but the viewer listens on {sorted(ports)}"
+                    listening = ", ".join(map(str, sorted(ports)))
+                    return f"points at local port {effective}, but the viewer listens on {listening}"
             return None  # a public name: cannot prove where it resolves
         if target.role is not Role.VIEWER:
             return f"points at {target.name} ({target.role.value}), not at the viewer runtime"

@@ -1,0 +1,331 @@
+"""systemd units into the graph: one host per unit directory, one component per service.
+
+Processes bind the host's interfaces themselves, so exposure starts from the address each one
+binds (flags, environment, socket units, or the daemon's own default) and the undescribed host
+firewall.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+
+from bitriver_lint.builders.common import BuildContext, connect_env_urls, declared_listeners
+from bitriver_lint.graph import (
+    Allow,
+    Component,
+    Dangling,
+    Dependency,
+    Host,
+    Listener,
+    Mount,
+    RestartPolicy,
+    Role,
+)
+from bitriver_lint.loaders.interpolate import interpolate
+from bitriver_lint.loaders.systemd import SystemdDirectory, Unit, split_assignments
+from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_name
+
+# Settings the rules read; when a required env file is missing they may well be in it.
+_WATCHED_KEYS = ("BITRIVER_LIVE_TLS_CERT", "BITRIVER_LIVE_TLS_KEY", "BITRIVER_VIEWER_ORIGIN", "BITRIVER_LIVE_ADDR")
+_RESTARTS = {"always", "on-failure", "on-abnormal", "on-abort", "on-watchdog"}
+_EXEC_PREFIX = re.compile(r"^[-@:+!]+")
+# Daemons whose stock configuration listens on loopback only unless told otherwise.
+_LOOPBACK_BY_DEFAULT = {Role.POSTGRES, Role.REDIS}
+_PROXY_PORTS = (80, 443)
+_BINARY_ROLES: dict[str, Role] = {
+    "bitriver-live": Role.API,
+    "bitriver": Role.API,
+    "bitriver-transcoder": Role.TRANSCODER,
+    "ffmpeg": Role.TRANSCODER,
+    "srs": Role.SRS,
+    "ovenmediaengine": Role.OME,
+    "postgres": Role.POSTGRES,
+    "postmaster": Role.POSTGRES,
+    "pg_ctlcluster": Role.POSTGRES,
+    "redis-server": Role.REDIS,
+    "valkey-server": Role.REDIS,
+    "caddy": Role.PROXY,
+    "nginx": Role.PROXY,
+    "haproxy": Role.PROXY,
+    "envoy": Role.PROXY,
+}
+
+
+def _host_id(tree: SystemdDirectory) -> str:
+    return f"systemd:{tree.directory or '.'}"
+
+
+def _component_id(tree: SystemdDirectory, unit: Unit) -> str:
+    return f"{_host_id(tree)}:{unit.name}"
+
+
+def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
+    directive = unit.last("Service", "ExecStart")
+    if directive is None:
+        return []
+    text = _EXEC_PREFIX.sub("", directive.value.strip())
+    known = {k: v.value for k, v in env.items() if isinstance(v.value, str)}
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    out: list[str] = []
+    for word in words:
+        resolved = interpolate(word, known) if "$" in word else word
+        out.append(resolved.raw if isinstance(resolved, Unknown) else str(resolved))
+    return out
+
+
+def _role(ctx: BuildContext, unit: Unit, command: list[str]) -> tuple[Role, str]:
+    stem = unit.stem.split("@", 1)[0]
+    if stem in ctx.config.roles:
+        return ctx.config.roles[stem], "config roles"
+    role = role_from_name(stem)
+    if role is not None:
+        return role, f"unit name {unit.name}"
+    if command:
+        binary = posixpath.basename(command[0]).lower()
+        if binary in _BINARY_ROLES:
+            return _BINARY_ROLES[binary], f"ExecStart {command[0]}"
+        if binary == "node" and any(w.endswith("server.js") for w in command[1:]):
+            workdir = unit.last("Service", "WorkingDirectory")
+            if "viewer" in " ".join(command) or (workdir and "viewer" in workdir.value):
+                return Role.VIEWER, "node server.js in the viewer's directory"
+    return Role.OTHER, "no known unit name or binary"
+
+
+def _environment(tree: SystemdDirectory, unit: Unit) -> tuple[dict[str, Located[str]], list[Location]]:
+    """The unit's environment with where each value was written; env files override
+    Environment= (systemd.exec(5)). Also returns where inline settings were written."""
+    env: dict[str, Located[str]] = {}
+    inline: list[Location] = []
+    for directive in unit.values("Service", "Environment"):
+        pairs = split_assignments(directive.value)
+        if pairs:
+            inline.append(directive.location)
+        for key, value in pairs:
+            env[key] = Located(value, directive.value_location)
+    for ref in unit.env_files:
+        env_file = tree.env_files.get(ref.resolved or "")
+        if env_file is None:
+            if not ref.optional:
+                # Its keys are unknown: rules needing them must not assume they are unset.
+                missing = Unknown((f"EnvironmentFile={ref.path}",), ref.path, why="is not in the tree")
+                for key in _WATCHED_KEYS:
+                    env.setdefault(key, Located(missing, ref.location))
+            continue
+        for entry in env_file.entries:
+            env[entry.key] = Located(entry.value, entry.value_location)
+    return env, inline
+
+
+def nodes(trees: list[SystemdDirectory], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    for tree in trees:
+        host_id = graph.add(
+            Host(id=_host_id(tree), name=tree.directory or ".", host_kind="systemd", location=tree.location,
+                 attrs={"directory": tree.directory})
+        )
+        for env_file in tree.env_files.values():
+            committed = not ctx.workspace.is_ignored(env_file.path)
+            if not committed:
+                graph.uncommitted.add(env_file.path)
+            for entry in env_file.entries:
+                if isinstance(entry.value, str):
+                    graph.add_setting(entry.key, entry.value, entry.value_location, committed)
+        services = {u.stem: u for u in tree.units if u.kind == "service"}
+        for unit in tree.units:
+            if unit.kind == "service":
+                _add_service(ctx, tree, unit, host_id)
+        for unit in tree.units:
+            if unit.kind == "socket":
+                _add_socket(ctx, tree, unit, services)
+        for unit in tree.units:
+            if unit.kind == "service":
+                node = graph.node(_component_id(tree, unit))
+                assert isinstance(node, Component)
+                add_ip_filter(ctx, unit, node)
+        host = graph.node(host_id)
+        assert isinstance(host, Host)
+        host.attrs["timers"] = [_timer(u) for u in tree.units if u.kind == "timer"]
+
+
+def _timer(unit: Unit) -> dict[str, object]:
+    """What a timer runs and when: backup checks look for scheduled dumps."""
+    activates = unit.last("Timer", "Unit")
+    return {
+        "timer": unit.name,
+        "unit": activates.value.strip() if activates else unit.stem + ".service",
+        "on_calendar": [d.value for d in unit.values("Timer", "OnCalendar")],
+        "location": Location(unit.path, 1, 1),
+    }
+
+
+def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id: str) -> None:
+    graph = ctx.graph
+    env, inline = _environment(tree, unit)
+    command = _exec_start(unit, env)
+    role, reason = _role(ctx, unit, command)
+    restart_directive = unit.last("Service", "Restart")
+    restart_value = restart_directive.value.strip() if restart_directive else "no"
+    restart = RestartPolicy(
+        location=restart_directive.value_location if restart_directive else unit.section_location("Service"),
+        value=f"Restart={restart_value}",
+        restarts_on_failure=restart_value in _RESTARTS,
+    )
+    mounts = _mounts(unit)
+    component = Component(
+        id=_component_id(tree, unit),
+        name=unit.stem,
+        role=role,
+        role_reason=reason,
+        origin="systemd",
+        location=unit.section_location("Unit") if "Unit" in unit.sections else Location(unit.path, 1, 1),
+        env=env,
+        restart=restart if restart_directive or unit.kind == "service" else None,
+        mounts=mounts,
+        command=command,
+        attrs={
+            "unit": unit.name,
+            "containerized": False,
+            "healthcheck_supported": False,
+            "ports_known": role in FULLY_KNOWN_PORTS,
+            "inline_env": inline,
+            "env_file_refs": [
+                {"path": r.path, "optional": r.optional, "found": r.resolved is not None, "location": r.location}
+                for r in unit.env_files
+            ],
+            "aliases": [unit.name],
+        },
+    )
+    graph.add(component)
+    graph.runs_on(component.id, host_id, component.location)
+    exec_start = unit.last("Service", "ExecStart")
+    where = exec_start.value_location if exec_start else component.location
+    for port, tls, bind, why, loc in declared_listeners(role, component.env, command, where):
+        if bind is None and role in _LOOPBACK_BY_DEFAULT:
+            bind, why = "127.0.0.1", f"{why}; the daemon's stock config listens on loopback"
+        graph.add_listener(Listener(id=f"{component.id}#{port}/tcp", component=component.id, port=port, tls=tls,
+                                    bind=bind, location=loc, reason=why, host_bound=True))
+    if role is Role.PROXY:
+        for port in _PROXY_PORTS:
+            graph.listener_for(component, port, component.location, declared=True, host_bound=True,
+                               reason="default HTTP/HTTPS port of a reverse proxy")
+
+
+def add_ip_filter(ctx: BuildContext, unit: Unit, component: Component) -> None:
+    """IPAddressDeny=/IPAddressAllow= filter every socket of the unit: a firewall layer of its
+    own (systemd.resource-control(5)); Allow wins over Deny."""
+    denies = unit.values("Service", "IPAddressDeny")
+    if not any("any" in d.value.split() or "0.0.0.0/0" in d.value.split() for d in denies):
+        return  # without a blanket deny, the allow list narrows nothing
+    cidrs: list[str] = []
+    allows = unit.values("Service", "IPAddressAllow")
+    for directive in allows:
+        for word in directive.value.split():
+            cidrs.extend(_IP_KEYWORDS.get(word, [word]))
+    where = allows[0].location if allows else denies[0].location
+    for listener in ctx.graph.listeners(component):
+        ctx.graph.link(listener.id, listener.id, Allow(
+            location=where, layer="unit IP filter", cidrs=cidrs, port_from=0, port_to=65535, protocol="all",
+            description=f"IPAddressAllow= of {unit.name}"))
+
+
+_IP_KEYWORDS = {
+    "any": ["0.0.0.0/0", "::/0"],
+    "localhost": ["127.0.0.0/8", "::1/128"],
+    "link-local": ["169.254.0.0/16", "fe80::/64"],
+    "multicast": ["224.0.0.0/4", "ff00::/8"],
+}
+
+
+def _mounts(unit: Unit) -> list[Mount]:
+    """The host filesystem is persistent, except where the unit makes a path ephemeral."""
+    mounts: list[Mount] = []
+    dynamic = unit.last("Service", "DynamicUser")
+    states = unit.values("Service", "StateDirectory")
+    if dynamic is not None and dynamic.value.strip().lower() in ("yes", "true", "1", "on") and not states:
+        mounts.append(Mount(location=dynamic.location, target="/var/lib", kind="other", persistent=False,
+                            note="DynamicUser=yes without StateDirectory=, where it is not writable or kept"))
+    else:
+        mounts.append(Mount(location=Location(unit.path, 1, 1), target="/", kind="other", persistent=True))
+    for directive in states:
+        for name in directive.value.split():
+            mounts.append(Mount(location=directive.location, target=f"/var/lib/{name.split(':')[0]}",
+                                source=name, kind="state", persistent=True))
+    for directive in unit.values("Service", "TemporaryFileSystem"):
+        for spec in directive.value.split():
+            mounts.append(Mount(location=directive.location, target=spec.split(":", 1)[0], kind="tmpfs",
+                                persistent=False))
+    return mounts
+
+
+def _add_socket(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, services: dict[str, Unit]) -> None:
+    graph = ctx.graph
+    service_directive = unit.last("Socket", "Service")
+    service_name = service_directive.value.strip() if service_directive else unit.stem + ".service"
+    target = services.get(service_name.rsplit(".", 1)[0])
+    if target is None:
+        return
+    node = graph.node(_component_id(tree, target))
+    assert isinstance(node, Component)
+    for directive in unit.values("Socket", "ListenStream"):
+        address = directive.value.strip()
+        if address.startswith(("/", "@")):
+            continue  # a unix socket
+        host, sep, port = address.rpartition(":")
+        if not port.isdigit():
+            continue
+        bind = host.strip("[]") if sep else None
+        listener = graph.listener_for(node, int(port), directive.value_location, declared=True, host_bound=True,
+                                      reason=f"ListenStream={address} in {unit.name}")
+        listener.bind = bind if bind else None
+        listener.location = directive.value_location
+        listener.declared = True
+
+
+def edges(trees: list[SystemdDirectory], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    for tree in trees:
+        members: dict[str, Component] = {}
+        defined = {u.name for u in tree.units}
+        for unit in tree.units:
+            if unit.kind == "service":
+                node = graph.node(_component_id(tree, unit))
+                assert isinstance(node, Component)
+                members[unit.name] = node
+        for unit in tree.units:
+            if unit.kind != "service":
+                continue
+            component = members[unit.name]
+            _dependencies(ctx, unit, component, members, defined)
+            local = {f"127.0.0.1:{li.port}": peer for peer in members.values() for li in graph.listeners(peer)}
+            resolve = {c.name: c for c in members.values()}
+            connect_env_urls(ctx, component, resolve, local)
+
+
+def _dependencies(
+    ctx: BuildContext, unit: Unit, component: Component, members: dict[str, Component], defined: set[str]
+) -> None:
+    after = set(unit.words("Unit", "After"))
+    strong = {key: unit.values("Unit", key) for key in ("Requires", "Wants", "BindsTo")}
+    written: dict[str, tuple[str, Location]] = {}
+    for key, directives in strong.items():
+        for directive in directives:
+            for name in directive.value.split():
+                written.setdefault(name, (key.lower(), directive.location))
+    for directive in unit.values("Unit", "After"):
+        for name in directive.value.split():
+            written.setdefault(name, ("", directive.location))
+    for name, (kind, location) in written.items():
+        target = members.get(name)
+        if target is None:
+            if kind in ("requires", "bindsto") and name.startswith("bitriver") and name not in defined:
+                ctx.graph.dangling.append(Dangling(kind="requires", name=name, location=location, source=component.id))
+            continue
+        parts = (["after"] if name in after else []) + ([kind] if kind else [])
+        ctx.graph.link(component.id, target.id,
+                       Dependency(location=location, condition="+".join(parts), target_name=name))

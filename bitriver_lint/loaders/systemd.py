@@ -1,0 +1,343 @@
+"""systemd units, drop-ins, templates, sockets, timers and the env files they read.
+
+Follows ``systemd.syntax(7)``: ``[Section]`` headers, ``Key=value`` lines, ``#``/``;``
+comments, backslash continuation, repeated keys that accumulate, and an empty assignment that
+resets a list. Drop-ins (``foo.service.d/*.conf``, and the template's ``foo@.service.d/`` for
+instances) apply in lexical order of their file names, as systemd does. Every directive keeps
+the position of its key and of its value.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.envfile import EnvFile, parse_env
+from bitriver_lint.model import Diagnostic, Location, Unknown
+from bitriver_lint.workspace import FileProblem, Workspace
+
+UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
+_SECTION = re.compile(r"^\[([^\[\]]+)\]\s*$")
+_KEY = re.compile(r"^([A-Za-z0-9_-]+)\s*=\s?")
+_SPECIFIER = re.compile(r"%(.)")
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    section: str
+    key: str
+    value: str
+    location: Location  # of the key
+    value_location: Location
+
+
+@dataclass
+class UnitFile:
+    path: str
+    directives: list[Directive] = field(default_factory=list)
+    sections: dict[str, Location] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvFileRef:
+    path: str  # as written, without the "-" prefix
+    optional: bool
+    location: Location
+    resolved: str | None  # root-relative path of the file in the tree, when it is there
+
+
+@dataclass
+class Unit:
+    """One unit as systemd would see it: its file plus drop-ins, specifiers expanded."""
+
+    name: str  # e.g. bitriver-live.service, srs@main.service
+    path: str  # the unit file, or the first drop-in for drop-in-only units
+    directory: str  # the unit directory it was found in (one host per directory)
+    directives: list[Directive]
+    instance: str | None = None
+    dropins: list[str] = field(default_factory=list)
+    env_files: list[EnvFileRef] = field(default_factory=list)
+    sections: dict[str, Location] = field(default_factory=dict)
+
+    def section_location(self, section: str) -> Location:
+        """Where ``[section]`` is written (in the unit file first), for missing-key findings."""
+        return self.sections.get(section, Location(self.path, 1, 1))
+
+    @property
+    def kind(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0]
+
+    def values(self, section: str, key: str) -> list[Directive]:
+        """Every assignment of a list-valued key, honouring empty-assignment resets."""
+        out: list[Directive] = []
+        for d in self.directives:
+            if d.section == section and d.key == key:
+                if d.value.strip() == "":
+                    out = []
+                else:
+                    out.append(d)
+        return out
+
+    def last(self, section: str, key: str) -> Directive | None:
+        found = [d for d in self.directives if d.section == section and d.key == key]
+        return found[-1] if found and found[-1].value.strip() else None
+
+    def words(self, section: str, key: str) -> list[str]:
+        """Space-separated values of list keys like After= or Requires=."""
+        return [w for d in self.values(section, key) for w in d.value.split()]
+
+
+@dataclass
+class SystemdDirectory:
+    """The units of one directory (one host)."""
+
+    directory: str
+    units: list[Unit]
+    env_files: dict[str, EnvFile]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    location: Location = field(default_factory=lambda: Location("", 1, 1))
+
+
+def parse_unit_text(text: str, path: str) -> UnitFile:
+    unit = UnitFile(path)
+    section = ""
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        start = index
+        line = lines[index]
+        index += 1
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";")):
+            continue
+        # Backslash-newline joins lines (replaced by a space); comment lines inside a
+        # continuation are skipped, as systemd does.
+        while line.rstrip().endswith("\\") and index < len(lines):
+            nxt = lines[index]
+            index += 1
+            if nxt.strip().startswith(("#", ";")):
+                continue
+            line = line.rstrip()[:-1] + " " + nxt.strip()
+        header = _SECTION.match(stripped)
+        if header:
+            section = header.group(1)
+            unit.sections.setdefault(section, Location(path, start + 1, len(line) - len(line.lstrip()) + 1))
+            continue
+        indent = len(line) - len(line.lstrip())
+        match = _KEY.match(line.lstrip())
+        where = Location(path, start + 1, indent + 1)
+        if match is None:
+            unit.diagnostics.append(Diagnostic("BRL001", f"not a Key=value assignment: {stripped[:60]!r}", where))
+            continue
+        if not section:
+            unit.diagnostics.append(Diagnostic("BRL001", "assignment outside of any [Section]", where))
+            continue
+        value = line.lstrip()[match.end():].rstrip()
+        unit.directives.append(
+            Directive(section, match.group(1), value, where, Location(path, start + 1, indent + match.end() + 1))
+        )
+    return unit
+
+
+def expand_specifiers(value: str, unit_name: str, instance: str | None) -> str | Unknown:
+    """``%i``, ``%n``, ``%N``, ``%p`` ... as systemd.unit(5) defines them for system units."""
+    stem = unit_name.rsplit(".", 1)[0]
+    prefix = stem.split("@", 1)[0]
+    known: dict[str, str | None] = {
+        "%": "%",
+        "n": unit_name,
+        "N": stem,
+        "p": prefix,
+        "P": prefix,
+        "i": instance,
+        "I": instance,
+        "j": prefix.rsplit("-", 1)[-1],
+        "t": "/run",
+        "S": "/var/lib",
+        "C": "/var/cache",
+        "L": "/var/log",
+        "E": "/etc",
+        "T": "/tmp",
+        "V": "/var/tmp",
+    }
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        letter = match.group(1)
+        result = known.get(letter)
+        if result is None:
+            missing.append(f"%{letter}")
+            return ""
+        return result
+
+    out = _SPECIFIER.sub(replace, value)
+    if missing:
+        return Unknown(tuple(missing), value)
+    return out
+
+
+def split_assignments(value: str) -> list[tuple[str, str]]:
+    """``Environment="A=1 2" B=3`` -> [("A", "1 2"), ("B", "3")]."""
+    try:
+        words = shlex.split(value, posix=True)
+    except ValueError:
+        words = value.split()
+    return [(w.split("=", 1)[0], w.split("=", 1)[1]) for w in words if "=" in w and w.split("=", 1)[0]]
+
+
+def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirectory]:
+    parsed: dict[str, UnitFile] = {}
+    diagnostics: dict[str, list[Diagnostic]] = {}
+    for rel in files:
+        directory = _unit_directory(rel)
+        try:
+            text = ws.read_text(rel)
+        except FileProblem as exc:
+            diagnostics.setdefault(directory, []).append(
+                Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column))
+            )
+            continue
+        unit_file = parse_unit_text(text, rel)
+        parsed[rel] = unit_file
+        diagnostics.setdefault(directory, []).extend(unit_file.diagnostics)
+    by_dir: dict[str, list[str]] = {}
+    for rel in parsed:
+        by_dir.setdefault(_unit_directory(rel), []).append(rel)
+    out = []
+    for directory in sorted(set(by_dir) | set(diagnostics)):
+        rels = sorted(by_dir.get(directory, []))
+        units = _assemble(directory, rels, parsed, ws)
+        env_files: dict[str, EnvFile] = {}
+        for unit in units:
+            unit.env_files = _env_refs(unit, ws, directory)
+            for ref in unit.env_files:
+                if ref.resolved and ref.resolved not in env_files:
+                    try:
+                        env = parse_env(ws.read_text(ref.resolved), ref.resolved, interpolation=False)
+                    except FileProblem as exc:
+                        diagnostics.setdefault(directory, []).append(
+                            Diagnostic("BRL001", exc.message, Location(ref.resolved, exc.line, exc.column))
+                        )
+                        continue
+                    env_files[ref.resolved] = env
+                    diagnostics.setdefault(directory, []).extend(env.diagnostics)
+        first = rels[0] if rels else directory
+        out.append(SystemdDirectory(directory, units, env_files, diagnostics.get(directory, []), Location(first)))
+    return out
+
+
+def _unit_directory(rel: str) -> str:
+    parent = posixpath.dirname(rel)
+    if parent.endswith(".d"):  # drop-ins belong to the directory of their unit
+        parent = posixpath.dirname(parent)
+    return parent
+
+
+def _assemble(directory: str, rels: list[str], parsed: dict[str, UnitFile], ws: Workspace) -> list[Unit]:
+    mains: dict[str, str] = {}
+    dropins: dict[str, list[str]] = {}
+    for rel in rels:
+        parent = posixpath.basename(posixpath.dirname(rel))
+        if parent.endswith(".d") and posixpath.dirname(posixpath.dirname(rel)) == directory:
+            dropins.setdefault(parent[:-2], []).append(rel)
+        elif posixpath.dirname(rel) == directory:
+            mains[posixpath.basename(rel)] = rel
+    names = set(mains) | set(dropins)
+    # Instances of templates: files or symlinks named foo@bar.service, and *.wants/ entries.
+    for wants in _wants_entries(directory, ws):
+        names.add(wants)
+    units: list[Unit] = []
+    templates = {n for n in names if re.search(r"@\.[a-z]+$", n)}
+    instantiated = {re.sub(r"@[^.]+(\.[a-z]+)$", r"@\1", n) for n in names if "@" in n and n not in templates}
+    for name in sorted(names):
+        if name in templates and name in instantiated:
+            continue  # the template is checked through its instances
+        template = re.sub(r"@[^.]+(\.[a-z]+)$", r"@\1", name) if "@" in name and name not in templates else None
+        instance = name.split("@", 1)[1].rsplit(".", 1)[0] if template else None
+        main = mains.get(name)
+        body_rel = main
+        if template and (main is None or _is_alias(ws, main)):
+            body_rel = mains.get(template)
+        sources = [body_rel] if body_rel else []
+        # Drop-ins: the template's apply to every instance, then the instance's own; each set
+        # in lexical order of file names.
+        chosen: dict[str, str] = {}
+        for key in ([template] if template else []) + [name]:
+            for rel in dropins.get(key, []):
+                chosen[posixpath.basename(rel)] = rel
+        ordered_dropins = [chosen[k] for k in sorted(chosen)]
+        sources += ordered_dropins
+        if not sources:
+            continue
+        directives: list[Directive] = []
+        sections: dict[str, Location] = {}
+        for rel in sources:
+            for section_name, where in parsed[rel].sections.items():
+                sections.setdefault(section_name, where)
+            for d in parsed[rel].directives:
+                value = expand_specifiers(d.value, name, instance if template else None) if "%" in d.value else d.value
+                text = value.raw if isinstance(value, Unknown) else value
+                directives.append(Directive(d.section, d.key, text, d.location, d.value_location))
+        units.append(
+            Unit(name=name, path=sources[0], directory=directory, directives=directives,
+                 instance=instance if template else None, dropins=ordered_dropins, sections=sections)
+        )
+    return units
+
+
+def _is_alias(ws: Workspace, rel: str) -> bool:
+    path = ws.abspath(rel)
+    return path.is_symlink() or (path.is_file() and path.stat().st_size == 0)
+
+
+def _wants_entries(directory: str, ws: Workspace) -> list[str]:
+    base = ws.abspath(directory) if directory else ws.root
+    names: list[str] = []
+    if not base.is_dir():
+        return names
+    for child in sorted(base.iterdir()):
+        if child.is_dir() and child.name.endswith((".wants", ".requires")):
+            for entry in sorted(child.iterdir()):
+                is_instance = "@" in entry.name and not re.search(r"@\.[a-z]+$", entry.name)
+                if is_instance and entry.name.endswith(UNIT_SUFFIXES):
+                    names.append(entry.name)
+    return names
+
+
+def _env_refs(unit: Unit, ws: Workspace, directory: str) -> list[EnvFileRef]:
+    refs: list[EnvFileRef] = []
+    for d in unit.values("Service", "EnvironmentFile"):
+        raw = d.value.strip()
+        optional = raw.startswith("-")
+        path = raw[1:] if optional else raw
+        refs.append(EnvFileRef(path, optional, d.location, _find_in_tree(path, directory, ws)))
+    return refs
+
+
+def _find_in_tree(path: str, directory: str, ws: Workspace) -> str | None:
+    """An env file path as the tree has it. Absolute paths are looked up as a filesystem laid
+    out under the unit directory or any parent (``deploy/etc/bitriver/x.env``), then by file
+    name beside the unit; anything else is not in the tree."""
+    if "%" in path or "$" in path:
+        return None
+    if not path.startswith("/"):
+        candidate = posixpath.normpath(posixpath.join(directory, path))
+        return candidate if ws.exists(candidate) else None
+    current = directory
+    while True:
+        candidate = posixpath.normpath(posixpath.join(current, path.lstrip("/")))
+        if ws.exists(candidate):
+            return candidate
+        if not current:
+            break
+        current = posixpath.dirname(current)
+    beside = posixpath.join(directory, posixpath.basename(path))
+    return beside if ws.exists(beside) else None
