@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES
 
 CLEAN = [FIXTURES / "single-node-systemd" / "systemd"]
