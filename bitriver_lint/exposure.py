@@ -35,6 +35,7 @@ class Entry:
     evidence: list[Related] = field(default_factory=list)
     assumed_open: list[str] = field(default_factory=list)
     unknown: Unknown | None = None
+    via: str | None = None  # the scheme of the LB route this entry comes through, if any
 
     def describe_assumptions(self) -> str:
         if not self.assumed_open:
@@ -43,9 +44,10 @@ class Entry:
         return f"; no {layers} is described, so {'it was' if len(self.assumed_open) == 1 else 'they were'} assumed open"
 
 
-def entries(graph: ServiceGraph, listener: Listener) -> list[Entry]:
+def entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str] = frozenset()) -> list[Entry]:
     """Every way into ``listener`` with its reach. An empty list means only peers on the same
-    private container network can reach it."""
+    private container network can reach it. Traffic a load balancer routes here counts too:
+    whoever reaches the LB's listener reaches this one through it."""
     component = graph.component_of(listener)
     hosts = graph.hosts_of(component.id)
     found: list[Entry] = []
@@ -71,6 +73,20 @@ def entries(graph: ServiceGraph, listener: Listener) -> list[Entry]:
         shown = f"{address}:{listener.port}" if listener.bind else f"port {listener.port} of all interfaces"
         evidence = [Related(listener.location, f"binds {shown} ({listener.reason})")]
         found.append(_narrow(graph, listener, hosts, listener.port, listener.location, bind, evidence))
+    seen = _seen | {listener.id}
+    for source_id, _, route in graph.in_edges(listener.id, "routes"):
+        front = graph.node(source_id)
+        if not isinstance(front, Listener) or front.id in seen:
+            continue
+        lb = graph.component_of(front)
+        hop = Related(route.location, f"{lb.name} forwards {route.path or 'all traffic'} to "
+                                      f"{component.name}:{listener.port}")
+        for outer in entries(graph, front, seen):
+            # Through an L7 hop the backend is reached only as the LB lets requests through; an
+            # L4 (tcp) hop exposes the port itself, and keeps that through further hops.
+            via = "tcp" if route.scheme == "tcp" and outer.via in (None, "tcp") else "http"
+            found.append(Entry(listener, outer.port, outer.location, outer.reach, [*outer.evidence, hop],
+                               list(outer.assumed_open), outer.unknown, via))
     return found
 
 
@@ -113,7 +129,8 @@ _CDN_SETS = ("cloudflare", "cloudfront")
 
 
 def named_set(config: Config, name: str) -> CidrSet:
-    """A named source set from the config; an unconfigured one means the private networks."""
+    """A named source set from the config; an unconfigured one adds nothing to the private
+    networks, which exposure rules always trust."""
     networks = config.networks
     if name == "private":
         return PRIVATE
@@ -121,13 +138,13 @@ def named_set(config: Config, name: str) -> CidrSet:
         return LOOPBACK
     if name in ("encoders", "operators"):
         value = getattr(networks, name)
-        return PRIVATE if value is None else CidrSet(value).union(LOOPBACK)
+        return PRIVATE if value is None else CidrSet(value).union(PRIVATE)
     if name == "cdn":
         if networks.cdn is None:
             return PRIVATE
         if isinstance(networks.cdn, str):
-            return shipped_ranges(networks.cdn).union(LOOPBACK)
-        return CidrSet(networks.cdn).union(LOOPBACK)
+            return shipped_ranges(networks.cdn).union(PRIVATE)
+        return CidrSet(networks.cdn).union(PRIVATE)
     raise ValueError(f"unknown source set {name!r}")
 
 

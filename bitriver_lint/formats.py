@@ -27,5 +27,6 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
+    "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy"),
     "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
 }

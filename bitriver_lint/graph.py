@@ -120,6 +120,8 @@ class Listener(Payload):
     declared: bool = True
     # True when the process binds the host's interfaces itself (systemd, network_mode: host).
     host_bound: bool = False
+    # Where a proxy/LB config redirects every request on this listener to HTTPS.
+    redirect_https: Location | None = None
 
 
 class Host(Payload):
@@ -170,6 +172,7 @@ class Route(Edge):
     kind: Literal["routes"] = "routes"
     path: str | None = None  # None: everything (default backend)
     scheme: Literal["http", "https", "tcp"] = "http"
+    server_location: Location | None = None  # the backend server line the traffic goes to
 
 
 class HealthProbe(Edge):
@@ -339,6 +342,16 @@ class ServiceGraph:
                     chain.append(host)
                 frontier.append(target)
         return chain
+
+    def components_behind(self, listener_ids: list[str]) -> list[Component]:
+        """The components that own these listeners (a pool's members), in order, once each."""
+        found: dict[str, Component] = {}
+        for listener_id in listener_ids:
+            listener = self.node(listener_id)
+            if isinstance(listener, Listener):
+                component = self.component_of(listener)
+                found.setdefault(component.id, component)
+        return list(found.values())
 
     def find_component(self, name: str) -> Component | None:
         for component in sorted(self._of(Component), key=lambda c: c.id):

@@ -13,11 +13,11 @@ def detect(graph: ServiceGraph, choice: str) -> tuple[str, str]:
     if cdns:
         first = cdns[0]
         return "cdn", f"a CDN is defined ({first.name} at {first.location})"
-    lbs = graph.components(Role.LB)
-    app = graph.components(Role.API, Role.VIEWER)
-    hosts = {h.id for c in app for h in graph.hosts_of(c.id)[:1]}
-    lb_hosts = {h.id for c in lbs for h in graph.hosts_of(c.id)[:1]}
-    if lbs and (len(hosts) > 1 or (hosts and not hosts <= lb_hosts)):
-        first = lbs[0]
-        return "origin-edge", f"load balancer {first.name} ({first.location}) fronts API/viewer pools on separate hosts"
+    for lb in graph.components(Role.LB):
+        lb_hosts = {h.id for h in graph.hosts_of(lb.id)[:1]}
+        pools = [graph.component_of(graph.node(t)) for li in graph.listeners(lb)  # type: ignore[arg-type]
+                 for _, t, _ in graph.out_edges(li.id, "routes")]
+        app_hosts = {h.id for c in pools if c.role in (Role.API, Role.VIEWER) for h in graph.hosts_of(c.id)[:1]}
+        if app_hosts and not app_hosts <= lb_hosts:
+            return "origin-edge", f"load balancer {lb.name} ({lb.location}) fronts API/viewer pools on other hosts"
     return "single-node", "no CDN and no load balancer in front of separate API/viewer hosts"

@@ -55,6 +55,8 @@ _REFERENCE = {
     "connects_to": "the connection URL points at host",
     "link": "links names service",
     "requires": "Requires= names unit",
+    "backend": "a frontend routes to backend",
+    "backend_server": "a backend server points at",
     "route": "a route sends traffic to backend",
     "health_check": "a health check targets",
 }

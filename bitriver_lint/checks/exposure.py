@@ -6,6 +6,8 @@ allowed source sets (``encoders``, ``operators``, ``cdn``, ``private``, ``loopba
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
@@ -40,6 +42,9 @@ class ReachableParams(Params):
     allowed: list[SourceSet] = Field(min_length=1)
     # In these topologies the rule reports only once every allowed set is configured.
     optional_in: list[str] = Field(default_factory=list)
+    # Which load-balancer hops expose the port: "all", or "tcp" when an HTTP proxy in front is
+    # the intended way in (the API and viewer behind the edge).
+    through_proxy: Literal["all", "tcp"] = "all"
 
 
 def _what(component: Component, listener: Listener) -> str:
@@ -63,6 +68,8 @@ def _reachable(ctx: CheckContext, params: ReachableParams) -> None:
                 if target.tls is not None and listener.tls is not None and listener.tls != target.tls:
                     continue
                 for entry in entries(graph, listener):
+                    if entry.via == "http" and params.through_proxy == "tcp":
+                        continue
                     _judge(ctx, component, entry, allowed, label)
 
 

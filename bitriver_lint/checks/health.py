@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bitriver_lint.checks.base import Check, CheckContext, Params, pending
+from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.graph import Role
 
 _CHECKED_ROLES = (
@@ -50,4 +50,38 @@ def _service_checks(ctx: CheckContext, params: ServiceChecksParams) -> None:
 
 
 SERVICE_CHECKS = Check("health.service_checks", _service_checks, ServiceChecksParams, "Services carry health checks")
-LB_CHECKS = pending("health.lb_checks", "LB pools are health-checked")
+class Probe(Params):
+    path: str
+    method: str | None = None
+
+
+class LbChecksParams(Params):
+    probes: dict[Role, Probe] = Field(default_factory=dict)
+
+
+def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
+    graph = ctx.graph
+    for lb in graph.components(Role.LB, Role.PROXY, Role.CDN):
+        for pool in lb.attrs.get("pools", []):
+            roles = {c.role for c in graph.components_behind(pool["targets"])}
+            expected = next((params.probes[r] for r in roles if r in params.probes), None)
+            role = next((r for r in roles if r in params.probes), None)
+            if expected is None or role is None:
+                continue
+            want = f"{expected.method + ' ' if expected.method else ''}{expected.path}"
+            health = pool["health"]
+            if health is None:
+                ctx.report(f"{lb.name}'s {role.value} pool {pool['name']} has no health check (expected {want})",
+                           pool["location"])
+            elif health.path is None:
+                ctx.report(f"{lb.name}'s {role.value} pool {pool['name']} only checks that the port accepts "
+                           f"connections (expected {want})", health.location)
+            elif health.path.rstrip("/") != expected.path.rstrip("/"):
+                ctx.report(f"{lb.name} health-checks its {role.value} pool {pool['name']} on {health.path} "
+                           f"(expected {want})", health.location)
+            elif expected.method and health.method.upper() != expected.method.upper():
+                ctx.report(f"{lb.name} health-checks its {role.value} pool {pool['name']} with {health.method} "
+                           f"(expected {want})", health.location)
+
+
+LB_CHECKS = Check("health.lb_checks", _lb_checks, LbChecksParams, "LB pools are health-checked")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from bitriver_lint.checks.base import Check, CheckContext, Params, pending
-from bitriver_lint.graph import Component, Role
+from pydantic import Field
+
+from bitriver_lint.checks.base import Check, CheckContext, Params
+from bitriver_lint.graph import Component, Listener, Role, Route
 from bitriver_lint.model import Related
 
 
@@ -69,6 +71,117 @@ def _origin_problem(ctx: CheckContext, api: Component, origin: str, viewers: lis
 
 
 VIEWER_ORIGIN = Check("route.viewer_origin", _viewer_origin, ViewerOriginParams, "The API knows the viewer's origin")
-LB_ROUTES = pending("route.lb_routes", "LB forwards /api and /viewer")
-WEBSOCKET_STICKY = pending("route.websocket_sticky", "WebSocket chat has sticky sessions")
-STATIC_CACHE = pending("route.static_cache", "/_next/static is cached")
+
+
+class RouteSpec(Params):
+    path: str
+    role: Role
+    ports: list[int]
+
+
+class LbRoutesParams(Params):
+    routes: list[RouteSpec]
+
+
+def _covers(prefix: str | None, path: str) -> bool:
+    if prefix is None:
+        return True
+    stem = prefix.rstrip("/*") or "/"
+    return path == stem or path.startswith(stem.rstrip("/") + "/") or stem == "/"
+
+
+def lb_routes(ctx: CheckContext, lb: Component) -> list[tuple[Route, Listener, Listener]]:
+    """Every route of a load balancer: (edge, its listener, the backend listener)."""
+    graph = ctx.graph
+    out = []
+    for listener in graph.listeners(lb):
+        for _, target, edge in graph.out_edges(listener.id, "routes"):
+            backend = graph.node(target)
+            assert isinstance(backend, Listener)
+            out.append((edge, listener, backend))
+    return out
+
+
+def bitriver_lbs(ctx: CheckContext) -> list[Component]:
+    """Load balancers and proxies whose config routes to the API or the viewer."""
+    found = []
+    for lb in ctx.graph.components(Role.LB, Role.PROXY, Role.CDN):
+        roles = {ctx.graph.component_of(b).role for _, _, b in lb_routes(ctx, lb)}
+        if roles & {Role.API, Role.VIEWER}:
+            found.append(lb)
+    return found
+
+
+def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
+    graph = ctx.graph
+    for lb in bitriver_lbs(ctx):
+        routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
+        for spec in params.routes:
+            matching = [r for r in routes if _covers(r[0].path, spec.path)]
+            if not matching:
+                ctx.report(f"{lb.name} does not forward {spec.path} anywhere; it should go to the "
+                           f"{spec.role.value} pool on {' or '.join(map(str, spec.ports))}", lb.location)
+                continue
+            # The most specific prefix wins, as in every proxy's path matching.
+            best = max(len((r[0].path or "").rstrip("/*")) for r in matching)
+            for edge, _, backend in [r for r in matching if len((r[0].path or "").rstrip("/*")) == best]:
+                peer = graph.component_of(backend)
+                where = f"{peer.name} ({peer.role.value}) on {backend.port}"
+                if peer.role is not spec.role:
+                    ctx.report(f"{lb.name} routes {spec.path} to {where}, not to the {spec.role.value} pool",
+                               edge.location, [Related(peer.location, f"{peer.name} is defined here")])
+                elif backend.port not in spec.ports:
+                    ctx.report(f"{lb.name} routes {spec.path} to {where}; the guide expects port "
+                               f"{' or '.join(map(str, spec.ports))}", edge.location)
+
+
+LB_ROUTES = Check("route.lb_routes", _lb_routes, LbRoutesParams, "LB forwards /api and /viewer")
+
+
+class WebsocketParams(Params):
+    # The API setting that turns WebSocket chat on, and the values that mean "on".
+    env: str = "BITRIVER_LIVE_CHAT_WEBSOCKET"
+    enabled_values: list[str] = Field(default_factory=lambda: ["true", "1", "yes", "on"])
+
+
+def _websocket_sticky(ctx: CheckContext, params: WebsocketParams) -> None:
+    graph = ctx.graph
+    for lb in bitriver_lbs(ctx):
+        for pool in lb.attrs.get("pools", []):
+            apis = [c for c in graph.components_behind(pool["targets"]) if c.role is Role.API]
+            if not apis:
+                continue
+            setting = apis[0].env.get(params.env)
+            chat = ctx.need(setting, f"whether WebSocket chat ({params.env}) is on")
+            if setting is not None and chat is None:
+                continue
+            enabled = chat is not None and chat.strip().lower() in params.enabled_values
+            if enabled and pool["sticky"] is None:
+                evidence = [Related(setting.location, "chat enabled here")] if setting else []
+                ctx.report(f"WebSocket chat is on ({params.env}) but {lb.name}'s pool {pool['name']} has no sticky "
+                           "sessions", pool["location"], evidence)
+            elif enabled and pool["websocket"] is None:
+                ctx.report(f"WebSocket chat is on but {lb.name}'s pool {pool['name']} does not pass WebSocket "
+                           "upgrades (no Upgrade headers or tunnel timeout)", pool["location"])
+            elif not enabled and pool["sticky"] is not None:
+                ctx.report(f"{lb.name}'s pool {pool['name']} pins clients with sticky sessions although WebSocket "
+                           "chat is off; they only unbalance the pool", pool["sticky"])
+
+
+WEBSOCKET_STICKY = Check("route.websocket_sticky", _websocket_sticky, WebsocketParams,
+                         "WebSocket chat has sticky sessions")
+
+
+class StaticCacheParams(Params):
+    path: str = "/_next/static/"
+
+
+def _static_cache(ctx: CheckContext, params: StaticCacheParams) -> None:
+    lbs = bitriver_lbs(ctx)
+    cached = [p for c in ctx.graph.components(Role.LB, Role.PROXY, Role.CDN) for p in c.attrs.get("cached_paths", [])]
+    if not lbs or any(_covers(p, params.path) or params.path.startswith(p.rstrip("*")) for p in cached):
+        return
+    ctx.report(f"{params.path}* is neither served by a CDN behaviour nor cached at {lbs[0].name}", lbs[0].location)
+
+
+STATIC_CACHE = Check("route.static_cache", _static_cache, StaticCacheParams, "/_next/static is cached")

@@ -104,8 +104,57 @@ def _cert_key_pair(ctx: CheckContext, params: CertKeyParams) -> None:
 CERT_KEY_PAIR = Check("tls.cert_key_pair", _cert_key_pair, CertKeyParams, "TLS certificate and key set together")
 
 
-AT_EDGE = pending("tls.at_edge", "TLS terminated at the edge")
-HTTP_REDIRECT = pending("tls.http_redirect", "Port 80 redirects to HTTPS")
+def _at_edge(ctx: CheckContext, params: NoParams) -> None:
+    from bitriver_lint.checks.route import bitriver_lbs, lb_routes
+
+    graph = ctx.graph
+    for lb in bitriver_lbs(ctx):
+        if lb.role is Role.CDN:
+            continue
+        public = [li for li in graph.listeners(lb) if _public_entry(ctx, li) is not None]
+        if public and not any(li.tls for li in public):
+            ctx.report(f"{lb.name} faces the internet without TLS: none of its public listeners "
+                       f"({', '.join(str(li.port) for li in public)}) terminates TLS", public[0].location)
+        reported: set[tuple[Location, str]] = set()
+        for edge, _, backend in lb_routes(ctx, lb):
+            if backend.tls is None or edge.scheme == "tcp":
+                continue
+            peer = graph.component_of(backend)
+            where = edge.server_location or edge.location
+            if (where, backend.id) in reported:
+                continue
+            evidence = [Related(backend.location, f"{peer.name} listens on {backend.port} ({backend.reason})"),
+                        Related(edge.location, f"route for {edge.path or 'all paths'}")]
+            if edge.scheme == "https" and not backend.tls:
+                reported.add((where, backend.id))
+                ctx.report(f"{lb.name} speaks TLS to {peer.name}:{backend.port}, which serves plain HTTP",
+                           where, evidence)
+            elif edge.scheme == "http" and backend.tls:
+                reported.add((where, backend.id))
+                ctx.report(f"{lb.name} sends plain HTTP to {peer.name}:{backend.port}, which expects TLS",
+                           where, evidence)
+
+
+AT_EDGE = Check("tls.at_edge", _at_edge, NoParams, "TLS terminated at the edge")
+
+
+def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
+    graph = ctx.graph
+    for component in graph.components(*_FRONT_ROLES):
+        if not component.attrs.get("proxy_config"):
+            continue  # without its config we cannot tell a redirect from the app
+        for listener in graph.listeners(component):
+            if listener.port != 80 or listener.tls or listener.redirect_https is not None:
+                continue
+            if _public_entry(ctx, listener) is None:
+                continue
+            forwards = graph.out_edges(listener.id, "routes")
+            if forwards:
+                ctx.report(f"{component.name} serves the app on plain HTTP port 80 instead of redirecting to HTTPS",
+                           listener.location, [Related(forwards[0][2].location, "forwarded here")])
+
+
+HTTP_REDIRECT = Check("tls.http_redirect", _http_redirect, NoParams, "Port 80 redirects to HTTPS")
 CDN_ORIGIN_HTTPS = pending("tls.cdn_origin_https", "CDN pulls from origin over HTTPS")
 SEGMENT_ACCESS = pending("tls.segment_access", "Segments need signed access")
 

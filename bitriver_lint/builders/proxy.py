@@ -1,0 +1,150 @@
+"""Load-balancer and proxy configs (any of the four formats) into the graph.
+
+A config is joined to the component that runs it: the compose service that mounts the file,
+else the one systemd/compose proxy of the same software; otherwise it is an edge load balancer
+of its own. Its binds become listeners (with TLS known), its ACLs an ``lb acl`` firewall layer,
+its pools ``routes`` and ``health_checks`` edges to the backend listeners they reach.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.graph import Allow, Component, Dangling, HealthProbe, Host, Role, Route
+from bitriver_lint.loaders.proxy import ProxyConfig, Server
+
+_LOCAL = ("localhost", "127.0.0.1", "::1")
+
+
+def _mounting_component(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
+    for component in ctx.graph.components():
+        if component.origin != "compose":
+            continue
+        base = posixpath.dirname(component.location.path)
+        for mount in component.mounts:
+            if mount.kind != "bind" or not mount.source:
+                continue
+            source = posixpath.normpath(posixpath.join(base, mount.source))
+            if any(f == source or f.startswith(source.rstrip("/") + "/") for f in doc.files):
+                return component
+    return None
+
+
+def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
+    candidates = [
+        c for c in ctx.graph.components(Role.PROXY, Role.LB)
+        if doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in str(c.attrs.get("unit", ""))
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    for doc in docs:
+        component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
+        joined = component is not None
+        if component is None:
+            host_id = graph.add(Host(id=f"lb:{doc.path}", name=doc.path, host_kind="lb-host", location=doc.location))
+            component = Component(id=f"{doc.kind}:{doc.path}", name=doc.path, role=Role.LB,
+                                  role_reason=f"standalone {doc.kind} configuration", origin=doc.kind,
+                                  location=doc.location, attrs={"ports_known": True})
+            graph.add(component)
+            graph.runs_on(component.id, host_id, doc.location)
+        containerized = bool(component.attrs.get("containerized"))
+        component.attrs.setdefault("configs", []).append(doc.path)
+        component.attrs["proxy_config"] = True
+        for frontend in doc.frontends:
+            for bind in frontend.binds:
+                listener = graph.listener_for(component, bind.port, bind.location, declared=True,
+                                              host_bound=not containerized, reason=f"{doc.kind} bind")
+                listener.tls = bind.tls
+                if not containerized:
+                    listener.bind = bind.address if bind.address not in ("", "*") else None
+                    listener.location = bind.location
+                if frontend.redirect_https is not None:
+                    listener.redirect_https = frontend.redirect_https
+                if frontend.allow is not None:
+                    graph.link(listener.id, listener.id, Allow(
+                        location=frontend.acl_location or frontend.location, layer="lb acl", cidrs=frontend.allow,
+                        port_from=bind.port, port_to=bind.port, protocol="tcp",
+                        description=f"{doc.kind} {frontend.name} ACL"))
+        component.attrs["joined_config"] = joined
+
+
+def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    for doc in docs:
+        component = next(c for c in graph.components() if doc.path in c.attrs.get("configs", []))
+        pools: list[dict[str, object]] = component.attrs.setdefault("pools", [])
+        resolved: dict[str, list[tuple[str, Server]]] = {}
+        for backend in doc.backends.values():
+            pairs = [(t, s) for s in backend.servers if (t := _resolve(ctx, component, s))]
+            resolved[backend.name] = pairs
+            targets = [t for t, _ in pairs]
+            pools.append({"name": backend.name, "location": backend.location, "health": backend.health,
+                          "sticky": backend.sticky, "websocket": backend.websocket, "targets": targets,
+                          "kind": doc.kind})
+            if backend.health is not None:
+                for target in targets:
+                    graph.link(component.id, target, HealthProbe(location=backend.health.location,
+                                                                 path=backend.health.path,
+                                                                 method=backend.health.method))
+        for frontend in doc.frontends:
+            for rule in frontend.routes:
+                if rule.backend is None:
+                    continue
+                if rule.backend not in doc.backends:
+                    graph.dangling.append(Dangling(kind="backend", name=rule.backend, location=rule.location,
+                                                   source=component.id))
+                    continue
+                for bind in frontend.binds:
+                    source = graph.listener_for(component, bind.port, bind.location)
+                    for target, server in resolved[rule.backend]:
+                        scheme = server.scheme if server.scheme in ("https", "tcp") else "http"
+                        graph.link(source.id, target, Route(location=rule.location, path=rule.path,
+                                                            scheme=scheme,  # type: ignore[arg-type]
+                                                            server_location=server.location))
+            component.attrs.setdefault("cached_paths", []).extend(
+                r.path for r in frontend.routes if r.cached and r.path)
+
+
+def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
+    """The listener a backend server reaches, or None (recorded as dangling when it names
+    something no file defines)."""
+    graph = ctx.graph
+    if server.port is None:
+        return None
+    peer: Component | None = None
+    if server.host in _LOCAL:
+        if lb.attrs.get("containerized"):
+            return None  # the proxy's own container
+        home = graph.hosts_of(lb.id)[:1]
+        for candidate in graph.components():
+            if candidate.id != lb.id and graph.hosts_of(candidate.id)[:1] == home and any(
+                li.port == server.port and li.declared for li in graph.listeners(candidate)
+            ):
+                peer = candidate
+                break
+        if peer is None:
+            return None
+    else:
+        peer = graph.find_component(server.host) or _bound_host(ctx, server)
+    if peer is None:
+        graph.dangling.append(Dangling(kind="backend_server", name=f"{server.host}:{server.port}",
+                                       location=server.location, source=lb.id))
+        return None
+    return graph.listener_for(peer, server.port, server.location).id
+
+
+def _bound_host(ctx: BuildContext, server: Server) -> Component | None:
+    """Config ``hosts``: a name or address bound to directories of the tree."""
+    for name, binding in ctx.config.hosts.items():
+        if server.host not in (name, binding.address):
+            continue
+        members = [c for c in ctx.graph.components()
+                   if any(c.location.path.startswith(p.rstrip("/") + "/") for p in binding.paths)]
+        listening = [c for c in members if any(li.port == server.port for li in ctx.graph.listeners(c))]
+        chosen = listening or members
+        return chosen[0] if chosen else None
+    return None

@@ -1,0 +1,229 @@
+"""HAProxy configuration (``haproxy.cfg``), line by line as HAProxy reads it.
+
+Sections (``global``, ``defaults``, ``frontend``, ``backend``, ``listen``) hold one keyword
+per line. We read what the guide cares about: binds and TLS, path ACLs and ``use_backend``,
+HTTPS redirects, ``src`` ACLs that admit or reject clients, servers, health checks, sticky
+sessions and tunnel timeouts. ``defaults`` sections pass ``option httpchk`` and
+``timeout tunnel`` on to the sections after them.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.workspace import FileProblem, Workspace
+
+SECTIONS = {"global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "cache",
+            "program", "http-errors", "ring", "mailers", "crt-store", "traces", "log-forward"}
+_KEYWORD = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+@dataclass
+class _Line:
+    words: list[str]
+    location: Location
+    text: str
+
+
+@dataclass
+class _Section:
+    kind: str
+    name: str
+    location: Location
+    lines: list[_Line] = field(default_factory=list)
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=True, posix=True)
+    except ValueError:
+        return text.split("#", 1)[0].split()
+
+
+def parse_sections(text: str, path: str) -> tuple[list[_Section], list[Diagnostic]]:
+    sections: list[_Section] = []
+    diagnostics: list[Diagnostic] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        column = len(raw) - len(raw.lstrip()) + 1
+        where = Location(path, number, column)
+        words = _split(stripped)
+        if not words:
+            continue
+        if not _KEYWORD.match(words[0]):
+            diagnostics.append(Diagnostic("BRL001", f"not an HAProxy keyword: {stripped[:60]!r}", where))
+            continue
+        if words[0] in SECTIONS:
+            sections.append(_Section(words[0], words[1] if len(words) > 1 else "", where))
+            continue
+        if not sections:
+            diagnostics.append(Diagnostic("BRL001", f"{words[0]!r} outside of any section", where))
+            continue
+        sections[-1].lines.append(_Line(words, where, stripped))
+    return sections, diagnostics
+
+
+def _bind(words: list[str], where: Location) -> list[Bind]:
+    binds: list[Bind] = []
+    tls = "ssl" in words[2:]
+    for spec in words[1].split(",") if len(words) > 1 else []:
+        spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6)@", "", spec)
+        if spec.startswith(("unix@", "/", "abns@", "fd@", "sockpair@")):
+            continue
+        address, _, port = spec.rpartition(":")
+        port = port.split("-", 1)[0]
+        if port.isdigit():
+            binds.append(Bind(address.strip("[]"), int(port), tls, where))
+    return binds
+
+
+def _condition_names(words: list[str]) -> tuple[list[str], bool]:
+    """The ACL names after ``if``/``unless`` and whether the condition is negated as a whole."""
+    for keyword in ("if", "unless"):
+        if keyword in words:
+            rest = words[words.index(keyword) + 1:]
+            return rest, keyword == "unless"
+    return [], False
+
+
+def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
+    del config
+    out: list[ProxyConfig] = []
+    for rel in files:
+        doc = ProxyConfig(rel, "haproxy", Location(rel, 1, 1), files=[rel])
+        try:
+            text = ws.read_text(rel)
+        except FileProblem as exc:
+            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            out.append(doc)
+            continue
+        sections, doc.diagnostics = parse_sections(text, rel)
+        _interpret(doc, sections)
+        out.append(doc)
+    return out
+
+
+def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:
+    inherited_check: HealthSpec | None = None
+    inherited_tunnel: Location | None = None
+    inherited_mode = "tcp"  # HAProxy's own default
+    for section in sections:
+        if section.kind == "defaults":
+            for line in section.lines:
+                if line.words[:1] == ["mode"] and len(line.words) > 1:
+                    inherited_mode = line.words[1]
+                elif line.words[:2] == ["option", "httpchk"]:
+                    inherited_check = _httpchk(line)
+                elif line.words[:2] == ["timeout", "tunnel"]:
+                    inherited_tunnel = line.location
+            continue
+        if section.kind in ("frontend", "listen"):
+            doc.frontends.append(_frontend(section))
+        if section.kind in ("backend", "listen"):
+            backend = _backend(section, inherited_check, inherited_tunnel, inherited_mode)
+            doc.backends[backend.name] = backend
+            if section.kind == "listen" and doc.frontends and doc.frontends[-1].name == section.name:
+                frontend = doc.frontends[-1]
+                if not any(r.path is None for r in frontend.routes):
+                    frontend.routes.append(RouteRule(None, backend.name, section.location))
+
+
+def _frontend(section: _Section) -> Frontend:
+    frontend = Frontend(section.name, section.location)
+    path_acls: dict[str, str] = {}
+    src_acls: dict[str, list[str]] = {}
+    for line in section.lines:
+        words = line.words
+        head = words[0]
+        if head == "bind":
+            frontend.binds.extend(_bind(words, line.location))
+        elif head == "acl" and len(words) >= 4:
+            name, criterion = words[1], words[2]
+            if criterion in ("path_beg", "path", "path_dir") or criterion.startswith("path_beg"):
+                path_acls.setdefault(name, words[3])
+            elif criterion == "src":
+                src_acls.setdefault(name, []).extend(words[3:])
+        elif head == "use_backend" and len(words) >= 2:
+            names, _ = _condition_names(words)
+            path = next((path_acls[n] for n in names if n in path_acls), None)
+            inline = _inline_path(words)
+            frontend.routes.append(RouteRule(path or inline, words[1], line.location))
+        elif head == "default_backend" and len(words) >= 2:
+            frontend.routes.append(RouteRule(None, words[1], line.location))
+        elif _is_https_redirect(words):
+            names, _ = _condition_names(words)
+            if not names or all(n in ("!{", "{", "ssl_fc", "}", "!ssl_fc") for n in names):
+                frontend.redirect_https = line.location
+        elif head in ("tcp-request", "http-request") and ("reject" in words or "deny" in words):
+            names, unless = _condition_names(words)
+            admitted = [n.lstrip("!") for n in names if n.lstrip("!") in src_acls]
+            negated = unless or any(n.startswith("!") for n in names)
+            if admitted and negated:
+                frontend.allow = [c for n in admitted for c in src_acls[n]]
+                frontend.acl_location = line.location
+    return frontend
+
+
+def _inline_path(words: list[str]) -> str | None:
+    """``use_backend api if { path_beg /api }``."""
+    for i, word in enumerate(words):
+        if word in ("path_beg", "path") and i + 1 < len(words):
+            return words[i + 1]
+    return None
+
+
+def _is_https_redirect(words: list[str]) -> bool:
+    if words[:3] == ["http-request", "redirect", "scheme"] and len(words) > 3:
+        return words[3] == "https"
+    if words[:2] == ["redirect", "scheme"] and len(words) > 2:
+        return words[2] == "https"
+    return words[:2] == ["redirect", "prefix"] and len(words) > 2 and words[2].startswith("https://")
+
+
+def _httpchk(line: _Line) -> HealthSpec:
+    args = [w for w in line.words[2:] if not w.startswith("HTTP/")]
+    if not args:
+        return HealthSpec(line.location, "/", "OPTIONS")
+    if len(args) == 1:
+        return HealthSpec(line.location, args[0], "OPTIONS")
+    return HealthSpec(line.location, args[1], args[0].upper())
+
+
+def _backend(section: _Section, check: HealthSpec | None, tunnel: Location | None, mode: str) -> Backend:
+    backend = Backend(section.name, section.location, websocket=tunnel)
+    httpchk = check
+    has_check = False
+    for line in section.lines:
+        if line.words[:1] == ["mode"] and len(line.words) > 1:
+            mode = line.words[1]
+    for line in section.lines:
+        words = line.words
+        head = words[0]
+        if head == "server" and len(words) >= 3:
+            host, _, port = words[2].rpartition(":")
+            scheme = "https" if "ssl" in words[3:] else ("tcp" if mode == "tcp" else "http")
+            backend.servers.append(Server(host.strip("[]") or words[2], int(port) if port.isdigit() else None,
+                                          line.location, scheme))
+            has_check = has_check or "check" in words[3:]
+            if "cookie" in words[3:]:
+                backend.sticky = backend.sticky or line.location
+        elif words[:2] == ["option", "httpchk"]:
+            httpchk = _httpchk(line)
+        elif words[:2] == ["http-check", "send"]:
+            method = words[words.index("meth") + 1] if "meth" in words[:-1] else "GET"
+            uri = words[words.index("uri") + 1] if "uri" in words[:-1] else "/"
+            httpchk = HealthSpec(line.location, uri, method.upper())
+        elif head == "cookie" or (head == "stick" and len(words) > 1) or words[:2] == ["balance", "source"]:
+            backend.sticky = backend.sticky or line.location
+        elif words[:2] == ["timeout", "tunnel"]:
+            backend.websocket = line.location
+    if has_check:
+        backend.health = httpchk or HealthSpec(section.location, None, "TCP")
+    return backend

@@ -1,0 +1,76 @@
+"""The one document shape every load-balancer/proxy loader produces.
+
+HAProxy, nginx, Envoy and Caddy differ in syntax, not in what the guide asks of them: where
+TLS ends, which path goes to which pool, how pools are health-checked, who may connect. Each
+loader fills a ``ProxyConfig``; one builder (``builders/proxy.py``) puts it in the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bitriver_lint.model import Diagnostic, Location
+
+
+@dataclass
+class Server:
+    host: str
+    port: int | None
+    location: Location
+    scheme: str = "http"  # how the proxy talks to it: http, https, tcp
+
+
+@dataclass
+class HealthSpec:
+    location: Location
+    path: str | None = None  # None: a TCP/connect check
+    method: str = "GET"
+
+
+@dataclass
+class Backend:
+    name: str
+    location: Location
+    servers: list[Server] = field(default_factory=list)
+    health: HealthSpec | None = None
+    sticky: Location | None = None  # where sticky sessions are configured
+    websocket: Location | None = None  # where WebSocket upgrades / tunnel timeouts are configured
+
+
+@dataclass
+class RouteRule:
+    path: str | None  # a path prefix; None: everything else (default route)
+    backend: str | None  # a Backend name; None when the rule redirects or answers itself
+    location: Location
+    redirect_https: bool = False
+    cached: bool = False  # the proxy caches responses on this path
+
+
+@dataclass
+class Bind:
+    address: str  # "" or "*" for all interfaces
+    port: int
+    tls: bool
+    location: Location
+
+
+@dataclass
+class Frontend:
+    name: str
+    location: Location
+    binds: list[Bind] = field(default_factory=list)
+    routes: list[RouteRule] = field(default_factory=list)
+    redirect_https: Location | None = None  # every request is redirected to HTTPS
+    allow: list[str] | None = None  # source CIDRs admitted by ACLs; None: no ACL layer
+    acl_location: Location | None = None
+
+
+@dataclass
+class ProxyConfig:
+    path: str
+    kind: str  # haproxy, nginx, envoy, caddy
+    location: Location
+    frontends: list[Frontend] = field(default_factory=list)
+    backends: dict[str, Backend] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file read (includes)
