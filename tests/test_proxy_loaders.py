@@ -1,0 +1,58 @@
+"""LB/proxy loaders: positions, garbage lines, and what they extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders import haproxy
+from bitriver_lint.workspace import Workspace
+
+
+def _load_haproxy(tmp_path: Path, text: str) -> haproxy.ProxyConfig:
+    (tmp_path / "haproxy.cfg").write_text(text)
+    (doc,) = haproxy.load(["haproxy.cfg"], Workspace(tmp_path), Config())
+    return doc
+
+
+def test_haproxy_garbage_line_is_brl001_and_the_rest_loads(tmp_path: Path) -> None:
+    doc = _load_haproxy(tmp_path, "frontend www\n    bind :80\n    }}} garbage\n    default_backend app\n"
+                                  "backend app\n    server a 10.0.0.1:8080 check\n")
+    assert [(d.rule_id, str(d.location)) for d in doc.diagnostics] == [("BRL001", "haproxy.cfg:3:5")]
+    assert [r.backend for r in doc.frontends[0].routes] == ["app"]
+    assert [(s.host, s.port) for s in doc.backends["app"].servers] == [("10.0.0.1", 8080)]
+
+
+def test_haproxy_binds_routes_checks_and_acls(tmp_path: Path) -> None:
+    doc = _load_haproxy(tmp_path, """defaults
+    mode http
+    option httpchk GET /healthz
+    timeout tunnel 1h
+frontend fe
+    bind 0.0.0.0:443,[::]:443 ssl crt /x.pem
+    bind :80
+    acl api path_beg /api
+    acl office src 198.51.100.0/24
+    http-request deny unless office
+    http-request redirect scheme https unless { ssl_fc }
+    use_backend be if api
+    use_backend other if { path_beg /viewer }
+backend be
+    cookie SRV insert
+    server a app:8080 check
+backend other
+    http-check send meth HEAD uri /ping
+    server b web:3000 check ssl
+""")
+    fe = doc.frontends[0]
+    assert [(b.address, b.port, b.tls, b.location.line) for b in fe.binds] == [
+        ("0.0.0.0", 443, True, 6), ("::", 443, True, 6), ("", 80, False, 7)
+    ]
+    assert [(r.path, r.backend) for r in fe.routes] == [("/api", "be"), ("/viewer", "other")]
+    assert fe.allow == ["198.51.100.0/24"] and fe.acl_location is not None and fe.acl_location.line == 10
+    assert fe.redirect_https is not None and fe.redirect_https.line == 11
+    be, other = doc.backends["be"], doc.backends["other"]
+    assert be.health is not None and (be.health.path, be.health.method) == ("/healthz", "GET")
+    assert be.sticky is not None and be.websocket is not None
+    assert other.health is not None and (other.health.path, other.health.method) == ("/ping", "HEAD")
+    assert other.servers[0].scheme == "https"
