@@ -27,6 +27,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
+    "nginx": Format("nginx", "bitriver_lint.loaders.nginx:load", "bitriver_lint.builders.proxy"),
     "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy"),
     "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
 }

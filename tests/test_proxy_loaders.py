@@ -56,3 +56,28 @@ backend other
     assert be.sticky is not None and be.websocket is not None
     assert other.health is not None and (other.health.path, other.health.method) == ("/ping", "HEAD")
     assert other.servers[0].scheme == "https"
+
+
+def test_nginx_syntax_error_is_brl001_at_the_line_and_other_files_load(tmp_path: Path) -> None:
+    from bitriver_lint.loaders import nginx
+
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "nginx.conf").write_text("events {}\nhttp {\n    include conf.d/*.conf;\n}\n")
+    (tmp_path / "conf.d" / "site.conf").write_text(
+        "upstream app { server 10.0.0.1:8080; }\nserver {\n    listen 443 ssl;\n    location /api/ {\n"
+        "        proxy_pass http://app;\n    }\n}\n")
+    (tmp_path / "broken.conf").write_text("server {\n    listen 80;\n}\n}\nserver { listen 81; }\n")
+    ws = Workspace(tmp_path)
+    docs = nginx.load(["broken.conf", "conf.d/site.conf", "nginx.conf"], ws, Config())
+    by_path = {d.path: d for d in docs}
+    assert sorted(by_path) == ["broken.conf", "nginx.conf"]  # site.conf is part of nginx.conf
+    broken = by_path["broken.conf"]
+    assert [(d.rule_id, d.location.line, d.message) for d in broken.diagnostics] == [("BRL001", 4, 'unexpected "}"')]
+    main = by_path["nginx.conf"]
+    assert main.files == ["conf.d/site.conf", "nginx.conf"]
+    (frontend,) = main.frontends
+    assert [(b.port, b.tls, str(b.location)) for b in frontend.binds] == [(443, True, "conf.d/site.conf:3:5")]
+    assert [(r.path, r.backend, r.scheme, str(r.location)) for r in frontend.routes] == [
+        ("/api/", "app", "http", "conf.d/site.conf:5:9")
+    ]
+    assert [(s.host, s.port) for s in main.backends["app"].servers] == [("10.0.0.1", 8080)]

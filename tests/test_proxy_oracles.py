@@ -55,3 +55,29 @@ def test_haproxy_oracle_rejects_garbage(tmp_path: Path) -> None:
     copy.write_text("frontend www\n    bind :80\n    <<<<<<< HEAD\n")
     proc = subprocess.run([haproxy, "-c", "-f", str(copy)], capture_output=True, text=True, check=False)
     assert proc.returncode != 0
+
+
+NGINX = sorted(FIXTURES.glob("*/**/nginx.conf"))
+# Active health checks are an NGINX Plus feature; open-source nginx -t does not know them.
+_PLUS_ONLY = re.compile(r"^\s*(health_check|zone)\b.*;\s*$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("config", NGINX, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_nginx_accepts_fixture(config: Path, cert: tuple[Path, Path], tmp_path: Path) -> None:
+    nginx = _tool("nginx")
+    crt, key = cert
+    text = _PLUS_ONLY.sub("", config.read_text())
+    text = re.sub(r"ssl_certificate (\S+);", f"ssl_certificate {crt};", text)
+    text = re.sub(r"ssl_certificate_key (\S+);", f"ssl_certificate_key {key};", text)
+    text = re.sub(r"proxy_cache_path \S+", f"proxy_cache_path {tmp_path / 'cache'}", text)
+    if re.search(r"^stream\s*\{", text, re.MULTILINE):
+        # Debian builds the stream module as a dynamic module (libnginx-mod-stream).
+        module = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
+        if not module.exists():
+            pytest.skip("nginx's stream module is not installed (libnginx-mod-stream)")
+        text = f"load_module {module};\n{text}"
+    copy = tmp_path / "nginx.conf"
+    copy.write_text(text)
+    proc = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-e", "stderr", "-c", str(copy),
+                           "-g", f"pid {tmp_path / 'nginx.pid'};"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -101,10 +101,13 @@ def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
                 for bind in frontend.binds:
                     source = graph.listener_for(component, bind.port, bind.location)
                     for target, server in resolved[rule.backend]:
-                        scheme = server.scheme if server.scheme in ("https", "tcp") else "http"
+                        # A scheme written on the route (nginx proxy_pass https://) is the
+                        # mistake's place; one written on the server line (HAProxy ssl) is that line.
+                        raw = rule.scheme or server.scheme
+                        scheme = raw if raw in ("https", "tcp") else "http"
                         graph.link(source.id, target, Route(location=rule.location, path=rule.path,
                                                             scheme=scheme,  # type: ignore[arg-type]
-                                                            server_location=server.location))
+                                                            server_location=None if rule.scheme else server.location))
             component.attrs.setdefault("cached_paths", []).extend(
                 r.path for r in frontend.routes if r.cached and r.path)
 

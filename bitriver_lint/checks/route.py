@@ -181,7 +181,10 @@ def _static_cache(ctx: CheckContext, params: StaticCacheParams) -> None:
     cached = [p for c in ctx.graph.components(Role.LB, Role.PROXY, Role.CDN) for p in c.attrs.get("cached_paths", [])]
     if not lbs or any(_covers(p, params.path) or params.path.startswith(p.rstrip("*")) for p in cached):
         return
-    ctx.report(f"{params.path}* is neither served by a CDN behaviour nor cached at {lbs[0].name}", lbs[0].location)
+    lb = lbs[0]
+    to_viewer = [edge for edge, _, backend in lb_routes(ctx, lb) if ctx.graph.component_of(backend).role is Role.VIEWER]
+    where = to_viewer[0].location if to_viewer else lb.location
+    ctx.report(f"{params.path}* is neither served by a CDN behaviour nor cached at {lb.name}", where)
 
 
 STATIC_CACHE = Check("route.static_cache", _static_cache, StaticCacheParams, "/_next/static is cached")

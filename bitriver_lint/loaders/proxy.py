@@ -44,6 +44,7 @@ class RouteRule:
     location: Location
     redirect_https: bool = False
     cached: bool = False  # the proxy caches responses on this path
+    scheme: str | None = None  # set when the route itself says how to talk to the backend
 
 
 @dataclass

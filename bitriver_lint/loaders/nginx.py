@@ -1,0 +1,237 @@
+"""nginx configuration through crossplane (nginx's own grammar, not regexes).
+
+Each file is parsed once; ``include`` is followed within the tree (an absolute
+``/etc/nginx/...`` path is looked up relative to the including file's directory). ``server``
+blocks become frontends, ``upstream`` blocks and ``proxy_pass host:port`` targets become
+backends. crossplane gives lines; columns come from the line text.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from typing import Any
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.workspace import FileProblem, Workspace
+
+Directive = dict[str, Any]
+
+
+class _Reader:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.parsed: dict[str, list[Directive]] = {}
+        self.diagnostics: dict[str, list[Diagnostic]] = {}
+        self.included: set[str] = set()
+
+    def parse(self, rel: str) -> list[Directive]:
+        if rel in self.parsed:
+            return self.parsed[rel]
+        import crossplane
+
+        self.parsed[rel] = []
+        diagnostics = self.diagnostics.setdefault(rel, [])
+        try:
+            self.ws.read_text(rel)  # size, encoding and binary checks first
+        except FileProblem as exc:
+            diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            return []
+        payload = crossplane.parse(str(self.ws.abspath(rel)), single=True, catch_errors=True,
+                                   check_ctx=False, check_args=False, comments=False)
+        for config in payload.get("config", []):
+            for error in config.get("errors", []):
+                message = re.sub(r"\s+in \S+:\d+$", "", str(error.get("error", "syntax error")))
+                diagnostics.append(Diagnostic("BRL001", message, Location(rel, error.get("line") or 1, 1)))
+            self.parsed[rel] = config.get("parsed", [])
+        return self.parsed[rel]
+
+    def resolve_include(self, pattern: str, including: str) -> list[str]:
+        base = posixpath.dirname(including)
+        relative = pattern.removeprefix("/etc/nginx/").lstrip("/") if pattern.startswith("/") else pattern
+        candidates = [posixpath.normpath(posixpath.join(base, relative)),
+                      posixpath.normpath(posixpath.join(posixpath.dirname(base), relative))]
+        for candidate in candidates:
+            folder, name = posixpath.split(candidate)
+            directory = self.ws.abspath(folder) if folder else self.ws.root
+            if not directory.is_dir():
+                continue
+            found = sorted(posixpath.join(folder, p.name) if folder else p.name for p in directory.iterdir()
+                           if p.is_file() and fnmatch.fnmatch(p.name, name))
+            if found:
+                return found
+        return []
+
+    def column(self, rel: str, line: int, directive: str) -> int:
+        text = self.ws.line_text(rel, line)
+        index = text.find(directive)
+        return index + 1 if index >= 0 else 1
+
+
+def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
+    del config
+    reader = _Reader(ws)
+    for rel in files:
+        reader.parse(rel)
+    # Files pulled in by another file's include are part of that config, not roots of their own.
+    for rel in files:
+        _collect_includes(reader, rel, reader.parsed[rel])
+    out: list[ProxyConfig] = []
+    for rel in files:
+        if rel in reader.included:
+            continue
+        doc = ProxyConfig(rel, "nginx", Location(rel, 1, 1), files=[rel])
+        _Builder(reader, doc).walk(rel, reader.parsed[rel], "main")
+        doc.files = sorted(set(doc.files))
+        for path in doc.files:
+            doc.diagnostics.extend(reader.diagnostics.get(path, []))
+        out.append(doc)
+    return out
+
+
+def _collect_includes(reader: _Reader, rel: str, block: list[Directive]) -> None:
+    for d in block:
+        if d["directive"] == "include" and d.get("args"):
+            for target in reader.resolve_include(d["args"][0], rel):
+                if target != rel and target not in reader.included:
+                    reader.included.add(target)
+                    _collect_includes(reader, target, reader.parse(target))
+        if "block" in d:
+            _collect_includes(reader, rel, d["block"])
+
+
+class _Builder:
+    def __init__(self, reader: _Reader, doc: ProxyConfig) -> None:
+        self.reader = reader
+        self.doc = doc
+
+    def loc(self, rel: str, d: Directive) -> Location:
+        line = int(d.get("line") or 1)
+        return Location(rel, line, self.reader.column(rel, line, d["directive"]))
+
+    def walk(self, rel: str, block: list[Directive], context: str) -> None:
+        for d in block:
+            name = d["directive"]
+            if name == "include" and d.get("args"):
+                for target in self.reader.resolve_include(d["args"][0], rel):
+                    if target != rel:
+                        self.doc.files.append(target)
+                        self.walk(target, self.reader.parse(target), context)
+            elif name in ("http", "stream"):
+                self.walk(rel, d.get("block", []), name)
+            elif name == "upstream" and d.get("args"):
+                self.upstream(rel, d, context)
+            elif name == "server" and "block" in d and context in ("main", "http", "stream"):
+                self.server(rel, d, context)
+
+    def upstream(self, rel: str, d: Directive, context: str) -> None:
+        backend = Backend(d["args"][0], self.loc(rel, d))
+        for item in d.get("block", []):
+            args = item.get("args", [])
+            if item["directive"] == "server" and args:
+                host, port = _host_port(args[0])
+                scheme = "tcp" if context == "stream" else "http"
+                backend.servers.append(Server(host, port, self.loc(rel, item), scheme))
+            elif item["directive"] in ("ip_hash", "hash", "sticky"):
+                backend.sticky = self.loc(rel, item)
+        self.doc.backends[backend.name] = backend
+
+    def backend_for(self, rel: str, d: Directive, target: str, context: str) -> str:
+        """The backend a ``proxy_pass`` names, creating one for a literal host:port."""
+        scheme, _, rest = target.partition("://") if "://" in target else ("tcp" if context == "stream" else "http",
+                                                                          "", target)
+        host_port = rest.split("/", 1)[0]
+        name = host_port
+        if name not in self.doc.backends:
+            host, port = _host_port(host_port, 443 if scheme == "https" else 80)
+            self.doc.backends[name] = Backend(name, self.loc(rel, d), [Server(host, port, self.loc(rel, d), scheme)])
+        return name
+
+    def server(self, rel: str, d: Directive, context: str) -> None:
+        frontend = Frontend(f"server@{d.get('line')}", self.loc(rel, d))
+        block = d.get("block", [])
+        has_cert = any(i["directive"] == "ssl_certificate" for i in block)
+        allows: list[str] = []
+        denies_all = False
+        for item in block:
+            name, args = item["directive"], item.get("args", [])
+            where = self.loc(rel, item)
+            if name == "listen" and args:
+                address, port = _listen(args[0])
+                if port is not None:
+                    tls = "ssl" in args[1:] or (port == 443 and has_cert and context != "stream")
+                    frontend.binds.append(Bind(address, port, tls, where))
+            elif name == "return" and args and any(a.startswith("https://") for a in args):
+                frontend.redirect_https = where
+            elif name == "allow" and args:
+                allows.append("0.0.0.0/0" if args[0] == "all" else args[0])
+            elif name == "deny" and args and args[0] == "all":
+                denies_all = True
+                frontend.acl_location = frontend.acl_location or where
+            elif name == "proxy_pass" and args:
+                frontend.routes.append(RouteRule(None, self.backend_for(rel, item, args[0], context), where,
+                                                 scheme=_scheme(args[0], context)))
+            elif name == "location" and args:
+                self.location(rel, item, frontend, context)
+        if denies_all:
+            frontend.allow = allows
+        self.doc.frontends.append(frontend)
+
+    def location(self, rel: str, d: Directive, frontend: Frontend, context: str) -> None:
+        args = d["args"]
+        path = args[-1]
+        if args[0] in ("~", "~*") or path.startswith("@"):
+            return  # regular-expression and named locations: not a prefix we can judge
+        route = RouteRule(path, None, self.loc(rel, d))
+        for item in d.get("block", []):
+            name, item_args = item["directive"], item.get("args", [])
+            if name == "proxy_pass" and item_args:
+                route.backend = self.backend_for(rel, item, item_args[0], context)
+                route.location = self.loc(rel, item)
+                route.scheme = _scheme(item_args[0], context)
+            elif name == "return" and any(a.startswith("https://") for a in item_args):
+                route.redirect_https = True
+                if path == "/":
+                    frontend.redirect_https = self.loc(rel, item)
+            elif name in ("proxy_cache", "expires") and item_args and item_args[0] != "off":
+                route.cached = True
+        for item in d.get("block", []):
+            name, item_args = item["directive"], item.get("args", [])
+            backend = self.doc.backends.get(route.backend or "")
+            if backend is None:
+                continue
+            if name == "proxy_set_header" and item_args and item_args[0].lower() == "upgrade":
+                backend.websocket = backend.websocket or self.loc(rel, item)
+            elif name == "health_check":  # NGINX Plus active checks
+                uri = next((a.split("=", 1)[1] for a in item_args if a.startswith("uri=")), "/")
+                backend.health = HealthSpec(self.loc(rel, item), uri, "GET")
+        frontend.routes.append(route)
+
+
+def _scheme(target: str, context: str) -> str:
+    if "://" in target:
+        return target.split("://", 1)[0]
+    return "tcp" if context == "stream" else "http"
+
+
+def _host_port(text: str, default: int | None = None) -> tuple[str, int | None]:
+    if text.startswith("unix:"):
+        return text, None
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit() and not host.endswith(":"):
+        return host.strip("[]"), int(port)
+    return text.strip("[]"), default
+
+
+def _listen(text: str) -> tuple[str, int | None]:
+    if text.isdigit():
+        return "", int(text)
+    if text.startswith("unix:"):
+        return text, None
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit():
+        return host.strip("[]").replace("*", ""), int(port)
+    return text, 80
