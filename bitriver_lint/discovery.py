@@ -59,7 +59,7 @@ def sniff(rel: str, ws: Workspace) -> str | None:
         return "systemd"
     if lower.endswith(".tf") or lower.endswith(".tf.json"):
         return "terraform"
-    if lower.startswith("caddyfile") or lower.endswith((".caddyfile", ".caddy")):
+    if lower.startswith("caddyfile") or lower.endswith(("caddyfile", ".caddy")):
         return "caddy"
     if lower.endswith(".conf") and parent.endswith((".service.d", ".socket.d", ".timer.d")):
         return "systemd"

@@ -119,10 +119,10 @@ def scan(
     diagnostics: list[Diagnostic] = []
     errors: list[str] = []
     loaded: list[tuple[str, Any, list[Any]]] = []
-    for name, files in sorted(found.by_format.items()):
-        fmt = FORMATS.get(name)
-        if fmt is None:
-            continue
+    known = [name for name in found.by_format if name in FORMATS]
+    for name in sorted(known, key=lambda n: (FORMATS[n].stage, n)):
+        files = found.by_format[name]
+        fmt = FORMATS[name]
         try:
             docs = fmt.load_fn()(files, ws, config)
         except Exception as exc:

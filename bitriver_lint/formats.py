@@ -16,6 +16,8 @@ class Format:
     name: str
     loader: str  # "module:function" with signature (files, workspace, config) -> documents
     builder: str  # module with nodes(docs, ctx) and edges(docs, ctx)
+    # Builders run in this order: proxies join the components the others defined.
+    stage: int = 0
 
     def load_fn(self) -> Any:
         module, attr = self.loader.split(":")
@@ -27,7 +29,8 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
-    "nginx": Format("nginx", "bitriver_lint.loaders.nginx:load", "bitriver_lint.builders.proxy"),
-    "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy"),
+    "caddy": Format("caddy", "bitriver_lint.loaders.caddy:load", "bitriver_lint.builders.proxy", stage=1),
+    "nginx": Format("nginx", "bitriver_lint.loaders.nginx:load", "bitriver_lint.builders.proxy", stage=1),
+    "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy", stage=1),
     "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
 }

@@ -81,3 +81,25 @@ def test_nginx_syntax_error_is_brl001_at_the_line_and_other_files_load(tmp_path:
         ("/api/", "app", "http", "conf.d/site.conf:5:9")
     ]
     assert [(s.host, s.port) for s in main.backends["app"].servers] == [("10.0.0.1", 8080)]
+
+
+def test_caddyfile_sites_matchers_and_unclosed_blocks(tmp_path: Path) -> None:
+    from bitriver_lint.loaders import caddy
+
+    (tmp_path / "Caddyfile").write_text(
+        "{\n\temail a@b.c\n}\n(common) {\n\tencode gzip\n}\n"
+        "live.example.com {\n\timport common\n\t@api path /api/*\n\treverse_proxy @api app:8080 {\n"
+        "\t\thealth_uri /healthz\n\t}\n\tredir /old https://live.example.com/new\n}\n"
+        ":8080 {\n\treverse_proxy /x/* web:3000\n"
+    )
+    (doc,) = caddy.load(["Caddyfile"], Workspace(tmp_path), Config())
+    assert [(d.rule_id, str(d.location)) for d in doc.diagnostics] == [("BRL001", "Caddyfile:15:7")]
+    http, site, plain = doc.frontends
+    assert [(b.port, b.tls) for b in site.binds] == [(443, True)]
+    assert [(b.port, b.tls) for b in http.binds] == [(80, False)] and http.redirect_https is not None
+    assert [(b.port, b.tls) for b in plain.binds] == [(8080, False)]
+    routes = [(r.path, r.backend is not None, r.location.line) for r in site.routes]
+    assert routes == [("/api/*", True, 10), (None, False, 13)]
+    backend = doc.backends[site.routes[0].backend or ""]
+    assert [(s.host, s.port) for s in backend.servers] == [("app", 8080)]
+    assert backend.health is not None and backend.health.path == "/healthz"

@@ -81,3 +81,14 @@ def test_nginx_accepts_fixture(config: Path, cert: tuple[Path, Path], tmp_path: 
     proc = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-e", "stderr", "-c", str(copy),
                            "-g", f"pid {tmp_path / 'nginx.pid'};"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+CADDY = sorted(FIXTURES.glob("*/**/Caddyfile")) + sorted(FIXTURES.glob("*/Caddyfile"))
+
+
+@pytest.mark.parametrize("config", CADDY, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_caddy_adapts_fixture(config: Path) -> None:
+    caddy = _tool("caddy")
+    proc = subprocess.run([caddy, "adapt", "--config", str(config), "--adapter", "caddyfile"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,261 @@
+"""Caddy: the Caddyfile (site blocks, matchers, reverse_proxy) and Caddy's JSON config.
+
+A site address with a host name means automatic HTTPS: Caddy serves 443 with a certificate it
+manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
+from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.workspace import FileProblem, Workspace
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
+
+
+@dataclass
+class Node:
+    """One Caddyfile line: its words and the block that follows it, if any."""
+
+    words: list[str]
+    location: Location
+    children: list[Node] = field(default_factory=list)
+
+
+def parse_caddyfile(text: str, path: str) -> tuple[list[Node], list[Diagnostic]]:
+    root: list[Node] = []
+    stack: list[list[Node]] = [root]
+    openers: list[Location] = []
+    diagnostics: list[Diagnostic] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0] if not raw.lstrip().startswith("#") else ""
+        tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(line)]
+        if not tokens:
+            continue
+        words: list[str] = []
+        start = tokens[0][1] + 1
+        current: Node | None = None
+        for token, col in tokens:
+            if token == "{":
+                if current is None:
+                    current = Node(words, Location(path, number, start))
+                    stack[-1].append(current)
+                stack.append(current.children)
+                openers.append(Location(path, number, col + 1))
+                words, current = [], None
+            elif token == "}":
+                if words:
+                    stack[-1].append(Node(words, Location(path, number, start)))
+                    words = []
+                if len(stack) == 1:
+                    diagnostics.append(Diagnostic("BRL001", "unexpected '}'", Location(path, number, col + 1)))
+                    continue
+                stack.pop()
+                openers.pop()
+            else:
+                if not words:
+                    start = col + 1
+                words.append(token.strip('"`'))
+        if words:
+            stack[-1].append(Node(words, Location(path, number, start)))
+    for opener in openers:
+        diagnostics.append(Diagnostic("BRL001", "block opened here is never closed", opener))
+    return root, diagnostics
+
+
+def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
+    del config
+    out: list[ProxyConfig] = []
+    for rel in files:
+        doc = ProxyConfig(rel, "caddy", Location(rel, 1, 1), files=[rel])
+        try:
+            text = ws.read_text(rel)
+        except FileProblem as exc:
+            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            out.append(doc)
+            continue
+        if rel.lower().endswith(".json"):
+            _from_json(doc, text)
+        else:
+            nodes, doc.diagnostics = parse_caddyfile(text, rel)
+            _Caddyfile(doc, nodes).build()
+        out.append(doc)
+    return out
+
+
+def _is_hostname(address: str) -> bool:
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0] if address.count(":") <= 2 else ""
+    if not host or host in ("localhost",) or (host.startswith("*") and "." not in host):
+        return False
+    return not re.fullmatch(r"[0-9.]+|\[[0-9a-fA-F:]+\]", host)
+
+
+def _site_binds(address: str, where: Location) -> tuple[list[Bind], bool]:
+    """Binds for one site address, and whether port 80 redirects to HTTPS."""
+    scheme = address.split("://", 1)[0] if "://" in address else ""
+    rest = address.split("://", 1)[-1].split("/", 1)[0]
+    port_text = rest.rsplit(":", 1)[1] if ":" in rest and not rest.endswith("]") else ""
+    port = int(port_text) if port_text.isdigit() else None
+    if scheme == "http" or (port is not None and not scheme and port != 443 and not _is_hostname(address)):
+        return [Bind("", port or 80, False, where)], False
+    if scheme == "https" or port == 443 or _is_hostname(address):
+        binds = [Bind("", port or 443, True, where)]
+        automatic_redirect = scheme != "https" or port in (None, 443)
+        if port in (None, 443):
+            binds.append(Bind("", 80, False, where))
+        return binds, automatic_redirect
+    return [Bind("", port or 80, False, where)], False
+
+
+class _Caddyfile:
+    def __init__(self, doc: ProxyConfig, nodes: list[Node]) -> None:
+        self.doc = doc
+        self.nodes = nodes
+        self.snippets = {n.words[0][1:-1]: n.children for n in nodes if n.words and n.words[0].startswith("(")}
+
+    def build(self) -> None:
+        for index, node in enumerate(self.nodes):
+            if not node.words and index == 0:
+                continue  # the global options block
+            if node.words and node.words[0].startswith("("):
+                continue  # a snippet, used through import
+            if not node.words:
+                continue
+            addresses = [w.rstrip(",") for w in node.words]
+            frontend = Frontend(" ".join(addresses), node.location)
+            redirect = False
+            for address in addresses:
+                binds, redirects = _site_binds(address, node.location)
+                frontend.binds.extend(binds)
+                redirect = redirect or redirects
+            body = node.children if node.children else self._flat_site(index)
+            matchers: dict[str, str] = {}
+            self._directives(frontend, body, None, matchers)
+            if redirect:
+                # Automatic HTTPS: the 80 listener only redirects; split it off.
+                plain = [b for b in frontend.binds if b.port == 80 and not b.tls]
+                if plain:
+                    frontend.binds = [b for b in frontend.binds if b not in plain]
+                    self.doc.frontends.append(Frontend(frontend.name + " (http)", node.location, plain,
+                                                       redirect_https=node.location))
+            self.doc.frontends.append(frontend)
+
+    def _flat_site(self, index: int) -> list[Node]:
+        """A Caddyfile with one site may omit braces: its directives follow the address line."""
+        return self.nodes[index + 1:] if index == 0 or all(not n.children for n in self.nodes) else []
+
+    def _directives(self, frontend: Frontend, body: list[Node], path: str | None, matchers: dict[str, str]) -> None:
+        for node in body:
+            if not node.words:
+                continue
+            head, args = node.words[0], node.words[1:]
+            if head.startswith("@") and len(args) >= 2 and args[0] == "path":
+                matchers[head] = args[1]
+            elif head == "import" and args and args[0] in self.snippets:
+                self._directives(frontend, self.snippets[args[0]], path, matchers)
+            elif head in ("handle", "handle_path", "route"):
+                sub = args[0] if args else None
+                sub = matchers.get(sub, sub) if sub else None
+                self._directives(frontend, node.children, sub or path, matchers)
+            elif head == "reverse_proxy":
+                self._reverse_proxy(frontend, node, path, matchers)
+            elif head == "redir" and args and any(a.startswith("https://") for a in args):
+                frontend.routes.append(RouteRule(path, None, node.location, redirect_https=True))
+
+    def _reverse_proxy(self, frontend: Frontend, node: Node, path: str | None, matchers: dict[str, str]) -> None:
+        args = list(node.words[1:])
+        if args and (args[0].startswith("/") or args[0].startswith("@")):
+            matcher = args.pop(0)
+            path = matchers.get(matcher, matcher) if matcher.startswith("@") else matcher
+        upstreams = list(args)
+        backend = Backend(f"reverse_proxy@{node.location.line}", node.location, websocket=node.location)
+        for child in node.children:
+            if not child.words:
+                continue
+            key, values = child.words[0], child.words[1:]
+            if key == "to":
+                upstreams.extend(values)
+            elif key in ("health_uri", "health_path") and values:
+                backend.health = HealthSpec(child.location, values[0], "GET")
+            elif key == "lb_policy" and values and values[0] in ("cookie", "ip_hash", "client_ip_hash"):
+                backend.sticky = child.location
+        for upstream in upstreams:
+            scheme = upstream.split("://", 1)[0] if "://" in upstream else "http"
+            host_port = upstream.split("://", 1)[-1]
+            host, _, port = host_port.rpartition(":")
+            if not port.isdigit():
+                host, port = host_port, "443" if scheme == "https" else "80"
+            backend.servers.append(Server(host.strip("[]"), int(port), node.location, scheme))
+        self.doc.backends[backend.name] = backend
+        frontend.routes.append(RouteRule(path, backend.name, node.location))
+
+
+def _from_json(doc: ProxyConfig, text: str) -> None:
+    """Caddy's native JSON: apps.http.servers.*.{listen, routes}."""
+    try:
+        data = load_document(text, doc.path)
+    except YamlError as exc:
+        doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(doc.path, exc.line, exc.column)))
+        return
+    servers = _get(data, "apps", "http", "servers")
+    if not isinstance(servers, LDict):
+        return
+    for name, server in servers.items():
+        if not isinstance(server, LDict):
+            continue
+        frontend = Frontend(str(name), servers.key_loc(name))
+        for i, listen in enumerate(server.get("listen") or []):
+            port_text = str(listen).rsplit(":", 1)[-1]
+            if port_text.isdigit():
+                where = server["listen"].item_loc(i) if isinstance(server["listen"], LList) else frontend.location
+                port = int(port_text)
+                frontend.binds.append(Bind("", port, port == 443 or "tls_connection_policies" in server, where))
+        _json_routes(doc, frontend, server.get("routes"), None)
+        doc.frontends.append(frontend)
+
+
+def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | None) -> None:
+    if not isinstance(routes, LList):
+        return
+    for i, route in enumerate(routes):
+        if not isinstance(route, LDict):
+            continue
+        matched = path
+        for match in route.get("match") or []:
+            if isinstance(match, LDict) and match.get("path"):
+                matched = str(match["path"][0])
+        for handler in route.get("handle") or []:
+            if not isinstance(handler, LDict):
+                continue
+            kind = handler.get("handler")
+            where = routes.item_loc(i)
+            if kind == "subroute":
+                _json_routes(doc, frontend, handler.get("routes"), matched)
+            elif kind == "reverse_proxy":
+                backend = Backend(f"reverse_proxy@{where.line}", where, websocket=where)
+                active = _get(handler, "health_checks", "active")
+                uri = _get(active, "uri") or _get(active, "path")
+                if uri:
+                    backend.health = HealthSpec(where, str(uri), "GET")
+                for upstream in handler.get("upstreams") or []:
+                    dial = str(upstream.get("dial", "")) if isinstance(upstream, LDict) else ""
+                    host, _, port = dial.rpartition(":")
+                    if port.isdigit():
+                        backend.servers.append(Server(host, int(port), where))
+                doc.backends[backend.name] = backend
+                frontend.routes.append(RouteRule(matched, backend.name, where))
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
