@@ -29,6 +29,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
+    "envoy": Format("envoy", "bitriver_lint.loaders.envoy:load", "bitriver_lint.builders.proxy", stage=1),
     "caddy": Format("caddy", "bitriver_lint.loaders.caddy:load", "bitriver_lint.builders.proxy", stage=1),
     "nginx": Format("nginx", "bitriver_lint.loaders.nginx:load", "bitriver_lint.builders.proxy", stage=1),
     "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy", stage=1),

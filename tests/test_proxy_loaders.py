@@ -103,3 +103,42 @@ def test_caddyfile_sites_matchers_and_unclosed_blocks(tmp_path: Path) -> None:
     backend = doc.backends[site.routes[0].backend or ""]
     assert [(s.host, s.port) for s in backend.servers] == [("app", 8080)]
     assert backend.health is not None and backend.health.path == "/healthz"
+
+
+def test_envoy_listeners_routes_clusters_and_bad_yaml(tmp_path: Path) -> None:
+    from bitriver_lint.loaders import envoy
+
+    (tmp_path / "envoy.yaml").write_text("""static_resources:
+  listeners:
+    - name: tls
+      address: {socket_address: {address: 0.0.0.0, port_value: 443}}
+      filter_chains:
+        - transport_socket: {name: envoy.transport_sockets.tls}
+          filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                route_config:
+                  virtual_hosts:
+                    - name: v
+                      routes:
+                        - match: {prefix: /api}
+                          route: {cluster: api}
+  clusters:
+    - name: api
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {address: {socket_address: {address: 10.0.0.5, port_value: 8080}}}
+      health_checks:
+        - http_health_check: {path: /healthz}
+""")
+    (tmp_path / "broken.yaml").write_text("static_resources:\n  listeners: [\n")
+    docs = envoy.load(["broken.yaml", "envoy.yaml"], Workspace(tmp_path), Config())
+    assert [(d.rule_id, d.location.line) for d in docs[0].diagnostics] == [("BRL001", 3)]
+    doc = docs[1]
+    (frontend,) = doc.frontends
+    assert [(b.port, b.tls, str(b.location)) for b in frontend.binds] == [(443, True, "envoy.yaml:4:64")]
+    assert [(r.path, r.backend, r.location.line) for r in frontend.routes] == [("/api", "api", 14)]
+    api = doc.backends["api"]
+    assert [(s.host, s.port, s.scheme) for s in api.servers] == [("10.0.0.5", 8080, "http")]
+    assert api.health is not None and api.health.path == "/healthz"
