@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from bitriver_lint.config import Config
 from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Listener, Role, ServiceGraph
+from bitriver_lint.loaders.envfile import EnvFile
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
 from bitriver_lint.workspace import Workspace
@@ -161,6 +162,18 @@ def add_declared_listeners(
                 host_bound=host_bound,
             )
         )
+
+
+def add_env_settings(ctx: BuildContext, env_files: list[EnvFile]) -> None:
+    """Every KEY=value of the env files read, for the secret check; git-ignored files are
+    recorded as uncommitted so their values are not reported."""
+    for env in env_files:
+        committed = not ctx.workspace.is_ignored(env.path)
+        if not committed:
+            ctx.graph.uncommitted.add(env.path)
+        for entry in env.entries:
+            if isinstance(entry.value, str):
+                ctx.graph.add_setting(entry.key, entry.value, entry.value_location, committed)
 
 
 @dataclass(frozen=True)

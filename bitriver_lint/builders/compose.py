@@ -5,6 +5,7 @@ from __future__ import annotations
 from bitriver_lint.builders.common import (
     BuildContext,
     add_declared_listeners,
+    add_env_settings,
     connect_env_urls,
     parse_healthcheck,
 )
@@ -63,15 +64,7 @@ def nodes(projects: list[ComposeProject], ctx: BuildContext) -> None:
                 attrs={"directory": project.directory, "files": project.files},
             )
         )
-        for env in [project.dotenv, *project.env_files]:
-            if env is None:
-                continue
-            committed = not ctx.workspace.is_ignored(env.path)
-            if not committed:
-                graph.uncommitted.add(env.path)
-            for entry in env.entries:
-                if isinstance(entry.value, str):
-                    graph.add_setting(entry.key, entry.value, entry.value_location, committed)
+        add_env_settings(ctx, [e for e in (project.dotenv, *project.env_files) if e is not None])
         for service in project.services:
             _add_service(ctx, project, service, host_id)
 

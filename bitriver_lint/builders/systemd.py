@@ -11,7 +11,7 @@ import posixpath
 import re
 import shlex
 
-from bitriver_lint.builders.common import BuildContext, connect_env_urls, declared_listeners
+from bitriver_lint.builders.common import BuildContext, add_env_settings, connect_env_urls, declared_listeners
 from bitriver_lint.graph import (
     Allow,
     Component,
@@ -129,13 +129,7 @@ def nodes(trees: list[SystemdDirectory], ctx: BuildContext) -> None:
             Host(id=_host_id(tree), name=tree.directory or ".", host_kind="systemd", location=tree.location,
                  attrs={"directory": tree.directory})
         )
-        for env_file in tree.env_files.values():
-            committed = not ctx.workspace.is_ignored(env_file.path)
-            if not committed:
-                graph.uncommitted.add(env_file.path)
-            for entry in env_file.entries:
-                if isinstance(entry.value, str):
-                    graph.add_setting(entry.key, entry.value, entry.value_location, committed)
+        add_env_settings(ctx, list(tree.env_files.values()))
         services = {u.stem: u for u in tree.units if u.kind == "service"}
         for unit in tree.units:
             if unit.kind == "service":

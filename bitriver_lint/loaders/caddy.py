@@ -11,10 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.proxy import (
+    Backend,
+    Bind,
+    Frontend,
+    HealthSpec,
+    ProxyConfig,
+    RouteRule,
+    Server,
+    dig,
+    load_all,
+)
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.model import Diagnostic, Location
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import Workspace
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
 
@@ -71,22 +81,15 @@ def parse_caddyfile(text: str, path: str) -> tuple[list[Node], list[Diagnostic]]
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
     del config
-    out: list[ProxyConfig] = []
-    for rel in files:
-        doc = ProxyConfig(rel, "caddy", Location(rel, 1, 1), files=[rel])
-        try:
-            text = ws.read_text(rel)
-        except FileProblem as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
-            out.append(doc)
-            continue
-        if rel.lower().endswith(".json"):
+
+    def fill(doc: ProxyConfig, text: str) -> None:
+        if doc.path.lower().endswith(".json"):
             _from_json(doc, text)
         else:
-            nodes, doc.diagnostics = parse_caddyfile(text, rel)
+            nodes, doc.diagnostics = parse_caddyfile(text, doc.path)
             _Caddyfile(doc, nodes).build()
-        out.append(doc)
-    return out
+
+    return load_all(files, ws, "caddy", fill)
 
 
 def _is_hostname(address: str) -> bool:
@@ -203,7 +206,7 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
     except YamlError as exc:
         doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(doc.path, exc.line, exc.column)))
         return
-    servers = _get(data, "apps", "http", "servers")
+    servers = dig(data, "apps", "http", "servers")
     if not isinstance(servers, LDict):
         return
     for name, server in servers.items():
@@ -239,8 +242,8 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
                 _json_routes(doc, frontend, handler.get("routes"), matched)
             elif kind == "reverse_proxy":
                 backend = Backend(f"reverse_proxy@{where.line}", where, websocket=where)
-                active = _get(handler, "health_checks", "active")
-                uri = _get(active, "uri") or _get(active, "path")
+                active = dig(handler, "health_checks", "active")
+                uri = dig(active, "uri") or dig(active, "path")
                 if uri:
                     backend.health = HealthSpec(where, str(uri), "GET")
                 for upstream in handler.get("upstreams") or []:
@@ -250,12 +253,3 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
                         backend.servers.append(Server(host, int(port), where))
                 doc.backends[backend.name] = backend
                 frontend.routes.append(RouteRule(matched, backend.name, where))
-
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-

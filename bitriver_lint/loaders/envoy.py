@@ -11,18 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.proxy import (
+    Backend,
+    Bind,
+    Frontend,
+    HealthSpec,
+    ProxyConfig,
+    RouteRule,
+    Server,
+    dig,
+    load_all,
+)
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.model import Diagnostic, Location
-from bitriver_lint.workspace import FileProblem, Workspace
-
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
+from bitriver_lint.workspace import Workspace
 
 
 def _items(data: Any) -> list[tuple[Any, Location]]:
@@ -32,31 +34,30 @@ def _items(data: Any) -> list[tuple[Any, Location]]:
 
 
 def _is_tls(transport: Any) -> bool:
-    text = str(_get(transport, "typed_config", "@type") or "") + str(_get(transport, "name") or "")
+    text = str(dig(transport, "typed_config", "@type") or "") + str(dig(transport, "name") or "")
     return "tls" in text.lower()
 
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
     del config
-    out: list[ProxyConfig] = []
-    for rel in files:
-        doc = ProxyConfig(rel, "envoy", Location(rel, 1, 1), files=[rel])
-        out.append(doc)
+
+    def fill(doc: ProxyConfig, text: str) -> None:
         try:
-            data = load_document(ws.read_text(rel), rel)
-        except (YamlError, FileProblem) as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
-            continue
-        resources = _get(data, "static_resources")
+            data = load_document(text, doc.path)
+        except YamlError as exc:
+            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(doc.path, exc.line, exc.column)))
+            return
+        resources = dig(data, "static_resources")
         if not isinstance(resources, LDict):
-            continue
+            return
         for cluster, where in _items(resources.get("clusters")):
             if isinstance(cluster, LDict):
                 _cluster(doc, cluster, where)
         for listener, where in _items(resources.get("listeners")):
             if isinstance(listener, LDict):
                 _listener(doc, listener, where)
-    return out
+
+    return load_all(files, ws, "envoy", fill)
 
 
 def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
@@ -65,28 +66,28 @@ def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
     scheme = "https" if _is_tls(cluster.get("transport_socket")) else "http"
     # TLS to the backends is configured once per cluster: findings about it belong there.
     tls_loc = cluster.key_loc("transport_socket") if scheme == "https" else None
-    for endpoint_group, _ in _items(_get(cluster, "load_assignment", "endpoints")):
-        for lb_endpoint, loc in _items(_get(endpoint_group, "lb_endpoints")):
-            socket = _get(lb_endpoint, "endpoint", "address", "socket_address")
+    for endpoint_group, _ in _items(dig(cluster, "load_assignment", "endpoints")):
+        for lb_endpoint, loc in _items(dig(endpoint_group, "lb_endpoints")):
+            socket = dig(lb_endpoint, "endpoint", "address", "socket_address")
             if isinstance(socket, LDict) and socket.get("address") is not None:
                 port = socket.get("port_value")
                 backend.servers.append(Server(str(socket["address"]), int(port) if isinstance(port, int) else None,
                                               tls_loc or loc, scheme))
     for check, loc in _items(cluster.get("health_checks")):
-        http = _get(check, "http_health_check")
+        http = dig(check, "http_health_check")
         if isinstance(http, LDict):
             path = http.get("path")
             where_path = http.value_loc("path") if "path" in http else loc
             backend.health = HealthSpec(where_path, str(path) if path else "/", str(http.get("method", "GET")))
         elif isinstance(check, LDict):
             backend.health = HealthSpec(loc, None, "TCP")
-    if _get(cluster, "lb_policy") in ("RING_HASH", "MAGLEV"):
+    if dig(cluster, "lb_policy") in ("RING_HASH", "MAGLEV"):
         backend.sticky = cluster.value_loc("lb_policy")
     doc.backends[name] = backend
 
 
 def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
-    socket = _get(listener, "address", "socket_address")
+    socket = dig(listener, "address", "socket_address")
     if not isinstance(socket, LDict) or not isinstance(socket.get("port_value"), int):
         return
     address = str(socket.get("address", ""))
@@ -94,31 +95,31 @@ def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
     bind_loc = socket.value_loc("port_value")
     frontend = Frontend(str(listener.get("name", f"listener@{where.line}")), where)
     chains = _items(listener.get("filter_chains"))
-    tls = any(_is_tls(_get(chain, "transport_socket")) for chain, _ in chains)
+    tls = any(_is_tls(dig(chain, "transport_socket")) for chain, _ in chains)
     frontend.binds.append(Bind("" if address in ("0.0.0.0", "::") else address, port, tls, bind_loc))
     for chain, _ in chains:
-        for flt, floc in _items(_get(chain, "filters")):
-            typed = _get(flt, "typed_config")
-            kind = str(_get(typed, "@type") or _get(flt, "name") or "")
-            if "tcp_proxy" in kind and _get(typed, "cluster"):
+        for flt, floc in _items(dig(chain, "filters")):
+            typed = dig(flt, "typed_config")
+            kind = str(dig(typed, "@type") or dig(flt, "name") or "")
+            if "tcp_proxy" in kind and dig(typed, "cluster"):
                 frontend.routes.append(RouteRule(None, str(typed["cluster"]), floc))
             elif "http_connection_manager" in kind.lower():
-                _http_routes(frontend, _get(typed, "route_config"))
+                _http_routes(frontend, dig(typed, "route_config"))
     doc.frontends.append(frontend)
 
 
 def _http_routes(frontend: Frontend, route_config: Any) -> None:
-    for vhost, vloc in _items(_get(route_config, "virtual_hosts")):
-        if _get(vhost, "require_tls") in ("ALL", "EXTERNAL_ONLY"):
+    for vhost, vloc in _items(dig(route_config, "virtual_hosts")):
+        if dig(vhost, "require_tls") in ("ALL", "EXTERNAL_ONLY"):
             frontend.redirect_https = vloc
-        for route, rloc in _items(_get(vhost, "routes")):
-            match = _get(route, "match")
-            path = _get(match, "prefix") or _get(match, "path")
-            if _get(route, "redirect", "https_redirect") is True:
+        for route, rloc in _items(dig(vhost, "routes")):
+            match = dig(route, "match")
+            path = dig(match, "prefix") or dig(match, "path")
+            if dig(route, "redirect", "https_redirect") is True:
                 if path in (None, "/"):
                     frontend.redirect_https = rloc
                 frontend.routes.append(RouteRule(str(path) if path else None, None, rloc, redirect_https=True))
                 continue
-            cluster = _get(route, "route", "cluster")
+            cluster = dig(route, "route", "cluster")
             if cluster:
                 frontend.routes.append(RouteRule(None if path in (None, "/") else str(path), str(cluster), rloc))

@@ -14,9 +14,18 @@ import shlex
 from dataclasses import dataclass, field
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.proxy import (
+    Backend,
+    Bind,
+    Frontend,
+    HealthSpec,
+    ProxyConfig,
+    RouteRule,
+    Server,
+    load_all,
+)
 from bitriver_lint.model import Diagnostic, Location
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import Workspace
 
 SECTIONS = {"global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "cache",
             "program", "http-errors", "ring", "mailers", "crt-store", "traces", "log-forward"}
@@ -95,19 +104,12 @@ def _condition_names(words: list[str]) -> tuple[list[str], bool]:
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
     del config
-    out: list[ProxyConfig] = []
-    for rel in files:
-        doc = ProxyConfig(rel, "haproxy", Location(rel, 1, 1), files=[rel])
-        try:
-            text = ws.read_text(rel)
-        except FileProblem as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
-            out.append(doc)
-            continue
-        sections, doc.diagnostics = parse_sections(text, rel)
+
+    def fill(doc: ProxyConfig, text: str) -> None:
+        sections, doc.diagnostics = parse_sections(text, doc.path)
         _interpret(doc, sections)
-        out.append(doc)
-    return out
+
+    return load_all(files, ws, "haproxy", fill)
 
 
 def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:

@@ -7,9 +7,12 @@ loader fills a ``ProxyConfig``; one builder (``builders/proxy.py``) puts it in t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.workspace import FileProblem, Workspace
 
 
 @dataclass
@@ -75,3 +78,27 @@ class ProxyConfig:
     backends: dict[str, Backend] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read (includes)
+
+
+def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:
+    """Run ``fill`` on each readable file; unreadable ones become documents with a BRL001."""
+    out: list[ProxyConfig] = []
+    for rel in files:
+        doc = ProxyConfig(rel, kind, Location(rel, 1, 1), files=[rel])
+        out.append(doc)
+        try:
+            text = ws.read_text(rel)
+        except FileProblem as exc:
+            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            continue
+        fill(doc, text)
+    return out
+
+
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` through mappings, or None where a level is missing."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
