@@ -142,3 +142,20 @@ def test_envoy_listeners_routes_clusters_and_bad_yaml(tmp_path: Path) -> None:
     api = doc.backends["api"]
     assert [(s.host, s.port, s.scheme) for s in api.servers] == [("10.0.0.5", 8080, "http")]
     assert api.health is not None and api.health.path == "/healthz"
+
+
+def test_nginx_rtmp_block_publish_acl_and_push(tmp_path: Path) -> None:
+    from bitriver_lint.loaders import nginx
+
+    (tmp_path / "nginx.conf").write_text(
+        "rtmp {\n    server {\n        listen 1935;\n        application live {\n            live on;\n"
+        "            allow publish 203.0.113.0/28;\n            deny publish all;\n"
+        "            push rtmp://10.0.1.20/live;\n        }\n    }\n}\n")
+    (doc,) = nginx.load(["nginx.conf"], Workspace(tmp_path), Config())
+    (frontend,) = doc.frontends
+    assert [(b.port, str(b.location)) for b in frontend.binds] == [(1935, "nginx.conf:3:9")]
+    assert frontend.allow == ["203.0.113.0/28"]
+    assert frontend.acl_location is not None and frontend.acl_location.line == 7
+    (route,) = frontend.routes
+    assert route.scheme == "tcp" and route.location.line == 8
+    assert [(s.host, s.port) for s in doc.backends[route.backend or ""].servers] == [("10.0.1.20", 1935)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams
 from bitriver_lint.graph import Connect, Publish, Route
-from bitriver_lint.model import Related
+from bitriver_lint.model import Location, Related
 
 _WHAT = {"publishes": "publishes", "connects_to": "connects to", "routes": "routes to", "health_checks": "probes"}
 
@@ -17,9 +17,15 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
             continue
         real = sorted(li.port for li in graph.listeners(component) if li.declared)
         listens = ", ".join(map(str, real)) or "no known port"
+        reported: set[Location] = set()
         for _, _, edge in graph.in_edges(listener.id):
             if edge.kind not in _WHAT:
                 continue
+            # A route is written once per server line, however many frontends use the pool.
+            where = (edge.server_location or edge.location) if isinstance(edge, Route) else edge.location
+            if where in reported:
+                continue
+            reported.add(where)
             if isinstance(edge, Publish):
                 text = f"host port {edge.host_port} is published to container port {listener.port}"
             elif isinstance(edge, Connect):
@@ -30,7 +36,7 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
                 text = f"a health check probes port {listener.port}"
             ctx.report(
                 f"{text} of {component.name}, but {component.name} listens on {listens}",
-                edge.location,
+                where,
                 [Related(li.location, f"{component.name} listens on {li.port} ({li.reason})")
                  for li in graph.listeners(component) if li.declared][:3],
             )

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.graph import Component, Listener, Role, Route
-from bitriver_lint.model import Related
+from bitriver_lint.model import Location, Related
 
 
 class ViewerOriginParams(Params):
@@ -124,13 +124,18 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                 continue
             # The most specific prefix wins, as in every proxy's path matching.
             best = max(len((r[0].path or "").rstrip("/*")) for r in matching)
+            wrong_role: set[tuple[Location, str]] = set()
             for edge, _, backend in [r for r in matching if len((r[0].path or "").rstrip("/*")) == best]:
                 peer = graph.component_of(backend)
                 where = f"{peer.name} ({peer.role.value}) on {backend.port}"
                 if peer.role is not spec.role:
-                    ctx.report(f"{lb.name} routes {spec.path} to {where}, not to the {spec.role.value} pool",
-                               edge.location, [Related(peer.location, f"{peer.name} is defined here")])
-                elif backend.port not in spec.ports:
+                    if (edge.location, peer.id) in wrong_role:
+                        continue  # one finding per route and pool member, whatever its ports
+                    wrong_role.add((edge.location, peer.id))
+                    ctx.report(f"{lb.name} routes {spec.path} to {peer.name} ({peer.role.value}), not to the "
+                               f"{spec.role.value} pool", edge.location,
+                               [Related(peer.location, f"{peer.name} is defined here")])
+                elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it
                     ctx.report(f"{lb.name} routes {spec.path} to {where}; the guide expects port "
                                f"{' or '.join(map(str, spec.ports))}", edge.location)
 

@@ -120,10 +120,12 @@ class _Builder:
                     if target != rel:
                         self.doc.files.append(target)
                         self.walk(target, self.reader.parse(target), context)
-            elif name in ("http", "stream"):
+            elif name in ("http", "stream", "rtmp"):
                 self.walk(rel, d.get("block", []), name)
             elif name == "upstream" and d.get("args"):
                 self.upstream(rel, d, context)
+            elif name == "server" and "block" in d and context == "rtmp":
+                self.rtmp_server(rel, d)
             elif name == "server" and "block" in d and context in ("main", "http", "stream"):
                 self.server(rel, d, context)
 
@@ -178,6 +180,30 @@ class _Builder:
                 self.location(rel, item, frontend, context)
         if denies_all:
             frontend.allow = allows
+        self.doc.frontends.append(frontend)
+
+    def rtmp_server(self, rel: str, d: Directive) -> None:
+        """nginx-rtmp: ``listen 1935``, ``allow/deny publish`` per application, ``push`` to SRS."""
+        frontend = Frontend(f"rtmp@{d.get('line')}", self.loc(rel, d))
+        for item in d.get("block", []):
+            if item["directive"] == "listen" and item.get("args"):
+                address, port = _listen(item["args"][0])
+                if port is not None:
+                    frontend.binds.append(Bind(address, port, False, self.loc(rel, item)))
+            elif item["directive"] == "application":
+                allows: list[str] = []
+                for entry in item.get("block", []):
+                    args = entry.get("args", [])
+                    where = self.loc(rel, entry)
+                    if entry["directive"] == "allow" and args[:1] == ["publish"] and len(args) > 1:
+                        allows.append("0.0.0.0/0" if args[1] == "all" else args[1])
+                    elif entry["directive"] == "deny" and args[:2] == ["publish", "all"]:
+                        frontend.allow, frontend.acl_location = allows, where
+                    elif entry["directive"] == "push" and args:
+                        target = args[0].split("://", 1)[-1].split("/", 1)[0]
+                        name = self.backend_for(rel, entry, "tcp://" + (target if ":" in target else target + ":1935"),
+                                                "stream")
+                        frontend.routes.append(RouteRule(None, name, where, scheme="tcp"))
         self.doc.frontends.append(frontend)
 
     def location(self, rel: str, d: Directive, frontend: Frontend, context: str) -> None:
