@@ -110,12 +110,14 @@ def scan(
     root = (root or scan_root(paths)).resolve()
     rules = load_rules(config)
     ws = Workspace(root)
-    found = discover([p.resolve() for p in paths], ws, config.exclude)
+    build_ctx = BuildContext(ServiceGraph(), config, ws)
+    excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
+    found = discover([p.resolve() for p in paths], ws, excludes)
 
     # Load and build. A loader that blows up is our bug, not the user's: it becomes a BRL001
     # on the files of that format so every other finding still appears.
-    graph = ServiceGraph()
-    ctx = BuildContext(graph, config, ws)
+    ctx = build_ctx
+    graph = ctx.graph
     diagnostics: list[Diagnostic] = []
     errors: list[str] = []
     loaded: list[tuple[str, Any, list[Any]]] = []

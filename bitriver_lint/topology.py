@@ -19,5 +19,5 @@ def detect(graph: ServiceGraph, choice: str) -> tuple[str, str]:
                  for _, t, _ in graph.out_edges(li.id, "routes")]
         app_hosts = {h.id for c in pools if c.role in (Role.API, Role.VIEWER) for h in graph.hosts_of(c.id)[:1]}
         if app_hosts and not app_hosts <= lb_hosts:
-            return "origin-edge", f"load balancer {lb.name} ({lb.location}) fronts API/viewer pools on other hosts"
+            return "origin-edge", f"the load balancer at {lb.location} fronts API/viewer pools on other hosts"
     return "single-node", "no CDN and no load balancer in front of separate API/viewer hosts"

@@ -23,6 +23,13 @@ def test_clean_fixture_exits_zero() -> None:
     assert "No findings" in proc.stdout
 
 
+@pytest.mark.parametrize("name", ["origin-edge-haproxy", "origin-edge-nginx", "single-node-systemd"])
+def test_clean_trees_stay_clean_from_the_repository_root(name: str) -> None:
+    """Config paths (hosts, exclude) are relative to the config file, not to where one runs."""
+    proc = run(f"fixtures/{name}")
+    assert proc.returncode == 0, proc.stdout
+
+
 def test_findings_exit_one_and_show_file_line_and_rule() -> None:
     proc = run("scan", "fixtures/compose-exposure", "--no-color")
     assert proc.returncode == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -30,6 +31,15 @@ class BuildContext:
     workspace: Workspace
     # Which builder made which hosts, for the joins config ``hosts`` describes.
     notes: list[str] = field(default_factory=list)
+
+    def config_path(self, path: str) -> str:
+        """A path written in the config, as a root-relative path (configs say paths relative
+        to themselves, findings are relative to the scan root)."""
+        if self.config.source is None:
+            return path.strip("/")
+        base = self.workspace.rel(self.config.source.parent)
+        joined = posixpath.normpath(posixpath.join("" if base == "." else base, path))
+        return "" if joined == "." else joined
 
 
 def _addr_port(text: str) -> tuple[str | None, int | None]:

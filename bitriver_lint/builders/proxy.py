@@ -145,8 +145,9 @@ def _bound_host(ctx: BuildContext, server: Server) -> Component | None:
     for name, binding in ctx.config.hosts.items():
         if server.host not in (name, binding.address):
             continue
+        prefixes = [ctx.config_path(p) for p in binding.paths]
         members = [c for c in ctx.graph.components()
-                   if any(c.location.path.startswith(p.rstrip("/") + "/") for p in binding.paths)]
+                   if any(not p or c.location.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
         listening = [c for c in members if any(li.port == server.port for li in ctx.graph.listeners(c))]
         chosen = listening or members
         return chosen[0] if chosen else None
