@@ -7,6 +7,7 @@ assume when the files do not say otherwise.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from bitriver_lint.graph import Role
 
@@ -96,10 +97,18 @@ def role_from_image(image: str) -> Role | None:
     return None
 
 
-def role_from_name(name: str) -> Role | None:
+# Names too common to mean BitRiver on their own ("api" is every other compose file's service).
+_GENERIC_NAMES = {"api", "viewer", "transcoder"}
+
+
+def role_from_name(name: str, env_keys: Iterable[str] = ()) -> Role | None:
+    """The role a service or unit name implies. Generic names count only when the service also
+    carries BitRiver settings (a ``BITRIVER_*`` variable)."""
     base = name.lower().split("@", 1)[0]
     for suffix in (".service", ".socket"):
         base = base.removesuffix(suffix)
+    if base in _GENERIC_NAMES and not any(k.startswith("BITRIVER_") for k in env_keys):
+        return None
     if base in _NAME_ROLES:
         return _NAME_ROLES[base]
     for prefix in ("bitriver-", "bitriver_"):

@@ -219,7 +219,9 @@ def url_target(value: Located[str]) -> UrlTarget | None:
 
 def is_local_name(host: str) -> bool:
     """A single-label name such as a compose service: it must be defined in the tree."""
-    return "." not in host and ":" not in host and host not in ("localhost",) and not host[0].isdigit()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", host):
+        return False
+    return host not in ("localhost",)
 
 
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")

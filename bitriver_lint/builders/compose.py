@@ -42,7 +42,7 @@ def _role(ctx: BuildContext, service: Service) -> tuple[Role, str]:
         role = role_from_image(service.image.value)
         if role is not None:
             return role, f"image {service.image.value}"
-    role = role_from_name(service.name)
+    role = role_from_name(service.name, service.environment)
     if role is not None:
         return role, f"service name {service.name}"
     for word in service.command[:2]:
@@ -172,6 +172,8 @@ def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
             component = members[service.name]
             for dep in service.depends_on:
                 target = members.get(dep.service)
+                if target is None and not dep.required:
+                    continue  # compose tolerates an optional dependency that is not defined
                 if target is None:
                     graph.dangling.append(
                         Dangling(kind="depends_on", name=dep.service, location=dep.location, source=component.id)

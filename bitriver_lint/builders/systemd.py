@@ -79,11 +79,11 @@ def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
     return out
 
 
-def _role(ctx: BuildContext, unit: Unit, command: list[str]) -> tuple[Role, str]:
+def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Located[str]]) -> tuple[Role, str]:
     stem = unit.stem.split("@", 1)[0]
     if stem in ctx.config.roles:
         return ctx.config.roles[stem], "config roles"
-    role = role_from_name(stem)
+    role = role_from_name(stem, env)
     if role is not None:
         return role, f"unit name {unit.name}"
     if command:
@@ -162,7 +162,7 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     graph = ctx.graph
     env, inline = _environment(tree, unit)
     command = _exec_start(unit, env)
-    role, reason = _role(ctx, unit, command)
+    role, reason = _role(ctx, unit, command, env)
     restart_directive = unit.last("Service", "Restart")
     restart_value = restart_directive.value.strip() if restart_directive else "no"
     restart = RestartPolicy(
