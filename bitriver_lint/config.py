@@ -39,11 +39,22 @@ Cidr = Annotated[str, AfterValidator(_check_cidr)]
 
 
 class Networks(_Strict):
-    """Named source sets. ``cdn`` may name a shipped range set (``cloudflare``, ``cloudfront``)."""
+    """Named source sets. ``cdn`` may name a range set shipped in ``rules/data/cdn-ranges``."""
 
     encoders: list[Cidr] | None = None
     operators: list[Cidr] | None = None
     cdn: str | list[Cidr] | None = None
+
+    @field_validator("cdn")
+    @classmethod
+    def _known_set(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, str):
+            from bitriver_lint.exposure import shipped_range_names
+
+            known = shipped_range_names()
+            if value not in known:
+                raise ValueError(f"no shipped range set {value!r} (known: {', '.join(known)}, or a list of CIDRs)")
+        return value
 
 
 class HostBinding(_Strict):

@@ -125,9 +125,6 @@ def _narrow(
     return entry
 
 
-_CDN_SETS = ("cloudflare", "cloudfront")
-
-
 def named_set(config: Config, name: str) -> CidrSet:
     """A named source set from the config; an unconfigured one adds nothing to the private
     networks, which exposure rules always trust."""
@@ -152,9 +149,16 @@ def is_configured(config: Config, name: str) -> bool:
     return getattr(config.networks, name, None) is not None
 
 
+def _ranges_dir() -> Path:
+    return Path(builtin_rules_dir()) / "data" / "cdn-ranges"
+
+
+def shipped_range_names() -> list[str]:
+    return sorted(p.stem for p in _ranges_dir().glob("*.yaml"))
+
+
 def shipped_ranges(name: str) -> CidrSet:
-    path = Path(builtin_rules_dir()) / "data" / "cdn-ranges" / f"{name}.yaml"
-    if not path.is_file():
-        raise ValueError(f"networks.cdn: no shipped range set named {name!r} (known: {', '.join(_CDN_SETS)})")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """A CDN's edge ranges as shipped in ``rules/data/cdn-ranges/<name>.yaml`` (config
+    validation has already checked the name)."""
+    data = yaml.safe_load((_ranges_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
     return CidrSet(list(data.get("ipv4", [])) + list(data.get("ipv6", [])))

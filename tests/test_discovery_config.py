@@ -108,3 +108,16 @@ def test_named_networks_decide_what_is_outside(tmp_path: Path) -> None:
     # Bound to one public address: reachable from anywhere that can route to it.
     assert [f.rule_id for f in scan_tree(tmp_path, select=["BRL101"]).active] == ["BRL101"]
     assert Config().networks.encoders is None
+
+
+def test_shipped_cdn_ranges_by_name(tmp_path: Path) -> None:
+    path = tmp_path / ".bitriver-lint.yaml"
+    path.write_text("networks:\n  cdn: cloudflare\n")
+    assert load_config(path).networks.cdn == "cloudflare"
+    from bitriver_lint.exposure import named_set
+    from bitriver_lint.netsets import CidrSet
+
+    assert CidrSet(["173.245.48.0/20", "2606:4700::/32"]).issubset(named_set(load_config(path), "cdn"))
+    path.write_text("networks:\n  cdn: akamai\n")
+    with pytest.raises(ConfigError, match=r":2: networks.cdn: Value error, no shipped range set 'akamai'"):
+        load_config(path)
