@@ -62,6 +62,14 @@ class CidrSet:
         return CidrSet(out)
 
     def difference(self, other: CidrSet) -> CidrSet:
+        # Exposure asks the same few questions (anywhere minus private...) for every port.
+        key = (self._nets, other._nets)
+        cached = _DIFFERENCES.get(key)
+        if cached is None:
+            cached = _DIFFERENCES[key] = self._difference(other)
+        return cached
+
+    def _difference(self, other: CidrSet) -> CidrSet:
         remaining = list(self._nets)
         for b in other._nets:
             next_round: list[Net] = []
@@ -78,6 +86,8 @@ class CidrSet:
     def issubset(self, other: CidrSet) -> bool:
         return not self.difference(other)
 
+
+_DIFFERENCES: dict[tuple[tuple[Net, ...], tuple[Net, ...]], CidrSet] = {}
 
 ANY = CidrSet(["0.0.0.0/0", "::/0"])
 ANY_V4 = CidrSet(["0.0.0.0/0"])

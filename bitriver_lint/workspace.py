@@ -27,6 +27,7 @@ class Workspace:
     # A pathspec of the root .gitignore (set by discovery): ignored files are not committed.
     ignore_spec: Any = None
     _cache: dict[str, str] = field(default_factory=dict)
+    _lines: dict[str, list[str]] = field(default_factory=dict)
 
     def abspath(self, rel: str) -> Path:
         return self.root / rel
@@ -75,8 +76,10 @@ class Workspace:
         return list(self._cache)
 
     def line_text(self, rel: str, line: int) -> str:
-        try:
-            lines = self.read_text(rel).splitlines()
-        except FileProblem:
-            return ""
+        lines = self._lines.get(rel)
+        if lines is None:
+            try:
+                lines = self._lines[rel] = self.read_text(rel).splitlines()
+            except FileProblem:
+                return ""
         return lines[line - 1] if 0 < line <= len(lines) else ""

@@ -48,6 +48,12 @@ class _Section:
 
 
 def _split(text: str) -> list[str]:
+    if not any(c in text for c in "\"'\\"):
+        words = text.split()
+        for i, word in enumerate(words):
+            if word.startswith("#"):
+                return words[:i]
+        return words
     try:
         return shlex.split(text, comments=True, posix=True)
     except ValueError:
