@@ -1,0 +1,256 @@
+"""Terraform modules, read the way ``terraform plan`` would resolve them.
+
+Each ``.tf`` file is parsed once with python-hcl2's typed parse tree, which keeps the line and
+column of every block and attribute. A directory is one module: variable defaults, then
+``terraform.tfvars``, then ``*.auto.tfvars`` in name order, then the config's ``variables``;
+``locals`` are evaluated on demand. Values that cannot be known (unset variables, data
+sources, remote modules) are ``Unknown``s.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.terraform_eval import Scope, evaluate
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
+from bitriver_lint.workspace import FileProblem, Workspace
+
+
+@dataclass
+class Attribute:
+    name: str
+    expr: Any  # the hcl2 expression rule
+    location: Location  # the attribute name
+    value_location: Location
+    literal: bool  # a plain string/number written as is, not computed
+
+
+@dataclass
+class Block:
+    type: str
+    labels: list[str]
+    location: Location
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class TerraformModule:
+    directory: str
+    files: list[str]
+    blocks: list[Block]
+    variables: dict[str, Located[Any]]
+    sensitive: set[str]
+    tfvars: list[tuple[str, Attribute]]  # (file, assignment) from *.tfvars
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    locals_: dict[str, Attribute] = field(default_factory=dict)
+    _local_values: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, block_type: str) -> list[Block]:
+        return [b for b in self.blocks if b.type == block_type]
+
+    def resources(self, resource_type: str | None = None) -> list[Block]:
+        return [b for b in self.of_type("resource") if resource_type is None or b.labels[0] == resource_type]
+
+    def scope(self, extra: Mapping[str, Any] | None = None) -> Scope:
+        values = {k: v.value for k, v in self.variables.items()}
+        return Scope(values, _Locals(self), self._resolve, extra)
+
+    def value(self, attribute: Attribute | None, extra: Mapping[str, Any] | None = None) -> Any:
+        if attribute is None:
+            return None
+        return evaluate(attribute.expr, self.scope(extra))
+
+    def _resolve(self, path: list[str]) -> Any:
+        """``aws_security_group.lb.id`` -> the symbolic reference ``aws_security_group.lb``;
+        another argument of that resource -> its value."""
+        kind, name = path[0], path[1]
+        ref = f"{kind}.{name}"
+        if len(path) == 2 or path[2] in ("id", "arn", "name"):
+            for block in self.resources(kind):
+                if block.labels[1:2] == [name] and (len(path) == 2 or path[2] not in block.attributes):
+                    return ref
+        for block in self.resources(kind):
+            if block.labels[1:2] == [name] and len(path) > 2 and path[2] in block.attributes:
+                return self.value(block.attributes[path[2]])
+        return Unknown((ref,), ".".join(path), why="is not defined in this module")
+
+
+class _Locals(Mapping[str, Any]):
+    """Locals evaluated on first use, so they may refer to each other in any order."""
+
+    def __init__(self, module: TerraformModule) -> None:
+        self.module = module
+        self.active: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        cache = self.module._local_values
+        if key in cache:
+            return cache[key]
+        attribute = self.module.locals_.get(key)
+        if attribute is None or key in self.active:
+            raise KeyError(key)
+        self.active.add(key)
+        try:
+            cache[key] = evaluate(attribute.expr, self.module.scope())
+        finally:
+            self.active.discard(key)
+        return cache[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.module.locals_)
+
+    def __len__(self) -> int:
+        return len(self.module.locals_)
+
+
+def _name(rule: Any) -> str:
+    return type(rule).__name__
+
+
+def _kids(rule: Any) -> list[Any]:
+    return [c for c in getattr(rule, "children", []) or [] if c is not None]
+
+
+def _text(rule: Any) -> str:
+    if hasattr(rule, "value") and not hasattr(rule, "children"):
+        return str(rule.value)
+    return "".join(_text(c) for c in _kids(rule))
+
+
+def _pos(rule: Any, path: str) -> Location:
+    meta = getattr(rule, "_meta", None)
+    line = getattr(meta, "line", None) or 1
+    column = getattr(meta, "column", None) or 1
+    return Location(path, int(line), int(column))
+
+
+def _is_literal(expr: Any) -> bool:
+    """A value written as a plain literal: no references, calls or interpolation."""
+    inner = [k for k in _kids(expr) if not _name(k).endswith("_TOKEN")] if _name(expr) == "ExprTermRule" else [expr]
+    if len(inner) != 1:
+        return False
+    node = inner[0]
+    if _name(node) in ("IntLitRule", "FloatLitRule", "LiteralValueRule"):
+        return True
+    if _name(node) == "StringRule":
+        return not any(_name(p) == "InterpolationRule" for part in _kids(node) for p in _kids(part))
+    return False
+
+
+def _body(rule: Any, path: str) -> tuple[dict[str, Attribute], list[Block]]:
+    attributes: dict[str, Attribute] = {}
+    blocks: list[Block] = []
+    for item in _kids(rule):
+        kind = _name(item)
+        if kind == "AttributeRule":
+            parts = _kids(item)
+            name = _text(parts[0])
+            expr = parts[-1]
+            attributes[name] = Attribute(name, expr, _pos(item, path), _pos(expr, path), _is_literal(expr))
+        elif kind == "BlockRule":
+            blocks.append(_block(item, path))
+    return attributes, blocks
+
+
+def _block(rule: Any, path: str) -> Block:
+    parts = _kids(rule)
+    block_type = _text(parts[0])
+    labels = [_text(p).strip('"') for p in parts[1:] if _name(p) in ("StringRule", "IdentifierRule")]
+    body = next((p for p in parts if _name(p) == "BodyRule"), None)
+    block = Block(block_type, labels, _pos(rule, path))
+    if body is not None:
+        block.attributes, block.blocks = _body(body, path)
+    return block
+
+
+def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block], list[Diagnostic]]:
+    import hcl2
+
+    try:
+        tree = hcl2.parses(text)
+    except Exception as exc:
+        line = getattr(exc, "line", None) or 1
+        column = getattr(exc, "column", None) or 1
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = re.sub(r"\s*at line \d+, column \d+\.?$", "", message)
+        return {}, [], [Diagnostic("BRL001", f"invalid HCL: {message}", Location(path, int(line), int(column)))]
+    body = next((c for c in _kids(tree) if _name(c) == "BodyRule"), None)
+    if body is None:
+        return {}, [], []
+    attributes, blocks = _body(body, path)
+    return attributes, blocks, []
+
+
+def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModule]:
+    by_dir: dict[str, list[str]] = {}
+    for rel in files:
+        by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
+    return [_load_module(directory, sorted(rels), ws, config) for directory, rels in sorted(by_dir.items())]
+
+
+def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
+    base = ws.abspath(directory) if directory else ws.root
+    names = sorted(p.name for p in base.iterdir() if p.is_file())
+    ordered = [n for n in names if n == "terraform.tfvars"] + [n for n in names if n.endswith(".auto.tfvars")]
+    return [posixpath.join(directory, n) if directory else n for n in ordered]
+
+
+def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config) -> TerraformModule:
+    diagnostics: list[Diagnostic] = []
+    blocks: list[Block] = []
+    for rel in rels:
+        if not rel.endswith(".tf"):
+            continue  # .tf.json: recognised but not read yet
+        try:
+            text = ws.read_text(rel)
+        except FileProblem as exc:
+            diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            continue
+        _, file_blocks, problems = parse_file(text, rel)
+        blocks.extend(file_blocks)
+        diagnostics.extend(problems)
+    module = TerraformModule(directory, rels, blocks, {}, set(), [], diagnostics)
+    for block in module.of_type("variable"):
+        if not block.labels:
+            continue
+        name = block.labels[0]
+        sensitive = block.attributes.get("sensitive")
+        if sensitive is not None and module.value(sensitive) is True:
+            module.sensitive.add(name)
+        default = block.attributes.get("default")
+        if default is not None:
+            module.variables[name] = Located(module.value(default), default.value_location)
+        else:
+            module.variables[name] = Located(Unknown((f"var.{name}",), f"var.{name}", why="has no value"),
+                                             block.location)
+    for rel in _tfvars_files(directory, ws):
+        try:
+            attributes, _, problems = parse_file(ws.read_text(rel), rel)
+        except FileProblem as exc:
+            diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            continue
+        module.diagnostics.extend(problems)
+        for name, attribute in attributes.items():
+            module.tfvars.append((rel, attribute))
+            module.variables[name] = Located(module.value(attribute), attribute.value_location)
+    for name, value in config.variables.items():
+        if name in module.variables:
+            module.variables[name] = Located(value, module.variables[name].location)
+    for block in module.of_type("locals"):
+        module.locals_.update(block.attributes)
+    return module
+
+
+SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_?key|private_?key|access_?key|auth_?key)", re.I)

@@ -1,0 +1,312 @@
+"""Evaluate Terraform expressions from python-hcl2's typed parse tree.
+
+Only what deployments use to compute addresses, ports, sizes and flags: literals, string
+templates, lists and objects, references to variables, locals and other resources' arguments,
+``count.index``/``each``, conditionals, arithmetic and comparisons, and the common functions.
+Anything else (data sources, remote modules, unsupported syntax) evaluates to an ``Unknown``
+naming what could not be resolved, so rules stay silent instead of guessing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bitriver_lint.model import Unknown
+
+
+class Scope:
+    """What names resolve to while evaluating one expression."""
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        locals_: Mapping[str, Any],
+        resolve: Callable[[list[str]], Any],
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.variables = variables
+        self.locals = locals_
+        self.resolve = resolve  # for resource and data references: ["aws_instance", "api", "id"]
+        self.extra = dict(extra or {})  # count, each, and for-expression iterators
+
+
+def _name(rule: Any) -> str:
+    return type(rule).__name__
+
+
+def _children(rule: Any) -> list[Any]:
+    kids = getattr(rule, "children", []) or []
+    return [c for c in kids if c is not None and _name(c) != "NewLineOrCommentRule"]
+
+
+def _token_text(rule: Any) -> str:
+    if hasattr(rule, "value") and not hasattr(rule, "children"):
+        return str(rule.value)
+    return "".join(_token_text(c) for c in _children(rule))
+
+
+def source_text(rule: Any) -> str:
+    """The expression's text, for messages."""
+    try:
+        text = rule.serialize()
+    except Exception:
+        return _token_text(rule)
+    return str(text)
+
+
+def evaluate(rule: Any, scope: Scope) -> Any:
+    """The value of an expression rule, or an Unknown."""
+    name = _name(rule)
+    kids = _children(rule)
+    if name == "ExprTermRule":
+        inner = [k for k in kids if not _name(k).endswith("_TOKEN")]
+        if len(inner) == 1:
+            return evaluate(inner[0], scope)
+        return Unknown((), source_text(rule))
+    if name == "IntLitRule":
+        return int(_token_text(rule))
+    if name == "FloatLitRule":
+        return float(_token_text(rule))
+    if name == "LiteralValueRule":
+        text = _token_text(rule)
+        return {"true": True, "false": False, "null": None}.get(text, text)
+    if name in ("StringRule", "HeredocTemplateRule", "HeredocTrimTemplateRule"):
+        return _string(rule, scope)
+    if name == "TupleRule":
+        return [evaluate(k, scope) for k in kids if not _name(k).endswith("_TOKEN")]
+    if name == "ObjectRule":
+        out: dict[str, Any] = {}
+        for elem in kids:
+            if _name(elem) != "ObjectElemRule":
+                continue
+            parts = [c for c in _children(elem) if not _name(c).endswith("_TOKEN")]
+            key_rule, value_rule = parts[0], parts[-1]
+            key = _object_key(key_rule, scope)
+            out[str(key)] = evaluate(value_rule, scope)
+        return out
+    if name == "IdentifierRule":
+        return _reference([_token_text(rule)], scope, rule)
+    if name == "GetAttrExprTermRule":
+        path = _path(rule)
+        if path is not None:
+            return _reference(path, scope, rule)
+        return Unknown((), source_text(rule))
+    if name == "IndexExprTermRule":
+        base, index = kids[0], kids[-1]
+        container = evaluate(base, scope)
+        key = evaluate(_index_expr(index), scope)
+        return _index(container, key, rule)
+    if name == "FunctionCallRule":
+        return _call(rule, scope)
+    if name == "ConditionalRule":
+        parts = [k for k in kids if not _name(k).endswith("_TOKEN")]
+        condition = evaluate(parts[0], scope)
+        if isinstance(condition, Unknown):
+            return condition
+        return evaluate(parts[1] if condition else parts[2], scope)
+    if name == "BinaryOpRule":
+        return _binary(rule, scope)
+    if name == "UnaryOpRule":
+        operand = evaluate(kids[-1], scope)
+        op = _token_text(kids[0]).strip()
+        if isinstance(operand, Unknown):
+            return operand
+        return -operand if op == "-" else (not operand)
+    if name == "InterpolationRule":
+        inner = [k for k in kids if not _name(k).endswith("_TOKEN")]
+        return evaluate(inner[0], scope) if inner else Unknown((), source_text(rule))
+    return Unknown((), source_text(rule))
+
+
+def _object_key(rule: Any, scope: Scope) -> Any:
+    inner = [c for c in _children(rule) if not _name(c).endswith("_TOKEN")]
+    target = inner[0] if inner else rule
+    if _name(target) == "IdentifierRule":
+        return _token_text(target)
+    return evaluate(target, scope)
+
+
+def _string(rule: Any, scope: Scope) -> Any:
+    parts: list[str] = []
+    missing: list[str] = []
+    for part in _children(rule):
+        if _name(part) != "StringPartRule":
+            continue
+        for piece in _children(part):
+            if _name(piece) == "InterpolationRule":
+                value = evaluate(piece, scope)
+                if isinstance(value, Unknown):
+                    missing.extend(value.names or (value.raw,))
+                else:
+                    parts.append(_render(value))
+            else:
+                parts.append(_token_text(piece))
+    if missing:
+        return Unknown(tuple(dict.fromkeys(missing)), source_text(rule))
+    return "".join(parts)
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _path(rule: Any) -> list[str] | None:
+    """``a.b.c`` as ["a", "b", "c"]; None when the chain contains something else."""
+    name = _name(rule)
+    if name == "ExprTermRule":
+        inner = [k for k in _children(rule) if not _name(k).endswith("_TOKEN")]
+        return _path(inner[0]) if len(inner) == 1 else None
+    if name == "IdentifierRule":
+        return [_token_text(rule)]
+    if name == "GetAttrExprTermRule":
+        kids = _children(rule)
+        head = _path(kids[0])
+        attr = [c for c in _children(kids[-1]) if _name(c) == "IdentifierRule"]
+        if head is None or not attr:
+            return None
+        return [*head, _token_text(attr[0])]
+    return None
+
+
+def _index_expr(rule: Any) -> Any:
+    inner = [c for c in _children(rule) if not _name(c).endswith("_TOKEN")]
+    return inner[0] if inner else rule
+
+
+def _index(container: Any, key: Any, rule: Any) -> Any:
+    if isinstance(container, Unknown):
+        return container
+    if isinstance(key, Unknown):
+        return key
+    try:
+        if isinstance(container, list) and isinstance(key, int):
+            return container[key]
+        if isinstance(container, dict):
+            return container[str(key)]
+    except (IndexError, KeyError):
+        pass
+    return Unknown((), source_text(rule))
+
+
+def _reference(path: list[str], scope: Scope, rule: Any) -> Any:
+    head = path[0]
+    if head == "var" and len(path) >= 2:
+        value = scope.variables.get(path[1], Unknown((f"var.{path[1]}",), f"var.{path[1]}"))
+        return _walk(value, path[2:], rule)
+    if head == "local" and len(path) >= 2:
+        value = scope.locals.get(path[1], Unknown((f"local.{path[1]}",), f"local.{path[1]}"))
+        return _walk(value, path[2:], rule)
+    if head in scope.extra:
+        return _walk(scope.extra[head], path[1:], rule)
+    if head in ("data", "module"):
+        return Unknown((".".join(path[:3]),), ".".join(path))
+    if head in ("count", "each", "path", "terraform", "self"):
+        return Unknown((".".join(path),), ".".join(path))
+    if len(path) >= 2:
+        return scope.resolve(path)
+    return Unknown((head,), head)
+
+
+def _walk(value: Any, rest: list[str], rule: Any) -> Any:
+    for key in rest:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, Unknown):
+            return value
+        else:
+            return Unknown((), source_text(rule))
+    return value
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+    "&&": lambda a, b: a and b,
+    "||": lambda a, b: a or b,
+}
+
+
+def _binary(rule: Any, scope: Scope) -> Any:
+    kids = _children(rule)
+    left = evaluate(kids[0], scope)
+    term = kids[-1]
+    term_kids = _children(term)
+    op = _token_text(term_kids[0]).strip()
+    right = evaluate(term_kids[-1], scope)
+    if isinstance(left, Unknown):
+        return left
+    if isinstance(right, Unknown):
+        return right
+    fn = _COMPARE.get(op)
+    if fn is None:
+        return Unknown((), source_text(rule))
+    try:
+        return fn(left, right)
+    except TypeError:
+        return Unknown((), source_text(rule))
+
+
+def _flatten(value: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in value:
+        out.extend(_flatten(item) if isinstance(item, list) else [item])
+    return out
+
+
+def _cidrsubnet(prefix: str, newbits: int, netnum: int) -> str:
+    network = ipaddress.ip_network(prefix, strict=False)
+    return str(list(network.subnets(prefixlen_diff=newbits))[netnum])
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "concat": lambda *lists: [x for item in lists for x in item],
+    "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
+    "lookup": lambda m, k, *default: m[k] if k in m else default[0],
+    "element": lambda items, i: items[i % len(items)],
+    "format": lambda fmt, *args: fmt.replace("%d", "%s") % tuple(args),
+    "tolist": list,
+    "toset": lambda items: list(dict.fromkeys(items)),
+    "tostring": str,
+    "tonumber": lambda v: int(v) if str(v).isdigit() else float(v),
+    "flatten": _flatten,
+    "length": len,
+    "cidrsubnet": _cidrsubnet,
+    "lower": lambda s: s.lower(),
+    "upper": lambda s: s.upper(),
+    "join": lambda sep, items: sep.join(str(i) for i in items),
+    "coalesce": lambda *values: next(v for v in values if v not in (None, "")),
+    "max": max,
+    "min": min,
+}
+
+
+def _call(rule: Any, scope: Scope) -> Any:
+    kids = _children(rule)
+    name = _token_text(kids[0])
+    args_rule = next((k for k in kids if _name(k) == "ArgumentsRule"), None)
+    args = [evaluate(a, scope) for a in _children(args_rule) if not _name(a).endswith("_TOKEN")] if args_rule else []
+    for arg in args:
+        if isinstance(arg, Unknown):
+            return arg
+        if isinstance(arg, list) and any(isinstance(x, Unknown) for x in arg) and name not in ("concat", "flatten"):
+            return next(x for x in arg if isinstance(x, Unknown))
+    fn = _FUNCTIONS.get(name)
+    if fn is None:
+        return Unknown((f"{name}()",), source_text(rule))
+    try:
+        return fn(*args)
+    except (TypeError, ValueError, KeyError, IndexError, StopIteration, ZeroDivisionError):
+        return Unknown((f"{name}()",), source_text(rule))

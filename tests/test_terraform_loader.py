@@ -1,0 +1,85 @@
+"""Terraform: positions from python-hcl2's typed tree and plan-like evaluation of values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bitriver_lint.config import Config
+from bitriver_lint.loaders.terraform import TerraformModule, load
+from bitriver_lint.model import Unknown
+from bitriver_lint.workspace import Workspace
+
+MAIN = """variable "region" {
+  default = "eu-west-1"
+}
+variable "api_count" {}
+locals {
+  az     = "${var.region}a"
+  ports  = concat([80], local.extra)
+  extra  = [443]
+  name   = format("%s-api", "bitriver")
+  size   = var.region == "eu-west-1" ? "large" : "small"
+  subnet = cidrsubnet("10.0.0.0/16", 8, 2)
+  merged = merge({a = 1}, {b = 2})
+  first  = element(local.ports, 0)
+  n      = length(local.ports) * 2
+  maybe  = var.api_count + 1
+  remote = data.aws_ami.ubuntu.id
+}
+resource "aws_security_group" "lb" {
+  name = "lb"
+}
+resource "aws_db_instance" "pg" {
+  engine                 = "postgres"
+  password               = "s3cr3t"
+  vpc_security_group_ids = [aws_security_group.lb.id]
+  availability_zone      = local.az
+}
+"""
+
+
+def _module(tmp_path: Path, files: dict[str, str], config: Config | None = None) -> TerraformModule:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    tf = sorted(n for n in files if n.endswith(".tf"))
+    (module,) = load(tf, Workspace(tmp_path), config or Config())
+    return module
+
+
+def test_locals_functions_conditionals_and_references(tmp_path: Path) -> None:
+    module = _module(tmp_path, {"main.tf": MAIN})
+    local = module.scope().locals
+    assert local["az"] == "eu-west-1a"
+    assert local["ports"] == [80, 443]
+    assert local["name"] == "bitriver-api"
+    assert local["size"] == "large"
+    assert local["subnet"] == "10.0.2.0/24"
+    assert local["merged"] == {"a": 1, "b": 2}
+    assert local["first"] == 80
+    assert local["n"] == 4
+    assert isinstance(local["maybe"], Unknown) and local["maybe"].names == ("var.api_count",)
+    assert isinstance(local["remote"], Unknown)
+    (pg,) = module.resources("aws_db_instance")
+    assert str(pg.location) == "main.tf:21:1"
+    assert module.value(pg.attributes["vpc_security_group_ids"]) == ["aws_security_group.lb"]
+    assert module.value(pg.attributes["availability_zone"]) == "eu-west-1a"
+    assert pg.attributes["password"].literal and str(pg.attributes["password"].value_location) == "main.tf:23:28"
+    assert not pg.attributes["availability_zone"].literal
+
+
+def test_tfvars_precedence_and_config_variables(tmp_path: Path) -> None:
+    files = {"main.tf": MAIN, "terraform.tfvars": 'region = "us-east-1"\n',
+             "b.auto.tfvars": 'region = "ap-south-1"\napi_count = 3\n'}
+    module = _module(tmp_path, files)
+    assert module.variables["region"].value == "ap-south-1"  # *.auto.tfvars after terraform.tfvars
+    assert module.scope().locals["maybe"] == 4
+    assert str(module.variables["region"].location) == "b.auto.tfvars:1:10"
+    overridden = _module(tmp_path, files, Config(variables={"region": "eu-central-1"}))
+    assert overridden.scope().locals["az"] == "eu-central-1a"
+
+
+def test_malformed_file_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Path) -> None:
+    module = _module(tmp_path, {"main.tf": MAIN, "broken.tf": 'resource "aws_instance" "x" {\n  ami = \n}\n'})
+    assert [(d.rule_id, str(d.location)) for d in module.diagnostics] == [("BRL001", "broken.tf:2:9")]
+    assert "invalid HCL" in module.diagnostics[0].message
+    assert [b.labels for b in module.resources()] == [["aws_security_group", "lb"], ["aws_db_instance", "pg"]]
