@@ -36,6 +36,7 @@ class Entry:
     assumed_open: list[str] = field(default_factory=list)
     unknown: Unknown | None = None
     via: str | None = None  # the scheme of the LB route this entry comes through, if any
+    admitted_by: list[Allow] = field(default_factory=list)  # the firewall rules that let it through
 
     def describe_assumptions(self) -> str:
         if not self.assumed_open:
@@ -86,7 +87,7 @@ def entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str] = fro
             # L4 (tcp) hop exposes the port itself, and keeps that through further hops.
             via = "tcp" if route.scheme == "tcp" and outer.via in (None, "tcp") else "http"
             found.append(Entry(listener, outer.port, outer.location, outer.reach, [*outer.evidence, hop],
-                               list(outer.assumed_open), outer.unknown, via))
+                               list(outer.assumed_open), outer.unknown, via, list(outer.admitted_by)))
     return found
 
 
@@ -103,6 +104,12 @@ def _narrow(
     if not reach or reach.issubset(LOOPBACK):
         return entry
     described = set().union(*(h.described_layers for h in hosts)) if hosts else set()
+    for host in hosts:
+        for low, high, protocol, unknown in host.attrs.get("unknown_rules", []):
+            if low <= port <= high and protocol in ("all", listener.protocol):
+                entry.unknown = unknown.value
+                entry.location = unknown.location
+                return entry
     allows: dict[str, list[Allow]] = {}
     for node_id in [listener.id, *(h.id for h in hosts)]:
         for _, _, edge in graph.in_edges(node_id, "allows"):
@@ -116,6 +123,7 @@ def _narrow(
             continue
         let_through = CidrSet([c for a in allows.get(layer, []) for c in a.cidrs])
         entry.reach = entry.reach.intersection(let_through)
+        entry.admitted_by.extend(allows.get(layer, []))
         for allow in allows.get(layer, []):
             entry.evidence.append(
                 Related(allow.location, f"{layer} allows {', '.join(allow.cidrs)} on {port}/{listener.protocol}")

@@ -148,6 +148,11 @@ def _bound_host(ctx: BuildContext, server: Server) -> Component | None:
         prefixes = [ctx.config_path(p) for p in binding.paths]
         members = [c for c in ctx.graph.components()
                    if any(not p or c.location.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
+        if binding.resource:
+            # A Terraform instance (or one copy of it: aws_instance.api[1]).
+            members += [c for c in ctx.graph.components()
+                        if any(str(h.attrs.get("resource", "")) in (binding.resource, binding.resource.split("[")[0])
+                               for h in ctx.graph.hosts_of(c.id))]
         listening = [c for c in members if any(li.port == server.port for li in ctx.graph.listeners(c))]
         chosen = listening or members
         return chosen[0] if chosen else None

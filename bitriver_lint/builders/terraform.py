@@ -1,14 +1,288 @@
-"""Terraform modules into the graph.
+"""Terraform (AWS) modules into the graph.
 
-So far only what does not depend on AWS resource mapping: literal secrets written in resources,
-variable defaults and tfvars (BRL602). Hosts, security groups, load balancers and managed
-databases are the next step (see the Terraform issue).
+Instances become hosts whose security groups (inline ``ingress``, ``aws_security_group_rule``,
+``aws_vpc_security_group_ingress_rule``) and public addressing are firewall layers; config
+``hosts`` says which compose project or unit directory runs on which instance. RDS and
+ElastiCache become the postgres and redis components with their HA and backup settings.
+Literal secrets in resources, variable defaults and tfvars feed the secret check.
+Not yet mapped: load balancers, CloudFront, S3, ECS, launch templates and plan JSON.
 """
 
 from __future__ import annotations
 
-from bitriver_lint.builders.common import BuildContext
+from dataclasses import dataclass
+from typing import Any
+
+from bitriver_lint.builders.common import BuildContext, add_declared_listeners
+from bitriver_lint.exposure import named_set
+from bitriver_lint.graph import Allow, Component, Edge, Host, Listener, Network, Role
 from bitriver_lint.loaders.terraform import SECRET_NAME, Attribute, Block, TerraformModule
+from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.netsets import PRIVATE
+from bitriver_lint.roles import role_from_name
+
+_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "-1": "all", "all": "all"}
+_TAG_KEYS = ("Role", "role", "bitriver:role", "bitriver_role")
+
+
+@dataclass
+class SgRule:
+    location: Location
+    port_from: int
+    port_to: int
+    protocol: str
+    cidrs: list[str] | Unknown
+
+
+def _located(
+    module: TerraformModule, block: Block, name: str, extra: dict[str, Any] | None = None
+) -> Located[Any] | None:
+    attribute = block.attributes.get(name)
+    if attribute is None:
+        return None
+    return Located(module.value(attribute, extra), attribute.value_location)
+
+
+def _ref(block: Block) -> str:
+    return ".".join(block.labels[:2])
+
+
+def _instances(module: TerraformModule, block: Block) -> list[tuple[str, dict[str, Any]]]:
+    """(address, evaluation scope) per instance that count/for_each expand to."""
+    ref = _ref(block)
+    count = _located(module, block, "count")
+    if count is not None and isinstance(count.value, int):
+        return [(f"{ref}[{i}]", {"count": {"index": i}}) for i in range(count.value)]
+    for_each = _located(module, block, "for_each")
+    if for_each is not None and isinstance(for_each.value, (dict, list)):
+        items = for_each.value.items() if isinstance(for_each.value, dict) else [(k, k) for k in for_each.value]
+        return [(f'{ref}["{k}"]', {"each": {"key": k, "value": v}}) for k, v in items]
+    return [(ref, {})]
+
+
+def _sg_rules(module: TerraformModule, ctx: BuildContext) -> dict[str, list[SgRule]]:
+    rules: dict[str, list[SgRule]] = {}
+    for sg in module.resources("aws_security_group"):
+        for ingress in (b for b in sg.blocks if b.type == "ingress"):
+            rules.setdefault(_ref(sg), []).append(_rule(module, ctx, ingress, "protocol", "cidr_blocks",
+                                                        "ipv6_cidr_blocks", "security_groups", "prefix_list_ids"))
+    for rule in module.resources("aws_security_group_rule"):
+        kind = _located(module, rule, "type")
+        target = _located(module, rule, "security_group_id")
+        if kind is None or kind.value != "ingress" or target is None or not isinstance(target.value, str):
+            continue
+        rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "protocol", "cidr_blocks",
+                                                        "ipv6_cidr_blocks", "source_security_group_id",
+                                                        "prefix_list_ids"))
+    for rule in module.resources("aws_vpc_security_group_ingress_rule"):
+        target = _located(module, rule, "security_group_id")
+        if target is None or not isinstance(target.value, str):
+            continue
+        rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
+                                                        "referenced_security_group_id", "prefix_list_id"))
+    return rules
+
+
+def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key: str, v4: str, v6: str,
+          sg_key: str, prefix_key: str) -> SgRule:
+    def value(name: str) -> Any:
+        return module.value(block.attributes.get(name))
+
+    protocol = _PROTOCOLS.get(str(value(protocol_key)).lower(), "tcp")
+    low, high = value("from_port"), value("to_port")
+    if protocol == "all" or not isinstance(low, int):
+        low, high = 0, 65535
+    cidrs: list[str] | Unknown = []
+    for key in (v4, v6):
+        found = value(key)
+        if isinstance(found, Unknown):
+            cidrs = found
+            break
+        if isinstance(found, str):
+            found = [found]
+        if isinstance(found, list) and isinstance(cidrs, list):
+            bad = next((c for c in found if isinstance(c, Unknown)), None)
+            if bad is not None:
+                cidrs = bad
+                break
+            cidrs.extend(str(c) for c in found)
+    if isinstance(cidrs, list):
+        if value(sg_key):
+            # Another security group's members sit on the VPC's private addresses.
+            cidrs.extend(str(n) for n in PRIVATE.networks)
+        if value(prefix_key):
+            # The managed prefix lists deployments use here are the CDN's origin-facing ranges.
+            cidrs.extend(str(n) for n in named_set(ctx.config, "cdn").networks)
+    return SgRule(block.location, low, high if isinstance(high, int) else low, protocol, cidrs)
+
+
+@dataclass
+class Subnet:
+    node: Network
+    az: str | None
+    public_location: Location  # map_public_ip_on_launch, or the block when it is not written
+
+
+def _subnets(module: TerraformModule, ctx: BuildContext) -> dict[str, Subnet]:
+    subnets: dict[str, Subnet] = {}
+    for subnet in module.resources("aws_subnet"):
+        az = module.value(subnet.attributes.get("availability_zone"))
+        public = module.value(subnet.attributes.get("map_public_ip_on_launch"))
+        cidr = module.value(subnet.attributes.get("cidr_block"))
+        node = Network(id=f"tf:{_ref(subnet)}", name=_ref(subnet), net_kind="subnet", location=subnet.location,
+                       cidr=cidr if isinstance(cidr, str) else None,
+                       public=public if isinstance(public, bool) else None)
+        ctx.graph.add(node)
+        flag = subnet.attributes.get("map_public_ip_on_launch")
+        subnets[_ref(subnet)] = Subnet(node, az if isinstance(az, str) else None,
+                                       flag.location if flag else subnet.location)
+    return subnets
+
+
+def _role(ctx: BuildContext, name: str, tags: Any) -> Role | None:
+    if name in ctx.config.roles:
+        return ctx.config.roles[name]
+    if isinstance(tags, dict):
+        for key in _TAG_KEYS:
+            if isinstance(tags.get(key), str):
+                try:
+                    return Role(tags[key].lower())
+                except ValueError:
+                    pass
+        if isinstance(tags.get("Name"), str):
+            by_name = role_from_name(tags["Name"], ["BITRIVER_"])
+            if by_name is not None:
+                return by_name
+    return role_from_name(name.split(".")[-1].split("[")[0], ["BITRIVER_"])
+
+
+def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
+    for module in modules:
+        _secrets(module, ctx)
+        region = None
+        for provider in module.of_type("provider"):
+            value = module.value(provider.attributes.get("region"))
+            region = value if isinstance(value, str) else region
+        sg_rules = _sg_rules(module, ctx)
+        subnets = _subnets(module, ctx)
+        for block in module.resources("aws_instance"):
+            for address, extra in _instances(module, block):
+                _instance(ctx, module, block, address, extra, sg_rules, subnets, region)
+        for block in module.resources("aws_db_instance") + module.resources("aws_rds_cluster"):
+            _database(ctx, module, block, sg_rules, region)
+        for block in (module.resources("aws_elasticache_cluster")
+                      + module.resources("aws_elasticache_replication_group")):
+            _redis(ctx, module, block, region)
+
+
+def _firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
+              public_where: Location) -> None:
+    graph = ctx.graph
+    host.described_layers |= {"security group", "public address"}
+    for sg in sgs if isinstance(sgs, list) else []:
+        for rule in sg_rules.get(str(sg), []):
+            if isinstance(rule.cidrs, Unknown):
+                # Exposure through this rule cannot be judged: checks get a BRL002 instead.
+                host.attrs.setdefault("unknown_rules", []).append(
+                    (rule.port_from, rule.port_to, rule.protocol, Located(rule.cidrs, rule.location)))
+                continue
+            graph.link(host.id, host.id, Allow(location=rule.location, layer="security group", cidrs=rule.cidrs,
+                                               port_from=rule.port_from, port_to=rule.port_to,
+                                               protocol=rule.protocol,  # type: ignore[arg-type]
+                                               description=str(sg)))
+    reach = ["0.0.0.0/0", "::/0"] if public else [str(n) for n in PRIVATE.networks]
+    graph.link(host.id, host.id, Allow(location=public_where, layer="public address", cidrs=reach, port_from=0,
+                                       port_to=65535, protocol="all",
+                                       description="public IP" if public else "no public IP"))
+
+
+def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address: str, extra: dict[str, Any],
+              sg_rules: dict[str, list[SgRule]], subnets: dict[str, Subnet], region: str | None) -> None:
+    graph = ctx.graph
+    def get(name: str) -> Located[Any] | None:
+        return _located(module, block, name, extra)
+
+    subnet_ref = get("subnet_id")
+    subnet = subnets.get(str(subnet_ref.value)) if subnet_ref else None
+    az = get("availability_zone")
+    public_ip = get("associate_public_ip_address")
+    public = public_ip.value if public_ip and isinstance(public_ip.value, bool) else (
+        subnet.node.public if subnet else None)
+    public_where = public_ip.location if public_ip else (subnet.public_location if subnet else block.location)
+    instance_type = get("instance_type")
+    host = Host(id=f"tf:{address}", name=address, host_kind="ec2-instance", location=block.location,
+                attrs={"resource": address, "instance_type": instance_type, "public": public,
+                       "public_location": public_where, "region": region,
+                       "az": az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None)})
+    graph.add(host)
+    if subnet is not None:
+        graph.link(host.id, subnet.node.id, Edge(kind="located_in", location=subnet_ref.location if subnet_ref else
+                                                 block.location))
+    _firewall(ctx, host, (get("vpc_security_group_ids") or get("security_groups") or Located([], block.location)).value,
+              sg_rules, public, public_where)
+    bound = [name for name, binding in ctx.config.hosts.items()
+             if binding.resource in (address, _ref(block)) and binding.paths]
+    for name in bound:
+        prefixes = [ctx.config_path(p) for p in ctx.config.hosts[name].paths]
+        for other in graph.hosts():
+            directory = str(other.attrs.get("directory", ""))
+            if other.id != host.id and any(directory == p or directory.startswith(p + "/") for p in prefixes):
+                graph.runs_on(other.id, host.id, block.location)
+    if bound:
+        return  # what runs there is described by the compose/systemd files bound to it
+    tags = get("tags")
+    role = _role(ctx, address, tags.value if tags else None)
+    if role is None:
+        return
+    component = Component(id=f"tf:{address}#component", name=address, role=role, role_reason="tags or name",
+                          origin="terraform", location=block.location,
+                          attrs={"ports_known": False, "instance_type": instance_type, "region": region})
+    graph.add(component)
+    graph.runs_on(component.id, host.id, block.location)
+    add_declared_listeners(graph, component, host_bound=True)
+
+
+def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules: dict[str, list[SgRule]],
+              region: str | None) -> None:
+    engine = module.value(block.attributes.get("engine"))
+    if not isinstance(engine, str) or "postgres" not in engine:
+        return
+    graph = ctx.graph
+    ref = _ref(block)
+    settings = {name: _located(module, block, name) for name in (
+        "multi_az", "backup_retention_period", "skip_final_snapshot", "publicly_accessible", "availability_zone",
+        "replicate_source_db", "instance_class")}
+    public = settings["publicly_accessible"]
+    host = Host(id=f"tf:{ref}", name=ref, host_kind="rds", location=block.location,
+                attrs={"resource": ref, "region": region,
+                       "az": settings["availability_zone"].value if settings["availability_zone"] else None,
+                       "public": public.value is True if public else False,
+                       "public_location": public.location if public else block.location})
+    graph.add(host)
+    _firewall(ctx, host, module.value(block.attributes.get("vpc_security_group_ids")), sg_rules,
+              public.value is True if public else False, public.location if public else block.location)
+    component = Component(id=f"tf:{ref}#component", name=ref, role=Role.POSTGRES, role_reason=f"engine {engine}",
+                          origin="terraform", location=block.location,
+                          attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
+                                 "resource_type": block.labels[0]})
+    graph.add(component)
+    graph.runs_on(component.id, host.id, block.location)
+    graph.add_listener(Listener(id=f"{component.id}#5432/tcp", component=component.id, port=5432,
+                                location=block.location, reason="PostgreSQL port", host_bound=True))
+
+
+def _redis(ctx: BuildContext, module: TerraformModule, block: Block, region: str | None) -> None:
+    engine = module.value(block.attributes.get("engine"))
+    if engine not in (None, "redis", "valkey"):
+        return
+    ref = _ref(block)
+    settings = {name: _located(module, block, name) for name in (
+        "num_cache_nodes", "num_cache_clusters", "automatic_failover_enabled", "replicas_per_node_group")}
+    component = Component(id=f"tf:{ref}#component", name=ref, role=Role.REDIS, role_reason="ElastiCache",
+                          origin="terraform", location=block.location,
+                          attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
+                                 "resource_type": block.labels[0]})
+    ctx.graph.add(component)
 
 
 def _secret_literals(blocks: list[Block]) -> list[Attribute]:
@@ -21,27 +295,26 @@ def _secret_literals(blocks: list[Block]) -> list[Attribute]:
     return found
 
 
-def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
-    for module in modules:
-        for attribute in _secret_literals(module.of_type("resource") + module.of_type("provider")):
-            value = module.value(attribute)
-            if isinstance(value, str) and value:
-                ctx.graph.add_setting(attribute.name, value, attribute.value_location)
-        for variable in module.of_type("variable"):
-            name = variable.labels[0] if variable.labels else ""
-            default = variable.attributes.get("default")
-            if default is None or not default.literal or not SECRET_NAME.search(name) or name in module.sensitive:
-                continue
-            value = module.value(default)
-            if isinstance(value, str) and value:
-                ctx.graph.add_setting(name, value, default.value_location)
-        for path, attribute in module.tfvars:
-            value = module.value(attribute)
-            if attribute.literal and SECRET_NAME.search(attribute.name) and isinstance(value, str) and value:
-                committed = not ctx.workspace.is_ignored(path)
-                if not committed:
-                    ctx.graph.uncommitted.add(path)
-                ctx.graph.add_setting(attribute.name, value, attribute.value_location, committed)
+def _secrets(module: TerraformModule, ctx: BuildContext) -> None:
+    for attribute in _secret_literals(module.of_type("resource") + module.of_type("provider")):
+        value = module.value(attribute)
+        if isinstance(value, str) and value:
+            ctx.graph.add_setting(attribute.name, value, attribute.value_location)
+    for variable in module.of_type("variable"):
+        name = variable.labels[0] if variable.labels else ""
+        default = variable.attributes.get("default")
+        if default is None or not default.literal or not SECRET_NAME.search(name) or name in module.sensitive:
+            continue
+        value = module.value(default)
+        if isinstance(value, str) and value:
+            ctx.graph.add_setting(name, value, default.value_location)
+    for path, attribute in module.tfvars:
+        value = module.value(attribute)
+        if attribute.literal and SECRET_NAME.search(attribute.name) and isinstance(value, str) and value:
+            committed = not ctx.workspace.is_ignored(path)
+            if not committed:
+                ctx.graph.uncommitted.add(path)
+            ctx.graph.add_setting(attribute.name, value, attribute.value_location, committed)
 
 
 def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:

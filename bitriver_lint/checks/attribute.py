@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
-from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params, pending
+from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.graph import Component, Dependency, Role
-from bitriver_lint.model import Location, Related
+from bitriver_lint.model import Located, Location, Related
 
 # Conditions under which the API really waits for a dependency to be up.
 _WAITS = {"service_healthy", "after+requires", "after+wants", "after+bindsto"}
@@ -103,9 +105,65 @@ def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
 
 DEPENDENCY_ORDER = Check("attribute.dependency_order", _dependency_order, DependencyParams, "API waits for its stores")
 
-DATABASE_HA = pending("attribute.database_ha", "PostgreSQL is highly available")
-BACKUPS = pending("attribute.backups", "Backups are kept")
-REDIS_REPLICATED = pending("attribute.redis_replicated", "Redis is replicated")
+def _setting(component: Component, name: str) -> Located[Any] | None:
+    found = component.attrs.get("settings", {}).get(name)
+    return found if isinstance(found, Located) else None
+
+
+def _database_ha(ctx: CheckContext, params: NoParams) -> None:
+    managed = [c for c in ctx.graph.components(Role.POSTGRES) if c.attrs.get("managed")]
+    replicas = [c for c in managed if _setting(c, "replicate_source_db")]
+    for db in managed:
+        if db in replicas or db.attrs.get("resource_type") != "aws_db_instance":
+            continue
+        multi_az = _setting(db, "multi_az")
+        value = ctx.need(multi_az, "whether PostgreSQL is Multi-AZ") if multi_az else False
+        if multi_az is not None and value is None:
+            continue
+        if value is not True:
+            ctx.report(f"{db.name} is a single-AZ database: a zone outage takes the control plane down",
+                       multi_az.location if multi_az else db.location)
+        if not replicas:
+            ctx.report(f"{db.name} has no read replica near the API origins", db.location)
+
+
+DATABASE_HA = Check("attribute.database_ha", _database_ha, NoParams, "PostgreSQL is highly available")
+
+
+def _backups(ctx: CheckContext, params: NoParams) -> None:
+    for db in ctx.graph.components(Role.POSTGRES):
+        if not db.attrs.get("managed") or _setting(db, "replicate_source_db"):
+            continue
+        retention = _setting(db, "backup_retention_period")
+        days = ctx.need(retention, "how long backups are kept") if retention else None
+        if retention is not None and days == 0:
+            ctx.report(f"{db.name} keeps no automated backups (backup_retention_period = 0)", retention.location)
+        final = _setting(db, "skip_final_snapshot")
+        if final is not None and ctx.need(final, "whether a final snapshot is kept") is True:
+            ctx.report(f"{db.name} is deleted without a final snapshot (skip_final_snapshot = true)", final.location)
+
+
+BACKUPS = Check("attribute.backups", _backups, NoParams, "Backups are kept")
+
+
+def _redis_replicated(ctx: CheckContext, params: NoParams) -> None:
+    for redis in ctx.graph.components(Role.REDIS):
+        if not redis.attrs.get("managed"):
+            continue
+        if redis.attrs.get("resource_type") == "aws_elasticache_cluster":
+            nodes = _setting(redis, "num_cache_nodes")
+            count = ctx.need(nodes, "how many Redis nodes run") if nodes else 1
+            if count == 1:
+                ctx.report(f"{redis.name} is a single Redis node with no replica or failover",
+                           nodes.location if nodes else redis.location)
+            continue
+        failover = _setting(redis, "automatic_failover_enabled")
+        enabled = ctx.need(failover, "whether Redis fails over") if failover else False
+        if enabled is False:
+            ctx.report(f"{redis.name} has no automatic failover", failover.location if failover else redis.location)
+
+
+REDIS_REPLICATED = Check("attribute.redis_replicated", _redis_replicated, NoParams, "Redis is replicated")
 _BITRIVER_ROLES = (Role.API, Role.VIEWER, Role.SRS, Role.OME, Role.TRANSCODER)
 
 

@@ -82,10 +82,14 @@ def _judge(ctx: CheckContext, component: Component, entry: Entry, allowed: CidrS
     if not outside:
         return
     who = "anywhere (0.0.0.0/0, ::/0)" if entry.reach == ANY else entry.reach.describe()
+    # The fix belongs where a firewall rule lets outsiders in (a security group rule, an ACL),
+    # when one does; otherwise at the bind or publish that opened the port.
+    culprit = next((a for a in entry.admitted_by if CidrSet(a.cidrs).intersection(outside)
+                    and a.layer != "public address"), None)
     ctx.report(
         f"{_what(component, entry.listener)} is reachable from {who}, outside {label}"
         f"{entry.describe_assumptions()}",
-        entry.location,
+        culprit.location if culprit else entry.location,
         entry.evidence,
     )
 

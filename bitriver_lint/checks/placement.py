@@ -1,12 +1,183 @@
-"""Placement checks: where components run (zones, subnets), how many and how big."""
+"""Placement checks: where components run (zones, subnets), how many and how big.
+
+They read hosts' facts as the Terraform builder records them (``az``, ``region``, ``public``,
+``instance_type``) and the instance-type table shipped in ``rules/data/instance-types.yaml``.
+"""
 
 from __future__ import annotations
 
-from bitriver_lint.checks.base import pending
+from functools import cache
+from pathlib import Path
+from typing import Any
 
-API_DB_COLOCATION = pending("placement.api_db_colocation", "API next to PostgreSQL")
-LOCAL_STATE = pending("placement.local_state", "Single node keeps its state local")
-TRUSTED_SUBNET = pending("placement.trusted_subnet", "Origins on a trusted subnet")
-API_REDUNDANCY = pending("placement.api_redundancy", "Two API instances per region")
-SIZING = pending("placement.sizing", "Hosts sized as the guide says")
-GPU_TRANSCODING = pending("placement.gpu_transcoding", "GPU-backed transcoders")
+import yaml
+from pydantic import Field
+
+from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
+from bitriver_lint.graph import Component, Host, Role
+from bitriver_lint.model import Located, Location, Related, Unknown
+from bitriver_lint.rules import builtin_rules_dir
+
+
+def _host(ctx: CheckContext, component: Component) -> Host | None:
+    """The machine a component runs on (the outermost host: an instance over a compose project)."""
+    hosts = ctx.graph.hosts_of(component.id)
+    return hosts[-1] if hosts else None
+
+
+def _api_db_colocation(ctx: CheckContext, params: NoParams) -> None:
+    graph = ctx.graph
+    for db in graph.components(Role.POSTGRES):
+        db_host = _host(ctx, db)
+        db_az = db_host.attrs.get("az") if db_host else None
+        if not isinstance(db_az, str):
+            continue
+        zones_seen: set[str] = set()
+        for api in graph.components(Role.API):
+            api_host = _host(ctx, api)
+            api_az = api_host.attrs.get("az") if api_host else None
+            if isinstance(api_az, str) and api_az != db_az and api_az not in zones_seen:
+                zones_seen.add(api_az)
+                ctx.report(f"{api.name} runs in {api_az} but its database {db.name} is in {db_az}: every query "
+                           "crosses availability zones", db.location,
+                           [Related(api.location, f"{api.name} in {api_az}")])
+
+
+API_DB_COLOCATION = Check("placement.api_db_colocation", _api_db_colocation, NoParams, "API next to PostgreSQL")
+
+
+class LocalStateParams(Params):
+    roles: list[Role] = Field(default_factory=list)
+
+
+def _local_state(ctx: CheckContext, params: LocalStateParams) -> None:
+    graph = ctx.graph
+    local_hosts = {h.id for c in graph.components(Role.API) for h in graph.hosts_of(c.id)[:1]}
+    if not local_hosts:
+        return
+    for component in graph.components(*params.roles):
+        if component.attrs.get("managed"):
+            ctx.report(f"{component.name} is a managed, remote {component.role.value} while the rest of the "
+                       "appliance runs on one host", component.location)
+
+
+LOCAL_STATE = Check("placement.local_state", _local_state, LocalStateParams, "Single node keeps its state local")
+
+
+class TrustedSubnetParams(Params):
+    roles: list[Role] = Field(default_factory=list)
+    except_ports: list[int] = Field(default_factory=list)
+
+
+def _trusted_subnet(ctx: CheckContext, params: TrustedSubnetParams) -> None:
+    graph = ctx.graph
+    reported: set[Location] = set()
+    for component in graph.components(*params.roles):
+        host = _host(ctx, component)
+        if host is None or host.attrs.get("public") is not True:
+            continue
+        where = host.attrs.get("public_location", host.location)
+        if where in reported:
+            continue  # copies of one resource, or hosts on one public subnet: one finding
+        if component.role is Role.SRS and 1935 in params.except_ports:
+            continue  # the ingest host is public for RTMP by design; BRL101/BRL102 guard its ports
+        reported.add(where)
+        ctx.report(f"{component.name} ({component.role.value}) gets a public address; origins belong on the "
+                   "trusted subnet", where)
+
+
+TRUSTED_SUBNET = Check("placement.trusted_subnet", _trusted_subnet, TrustedSubnetParams, "Origins on a trusted subnet")
+
+
+class RedundancyParams(Params):
+    min_per_region: int = 2
+
+
+def _copies(ctx: CheckContext, component: Component) -> int:
+    """How many instances of a component run: compose replicas times the machines the config
+    binds its directory to."""
+    replicas = component.replicas.value if component.replicas and isinstance(component.replicas.value, int) else 1
+    machines = 0
+    for binding in ctx.config.hosts.values():
+        if binding.resource:
+            continue  # a Terraform instance: counted as its own component or host
+        prefixes = [p.strip("/") for p in binding.paths]
+        path = component.location.path
+        if any(p and (f"/{p}/" in f"/{path}" or path.startswith(p + "/")) for p in prefixes):
+            machines += 1
+    return replicas * max(machines, 1)
+
+
+def _api_redundancy(ctx: CheckContext, params: RedundancyParams) -> None:
+    by_region: dict[str, list[Component]] = {}
+    for api in ctx.graph.components(Role.API):
+        host = _host(ctx, api)
+        region = host.attrs.get("region") if host else None
+        by_region.setdefault(str(region or "the deployment"), []).append(api)
+    for region, apis in by_region.items():
+        count = sum(_copies(ctx, api) for api in apis)
+        if count < params.min_per_region:
+            ctx.report(f"only {count} API instance(s) in {region}; the guide keeps at least "
+                       f"{params.min_per_region} per region", apis[0].location)
+
+
+API_REDUNDANCY = Check("placement.api_redundancy", _api_redundancy, RedundancyParams, "Two API instances per region")
+
+
+@cache
+def _instance_table() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load((Path(builtin_rules_dir()) / "data" / "instance-types.yaml").read_text(encoding="utf-8"))
+    return {**data.get("ec2", {}), **data.get("rds", {})}
+
+
+# (vCPUs, GiB) the guide asks for, per role and topology ("*" = any topology).
+_SIZES: dict[tuple[Role, str], tuple[int, int]] = {
+    (Role.VIEWER, "*"): (2, 4),
+    (Role.API, "cdn"): (4, 8),
+    (Role.API, "*"): (4, 0),
+    (Role.SRS, "*"): (4, 0),
+    (Role.TRANSCODER, "*"): (4, 0),
+}
+
+
+def _sizing(ctx: CheckContext, params: NoParams) -> None:
+    table = _instance_table()
+    seen: set[Location] = set()
+    for component in ctx.graph.components():
+        host = _host(ctx, component)
+        declared = host.attrs.get("instance_type") if host else None
+        if host is None or not isinstance(declared, Located) or declared.location in seen:
+            continue  # count/for_each copies share one instance_type line: one finding
+        instance_type = ctx.need(declared, "the host's size")
+        spec = table.get(str(instance_type)) if instance_type else None
+        if spec is None:
+            continue
+        if ctx.topology == "single-node":
+            need = (8, 16)
+        else:
+            need = _SIZES.get((component.role, ctx.topology)) or _SIZES.get((component.role, "*")) or (0, 0)
+        if spec["vcpu"] < need[0] or spec["memory"] < need[1]:
+            seen.add(declared.location)
+            memory = f"/{need[1]} GiB" if need[1] else ""
+            purpose = ("the single-node appliance" if ctx.topology == "single-node"
+                       else f"the {component.role.value} role")
+            ctx.report(f"{host.name} ({instance_type}: {spec['vcpu']} vCPU, {spec['memory']} GiB) is smaller than "
+                       f"the guide's {need[0]} vCPU{memory} for {purpose}", declared.location)
+
+
+SIZING = Check("placement.sizing", _sizing, NoParams, "Hosts sized as the guide says")
+
+
+def _gpu_transcoding(ctx: CheckContext, params: NoParams) -> None:
+    table = _instance_table()
+    for component in ctx.graph.components(Role.TRANSCODER):
+        host = _host(ctx, component)
+        declared = host.attrs.get("instance_type") if host else None
+        if not isinstance(declared, Located) or isinstance(declared.value, Unknown):
+            continue
+        spec = table.get(str(declared.value))
+        if spec is not None and not spec.get("gpu"):
+            ctx.report(f"transcoder {component.name} runs on {declared.value}, which has no GPU", declared.location)
+
+
+GPU_TRANSCODING = Check("placement.gpu_transcoding", _gpu_transcoding, NoParams, "GPU-backed transcoders")

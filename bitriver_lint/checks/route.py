@@ -117,6 +117,8 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
     for lb in bitriver_lbs(ctx):
         routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
         for spec in params.routes:
+            if not graph.components(spec.role):
+                continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
             matching = [r for r in routes if _covers(r[0].path, spec.path)]
             if not matching:
                 ctx.report(f"{lb.name} does not forward {spec.path} anywhere; it should go to the "
@@ -129,9 +131,9 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                 peer = graph.component_of(backend)
                 where = f"{peer.name} ({peer.role.value}) on {backend.port}"
                 if peer.role is not spec.role:
-                    if (edge.location, peer.id) in wrong_role:
-                        continue  # one finding per route and pool member, whatever its ports
-                    wrong_role.add((edge.location, peer.id))
+                    if (edge.location, peer.role.value) in wrong_role:
+                        continue  # one finding per route, however many members the pool has
+                    wrong_role.add((edge.location, peer.role.value))
                     ctx.report(f"{lb.name} routes {spec.path} to {peer.name} ({peer.role.value}), not to the "
                                f"{spec.role.value} pool", edge.location,
                                [Related(peer.location, f"{peer.name} is defined here")])
