@@ -173,6 +173,9 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
         for block in (module.resources("aws_elasticache_cluster")
                       + module.resources("aws_elasticache_replication_group")):
             _redis(ctx, module, block, region)
+        for block in module.resources("aws_cloudfront_distribution"):
+            _distribution(ctx, module, block)
+        _buckets(ctx, module)
 
 
 def _firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
@@ -283,6 +286,73 @@ def _redis(ctx: BuildContext, module: TerraformModule, block: Block, region: str
                           attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
                                  "resource_type": block.labels[0]})
     ctx.graph.add(component)
+
+
+_SEGMENT_PATHS = ("m3u8", ".ts", ".m4s", ".mpd", "segment", "hls", "dash", "live")
+
+
+def _distribution(ctx: BuildContext, module: TerraformModule, block: Block) -> None:
+    """A CloudFront distribution: a CDN that terminates TLS, with its origins and behaviours."""
+    ref = _ref(block)
+    origins: list[dict[str, Any]] = []
+    for origin in (b for b in block.blocks if b.type == "origin"):
+        custom = next((b for b in origin.blocks if b.type == "custom_origin_config"), None)
+        s3 = next((b for b in origin.blocks if b.type == "s3_origin_config"), None)
+        domain = module.value(origin.attributes.get("domain_name"))
+        # A computed attribute (bucket_regional_domain_name) is unknown before apply, but its
+        # expression still names the bucket.
+        domain_text = domain.raw if isinstance(domain, Unknown) else str(domain)
+        origins.append({
+            "id": module.value(origin.attributes.get("origin_id")),
+            "location": origin.location,
+            "custom": custom is not None,
+            "protocol_policy": _located(module, custom, "origin_protocol_policy") if custom else None,
+            "s3": s3 is not None or ".s3." in domain_text or domain_text.startswith("aws_s3_bucket."),
+            "bucket": ".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None,
+            "access_control": origin.attributes.get("origin_access_control_id") is not None
+            or (s3 is not None and s3.attributes.get("origin_access_identity") is not None),
+        })
+    behaviours: list[dict[str, Any]] = []
+    for behaviour in (b for b in block.blocks if b.type in ("default_cache_behavior", "ordered_cache_behavior")):
+        path = module.value(behaviour.attributes.get("path_pattern")) if behaviour.type != "default_cache_behavior" \
+            else "*"
+        behaviours.append({
+            "path": path if isinstance(path, str) else None,
+            "origin": module.value(behaviour.attributes.get("target_origin_id")),
+            "signed": any(k in behaviour.attributes for k in ("trusted_key_groups", "trusted_signers")),
+            "location": behaviour.location,
+        })
+    component = Component(id=f"tf:{ref}", name=ref, role=Role.CDN, role_reason="aws_cloudfront_distribution",
+                          origin="terraform", location=block.location,
+                          attrs={"origins": origins, "behaviours": behaviours, "ports_known": True,
+                                 "cached_paths": [b["path"] for b in behaviours if b["path"]]})
+    ctx.graph.add(component)
+    ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
+                                    location=block.location, reason="CloudFront serves HTTPS"))
+
+
+def _buckets(ctx: BuildContext, module: TerraformModule) -> None:
+    """S3 buckets and their public-access blocks, for segment-access checks."""
+    for bucket in module.resources("aws_s3_bucket"):
+        ref = _ref(bucket)
+        guards = [b for b in module.resources("aws_s3_bucket_public_access_block")
+                  if module.value(b.attributes.get("bucket")) == ref]
+        open_flags = [
+            Located(True, b.attributes[name].value_location)
+            for b in guards for name in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                         "restrict_public_buckets")
+            if name in b.attributes and module.value(b.attributes[name]) is False
+        ]
+        versioning = [b for b in module.resources("aws_s3_bucket_versioning")
+                      if module.value(b.attributes.get("bucket")) == ref]
+        status = None
+        for entry in versioning:
+            for config in (b for b in entry.blocks if b.type == "versioning_configuration"):
+                status = _located(module, config, "status")
+        component = Component(id=f"tf:{ref}", name=ref, role=Role.BUCKET, role_reason="aws_s3_bucket",
+                              origin="terraform", location=bucket.location,
+                              attrs={"public_flags": open_flags, "guarded": bool(guards), "versioning": status})
+        ctx.graph.add(component)
 
 
 def _secret_literals(blocks: list[Block]) -> list[Attribute]:

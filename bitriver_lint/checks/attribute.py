@@ -143,6 +143,20 @@ def _backups(ctx: CheckContext, params: NoParams) -> None:
             ctx.report(f"{db.name} is deleted without a final snapshot (skip_final_snapshot = true)", final.location)
 
 
+    segment_buckets = {o.get("bucket") for cdn in ctx.graph.components(Role.CDN)
+                       for o in cdn.attrs.get("origins", []) if o.get("bucket")}
+    for bucket in ctx.graph.components(Role.BUCKET):
+        if bucket.name not in segment_buckets:
+            continue
+        status = bucket.attrs.get("versioning")
+        value = ctx.need(status, "whether the segment bucket is versioned") if status else None
+        if status is not None and value is None:
+            continue
+        if value != "Enabled":
+            ctx.report(f"segment bucket {bucket.name} is not versioned: a bad sync or delete is permanent",
+                       status.location if status else bucket.location)
+
+
 BACKUPS = Check("attribute.backups", _backups, NoParams, "Backups are kept")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bitriver_lint.builders.common import TLS_CERT, TLS_KEY
-from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params, pending
+from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.exposure import entries
 from bitriver_lint.graph import Component, Listener, Role
 from bitriver_lint.model import Location, Related
@@ -155,6 +155,48 @@ def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
 
 
 HTTP_REDIRECT = Check("tls.http_redirect", _http_redirect, NoParams, "Port 80 redirects to HTTPS")
-CDN_ORIGIN_HTTPS = pending("tls.cdn_origin_https", "CDN pulls from origin over HTTPS")
-SEGMENT_ACCESS = pending("tls.segment_access", "Segments need signed access")
+def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
+    for cdn in ctx.graph.components(Role.CDN):
+        for origin in cdn.attrs.get("origins", []):
+            if not origin["custom"]:
+                continue
+            policy = origin["protocol_policy"]
+            value = ctx.need(policy, "how the CDN reaches its origin") if policy else "http-only"
+            if policy is not None and value is None:
+                continue
+            if value != "https-only":
+                ctx.report(f"{cdn.name} pulls origin {origin['id']} with origin_protocol_policy = {value}; "
+                           "the CDN must fetch from origin over HTTPS only",
+                           policy.location if policy else origin["location"])
+
+
+CDN_ORIGIN_HTTPS = Check("tls.cdn_origin_https", _cdn_origin_https, NoParams, "CDN pulls from origin over HTTPS")
+
+_SEGMENT_HINTS = ("m3u8", ".ts", ".m4s", ".mpd", "segment", "hls", "dash")
+
+
+def _segment_access(ctx: CheckContext, params: NoParams) -> None:
+    graph = ctx.graph
+    buckets = {b.name: b for b in graph.components(Role.BUCKET)}
+    for cdn in graph.components(Role.CDN):
+        origins = {o["id"]: o for o in cdn.attrs.get("origins", [])}
+        for behaviour in cdn.attrs.get("behaviours", []):
+            origin = origins.get(behaviour["origin"])
+            path = str(behaviour["path"] or "")
+            serves_segments = (origin is not None and origin["s3"]) or any(h in path for h in _SEGMENT_HINTS)
+            if serves_segments and not behaviour["signed"]:
+                ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
+                           "no trusted_key_groups on the behaviour", behaviour["location"])
+        for origin in origins.values():
+            if origin["s3"] and not origin["access_control"]:
+                ctx.report(f"{cdn.name} reads bucket origin {origin['id']} without origin access control, so "
+                           "the bucket must be readable by anyone", origin["location"])
+            bucket = buckets.get(origin.get("bucket") or "")
+            if bucket is not None:
+                for flag in bucket.attrs.get("public_flags", []):
+                    ctx.report(f"{bucket.name} does not block public access, so segments can be fetched around "
+                               "the CDN", flag.location)
+
+
+SEGMENT_ACCESS = Check("tls.segment_access", _segment_access, NoParams, "Segments need signed access")
 
