@@ -17,6 +17,9 @@ from bitriver_lint.workspace import Workspace
 
 TLS_CERT = "BITRIVER_LIVE_TLS_CERT"
 TLS_KEY = "BITRIVER_LIVE_TLS_KEY"
+# Settings the rules read. Where a component's environment cannot be read (a missing env file,
+# an instance configured by user data) these become Unknowns, so rules note instead of guess.
+WATCHED_ENV = (TLS_CERT, TLS_KEY, "BITRIVER_VIEWER_ORIGIN", "BITRIVER_LIVE_ADDR")
 _URL_IN_TEXT = re.compile(r"\bhttps?://[^\s'\"\\]+")
 _BRACED_VAR = re.compile(r"\$\{[^{}]*\}")
 _PLAIN_VAR = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")

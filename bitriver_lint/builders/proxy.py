@@ -18,6 +18,8 @@ _LOCAL = ("localhost", "127.0.0.1", "::1")
 
 
 def _mounting_component(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
+    if doc.name:
+        return None  # a cloud load balancer: nothing mounts it
     for component in ctx.graph.components():
         if component.origin != "compose":
             continue
@@ -32,6 +34,8 @@ def _mounting_component(ctx: BuildContext, doc: ProxyConfig) -> Component | None
 
 
 def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
+    if doc.name:
+        return None
     candidates = [
         c for c in ctx.graph.components(Role.PROXY, Role.LB)
         if doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in str(c.attrs.get("unit", ""))
@@ -45,14 +49,15 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
         component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
         joined = component is not None
         if component is None:
-            host_id = graph.add(Host(id=f"lb:{doc.path}", name=doc.path, host_kind="lb-host", location=doc.location))
-            component = Component(id=f"{doc.kind}:{doc.path}", name=doc.path, role=Role.LB,
+            key = doc.name or doc.path
+            host_id = graph.add(Host(id=f"lb:{key}", name=key, host_kind="lb-host", location=doc.location))
+            component = Component(id=f"{doc.kind}:{key}", name=key, role=Role.LB,
                                   role_reason=f"standalone {doc.kind} configuration", origin=doc.kind,
                                   location=doc.location, attrs={"ports_known": True})
             graph.add(component)
             graph.runs_on(component.id, host_id, doc.location)
         containerized = bool(component.attrs.get("containerized"))
-        component.attrs.setdefault("configs", []).append(doc.path)
+        component.attrs.setdefault("configs", []).append(doc.name or doc.path)
         component.attrs["proxy_config"] = True
         for frontend in doc.frontends:
             for bind in frontend.binds:
@@ -75,7 +80,7 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     for doc in docs:
-        component = next(c for c in graph.components() if doc.path in c.attrs.get("configs", []))
+        component = next(c for c in graph.components() if (doc.name or doc.path) in c.attrs.get("configs", []))
         pools: list[dict[str, object]] = component.attrs.setdefault("pools", [])
         resolved: dict[str, list[tuple[str, Server]]] = {}
         for backend in doc.backends.values():

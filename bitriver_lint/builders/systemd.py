@@ -11,7 +11,13 @@ import posixpath
 import re
 import shlex
 
-from bitriver_lint.builders.common import BuildContext, add_env_settings, connect_env_urls, declared_listeners
+from bitriver_lint.builders.common import (
+    WATCHED_ENV,
+    BuildContext,
+    add_env_settings,
+    connect_env_urls,
+    declared_listeners,
+)
 from bitriver_lint.graph import (
     Allow,
     Component,
@@ -28,8 +34,6 @@ from bitriver_lint.loaders.systemd import SystemdDirectory, Unit, split_assignme
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_name
 
-# Settings the rules read; when a required env file is missing they may well be in it.
-_WATCHED_KEYS = ("BITRIVER_LIVE_TLS_CERT", "BITRIVER_LIVE_TLS_KEY", "BITRIVER_VIEWER_ORIGIN", "BITRIVER_LIVE_ADDR")
 _RESTARTS = {"always", "on-failure", "on-abnormal", "on-abort", "on-watchdog"}
 _EXEC_PREFIX = re.compile(r"^[-@:+!]+")
 # Daemons whose stock configuration listens on loopback only unless told otherwise.
@@ -114,7 +118,7 @@ def _environment(tree: SystemdDirectory, unit: Unit) -> tuple[dict[str, Located[
             if not ref.optional:
                 # Its keys are unknown: rules needing them must not assume they are unset.
                 missing = Unknown((f"EnvironmentFile={ref.path}",), ref.path, why="is not in the tree")
-                for key in _WATCHED_KEYS:
+                for key in WATCHED_ENV:
                     env.setdefault(key, Located(missing, ref.location))
             continue
         for entry in env_file.entries:

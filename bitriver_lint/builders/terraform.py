@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bitriver_lint.builders.common import BuildContext, add_declared_listeners
+from bitriver_lint.builders.common import WATCHED_ENV, BuildContext, add_declared_listeners
 from bitriver_lint.exposure import named_set
 from bitriver_lint.graph import Allow, Component, Edge, Host, Listener, Network, Role
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform import SECRET_NAME, Attribute, Block, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
@@ -237,8 +238,10 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
     role = _role(ctx, address, tags.value if tags else None)
     if role is None:
         return
+    unread = Unknown((f"the environment of {_ref(block)}",), address, why="comes from user data, which is not read")
     component = Component(id=f"tf:{address}#component", name=address, role=role, role_reason="tags or name",
                           origin="terraform", location=block.location,
+                          env={key: Located(unread, block.location) for key in WATCHED_ENV},
                           attrs={"ports_known": False, "instance_type": instance_type, "region": region})
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
@@ -387,5 +390,93 @@ def _secrets(module: TerraformModule, ctx: BuildContext) -> None:
             ctx.graph.add_setting(attribute.name, value, attribute.value_location, committed)
 
 
+def _load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]]) -> list[ProxyConfig]:
+    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply."""
+    docs: list[ProxyConfig] = []
+    groups = {_ref(tg): tg for tg in module.resources("aws_lb_target_group")}
+    backends: dict[str, Backend] = {}
+    for ref, tg in groups.items():
+        backend = Backend(ref, tg.location)
+        protocol = str(module.value(tg.attributes.get("protocol")) or "HTTP").upper()
+        port = module.value(tg.attributes.get("port"))
+        for check in (b for b in tg.blocks if b.type == "health_check"):
+            enabled = module.value(check.attributes.get("enabled"))
+            if enabled is not False:
+                path = module.value(check.attributes.get("path"))
+                where = check.attributes["path"].value_location if "path" in check.attributes else check.location
+                backend.health = HealthSpec(where, path if isinstance(path, str) else "/", "GET")
+        if backend.health is None:
+            # AWS always health-checks a target group; without a block it probes "/".
+            backend.health = HealthSpec(tg.location, "/", "GET")
+        for sticky in (b for b in tg.blocks if b.type == "stickiness"):
+            if module.value(sticky.attributes.get("enabled")) is not False:
+                backend.sticky = sticky.location
+        backend.websocket = tg.location  # ALBs pass WebSocket upgrades natively
+        for attachment in module.resources("aws_lb_target_group_attachment"):
+            if module.value(attachment.attributes.get("target_group_arn")) != ref:
+                continue
+            target_port = module.value(attachment.attributes.get("port"))
+            for _, extra in _instances(module, attachment):
+                target = module.value(attachment.attributes.get("target_id"), extra)
+                if not isinstance(target, str):
+                    continue
+                block = next((b for b in module.resources() if _ref(b) == target.split("[")[0]), None)
+                addresses = [target] if "[" in target or block is None else [a for a, _ in _instances(module, block)]
+                chosen = target_port if isinstance(target_port, int) else port
+                for address in addresses:
+                    backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,
+                                                  attachment.location, "https" if protocol == "HTTPS" else "http"))
+        backends[ref] = backend
+    for lb in module.resources("aws_lb") + module.resources("aws_alb"):
+        ref = _ref(lb)
+        internal = module.value(lb.attributes.get("internal")) is True
+        sgs = module.value(lb.attributes.get("security_groups"))
+        doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path], name=ref)
+        doc.backends = dict(backends)
+        for listener in module.resources("aws_lb_listener"):
+            if module.value(listener.attributes.get("load_balancer_arn")) != ref:
+                continue
+            port = module.value(listener.attributes.get("port"))
+            protocol = str(module.value(listener.attributes.get("protocol")) or "HTTP").upper()
+            if not isinstance(port, int):
+                continue
+            port_where = listener.attributes["port"].value_location
+            frontend = Frontend(_ref(listener), listener.location,
+                                [Bind("", port, protocol in ("HTTPS", "TLS"), port_where)])
+            allowed = [str(n) for n in PRIVATE.networks] if internal else [
+                c for sg in (sgs if isinstance(sgs, list) else []) for r in sg_rules.get(str(sg), [])
+                if isinstance(r.cidrs, list) and r.port_from <= port <= r.port_to for c in r.cidrs]
+            if internal or isinstance(sgs, list):
+                frontend.allow, frontend.acl_location = allowed, lb.location
+            for action in (b for b in listener.blocks if b.type == "default_action"):
+                kind = module.value(action.attributes.get("type"))
+                if kind == "redirect" and any(
+                        module.value(r.attributes.get("protocol")) == "HTTPS" for r in action.blocks):
+                    frontend.redirect_https = action.location
+                target = module.value(action.attributes.get("target_group_arn"))
+                if kind == "forward" and isinstance(target, str):
+                    frontend.routes.append(RouteRule(None, target, action.location))
+            for rule in module.resources("aws_lb_listener_rule"):
+                if module.value(rule.attributes.get("listener_arn")) != _ref(listener):
+                    continue
+                paths = [module.value(p.attributes.get("values")) for c in rule.blocks if c.type == "condition"
+                         for p in c.blocks if p.type == "path_pattern"]
+                targets = [module.value(a.attributes.get("target_group_arn")) for a in rule.blocks
+                           if a.type == "action" and module.value(a.attributes.get("type")) == "forward"]
+                for values in paths or [[None]]:
+                    for path in values if isinstance(values, list) else [None]:
+                        for target in targets:
+                            if isinstance(target, str):
+                                frontend.routes.append(RouteRule(str(path) if path else None, target, rule.location))
+            doc.frontends.append(frontend)
+        docs.append(doc)
+    return docs
+
+
 def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
-    del modules, ctx
+    from bitriver_lint.builders import proxy
+
+    for module in modules:
+        docs = _load_balancers(module, ctx, _sg_rules(module, ctx))
+        proxy.nodes(docs, ctx)
+        proxy.edges(docs, ctx)

@@ -36,13 +36,13 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
         return
     points: list[tuple[Component, Listener, Location]] = []
     terminators: list[Component] = []
+    undecided: list[Component] = []
     for component in graph.components(Role.API, *_FRONT_ROLES):
         for listener in graph.listeners(component):
             tls = _terminates_tls(listener, component)
             if tls is None and component.role is Role.API:
-                for key in (TLS_CERT, TLS_KEY):
-                    ctx.need(component.env.get(key), "whether the API terminates TLS")
-                return
+                undecided.append(component)
+                continue
             if not tls:
                 continue
             # The API's own TLS counts as a termination point even on loopback (the spec's
@@ -51,6 +51,11 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
             where = listener.location if component.role is Role.CDN else _public_entry(ctx, listener)
             if where is not None:
                 points.append((component, listener, where))
+    if not terminators and undecided:
+        for component in undecided:  # it may be the API itself: say so instead of guessing
+            for key in (TLS_CERT, TLS_KEY):
+                ctx.need(component.env.get(key), "whether the API terminates TLS")
+        return
     if not terminators:
         api = apis[0]
         ctx.report(

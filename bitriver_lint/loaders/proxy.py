@@ -78,6 +78,7 @@ class ProxyConfig:
     backends: dict[str, Backend] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read (includes)
+    name: str | None = None  # a name for the LB when it is not a file of its own (a Terraform aws_lb)
 
 
 def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:

@@ -71,6 +71,11 @@ class TerraformModule:
         another argument of that resource -> its value."""
         kind, name = path[0], path[1]
         ref = f"{kind}.{name}"
+        if len(path) == 2:
+            for block in self.resources(kind):
+                count = self.value(block.attributes.get("count")) if block.labels[1:2] == [name] else None
+                if isinstance(count, int):
+                    return [f"{ref}[{i}]" for i in range(count)]  # indexed as aws_instance.api[0]
         if len(path) == 2 or path[2] in ("id", "arn", "name"):
             for block in self.resources(kind):
                 if block.labels[1:2] == [name] and (len(path) == 2 or path[2] not in block.attributes):

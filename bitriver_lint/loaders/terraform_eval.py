@@ -92,7 +92,14 @@ def evaluate(rule: Any, scope: Scope) -> Any:
         path = _path(rule)
         if path is not None:
             return _reference(path, scope, rule)
-        return Unknown((), source_text(rule))
+        # ``aws_instance.api[0].id``: an attribute of one copy of a resource.
+        base = evaluate(kids[0], scope)
+        attr = [c for c in _children(kids[-1]) if _name(c) == "IdentifierRule"]
+        if isinstance(base, str) and attr and _token_text(attr[0]) in ("id", "arn", "name"):
+            return base
+        if isinstance(base, dict) and attr:
+            return _walk(base, [_token_text(attr[0])], rule)
+        return base if isinstance(base, Unknown) else Unknown((), source_text(rule))
     if name == "IndexExprTermRule":
         base, index = kids[0], kids[-1]
         container = evaluate(base, scope)
