@@ -182,9 +182,10 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
 def _firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
               public_where: Location) -> None:
     graph = ctx.graph
-    host.described_layers |= {"security group", "public address"}
+    host.described_layers.add("security group")
     for sg in sgs if isinstance(sgs, list) else []:
-        for rule in sg_rules.get(str(sg), []):
+        # Rules are kept per resource, not per for_each/count copy of a security group.
+        for rule in sg_rules.get(str(sg).split("[")[0], []):
             if isinstance(rule.cidrs, Unknown):
                 # Exposure through this rule cannot be judged: checks get a BRL002 instead.
                 host.attrs.setdefault("unknown_rules", []).append(
@@ -194,6 +195,9 @@ def _firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[
                                                port_from=rule.port_from, port_to=rule.port_to,
                                                protocol=rule.protocol,  # type: ignore[arg-type]
                                                description=str(sg)))
+    if public is None:
+        return  # the files do not say (a default VPC gives public IPs): the layer is assumed open
+    host.described_layers.add("public address")
     reach = ["0.0.0.0/0", "::/0"] if public else [str(n) for n in PRIVATE.networks]
     graph.link(host.id, host.id, Allow(location=public_where, layer="public address", cidrs=reach, port_from=0,
                                        port_to=65535, protocol="all",
@@ -203,6 +207,8 @@ def _firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[
 def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address: str, extra: dict[str, Any],
               sg_rules: dict[str, list[SgRule]], subnets: dict[str, Subnet], region: str | None) -> None:
     graph = ctx.graph
+    address = module.prefix + address
+
     def get(name: str) -> Located[Any] | None:
         return _located(module, block, name, extra)
 
@@ -254,7 +260,7 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
     if not isinstance(engine, str) or "postgres" not in engine:
         return
     graph = ctx.graph
-    ref = _ref(block)
+    ref = module.prefix + _ref(block)
     settings = {name: _located(module, block, name) for name in (
         "multi_az", "backup_retention_period", "skip_final_snapshot", "publicly_accessible", "availability_zone",
         "replicate_source_db", "instance_class")}
@@ -281,7 +287,7 @@ def _redis(ctx: BuildContext, module: TerraformModule, block: Block, region: str
     engine = module.value(block.attributes.get("engine"))
     if engine not in (None, "redis", "valkey"):
         return
-    ref = _ref(block)
+    ref = module.prefix + _ref(block)
     settings = {name: _located(module, block, name) for name in (
         "num_cache_nodes", "num_cache_clusters", "automatic_failover_enabled", "replicas_per_node_group")}
     component = Component(id=f"tf:{ref}#component", name=ref, role=Role.REDIS, role_reason="ElastiCache",
@@ -296,7 +302,7 @@ _SEGMENT_PATHS = ("m3u8", ".ts", ".m4s", ".mpd", "segment", "hls", "dash", "live
 
 def _distribution(ctx: BuildContext, module: TerraformModule, block: Block) -> None:
     """A CloudFront distribution: a CDN that terminates TLS, with its origins and behaviours."""
-    ref = _ref(block)
+    ref = module.prefix + _ref(block)
     origins: list[dict[str, Any]] = []
     for origin in (b for b in block.blocks if b.type == "origin"):
         custom = next((b for b in origin.blocks if b.type == "custom_origin_config"), None)
@@ -337,7 +343,7 @@ def _distribution(ctx: BuildContext, module: TerraformModule, block: Block) -> N
 def _buckets(ctx: BuildContext, module: TerraformModule) -> None:
     """S3 buckets and their public-access blocks, for segment-access checks."""
     for bucket in module.resources("aws_s3_bucket"):
-        ref = _ref(bucket)
+        ref = _ref(bucket)  # matched against references inside the module
         guards = [b for b in module.resources("aws_s3_bucket_public_access_block")
                   if module.value(b.attributes.get("bucket")) == ref]
         open_flags = [

@@ -60,6 +60,7 @@ def _reachable(ctx: CheckContext, params: ReachableParams) -> None:
         allowed = allowed.union(named_set(ctx.config, name))
     label = " or ".join(params.allowed)
     graph = ctx.graph
+    seen: set[tuple[Location, int]] = set()
     for target in params.targets:
         for component in graph.components(target.role):
             for listener in graph.listeners(component):
@@ -70,10 +71,13 @@ def _reachable(ctx: CheckContext, params: ReachableParams) -> None:
                 for entry in entries(graph, listener):
                     if entry.via == "http" and params.through_proxy == "tcp":
                         continue
-                    _judge(ctx, component, entry, allowed, label)
+                    _judge(ctx, component, entry, allowed, label, seen)
 
 
-def _judge(ctx: CheckContext, component: Component, entry: Entry, allowed: CidrSet, label: str) -> None:
+def _judge(
+    ctx: CheckContext, component: Component, entry: Entry, allowed: CidrSet, label: str,
+    seen: set[tuple[Location, int]],
+) -> None:
     if entry.unknown is not None:
         port = f"{entry.listener.port}/{entry.listener.protocol}"
         ctx.note_unknown(entry.unknown, entry.location, f"who can reach {port}")
@@ -86,10 +90,14 @@ def _judge(ctx: CheckContext, component: Component, entry: Entry, allowed: CidrS
     # when one does; otherwise at the bind or publish that opened the port.
     culprit = next((a for a in entry.admitted_by if CidrSet(a.cidrs).intersection(outside)
                     and a.layer != "public address"), None)
+    where = culprit.location if culprit else entry.location
+    if (where, entry.port) in seen:
+        return  # copies of one instance behind one rule: one finding at the rule
+    seen.add((where, entry.port))
     ctx.report(
         f"{_what(component, entry.listener)} is reachable from {who}, outside {label}"
         f"{entry.describe_assumptions()}",
-        culprit.location if culprit else entry.location,
+        where,
         entry.evidence,
     )
 

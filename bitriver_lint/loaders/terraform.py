@@ -50,6 +50,7 @@ class TerraformModule:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     locals_: dict[str, Attribute] = field(default_factory=dict)
     _local_values: dict[str, Any] = field(default_factory=dict)
+    prefix: str = ""  # "module.cdn." for an instance of a local module
 
     def of_type(self, block_type: str) -> list[Block]:
         return [b for b in self.blocks if b.type == block_type]
@@ -73,9 +74,14 @@ class TerraformModule:
         ref = f"{kind}.{name}"
         if len(path) == 2:
             for block in self.resources(kind):
-                count = self.value(block.attributes.get("count")) if block.labels[1:2] == [name] else None
+                if block.labels[1:2] != [name]:
+                    continue
+                count = self.value(block.attributes.get("count"))
                 if isinstance(count, int):
                     return [f"{ref}[{i}]" for i in range(count)]  # indexed as aws_instance.api[0]
+                each = self.value(block.attributes.get("for_each"))
+                if isinstance(each, (list, dict)):
+                    return {str(k): f'{ref}["{k}"]' for k in each}
         if len(path) == 2 or path[2] in ("id", "arn", "name"):
             for block in self.resources(kind):
                 if block.labels[1:2] == [name] and (len(path) == 2 or path[2] not in block.attributes):
@@ -198,11 +204,56 @@ def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block],
     return attributes, blocks, []
 
 
+_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
+MAX_MODULE_DEPTH = 8
+
+
 def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModule]:
+    """Every root module, with the local modules it calls instantiated inside it. A directory
+    that another module calls is read through its callers (with their inputs), not on its own."""
     by_dir: dict[str, list[str]] = {}
     for rel in files:
         by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
-    return [_load_module(directory, sorted(rels), ws, config) for directory, rels in sorted(by_dir.items())]
+    standalone = {d: _load_module(d, sorted(rels), ws, config) for d, rels in sorted(by_dir.items())}
+    called = {target for module in standalone.values() for _, target in _calls(module) if target in standalone}
+    out: list[TerraformModule] = []
+    emitted: set[str] = set()  # callee directories whose parse errors were already reported
+    for directory, module in standalone.items():
+        if directory not in called:
+            out.extend(_with_children(module, standalone, ws, config, 0, emitted))
+    return out
+
+
+def _calls(module: TerraformModule) -> list[tuple[Block, str]]:
+    found = []
+    for block in module.of_type("module"):
+        source = module.value(block.attributes.get("source"))
+        if isinstance(source, str) and source.startswith(("./", "../")):
+            found.append((block, posixpath.normpath(posixpath.join(module.directory, source))))
+    return found
+
+
+def _with_children(module: TerraformModule, standalone: dict[str, TerraformModule], ws: Workspace,
+                   config: Config, depth: int, emitted: set[str]) -> list[TerraformModule]:
+    out = [module]
+    if depth >= MAX_MODULE_DEPTH:
+        return out
+    for block, target in _calls(module):
+        if target not in standalone or not block.labels:
+            continue
+        # One parse per file: instances share the callee's blocks, with their own variables.
+        callee = standalone[target]
+        child = TerraformModule(callee.directory, callee.files, callee.blocks, dict(callee.variables),
+                                set(callee.sensitive), list(callee.tfvars), [], dict(callee.locals_))
+        if target not in emitted:
+            child.diagnostics = list(callee.diagnostics)
+            emitted.add(target)
+        child.prefix = f"{module.prefix}module.{block.labels[0]}."
+        for name, attribute in block.attributes.items():
+            if name not in _META_ARGUMENTS:
+                child.variables[name] = Located(module.value(attribute), attribute.value_location)
+        out.extend(_with_children(child, standalone, ws, config, depth + 1, emitted))
+    return out
 
 
 def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
