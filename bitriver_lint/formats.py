@@ -34,5 +34,6 @@ FORMATS: dict[str, Format] = {
     "nginx": Format("nginx", "bitriver_lint.loaders.nginx:load", "bitriver_lint.builders.proxy", stage=1),
     "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy", stage=1),
     "terraform": Format("terraform", "bitriver_lint.loaders.terraform:load", "bitriver_lint.builders.terraform"),
+    "tfplan": Format("tfplan", "bitriver_lint.loaders.tfplan:load", "bitriver_lint.builders.terraform"),
     "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
 }

@@ -56,8 +56,17 @@ def source_text(rule: Any) -> str:
     return str(text)
 
 
+class Literal:
+    """An already-known value standing in for an expression (plan JSON has values, not code)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def evaluate(rule: Any, scope: Scope) -> Any:
     """The value of an expression rule, or an Unknown."""
+    if isinstance(rule, Literal):
+        return rule.value
     name = _name(rule)
     kids = _children(rule)
     if name == "ExprTermRule":
