@@ -169,6 +169,8 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
         for block in module.resources("aws_instance"):
             for address, extra in _instances(module, block):
                 _instance(ctx, module, block, address, extra, sg_rules, subnets, region)
+        for block in module.resources("aws_autoscaling_group"):
+            _autoscaling_group(ctx, module, block, sg_rules, subnets, region)
         for block in module.resources("aws_db_instance") + module.resources("aws_rds_cluster"):
             _database(ctx, module, block, sg_rules, region)
         for block in (module.resources("aws_elasticache_cluster")
@@ -249,6 +251,56 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
                           origin="terraform", location=block.location,
                           env={key: Located(unread, block.location) for key in WATCHED_ENV},
                           attrs={"ports_known": False, "instance_type": instance_type, "region": region})
+    graph.add(component)
+    graph.runs_on(component.id, host.id, block.location)
+    add_declared_listeners(graph, component, host_bound=True)
+
+
+def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
+                       sg_rules: dict[str, list[SgRule]], subnets: dict[str, Subnet], region: str | None) -> None:
+    """An ASG with its launch template: one host standing for min_size identical instances."""
+    graph = ctx.graph
+    address = module.prefix + _ref(block)
+    spec = next((b for b in block.blocks if b.type == "launch_template"), None)
+    template_ref = module.value(spec.attributes.get("id")) if spec else None
+    template = next((b for b in module.resources("aws_launch_template") if _ref(b) == template_ref), None)
+    instance_type = _located(module, template, "instance_type") if template else None
+    sgs: Any = module.value(template.attributes.get("vpc_security_group_ids")) if template else None
+    public: bool | None = None
+    public_where = block.location
+    for interface in (b for b in template.blocks if b.type == "network_interfaces") if template else []:
+        flag = _located(module, interface, "associate_public_ip_address")
+        if flag is not None and isinstance(flag.value, bool):
+            public, public_where = flag.value, flag.location
+        sgs = sgs or module.value(interface.attributes.get("security_groups"))
+    zones = module.value(block.attributes.get("vpc_zone_identifier"))
+    first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
+    if public is None and first is not None:
+        public, public_where = first.node.public, first.public_location
+    host = Host(id=f"tf:{address}", name=address, host_kind="autoscaling-group", location=block.location,
+                attrs={"resource": address, "instance_type": instance_type, "public": public,
+                       "public_location": public_where, "region": region, "az": first.az if first else None})
+    graph.add(host)
+    _firewall(ctx, host, sgs, sg_rules, public, public_where)
+    tags: dict[str, Any] = {}
+    for tag in (b for b in block.blocks if b.type == "tag"):
+        key, value = module.value(tag.attributes.get("key")), module.value(tag.attributes.get("value"))
+        if isinstance(key, str):
+            tags[key] = value
+    for spec_block in (b for b in template.blocks if b.type == "tag_specifications") if template else []:
+        found = module.value(spec_block.attributes.get("tags"))
+        if isinstance(found, dict):
+            tags.update(found)
+    role = _role(ctx, address, tags)
+    if role is None:
+        return
+    size = _located(module, block, "min_size")
+    unread = Unknown((f"the environment of {address}",), address, why="comes from user data, which is not read")
+    component = Component(id=f"tf:{address}#component", name=address, role=role, role_reason="tags or name",
+                          origin="terraform", location=block.location, replicas=size,
+                          env={key: Located(unread, block.location) for key in WATCHED_ENV},
+                          attrs={"ports_known": False, "instance_type": instance_type, "region": region,
+                                 "target_groups": module.value(block.attributes.get("target_group_arns"))})
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     add_declared_listeners(graph, component, host_bound=True)
@@ -432,6 +484,11 @@ def _load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[s
                 for address in addresses:
                     backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,
                                                   attachment.location, "https" if protocol == "HTTPS" else "http"))
+        for component in ctx.graph.components():
+            groups_of = component.attrs.get("target_groups")
+            if isinstance(groups_of, list) and ref in groups_of:
+                backend.servers.append(Server(component.name, port if isinstance(port, int) else None, tg.location,
+                                              "https" if protocol == "HTTPS" else "http"))
         backends[ref] = backend
     for lb in module.resources("aws_lb") + module.resources("aws_alb"):
         ref = _ref(lb)

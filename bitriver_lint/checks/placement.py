@@ -117,8 +117,10 @@ def _api_redundancy(ctx: CheckContext, params: RedundancyParams) -> None:
     for region, apis in by_region.items():
         count = sum(_copies(ctx, api) for api in apis)
         if count < params.min_per_region:
+            first = apis[0]
             ctx.report(f"only {count} API instance(s) in {region}; the guide keeps at least "
-                       f"{params.min_per_region} per region", apis[0].location)
+                       f"{params.min_per_region} per region",
+                       first.replicas.location if first.replicas else first.location)
 
 
 API_REDUNDANCY = Check("placement.api_redundancy", _api_redundancy, RedundancyParams, "Two API instances per region")

@@ -1,0 +1,84 @@
+"""Terraform resources as graph facts: autoscaling groups, target groups, exposure via SGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import scan_tree
+
+ASG = """
+provider "aws" {
+  region = "eu-west-1"
+}
+
+resource "aws_security_group" "api" {
+  ingress {
+    from_port   = 8080
+    to_port     = 8080
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/16"]
+  }
+}
+
+resource "aws_launch_template" "api" {
+  instance_type          = "m6i.xlarge"
+  vpc_security_group_ids = [aws_security_group.api.id]
+}
+
+resource "aws_autoscaling_group" "api" {
+  min_size          = %(min)d
+  max_size          = 4
+  target_group_arns = [aws_lb_target_group.api.arn]
+  launch_template {
+    id = aws_launch_template.api.id
+  }
+  tag {
+    key                 = "Role"
+    value               = "api"
+    propagate_at_launch = true
+  }
+}
+
+resource "aws_lb_target_group" "api" {
+  port     = 8080
+  protocol = "HTTP"
+  health_check {
+    path = "/healthz"
+  }
+}
+
+resource "aws_cloudfront_distribution" "live" {
+  origin {
+    origin_id   = "api"
+    domain_name = "origin.example.com"
+    custom_origin_config {
+      origin_protocol_policy = "https-only"
+    }
+  }
+  default_cache_behavior {
+    target_origin_id = "api"
+  }
+}
+"""
+
+
+def _scan(tmp_path: Path, minimum: int) -> list[str]:
+    (tmp_path / "main.tf").write_text(ASG % {"min": minimum})
+    result = scan_tree(tmp_path, select=["BRL404", "BRL104", "BRL405"])
+    assert result.topology == "cdn"
+    return [f"{f.rule_id} {f.location}" for f in result.active]
+
+
+def test_asg_min_size_counts_as_api_instances(tmp_path: Path) -> None:
+    assert _scan(tmp_path, 1) == ["BRL404 main.tf:21:23"]  # the min_size value
+    assert _scan(tmp_path, 2) == []
+
+
+def test_asg_joins_its_target_group_and_keeps_its_security_group(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(ASG % {"min": 2})
+    result = scan_tree(tmp_path)
+    graph = result.graph
+    (api,) = [c for c in graph.components() if c.name == "aws_autoscaling_group.api"]
+    (host,) = graph.hosts_of(api.id)
+    assert host.host_kind == "autoscaling-group" and "security group" in host.described_layers
+    assert api.replicas is not None and api.replicas.value == 2
