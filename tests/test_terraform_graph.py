@@ -82,3 +82,48 @@ def test_asg_joins_its_target_group_and_keeps_its_security_group(tmp_path: Path)
     (host,) = graph.hosts_of(api.id)
     assert host.host_kind == "autoscaling-group" and "security group" in host.described_layers
     assert api.replicas is not None and api.replicas.value == 2
+
+
+ECS = """
+resource "aws_security_group" "svc" {
+  ingress {
+    from_port   = 0
+    to_port     = 65535
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family = "bitriver-api"
+  container_definitions = jsonencode([
+    {
+      name         = "api"
+      image        = "ghcr.io/bitriver/bitriver-live:1.4.2"
+      portMappings = [{ containerPort = 8080 }]
+      environment  = [{ name = "POSTGRES_PASSWORD", value = "in-the-task" }]
+    }
+  ])
+}
+
+resource "aws_ecs_service" "api" {
+  task_definition = aws_ecs_task_definition.api.arn
+  desired_count   = 2
+  network_configuration {
+    subnets          = ["subnet-123"]
+    security_groups  = [aws_security_group.svc.id]
+    assign_public_ip = true
+  }
+}
+"""
+
+
+def test_ecs_service_containers_are_components_behind_the_service_sg(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(ECS)
+    result = scan_tree(tmp_path, select=["BRL104", "BRL602"])
+    found = [(f.rule_id, str(f.location)) for f in result.active]
+    # The security group admits everything and the task has a public IP: 8080 is open, and the
+    # task definition carries a literal password.
+    assert found == [("BRL104", "main.tf:3:3"), ("BRL602", "main.tf:13:27")]
+    (api,) = result.graph.components()
+    assert api.replicas is not None and api.replicas.value == 2

@@ -10,6 +10,7 @@ Not yet mapped: load balancers, CloudFront, S3, ECS, launch templates and plan J
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform import SECRET_NAME, Attribute, Block, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
-from bitriver_lint.roles import role_from_name
+from bitriver_lint.roles import DEFAULT_PORTS, role_from_image, role_from_name
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "-1": "all", "all": "all"}
 _TAG_KEYS = ("Role", "role", "bitriver:role", "bitriver_role")
@@ -169,6 +170,8 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
         for block in module.resources("aws_instance"):
             for address, extra in _instances(module, block):
                 _instance(ctx, module, block, address, extra, sg_rules, subnets, region)
+        for block in module.resources("aws_ecs_service"):
+            _ecs_service(ctx, module, block, sg_rules, subnets, region)
         for block in module.resources("aws_autoscaling_group"):
             _autoscaling_group(ctx, module, block, sg_rules, subnets, region)
         for block in module.resources("aws_db_instance") + module.resources("aws_rds_cluster"):
@@ -304,6 +307,58 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     add_declared_listeners(graph, component, host_bound=True)
+
+
+def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
+                 sg_rules: dict[str, list[SgRule]], subnets: dict[str, Subnet], region: str | None) -> None:
+    """An ECS service: its task's containers as components on one host (the service's ENIs)."""
+    graph = ctx.graph
+    address = module.prefix + _ref(block)
+    task_ref = module.value(block.attributes.get("task_definition"))
+    task = next((b for b in module.resources("aws_ecs_task_definition") if _ref(b) == task_ref), None)
+    if task is None:
+        return
+    definitions = _located(module, task, "container_definitions")
+    containers = definitions.value if definitions else None
+    if isinstance(containers, str):
+        try:
+            containers = json.loads(containers)
+        except ValueError:
+            containers = None
+    if not isinstance(containers, list) or definitions is None:
+        return
+    network = next((b for b in block.blocks if b.type == "network_configuration"), None)
+    public_flag = _located(module, network, "assign_public_ip") if network else None
+    public = public_flag.value if public_flag and isinstance(public_flag.value, bool) else None
+    zones = module.value(network.attributes.get("subnets")) if network else None
+    first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
+    host = Host(id=f"tf:{address}", name=address, host_kind="ecs-service", location=block.location,
+                attrs={"resource": address, "public": public, "region": region, "az": first.az if first else None,
+                       "public_location": public_flag.location if public_flag else block.location})
+    graph.add(host)
+    _firewall(ctx, host, module.value(network.attributes.get("security_groups")) if network else None, sg_rules,
+              public, public_flag.location if public_flag else block.location)
+    count = _located(module, block, "desired_count")
+    groups = [module.value(lb.attributes.get("target_group_arn")) for lb in block.blocks if lb.type == "load_balancer"]
+    for container in (c for c in containers if isinstance(c, dict)):
+        image = str(container.get("image", ""))
+        role = role_from_image(image) or Role.OTHER
+        env = {str(e["name"]): Located(str(e.get("value", "")), definitions.location)
+               for e in container.get("environment") or [] if isinstance(e, dict) and "name" in e}
+        component = Component(id=f"tf:{address}#{container.get('name')}", name=str(container.get("name", address)),
+                              role=role, role_reason=f"image {image}", origin="terraform",
+                              location=definitions.location, image=image, env=env, replicas=count,
+                              attrs={"ports_known": False, "region": region, "target_groups": groups,
+                                     "containerized": True})
+        graph.add(component)
+        graph.runs_on(component.id, host.id, block.location)
+        if role in DEFAULT_PORTS:
+            add_declared_listeners(graph, component, host_bound=True)
+        for mapping in container.get("portMappings") or []:
+            port = mapping.get("containerPort") if isinstance(mapping, dict) else None
+            if isinstance(port, int):
+                graph.listener_for(component, port, definitions.location, declared=True, host_bound=True,
+                                   reason="ECS portMappings")
 
 
 def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules: dict[str, list[SgRule]],

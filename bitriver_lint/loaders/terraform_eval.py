@@ -10,6 +10,7 @@ naming what could not be resolved, so rules stay silent instead of guessing.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -306,6 +307,9 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "coalesce": lambda *values: next(v for v in values if v not in (None, "")),
     "max": max,
     "min": min,
+    # Containers are read as values: the JSON text itself is not needed.
+    "jsonencode": lambda value: value,
+    "jsondecode": lambda text: json.loads(text),
 }
 
 
