@@ -166,6 +166,10 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
             value = module.value(provider.attributes.get("region"))
             region = value if isinstance(value, str) else region
         sg_rules = _sg_rules(module, ctx)
+        for vpc in module.resources("aws_vpc"):
+            cidr = module.value(vpc.attributes.get("cidr_block"))
+            ctx.graph.add(Network(id=f"tf:{module.prefix}{_ref(vpc)}", name=_ref(vpc), net_kind="vpc",
+                                  location=vpc.location, cidr=cidr if isinstance(cidr, str) else None))
         subnets = _subnets(module, ctx)
         for block in module.resources("aws_instance"):
             for address, extra in _instances(module, block):
@@ -235,15 +239,7 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
                                                  block.location))
     _firewall(ctx, host, (get("vpc_security_group_ids") or get("security_groups") or Located([], block.location)).value,
               sg_rules, public, public_where)
-    bound = [name for name, binding in ctx.config.hosts.items()
-             if binding.resource in (address, _ref(block)) and binding.paths]
-    for name in bound:
-        prefixes = [ctx.config_path(p) for p in ctx.config.hosts[name].paths]
-        for other in graph.hosts():
-            directory = str(other.attrs.get("directory", ""))
-            if other.id != host.id and any(directory == p or directory.startswith(p + "/") for p in prefixes):
-                graph.runs_on(other.id, host.id, block.location)
-    if bound:
+    if _bind_trees(ctx, host, (address, _ref(block)), block.location):
         return  # what runs there is described by the compose/systemd files bound to it
     tags = get("tags")
     role = _role(ctx, address, tags.value if tags else None)
@@ -257,6 +253,19 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     add_declared_listeners(graph, component, host_bound=True)
+
+
+def _bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Location) -> bool:
+    """Config ``hosts`` entries that put compose/systemd directories on this machine: their hosts
+    run on it (and so sit behind its security groups). True when any binding applied."""
+    bound = [b for b in ctx.config.hosts.values() if b.resource in refs and b.paths]
+    for binding in bound:
+        prefixes = [ctx.config_path(p) for p in binding.paths]
+        for other in ctx.graph.hosts():
+            directory = str(other.attrs.get("directory", ""))
+            if other.id != host.id and any(directory == p or directory.startswith(p + "/") for p in prefixes):
+                ctx.graph.runs_on(other.id, host.id, where)
+    return bool(bound)
 
 
 def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
@@ -285,6 +294,8 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
                        "public_location": public_where, "region": region, "az": first.az if first else None})
     graph.add(host)
     _firewall(ctx, host, sgs, sg_rules, public, public_where)
+    if _bind_trees(ctx, host, (address, _ref(block)), block.location):
+        return
     tags: dict[str, Any] = {}
     for tag in (b for b in block.blocks if b.type == "tag"):
         key, value = module.value(tag.attributes.get("key")), module.value(tag.attributes.get("value"))
