@@ -151,12 +151,14 @@ def rules(fmt: str, config_path: Path | None) -> None:
 
 @cli.command()
 @click.argument("rule_id")
-def explain(rule_id: str) -> None:
-    """Show a rule's documentation (what, why, example, fix)."""
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+def explain(rule_id: str, config_path: Path | None) -> None:
+    """Show a rule's documentation (what, why, example, fix), custom rules included."""
+    from bitriver_lint.config import find_config, load_config
+    from bitriver_lint.engine import load_rules
     from bitriver_lint.ruledocs import rule_page
-    from bitriver_lint.rules import catalog
 
-    rules_by_id = catalog()
+    rules_by_id = load_rules(load_config(config_path or find_config(Path.cwd())))
     by_name = {r.name: r for r in rules_by_id.values()}
     rule = rules_by_id.get(rule_id.upper()) or by_name.get(rule_id)
     if rule is None:

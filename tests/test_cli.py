@@ -157,3 +157,46 @@ def test_cli_starts_without_heavy_imports() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+CUSTOM_RULE = """id: ACME101
+name: viewer-operators-only
+severity: error
+topologies: [all]
+check: exposure.reachable
+parameters:
+  targets: [{role: viewer, ports: [3000]}]
+  allowed: [operators]
+guide: "Company policy: the viewer runtime is reached through the proxy only"
+tags: [security, exposure]
+security_severity: 6.0
+summary: The viewer runtime is only for operators
+description: Reports the viewer's 3000 reachable from outside operators.
+rationale: Viewers must come through the proxy that adds TLS and caching.
+example: "```yaml\\nports: ['3000:3000']\\n```"
+fix: "Bind it to loopback.\\n```yaml\\nports: ['127.0.0.1:3000:3000']\\n```"
+"""
+
+
+def test_custom_rules_are_yaml_bound_to_a_check(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "ACME101.yaml").write_text(CUSTOM_RULE)
+    (tmp_path / ".bitriver-lint.yaml").write_text("rules:\n  paths: [policy]\n  select: [ACME]\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  viewer:\n    image: ghcr.io/bitriver/bitriver-viewer:1\n    ports: ['3000:3000']\n")
+    proc = run(".", "--format", "json", cwd=tmp_path)
+    assert [(f["rule_id"], f["location"]["line"]) for f in json.loads(proc.stdout)["findings"]] == [("ACME101", 4)]
+    assert "ACME101" in run("rules", cwd=tmp_path).stdout
+    assert "## Why it matters\n\nViewers must come through the proxy" in run("explain", "ACME101", cwd=tmp_path).stdout
+
+
+def test_a_broken_custom_rule_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "ACME102.yaml").write_text(CUSTOM_RULE.replace("ACME101", "ACME102").replace(
+        "exposure.reachable", "exposure.nope"))
+    (tmp_path / ".bitriver-lint.yaml").write_text("rules:\n  paths: [policy]\n")
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    proc = run(".", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "ACME102.yaml: check: unknown check 'exposure.nope'" in proc.stderr
