@@ -127,3 +127,13 @@ def test_ecs_service_containers_are_components_behind_the_service_sg(tmp_path: P
     assert found == [("BRL104", "main.tf:3:3"), ("BRL602", "main.tf:13:27")]
     (api,) = result.graph.components()
     assert api.replicas is not None and api.replicas.value == 2
+
+
+def test_reference_to_an_undefined_resource_dangles(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_instance" "api" {\n  instance_type          = "m6i.xlarge"\n'
+        '  vpc_security_group_ids = [aws_security_group.missing.id]\n  tags = { Role = "api" }\n}\n')
+    result = scan_tree(tmp_path, select=["BRL604"])
+    assert [(f.rule_id, str(f.location), f.message.split(",")[0]) for f in result.active] == [
+        ("BRL604", "main.tf:3:28", "a Terraform reference names 'aws_security_group.missing'")
+    ]

@@ -16,7 +16,7 @@ from typing import Any
 
 from bitriver_lint.builders.common import WATCHED_ENV, BuildContext, add_declared_listeners
 from bitriver_lint.exposure import named_set
-from bitriver_lint.graph import Allow, Component, Edge, Host, Listener, Network, Role
+from bitriver_lint.graph import Allow, Component, Dangling, Edge, Host, Listener, Network, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform import SECRET_NAME, Attribute, Block, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
@@ -189,10 +189,15 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
 
 
 def _firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
-              public_where: Location) -> None:
+              public_where: Location, sgs_where: Location | None = None) -> None:
     graph = ctx.graph
     host.described_layers.add("security group")
     for sg in sgs if isinstance(sgs, list) else []:
+        if isinstance(sg, Unknown) and sg.why == "is not defined in this module":
+            name = ".".join(sg.raw.split(".")[:2])
+            graph.dangling.append(Dangling(kind="terraform", name=name, location=sgs_where or host.location,
+                                           source=host.id))
+            continue
         # Rules are kept per resource, not per for_each/count copy of a security group.
         for rule in sg_rules.get(str(sg).split("[")[0], []):
             if isinstance(rule.cidrs, Unknown):
@@ -237,8 +242,8 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
     if subnet is not None:
         graph.link(host.id, subnet.node.id, Edge(kind="located_in", location=subnet_ref.location if subnet_ref else
                                                  block.location))
-    _firewall(ctx, host, (get("vpc_security_group_ids") or get("security_groups") or Located([], block.location)).value,
-              sg_rules, public, public_where)
+    groups = get("vpc_security_group_ids") or get("security_groups") or Located([], block.location)
+    _firewall(ctx, host, groups.value, sg_rules, public, public_where, groups.location)
     if _bind_trees(ctx, host, (address, _ref(block)), block.location):
         return  # what runs there is described by the compose/systemd files bound to it
     tags = get("tags")

@@ -62,6 +62,7 @@ _REFERENCE = {
     "link": "links names service",
     "requires": "Requires= names unit",
     "backend": "a frontend routes to backend",
+    "terraform": "a Terraform reference names",
     "backend_server": "a backend server points at",
     "route": "a route sends traffic to backend",
     "health_check": "a health check targets",
