@@ -137,3 +137,16 @@ def test_reference_to_an_undefined_resource_dangles(tmp_path: Path) -> None:
     assert [(f.rule_id, str(f.location), f.message.split(",")[0]) for f in result.active] == [
         ("BRL604", "main.tf:3:28", "a Terraform reference names 'aws_security_group.missing'")
     ]
+
+
+def test_aurora_cluster_needs_a_reader(tmp_path: Path) -> None:
+    cluster = ('resource "aws_rds_cluster" "pg" {\n  cluster_identifier = "bitriver"\n'
+               '  engine = "aurora-postgresql"\n}\n'
+               'resource "aws_rds_cluster_instance" "pg" {\n  count = %d\n'
+               '  cluster_identifier = aws_rds_cluster.pg.id\n  instance_class = "db.r6g.large"\n}\n'
+               'resource "aws_cloudfront_distribution" "cdn" {\n}\n')
+    (tmp_path / "main.tf").write_text(cluster % 1)
+    found = [(f.rule_id, str(f.location)) for f in scan_tree(tmp_path, select=["BRL505"]).active]
+    assert found == [("BRL505", "main.tf:5:1")]
+    (tmp_path / "main.tf").write_text(cluster % 2)
+    assert scan_tree(tmp_path, select=["BRL505"]).active == []

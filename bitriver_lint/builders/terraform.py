@@ -400,6 +400,13 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
                           origin="terraform", location=block.location,
                           attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
                                  "resource_type": block.labels[0]})
+    if block.labels[0] == "aws_rds_cluster":
+        # Aurora: availability comes from the cluster's instances, one writer plus readers.
+        members = [m for m in module.resources("aws_rds_cluster_instance")
+                   if module.value(m.attributes.get("cluster_identifier")) in (_ref(block), module.value(
+                       block.attributes.get("cluster_identifier")))]
+        copies = sum(len(_instances(module, m)) for m in members)
+        component.attrs["cluster_instances"] = Located(copies, members[0].location if members else block.location)
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     graph.add_listener(Listener(id=f"{component.id}#5432/tcp", component=component.id, port=5432,

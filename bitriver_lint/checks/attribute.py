@@ -114,6 +114,12 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
     managed = [c for c in ctx.graph.components(Role.POSTGRES) if c.attrs.get("managed")]
     replicas = [c for c in managed if _setting(c, "replicate_source_db")]
     for db in managed:
+        cluster = db.attrs.get("cluster_instances")
+        if isinstance(cluster, Located):
+            if isinstance(cluster.value, int) and cluster.value < 2:
+                ctx.report(f"{db.name} has {cluster.value} cluster instance(s): no reader to fail over to or to "
+                           "serve reads near the API", cluster.location)
+            continue
         if db in replicas or db.attrs.get("resource_type") != "aws_db_instance":
             continue
         multi_az = _setting(db, "multi_az")
