@@ -150,3 +150,45 @@ def test_aurora_cluster_needs_a_reader(tmp_path: Path) -> None:
     assert found == [("BRL505", "main.tf:5:1")]
     (tmp_path / "main.tf").write_text(cluster % 2)
     assert scan_tree(tmp_path, select=["BRL505"]).active == []
+
+
+def test_security_group_sources_are_their_members_subnets(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""
+resource "aws_subnet" "ops" {
+  cidr_block = "10.9.0.0/24"
+}
+resource "aws_subnet" "lab" {
+  cidr_block = "10.8.0.0/24"
+}
+resource "aws_security_group" "bastion" {
+}
+resource "aws_security_group" "srs" {
+  ingress {
+    from_port       = 1985
+    to_port         = 1985
+    protocol        = "tcp"
+    security_groups = [aws_security_group.bastion.id]
+  }
+}
+resource "aws_instance" "bastion" {
+  subnet_id              = aws_subnet.ops.id
+  vpc_security_group_ids = [aws_security_group.bastion.id]
+}
+resource "aws_instance" "srs" {
+  associate_public_ip_address = true
+  vpc_security_group_ids      = [aws_security_group.srs.id]
+  tags                        = { Role = "srs" }
+}
+""")
+
+    def admitted() -> list[list[str]]:
+        graph = scan_tree(tmp_path).graph
+        return [edge.cidrs for _, _, edge in graph.edges("allows") if edge.layer == "security group"]
+
+    assert admitted() == [["10.9.0.0/24"]]
+    (tmp_path / "main.tf").write_text((tmp_path / "main.tf").read_text().replace("aws_subnet.ops.id",
+                                                                                 "aws_subnet.lab.id"))
+    assert admitted() == [["10.8.0.0/24"]]
+    (tmp_path / "main.tf").write_text((tmp_path / "main.tf").read_text().replace(
+        "  subnet_id              = aws_subnet.lab.id\n", ""))
+    assert len(admitted()[0]) > 1  # a member without a known subnet: the private address space

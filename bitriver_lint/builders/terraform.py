@@ -62,12 +62,48 @@ def _instances(module: TerraformModule, block: Block) -> list[tuple[str, dict[st
     return [(ref, {})]
 
 
+def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
+    """Security group -> the subnet CIDRs its members sit in. A member whose subnet CIDR is not
+    known makes the group count as the whole private address space."""
+    subnet_cidrs = {_ref(s): module.value(s.attributes.get("cidr_block")) for s in module.resources("aws_subnet")}
+    private = [str(n) for n in PRIVATE.networks]
+    members: dict[str, list[str]] = {}
+
+    def add(groups: Any, subnets: Any) -> None:
+        cidrs = [subnet_cidrs.get(str(s)) for s in (subnets if isinstance(subnets, list) else [subnets])]
+        known = [c for c in cidrs if isinstance(c, str)]
+        for group in groups if isinstance(groups, list) else []:
+            key = str(group).split("[")[0]
+            members.setdefault(key, []).extend(known if known and len(known) == len(cidrs) else private)
+
+    def value(block: Block, name: str) -> Any:
+        return module.value(block.attributes.get(name))
+
+    for block in module.resources("aws_instance"):
+        add(value(block, "vpc_security_group_ids"), value(block, "subnet_id"))
+    for block in module.resources("aws_lb") + module.resources("aws_alb"):
+        add(module.value(block.attributes.get("security_groups")), module.value(block.attributes.get("subnets")))
+    for block in module.resources("aws_ecs_service"):
+        for network in (b for b in block.blocks if b.type == "network_configuration"):
+            add(value(network, "security_groups"), value(network, "subnets"))
+    for block in module.resources("aws_autoscaling_group"):
+        spec = next((b for b in block.blocks if b.type == "launch_template"), None)
+        template_ref = module.value(spec.attributes.get("id")) if spec else None
+        template = next((t for t in module.resources("aws_launch_template") if _ref(t) == template_ref), None)
+        if template is not None:
+            add(module.value(template.attributes.get("vpc_security_group_ids")),
+                module.value(block.attributes.get("vpc_zone_identifier")))
+    return members
+
+
 def _sg_rules(module: TerraformModule, ctx: BuildContext) -> dict[str, list[SgRule]]:
     rules: dict[str, list[SgRule]] = {}
+    members = _sg_members(module)
     for sg in module.resources("aws_security_group"):
         for ingress in (b for b in sg.blocks if b.type == "ingress"):
             rules.setdefault(_ref(sg), []).append(_rule(module, ctx, ingress, "protocol", "cidr_blocks",
-                                                        "ipv6_cidr_blocks", "security_groups", "prefix_list_ids"))
+                                                        "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
+                                                        members))
     for rule in module.resources("aws_security_group_rule"):
         kind = _located(module, rule, "type")
         target = _located(module, rule, "security_group_id")
@@ -75,18 +111,18 @@ def _sg_rules(module: TerraformModule, ctx: BuildContext) -> dict[str, list[SgRu
             continue
         rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "protocol", "cidr_blocks",
                                                         "ipv6_cidr_blocks", "source_security_group_id",
-                                                        "prefix_list_ids"))
+                                                        "prefix_list_ids", members))
     for rule in module.resources("aws_vpc_security_group_ingress_rule"):
         target = _located(module, rule, "security_group_id")
         if target is None or not isinstance(target.value, str):
             continue
         rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
-                                                        "referenced_security_group_id", "prefix_list_id"))
+                                                        "referenced_security_group_id", "prefix_list_id", members))
     return rules
 
 
 def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key: str, v4: str, v6: str,
-          sg_key: str, prefix_key: str) -> SgRule:
+          sg_key: str, prefix_key: str, members: dict[str, list[str]]) -> SgRule:
     def value(name: str) -> Any:
         return module.value(block.attributes.get(name))
 
@@ -109,9 +145,10 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key
                 break
             cidrs.extend(str(c) for c in found)
     if isinstance(cidrs, list):
-        if value(sg_key):
-            # Another security group's members sit on the VPC's private addresses.
-            cidrs.extend(str(n) for n in PRIVATE.networks)
+        sources = value(sg_key)
+        for source in sources if isinstance(sources, list) else ([sources] if sources else []):
+            # Another group's members: the subnets they sit in (private space when unknown).
+            cidrs.extend(members.get(str(source).split("[")[0]) or [str(n) for n in PRIVATE.networks])
         if value(prefix_key):
             # The managed prefix lists deployments use here are the CDN's origin-facing ranges.
             cidrs.extend(str(n) for n in named_set(ctx.config, "cdn").networks)
