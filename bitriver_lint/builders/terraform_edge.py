@@ -1,0 +1,166 @@
+"""Terraform's edge: ALBs as load-balancer documents, CloudFront distributions and S3 buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.terraform_common import expand, located_value, resource_ref
+from bitriver_lint.builders.terraform_network import SgRule
+from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.terraform import Block, TerraformModule
+from bitriver_lint.model import Located, Unknown
+from bitriver_lint.netsets import PRIVATE
+
+
+def add_distribution(ctx: BuildContext, module: TerraformModule, block: Block) -> None:
+    """A CloudFront distribution: a CDN that terminates TLS, with its origins and behaviours."""
+    ref = module.prefix + resource_ref(block)
+    origins: list[dict[str, Any]] = []
+    for origin in (b for b in block.blocks if b.type == "origin"):
+        custom = next((b for b in origin.blocks if b.type == "custom_origin_config"), None)
+        s3 = next((b for b in origin.blocks if b.type == "s3_origin_config"), None)
+        domain = module.value(origin.attributes.get("domain_name"))
+        # A computed attribute (bucket_regional_domain_name) is unknown before apply, but its
+        # expression still names the bucket.
+        domain_text = domain.raw if isinstance(domain, Unknown) else str(domain)
+        origins.append({
+            "id": module.value(origin.attributes.get("origin_id")),
+            "location": origin.location,
+            "custom": custom is not None,
+            "protocol_policy": located_value(module, custom, "origin_protocol_policy") if custom else None,
+            "s3": s3 is not None or ".s3." in domain_text or domain_text.startswith("aws_s3_bucket."),
+            "bucket": ".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None,
+            "access_control": origin.attributes.get("origin_access_control_id") is not None
+            or (s3 is not None and s3.attributes.get("origin_access_identity") is not None),
+        })
+    behaviours: list[dict[str, Any]] = []
+    for behaviour in (b for b in block.blocks if b.type in ("default_cache_behavior", "ordered_cache_behavior")):
+        path = module.value(behaviour.attributes.get("path_pattern")) if behaviour.type != "default_cache_behavior" \
+            else "*"
+        behaviours.append({
+            "path": path if isinstance(path, str) else None,
+            "origin": module.value(behaviour.attributes.get("target_origin_id")),
+            "signed": any(k in behaviour.attributes for k in ("trusted_key_groups", "trusted_signers")),
+            "location": behaviour.location,
+        })
+    component = Component(id=f"tf:{ref}", name=ref, role=Role.CDN, role_reason="aws_cloudfront_distribution",
+                          origin="terraform", location=block.location,
+                          attrs={"origins": origins, "behaviours": behaviours, "ports_known": True,
+                                 "cached_paths": [b["path"] for b in behaviours if b["path"]]})
+    ctx.graph.add(component)
+    ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
+                                    location=block.location, reason="CloudFront serves HTTPS"))
+
+
+def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
+    """S3 buckets and their public-access blocks, for segment-access checks."""
+    for bucket in module.resources("aws_s3_bucket"):
+        ref = resource_ref(bucket)  # matched against references inside the module
+        guards = [b for b in module.resources("aws_s3_bucket_public_access_block")
+                  if module.value(b.attributes.get("bucket")) == ref]
+        open_flags = [
+            Located(True, b.attributes[name].value_location)
+            for b in guards for name in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                         "restrict_public_buckets")
+            if name in b.attributes and module.value(b.attributes[name]) is False
+        ]
+        versioning = [b for b in module.resources("aws_s3_bucket_versioning")
+                      if module.value(b.attributes.get("bucket")) == ref]
+        status = None
+        for entry in versioning:
+            for config in (b for b in entry.blocks if b.type == "versioning_configuration"):
+                status = located_value(module, config, "status")
+        component = Component(id=f"tf:{ref}", name=ref, role=Role.BUCKET, role_reason="aws_s3_bucket",
+                              origin="terraform", location=bucket.location,
+                              attrs={"public_flags": open_flags, "guarded": bool(guards), "versioning": status})
+        ctx.graph.add(component)
+
+
+def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]]) -> list[ProxyConfig]:
+    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply."""
+    docs: list[ProxyConfig] = []
+    groups = {resource_ref(tg): tg for tg in module.resources("aws_lb_target_group")}
+    backends: dict[str, Backend] = {}
+    for ref, tg in groups.items():
+        backend = Backend(ref, tg.location)
+        protocol = str(module.value(tg.attributes.get("protocol")) or "HTTP").upper()
+        port = module.value(tg.attributes.get("port"))
+        for check in (b for b in tg.blocks if b.type == "health_check"):
+            enabled = module.value(check.attributes.get("enabled"))
+            if enabled is not False:
+                path = module.value(check.attributes.get("path"))
+                where = check.attributes["path"].value_location if "path" in check.attributes else check.location
+                backend.health = HealthSpec(where, path if isinstance(path, str) else "/", "GET")
+        if backend.health is None:
+            # AWS always health-checks a target group; without a block it probes "/".
+            backend.health = HealthSpec(tg.location, "/", "GET")
+        for sticky in (b for b in tg.blocks if b.type == "stickiness"):
+            if module.value(sticky.attributes.get("enabled")) is not False:
+                backend.sticky = sticky.location
+        backend.websocket = tg.location  # ALBs pass WebSocket upgrades natively
+        for attachment in module.resources("aws_lb_target_group_attachment"):
+            if module.value(attachment.attributes.get("target_group_arn")) != ref:
+                continue
+            target_port = module.value(attachment.attributes.get("port"))
+            for _, extra in expand(module, attachment):
+                target = module.value(attachment.attributes.get("target_id"), extra)
+                if not isinstance(target, str):
+                    continue
+                block = next((b for b in module.resources() if resource_ref(b) == target.split("[")[0]), None)
+                addresses = [target] if "[" in target or block is None else [a for a, _ in expand(module, block)]
+                chosen = target_port if isinstance(target_port, int) else port
+                for address in addresses:
+                    backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,
+                                                  attachment.location, "https" if protocol == "HTTPS" else "http"))
+        for component in ctx.graph.components():
+            groups_of = component.attrs.get("target_groups")
+            if isinstance(groups_of, list) and ref in groups_of:
+                backend.servers.append(Server(component.name, port if isinstance(port, int) else None, tg.location,
+                                              "https" if protocol == "HTTPS" else "http"))
+        backends[ref] = backend
+    for lb in module.resources("aws_lb") + module.resources("aws_alb"):
+        ref = resource_ref(lb)
+        internal = module.value(lb.attributes.get("internal")) is True
+        sgs = module.value(lb.attributes.get("security_groups"))
+        doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path], name=ref)
+        doc.backends = dict(backends)
+        for listener in module.resources("aws_lb_listener"):
+            if module.value(listener.attributes.get("load_balancer_arn")) != ref:
+                continue
+            port = module.value(listener.attributes.get("port"))
+            protocol = str(module.value(listener.attributes.get("protocol")) or "HTTP").upper()
+            if not isinstance(port, int):
+                continue
+            port_where = listener.attributes["port"].value_location
+            frontend = Frontend(resource_ref(listener), listener.location,
+                                [Bind("", port, protocol in ("HTTPS", "TLS"), port_where)])
+            allowed = [str(n) for n in PRIVATE.networks] if internal else [
+                c for sg in (sgs if isinstance(sgs, list) else []) for r in sg_rules.get(str(sg), [])
+                if isinstance(r.cidrs, list) and r.port_from <= port <= r.port_to for c in r.cidrs]
+            if internal or isinstance(sgs, list):
+                frontend.allow, frontend.acl_location = allowed, lb.location
+            for action in (b for b in listener.blocks if b.type == "default_action"):
+                kind = module.value(action.attributes.get("type"))
+                if kind == "redirect" and any(
+                        module.value(r.attributes.get("protocol")) == "HTTPS" for r in action.blocks):
+                    frontend.redirect_https = action.location
+                target = module.value(action.attributes.get("target_group_arn"))
+                if kind == "forward" and isinstance(target, str):
+                    frontend.routes.append(RouteRule(None, target, action.location))
+            for rule in module.resources("aws_lb_listener_rule"):
+                if module.value(rule.attributes.get("listener_arn")) != resource_ref(listener):
+                    continue
+                paths = [module.value(p.attributes.get("values")) for c in rule.blocks if c.type == "condition"
+                         for p in c.blocks if p.type == "path_pattern"]
+                targets = [module.value(a.attributes.get("target_group_arn")) for a in rule.blocks
+                           if a.type == "action" and module.value(a.attributes.get("type")) == "forward"]
+                for values in paths or [[None]]:
+                    for path in values if isinstance(values, list) else [None]:
+                        for target in targets:
+                            if isinstance(target, str):
+                                frontend.routes.append(RouteRule(str(path) if path else None, target, rule.location))
+            doc.frontends.append(frontend)
+        docs.append(doc)
+    return docs

@@ -1,0 +1,173 @@
+"""Terraform networking into firewall layers: subnets, security groups and public addressing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.terraform_common import located_value, resource_ref
+from bitriver_lint.exposure import named_set
+from bitriver_lint.graph import Allow, Dangling, Host, Network
+from bitriver_lint.loaders.terraform import Block, TerraformModule
+from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.netsets import PRIVATE
+
+_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "-1": "all", "all": "all"}
+
+
+@dataclass
+class SgRule:
+    location: Location
+    port_from: int
+    port_to: int
+    protocol: str
+    cidrs: list[str] | Unknown
+
+
+def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
+    """Security group -> the subnet CIDRs its members sit in. A member whose subnet CIDR is not
+    known makes the group count as the whole private address space."""
+    subnet_cidrs = {resource_ref(s): module.value(s.attributes.get("cidr_block"))
+                    for s in module.resources("aws_subnet")}
+    private = [str(n) for n in PRIVATE.networks]
+    members: dict[str, list[str]] = {}
+
+    def add(groups: Any, subnets: Any) -> None:
+        cidrs = [subnet_cidrs.get(str(s)) for s in (subnets if isinstance(subnets, list) else [subnets])]
+        known = [c for c in cidrs if isinstance(c, str)]
+        for group in groups if isinstance(groups, list) else []:
+            key = str(group).split("[")[0]
+            members.setdefault(key, []).extend(known if known and len(known) == len(cidrs) else private)
+
+    def value(block: Block, name: str) -> Any:
+        return module.value(block.attributes.get(name))
+
+    for block in module.resources("aws_instance"):
+        add(value(block, "vpc_security_group_ids"), value(block, "subnet_id"))
+    for block in module.resources("aws_lb") + module.resources("aws_alb"):
+        add(module.value(block.attributes.get("security_groups")), module.value(block.attributes.get("subnets")))
+    for block in module.resources("aws_ecs_service"):
+        for network in (b for b in block.blocks if b.type == "network_configuration"):
+            add(value(network, "security_groups"), value(network, "subnets"))
+    for block in module.resources("aws_autoscaling_group"):
+        spec = next((b for b in block.blocks if b.type == "launch_template"), None)
+        template_ref = module.value(spec.attributes.get("id")) if spec else None
+        template = next((t for t in module.resources("aws_launch_template") if resource_ref(t) == template_ref), None)
+        if template is not None:
+            add(module.value(template.attributes.get("vpc_security_group_ids")),
+                module.value(block.attributes.get("vpc_zone_identifier")))
+    return members
+
+
+def security_group_rules(module: TerraformModule, ctx: BuildContext) -> dict[str, list[SgRule]]:
+    rules: dict[str, list[SgRule]] = {}
+    members = _sg_members(module)
+    for sg in module.resources("aws_security_group"):
+        for ingress in (b for b in sg.blocks if b.type == "ingress"):
+            rules.setdefault(resource_ref(sg), []).append(_rule(module, ctx, ingress, "protocol", "cidr_blocks",
+                                                        "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
+                                                        members))
+    for rule in module.resources("aws_security_group_rule"):
+        kind = located_value(module, rule, "type")
+        target = located_value(module, rule, "security_group_id")
+        if kind is None or kind.value != "ingress" or target is None or not isinstance(target.value, str):
+            continue
+        rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "protocol", "cidr_blocks",
+                                                        "ipv6_cidr_blocks", "source_security_group_id",
+                                                        "prefix_list_ids", members))
+    for rule in module.resources("aws_vpc_security_group_ingress_rule"):
+        target = located_value(module, rule, "security_group_id")
+        if target is None or not isinstance(target.value, str):
+            continue
+        rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
+                                                        "referenced_security_group_id", "prefix_list_id", members))
+    return rules
+
+
+def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key: str, v4: str, v6: str,
+          sg_key: str, prefix_key: str, members: dict[str, list[str]]) -> SgRule:
+    def value(name: str) -> Any:
+        return module.value(block.attributes.get(name))
+
+    protocol = _PROTOCOLS.get(str(value(protocol_key)).lower(), "tcp")
+    low, high = value("from_port"), value("to_port")
+    if protocol == "all" or not isinstance(low, int):
+        low, high = 0, 65535
+    cidrs: list[str] | Unknown = []
+    for key in (v4, v6):
+        found = value(key)
+        if isinstance(found, Unknown):
+            cidrs = found
+            break
+        if isinstance(found, str):
+            found = [found]
+        if isinstance(found, list) and isinstance(cidrs, list):
+            bad = next((c for c in found if isinstance(c, Unknown)), None)
+            if bad is not None:
+                cidrs = bad
+                break
+            cidrs.extend(str(c) for c in found)
+    if isinstance(cidrs, list):
+        sources = value(sg_key)
+        for source in sources if isinstance(sources, list) else ([sources] if sources else []):
+            # Another group's members: the subnets they sit in (private space when unknown).
+            cidrs.extend(members.get(str(source).split("[")[0]) or [str(n) for n in PRIVATE.networks])
+        if value(prefix_key):
+            # The managed prefix lists deployments use here are the CDN's origin-facing ranges.
+            cidrs.extend(str(n) for n in named_set(ctx.config, "cdn").networks)
+    return SgRule(block.location, low, high if isinstance(high, int) else low, protocol, cidrs)
+
+
+@dataclass
+class Subnet:
+    node: Network
+    az: str | None
+    public_location: Location  # map_public_ip_on_launch, or the block when it is not written
+
+
+def subnets_of(module: TerraformModule, ctx: BuildContext) -> dict[str, Subnet]:
+    subnets: dict[str, Subnet] = {}
+    for subnet in module.resources("aws_subnet"):
+        az = module.value(subnet.attributes.get("availability_zone"))
+        public = module.value(subnet.attributes.get("map_public_ip_on_launch"))
+        cidr = module.value(subnet.attributes.get("cidr_block"))
+        node = Network(id=f"tf:{resource_ref(subnet)}", name=resource_ref(subnet), net_kind="subnet",
+                       location=subnet.location,
+                       cidr=cidr if isinstance(cidr, str) else None,
+                       public=public if isinstance(public, bool) else None)
+        ctx.graph.add(node)
+        flag = subnet.attributes.get("map_public_ip_on_launch")
+        subnets[resource_ref(subnet)] = Subnet(node, az if isinstance(az, str) else None,
+                                       flag.location if flag else subnet.location)
+    return subnets
+
+
+def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
+              public_where: Location, sgs_where: Location | None = None) -> None:
+    graph = ctx.graph
+    host.described_layers.add("security group")
+    for sg in sgs if isinstance(sgs, list) else []:
+        if isinstance(sg, Unknown) and sg.why == "is not defined in this module":
+            name = ".".join(sg.raw.split(".")[:2])
+            graph.dangling.append(Dangling(kind="terraform", name=name, location=sgs_where or host.location,
+                                           source=host.id))
+            continue
+        # Rules are kept per resource, not per for_each/count copy of a security group.
+        for rule in sg_rules.get(str(sg).split("[")[0], []):
+            if isinstance(rule.cidrs, Unknown):
+                # Exposure through this rule cannot be judged: checks get a BRL002 instead.
+                host.attrs.setdefault("unknown_rules", []).append(
+                    (rule.port_from, rule.port_to, rule.protocol, Located(rule.cidrs, rule.location)))
+                continue
+            graph.link(host.id, host.id, Allow(location=rule.location, layer="security group", cidrs=rule.cidrs,
+                                               port_from=rule.port_from, port_to=rule.port_to,
+                                               protocol=rule.protocol,  # type: ignore[arg-type]
+                                               description=str(sg)))
+    if public is None:
+        return  # the files do not say (a default VPC gives public IPs): the layer is assumed open
+    host.described_layers.add("public address")
+    reach = ["0.0.0.0/0", "::/0"] if public else [str(n) for n in PRIVATE.networks]
+    graph.link(host.id, host.id, Allow(location=public_where, layer="public address", cidrs=reach, port_from=0,
+                                       port_to=65535, protocol="all",
+                                       description="public IP" if public else "no public IP"))
