@@ -1,11 +1,10 @@
-"""Terraform (AWS) modules into the graph.
+"""Terraform (AWS) modules and plans into the graph: the compute and data parts.
 
-Instances become hosts whose security groups (inline ``ingress``, ``aws_security_group_rule``,
-``aws_vpc_security_group_ingress_rule``) and public addressing are firewall layers; config
-``hosts`` says which compose project or unit directory runs on which instance. RDS and
-ElastiCache become the postgres and redis components with their HA and backup settings.
-Literal secrets in resources, variable defaults and tfvars feed the secret check.
-Not yet mapped: load balancers, CloudFront, S3, ECS, launch templates and plan JSON.
+Instances, autoscaling groups and ECS services become hosts behind their firewall layers
+(``terraform_network``); config ``hosts`` says which compose project or unit directory runs on
+which of them. RDS/Aurora and ElastiCache become the postgres and redis components with their
+HA and backup settings. Literal secrets in resources, variable defaults and tfvars feed the
+secret check. Load balancers, CloudFront and S3 are in ``terraform_edge``.
 """
 
 from __future__ import annotations
