@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bitriver_lint.config import Config
@@ -32,8 +32,6 @@ class BuildContext:
     graph: ServiceGraph
     config: Config
     workspace: Workspace
-    # Which builder made which hosts, for the joins config ``hosts`` describes.
-    notes: list[str] = field(default_factory=list)
 
     def config_path(self, path: str) -> str:
         """A path written in the config, as a root-relative path (configs say paths relative

@@ -95,16 +95,3 @@ def unresolved_findings(items: list[Unresolved]) -> list[Finding]:
             why = why.replace("is ", "are ", 1)
         notes.append(Finding("BRL002", Severity.NOTE, f"{names} {why}, so {silenced}", location))
     return notes
-
-
-class AnyParams(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-def _nothing(ctx: CheckContext, params: AnyParams) -> None:
-    del ctx, params
-
-
-def pending(name: str, description: str) -> Check[AnyParams]:
-    """A check whose facts no loader provides yet: it reports nothing until one does."""
-    return Check(name, _nothing, AnyParams, description + " (needs facts no loader provides yet)")
