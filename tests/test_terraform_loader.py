@@ -41,7 +41,7 @@ resource "aws_db_instance" "pg" {
 def _module(tmp_path: Path, files: dict[str, str], config: Config | None = None) -> TerraformModule:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    tf = sorted(n for n in files if n.endswith(".tf"))
+    tf = sorted(n for n in files if n.endswith((".tf", ".tf.json")))
     (module,) = load(tf, Workspace(tmp_path), config or Config())
     return module
 
@@ -83,3 +83,67 @@ def test_malformed_file_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Pat
     assert [(d.rule_id, str(d.location)) for d in module.diagnostics] == [("BRL001", "broken.tf:2:9")]
     assert "invalid HCL" in module.diagnostics[0].message
     assert [b.labels for b in module.resources()] == [["aws_security_group", "lb"], ["aws_db_instance", "pg"]]
+
+
+MAIN_JSON = """{
+  "//": "the same shapes in Terraform's JSON syntax",
+  "variable": {"region": {"default": "eu-west-1"}, "ports": {"default": [80, 443]}},
+  "locals": {"az": "${var.region}a", "all_ports": "${var.ports}", "literal": "$${not.a.ref}"},
+  "resource": {
+    "aws_security_group": {
+      "lb": {
+        "name": "lb",
+        "tags": {"Role": "lb"},
+        "ingress": [{"from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]}]
+      }
+    },
+    "aws_lb_target_group": {
+      "api": {"port": 8080, "health_check": {"path": "/healthz"}}
+    }
+  }
+}
+"""
+
+
+def test_json_syntax_evaluates_like_hcl_with_json_positions(tmp_path: Path) -> None:
+    module = _module(tmp_path, {"main.tf.json": MAIN_JSON, "terraform.tfvars.json": '{"region": "us-east-1"}\n'})
+    assert module.diagnostics == []
+    local = module.scope().locals
+    assert local["az"] == "us-east-1a"
+    assert local["all_ports"] == [80, 443]  # "${expr}" alone keeps the value's type
+    assert local["literal"] == "${not.a.ref}"
+    assert str(module.variables["region"].location) == "terraform.tfvars.json:1:12"
+    (sg,) = module.resources("aws_security_group")
+    assert str(sg.location) == "main.tf.json:7:7"
+    assert module.value(sg.attributes["tags"]) == {"Role": "lb"}  # an object argument...
+    (ingress,) = [b for b in sg.blocks if b.type == "ingress"]  # ...and a list of nested blocks
+    assert str(ingress.location) == "main.tf.json:10:21"
+    assert module.value(ingress.attributes["cidr_blocks"]) == ["0.0.0.0/0"]
+    (tg,) = module.resources("aws_lb_target_group")
+    (check,) = [b for b in tg.blocks if b.type == "health_check"]  # a single object is one block
+    assert module.value(check.attributes["path"]) == "/healthz"
+    assert str(check.attributes["path"].value_location) == "main.tf.json:14:54"
+
+
+def test_malformed_json_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Path) -> None:
+    module = _module(tmp_path, {"main.tf.json": MAIN_JSON, "broken.tf.json": '{"resource": {\n  "x": [1,\n}\n',
+                                "odd.tf.json": '{"resources": {}}\n'})
+    assert [(d.rule_id, str(d.location)) for d in module.diagnostics] == [
+        ("BRL001", "broken.tf.json:3:1"), ("BRL001", "odd.tf.json:1:2")]
+    assert "invalid JSON" in module.diagnostics[0].message
+    assert "'resources'" in module.diagnostics[1].message
+    assert [b.labels for b in module.resources()] == [["aws_security_group", "lb"], ["aws_lb_target_group", "api"]]
+
+
+def test_string_escapes_and_heredocs(tmp_path: Path) -> None:
+    text = ('locals {\n'
+            '  quoted = "a\\"b\\tc $${not.a.ref} \\u00e9"\n'
+            '  doc    = <<-EOT\n'
+            '    region=${var.region}\n'
+            '      kept \\n literally\n'
+            '    EOT\n'
+            '}\n'
+            'variable "region" {\n  default = "eu-west-1"\n}\n')
+    local = _module(tmp_path, {"main.tf": text}).scope().locals
+    assert local["quoted"] == 'a"b\tc ${not.a.ref} é'
+    assert local["doc"] == "region=eu-west-1\n  kept \\n literally\n"

@@ -257,24 +257,34 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
 
 
 def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
+    """In Terraform's order: ``terraform.tfvars``, its JSON twin, then ``*.auto.tfvars[.json]`` by name."""
     base = ws.abspath(directory) if directory else ws.root
     names = sorted(p.name for p in base.iterdir() if p.is_file())
-    ordered = [n for n in names if n == "terraform.tfvars"] + [n for n in names if n.endswith(".auto.tfvars")]
+    ordered: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
+    ordered += [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     return [posixpath.join(directory, n) if directory else n for n in ordered]
+
+
+def _parse(rel: str, ws: Workspace, tfvars: bool = False) -> tuple[dict[str, Attribute], list[Block],
+                                                                    list[Diagnostic]]:
+    """One file in either syntax; raises FileProblem when it cannot be read."""
+    text = ws.read_text(rel)
+    if rel.endswith(".json"):
+        from bitriver_lint.loaders import terraform_json
+
+        return terraform_json.parse_file(text, rel, tfvars=tfvars)
+    return parse_file(text, rel)
 
 
 def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config) -> TerraformModule:
     diagnostics: list[Diagnostic] = []
     blocks: list[Block] = []
     for rel in rels:
-        if not rel.endswith(".tf"):
-            continue  # .tf.json: recognised but not read yet
         try:
-            text = ws.read_text(rel)
+            _, file_blocks, problems = _parse(rel, ws)
         except FileProblem as exc:
             diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
             continue
-        _, file_blocks, problems = parse_file(text, rel)
         blocks.extend(file_blocks)
         diagnostics.extend(problems)
     module = TerraformModule(directory, rels, blocks, {}, set(), [], diagnostics)
@@ -293,7 +303,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config)
                                              block.location)
     for rel in _tfvars_files(directory, ws):
         try:
-            attributes, _, problems = parse_file(ws.read_text(rel), rel)
+            attributes, _, problems = _parse(rel, ws, tfvars=True)
         except FileProblem as exc:
             diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -64,10 +65,30 @@ class Literal:
         self.value = value
 
 
+class JsonExpression:
+    """A value written in Terraform's JSON syntax: plain JSON whose leaves may be parsed template
+    expressions (any leaf that is not a str, number, bool or null)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _json_value(value: Any, scope: Scope) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_value(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v, scope) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return evaluate(value, scope)
+
+
 def evaluate(rule: Any, scope: Scope) -> Any:
     """The value of an expression rule, or an Unknown."""
     if isinstance(rule, Literal):
         return rule.value
+    if isinstance(rule, JsonExpression):
+        return _json_value(rule.value, scope)
     name = _name(rule)
     kids = _children(rule)
     if name == "ExprTermRule":
@@ -82,8 +103,10 @@ def evaluate(rule: Any, scope: Scope) -> Any:
     if name == "LiteralValueRule":
         text = _token_text(rule)
         return {"true": True, "false": False, "null": None}.get(text, text)
-    if name in ("StringRule", "HeredocTemplateRule", "HeredocTrimTemplateRule"):
+    if name == "StringRule":
         return _string(rule, scope)
+    if name in ("HeredocTemplateRule", "HeredocTrimTemplateRule"):
+        return _heredoc(_token_text(rule), scope, trim=name == "HeredocTrimTemplateRule")
     if name == "TupleRule":
         return [evaluate(k, scope) for k in kids if not _name(k).endswith("_TOKEN")]
     if name == "ObjectRule":
@@ -146,23 +169,81 @@ def _object_key(rule: Any, scope: Scope) -> Any:
 
 
 def _string(rule: Any, scope: Scope) -> Any:
+    pieces = [piece for part in _children(rule) if _name(part) == "StringPartRule" for piece in _children(part)]
+    if len(pieces) == 1 and _name(pieces[0]) == "InterpolationRule":
+        # As in Terraform, "${expr}" alone is expr itself, type and all: "${var.ports}" is a list.
+        return evaluate(pieces[0], scope)
     parts: list[str] = []
-    missing: list[str] = []
-    for part in _children(rule):
-        if _name(part) != "StringPartRule":
-            continue
-        for piece in _children(part):
-            if _name(piece) == "InterpolationRule":
-                value = evaluate(piece, scope)
-                if isinstance(value, Unknown):
-                    missing.extend(value.names or (value.raw,))
-                else:
-                    parts.append(_render(value))
+    unknowns: list[Unknown] = []
+    for piece in pieces:
+        if _name(piece) == "InterpolationRule":
+            value = evaluate(piece, scope)
+            if isinstance(value, Unknown):
+                unknowns.append(value)
             else:
-                parts.append(_token_text(piece))
-    if missing:
-        return Unknown(tuple(dict.fromkeys(missing)), source_text(rule))
+                parts.append(_render(value))
+        else:
+            parts.append(_unescape(_token_text(piece), quoted=_name(rule) == "StringRule"))
+    if unknowns:
+        names = tuple(dict.fromkeys(n for u in unknowns for n in (u.names or (u.raw,))))
+        whys = {u.why for u in unknowns}
+        if len(whys) == 1:
+            return Unknown(names, source_text(rule), why=whys.pop())
+        return Unknown(names, source_text(rule))
     return "".join(parts)
+
+
+def parse_template(text: str) -> Any:
+    """``text`` as a quoted template expression (JSON syntax strings, heredoc bodies), or None
+    where Terraform could not read it either."""
+    import hcl2
+
+    try:
+        tree = hcl2.parses(f"x = {json.dumps(text, ensure_ascii=False)}\n")
+    except Exception:
+        return None
+    for body in _children(tree):
+        for attribute in _children(body):
+            if _name(attribute) == "AttributeRule":
+                return _children(attribute)[-1]
+    return None
+
+
+def _heredoc(text: str, scope: Scope, trim: bool) -> Any:
+    """``<<EOT`` bodies (``<<-EOT`` without their common indent); python-hcl2 keeps them as one token."""
+    header, _, rest = text.partition("\n")
+    tag = header.lstrip("<-").strip()
+    lines = rest.split("\n")
+    end = next((i for i, line in enumerate(lines) if line.strip() == tag), len(lines))
+    lines = lines[:end]
+    if trim:
+        indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+        lines = [line[indent:] for line in lines]
+    body = "".join(line + "\n" for line in lines)
+    if "{" not in body:
+        return body
+    # No backslash escapes in heredocs: JSON-encoding the body keeps backslashes literal.
+    template = parse_template(body)
+    return evaluate(template, scope) if template is not None else Unknown((), text)
+
+
+_ESCAPE = re.compile(r'\\(?:[nrt"\\]|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})|\$\$\{|%%\{')
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def _unescape(text: str, quoted: bool) -> str:
+    """HCL's escapes: backslash sequences in quoted strings only; ``$${``/``%%{`` everywhere."""
+    def one(match: re.Match[str]) -> str:
+        token = match.group()
+        if token in ("$${", "%%{"):
+            return token[1:]
+        if not quoted:
+            return token
+        if token[1] in "uU":
+            return chr(int(token[2:], 16))
+        return _SIMPLE_ESCAPES[token[1]]
+
+    return _ESCAPE.sub(one, text)
 
 
 def _render(value: Any) -> str:
