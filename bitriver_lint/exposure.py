@@ -116,8 +116,10 @@ def _narrow(
             assert isinstance(edge, Allow)
             if edge.port_from <= port <= edge.port_to and edge.protocol in ("all", listener.protocol):
                 allows.setdefault(edge.layer, []).append(edge)
+    standard = [layer for layer in STANDARD_LAYERS
+                if not (layer == "host firewall" and hosts and all(h.managed for h in hosts))]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
-    for layer in [*STANDARD_LAYERS, *sorted(extra)]:
+    for layer in [*standard, *sorted(extra)]:
         if layer not in described and layer not in allows:
             entry.assumed_open.append(layer)
             continue

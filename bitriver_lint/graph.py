@@ -133,6 +133,8 @@ class Host(Payload):
     # Firewall layers the files describe for this host (e.g. "security group"). A layer
     # named here with no matching ``allows`` edge lets nothing through.
     described_layers: set[str] = Field(default_factory=set)
+    # A cloud-managed service (ALB, RDS): no operating system, so no host firewall to describe.
+    managed: bool = False
     attrs: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -118,6 +118,28 @@ def test_shipped_cdn_ranges_by_name(tmp_path: Path) -> None:
     from bitriver_lint.netsets import CidrSet
 
     assert CidrSet(["173.245.48.0/20", "2606:4700::/32"]).issubset(named_set(load_config(path), "cdn"))
+    path.write_text("networks:\n  cdn: cloudfront\n")
+    cloudfront = named_set(load_config(path), "cdn")
+    assert CidrSet(["130.176.88.0/21", "2600:9000:1000::/36"]).issubset(cloudfront)
+    assert not CidrSet(["173.245.48.0/20"]).issubset(cloudfront)
     path.write_text("networks:\n  cdn: akamai\n")
     with pytest.raises(ConfigError, match=r":2: networks.cdn: Value error, no shipped range set 'akamai'"):
         load_config(path)
+
+
+def test_shipped_range_sets_say_when_and_where_they_were_taken() -> None:
+    import datetime
+    import ipaddress
+
+    import yaml
+
+    from bitriver_lint.exposure import _ranges_dir, shipped_range_names
+
+    assert shipped_range_names() == ["cloudflare", "cloudfront"]
+    for name in shipped_range_names():
+        data = yaml.safe_load((_ranges_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
+        assert isinstance(data["taken"], datetime.date), name
+        assert data["source"].startswith("https://"), name
+        for version, key in ((4, "ipv4"), (6, "ipv6")):
+            assert data[key], (name, key)
+            assert all(ipaddress.ip_network(c).version == version for c in data[key]), (name, key)

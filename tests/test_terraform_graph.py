@@ -192,3 +192,38 @@ resource "aws_instance" "srs" {
     (tmp_path / "main.tf").write_text((tmp_path / "main.tf").read_text().replace(
         "  subnet_id              = aws_subnet.lab.id\n", ""))
     assert len(admitted()[0]) > 1  # a member without a known subnet: the private address space
+
+
+def test_shipped_cloudfront_ranges_decide_who_is_the_cdn(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""
+resource "aws_cloudfront_distribution" "live" {
+  enabled = true
+}
+resource "aws_security_group" "origin" {
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["130.176.88.0/21", "54.239.134.0/23"]
+  }
+}
+resource "aws_lb" "origin" {
+  load_balancer_type = "application"
+  security_groups    = [aws_security_group.origin.id]
+}
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.origin.arn
+  port              = 443
+  protocol          = "HTTPS"
+}
+""")
+
+    def brl106() -> list[str]:
+        return [str(f.location) for f in scan_tree(tmp_path, select=["BRL106"]).active]
+
+    assert brl106() == ["main.tf:6:3"]  # no CDN ranges configured: those sources are just the internet
+    (tmp_path / ".bitriver-lint.yaml").write_text("networks:\n  cdn: cloudfront\n")
+    assert brl106() == []
+    main = (tmp_path / "main.tf").read_text()
+    (tmp_path / "main.tf").write_text(main.replace('"54.239.134.0/23"', '"54.239.134.0/23", "198.51.100.7/32"'))
+    assert brl106() == ["main.tf:6:3"]  # one office address beside CloudFront's is still outside the CDN

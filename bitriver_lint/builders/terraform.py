@@ -14,7 +14,7 @@ from typing import Any
 
 from bitriver_lint.builders.common import WATCHED_ENV, BuildContext, add_declared_listeners
 from bitriver_lint.builders.terraform_common import expand, located_value, resource_ref
-from bitriver_lint.builders.terraform_edge import add_buckets, add_distribution, load_balancers
+from bitriver_lint.builders.terraform_edge import add_buckets, add_distribution, load_balancers, place_load_balancers
 from bitriver_lint.builders.terraform_network import SgRule, Subnet, add_firewall, security_group_rules, subnets_of
 from bitriver_lint.graph import Component, Edge, Host, Listener, Network, Role
 from bitriver_lint.loaders.terraform import SECRET_NAME, Attribute, Block, TerraformModule
@@ -244,7 +244,7 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
         "multi_az", "backup_retention_period", "skip_final_snapshot", "publicly_accessible", "availability_zone",
         "replicate_source_db", "instance_class")}
     public = settings["publicly_accessible"]
-    host = Host(id=f"tf:{ref}", name=ref, host_kind="rds", location=block.location,
+    host = Host(id=f"tf:{ref}", name=ref, host_kind="rds", location=block.location, managed=True,
                 attrs={"resource": ref, "region": region,
                        "az": settings["availability_zone"].value if settings["availability_zone"] else None,
                        "public": public.value is True if public else False,
@@ -319,6 +319,8 @@ def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
     from bitriver_lint.builders import proxy
 
     for module in modules:
-        docs = load_balancers(module, ctx, security_group_rules(module, ctx))
+        sg_rules = security_group_rules(module, ctx)
+        docs = load_balancers(module, ctx, sg_rules)
         proxy.nodes(docs, ctx)
+        place_load_balancers(module, ctx, sg_rules)
         proxy.edges(docs, ctx)

@@ -6,8 +6,8 @@ from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import expand, located_value, resource_ref
-from bitriver_lint.builders.terraform_network import SgRule
-from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.builders.terraform_network import SgRule, add_firewall
+from bitriver_lint.graph import Allow, Component, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform import Block, TerraformModule
 from bitriver_lint.model import Located, Unknown
@@ -122,8 +122,6 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[st
         backends[ref] = backend
     for lb in module.resources("aws_lb") + module.resources("aws_alb"):
         ref = resource_ref(lb)
-        internal = module.value(lb.attributes.get("internal")) is True
-        sgs = module.value(lb.attributes.get("security_groups"))
         doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path], name=ref)
         doc.backends = dict(backends)
         for listener in module.resources("aws_lb_listener"):
@@ -136,11 +134,6 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[st
             port_where = listener.attributes["port"].value_location
             frontend = Frontend(resource_ref(listener), listener.location,
                                 [Bind("", port, protocol in ("HTTPS", "TLS"), port_where)])
-            allowed = [str(n) for n in PRIVATE.networks] if internal else [
-                c for sg in (sgs if isinstance(sgs, list) else []) for r in sg_rules.get(str(sg), [])
-                if isinstance(r.cidrs, list) and r.port_from <= port <= r.port_to for c in r.cidrs]
-            if internal or isinstance(sgs, list):
-                frontend.allow, frontend.acl_location = allowed, lb.location
             for action in (b for b in listener.blocks if b.type == "default_action"):
                 kind = module.value(action.attributes.get("type"))
                 if kind == "redirect" and any(
@@ -164,3 +157,26 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[st
             doc.frontends.append(frontend)
         docs.append(doc)
     return docs
+
+
+def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]]) -> None:
+    """Put each ALB's host (the standalone LB host the proxy builder made) behind its security
+    groups, as instances are; an internal ALB is reachable from private addresses only."""
+    graph = ctx.graph
+    for lb in module.resources("aws_lb") + module.resources("aws_alb"):
+        ref = resource_ref(lb)
+        component = next((c for c in graph.components() if ref in c.attrs.get("configs", [])), None)
+        hosts = graph.hosts_of(component.id) if component is not None else []
+        if not hosts:
+            continue
+        host = hosts[0]
+        host.managed = True
+        internal = lb.attributes.get("internal")
+        sgs = lb.attributes.get("security_groups")
+        if sgs is not None:
+            add_firewall(ctx, host, module.value(sgs), sg_rules, None, lb.location, sgs.value_location)
+        if internal is not None and module.value(internal) is True:
+            host.described_layers.add("public address")
+            graph.link(host.id, host.id, Allow(location=internal.location, layer="public address",
+                                               cidrs=[str(n) for n in PRIVATE.networks], port_from=0,
+                                               port_to=65535, protocol="all", description="internal load balancer"))
