@@ -63,6 +63,8 @@ def cli() -> None:
                    "findings located in, or related to, them.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the text report.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes for parsing large Terraform trees; 0 means one per CPU.")
 def scan(
     paths: tuple[Path, ...],
     fmt: str,
@@ -78,6 +80,7 @@ def scan(
     changed: bool,
     show_suppressed: bool,
     color: bool | None,
+    jobs: int,
 ) -> None:
     """Scan deployment files (default: the current directory)."""
     from bitriver_lint import baseline as baselines
@@ -95,7 +98,7 @@ def scan(
         targets = [Path(".")]
     config = load_config(config_path or find_config(targets[0].resolve()))
     selects, ignores = _split(select), _split(ignore)
-    result = run_scan(targets, config, topology=topology, select=selects, ignore=ignores)
+    result = run_scan(targets, config, topology=topology, select=selects, ignore=ignores, jobs=jobs or _cpus())
     if focus is not None:
         result.findings = [f for f in result.findings if _touches(result.root, f, focus)]
     for option, values in (("--select", selects), ("--ignore", ignores)):
@@ -185,6 +188,13 @@ def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology:
     config = load_config(config_path or find_config(targets[0].resolve()))
     result = run_scan(targets, config, topology=topology)
     click.echo(graph_reporter.render_graph(result, fmt))
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (a container's limit, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -103,13 +103,14 @@ def scan(
     topology: str | None = None,
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    jobs: int = 1,
 ) -> ScanResult:
     for path in paths:
         if not path.exists():
             raise ConfigError(f"PATH: {path} does not exist")
     root = (root or scan_root(paths)).resolve()
     rules = load_rules(config)
-    ws = Workspace(root)
+    ws = Workspace(root, jobs=jobs)
     build_ctx = BuildContext(ServiceGraph(), config, ws)
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
     found = discover([p.resolve() for p in paths], ws, excludes)

@@ -26,6 +26,7 @@ class Workspace:
     root: Path
     # A pathspec of the root .gitignore (set by discovery): ignored files are not committed.
     ignore_spec: Any = None
+    jobs: int = 1  # how many processes may parse files at once (``--jobs``)
     _cache: dict[str, str] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
 

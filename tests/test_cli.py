@@ -70,6 +70,7 @@ def test_severity_threshold_and_select() -> None:
         (["fixtures/single-node", "--select", "BRL9"], "--select: no rule matches 'BRL9'"),
         (["explain", "BRL999"], "RULE_ID: unknown rule 'BRL999'"),
         (["fixtures/single-node", "--update-baseline"], "--update-baseline: needs --baseline"),
+        (["fixtures/single-node", "--jobs", "-1"], "'--jobs'"),
     ],
 )
 def test_usage_errors_exit_two_with_one_line_naming_the_flag(args: list[str], needle: str) -> None:

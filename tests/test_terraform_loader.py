@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.terraform import TerraformModule, load
 from bitriver_lint.model import Unknown
@@ -147,3 +149,35 @@ def test_string_escapes_and_heredocs(tmp_path: Path) -> None:
     local = _module(tmp_path, {"main.tf": text}).scope().locals
     assert local["quoted"] == 'a"b\tc ${not.a.ref} é'
     assert local["doc"] == "region=eu-west-1\n  kept \\n literally\n"
+
+
+def test_parallel_parsing_gives_the_same_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    from bitriver_lint.loaders import terraform
+
+    files = {f"m{i}/main.tf": MAIN.replace('"lb"', f'"lb{i}"') for i in range(3)}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir()
+        (tmp_path / name).write_text(text)
+    (tmp_path / "m0" / "broken.tf").write_text('resource "aws_instance" "x" {\n  ami = \n}\n')
+    rels = sorted([*files, "m0/broken.tf"])
+
+    def shape(modules: list[TerraformModule]) -> list[object]:
+        return [(m.directory, [(b.type, b.labels, str(b.location)) for b in m.blocks],
+                 [(d.rule_id, str(d.location)) for d in m.diagnostics], m.scope().locals["ports"]) for m in modules]
+
+    serial = shape(load(rels, Workspace(tmp_path), Config()))
+    pools: list[int] = []
+    real_pool = concurrent.futures.ProcessPoolExecutor
+
+    def counting_pool(*args: object, **kwargs: object) -> concurrent.futures.ProcessPoolExecutor:
+        pools.append(1)
+        return real_pool(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(terraform, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counting_pool)
+    parallel = shape(load(rels, Workspace(tmp_path, jobs=2), Config()))
+    assert pools == [1]
+    assert parallel == serial
+    assert serial[0][2] == [("BRL001", "m0/broken.tf:2:9")]

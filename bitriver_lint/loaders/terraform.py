@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.terraform_eval import Scope, evaluate
+from bitriver_lint.loaders.terraform_eval import Scope, Syntax, evaluate, to_syntax
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -24,7 +24,7 @@ from bitriver_lint.workspace import FileProblem, Workspace
 @dataclass
 class Attribute:
     name: str
-    expr: Any  # the hcl2 expression rule
+    expr: Any  # a Syntax node, or a Literal/JsonExpression for plans and JSON syntax
     location: Location  # the attribute name
     value_location: Location
     literal: bool  # a plain string/number written as is, not computed
@@ -126,28 +126,23 @@ class _Locals(Mapping[str, Any]):
         return len(self.module.locals_)
 
 
-def _name(rule: Any) -> str:
-    return type(rule).__name__
+def _name(node: Syntax) -> str:
+    return node[0]
 
 
-def _kids(rule: Any) -> list[Any]:
-    return [c for c in getattr(rule, "children", []) or [] if c is not None]
+def _kids(node: Syntax) -> tuple[Syntax, ...]:
+    return node[3] if isinstance(node[3], tuple) else ()
 
 
-def _text(rule: Any) -> str:
-    if hasattr(rule, "value") and not hasattr(rule, "children"):
-        return str(rule.value)
-    return "".join(_text(c) for c in _kids(rule))
+def _text(node: Syntax) -> str:
+    return node[3] if isinstance(node[3], str) else "".join(_text(c) for c in node[3])
 
 
-def _pos(rule: Any, path: str) -> Location:
-    meta = getattr(rule, "_meta", None)
-    line = getattr(meta, "line", None) or 1
-    column = getattr(meta, "column", None) or 1
-    return Location(path, int(line), int(column))
+def _pos(node: Syntax, path: str) -> Location:
+    return Location(path, node[1] or 1, node[2] or 1)
 
 
-def _is_literal(expr: Any) -> bool:
+def _is_literal(expr: Syntax) -> bool:
     """A value written as a plain literal: no references, calls or interpolation."""
     inner = [k for k in _kids(expr) if not _name(k).endswith("_TOKEN")] if _name(expr) == "ExprTermRule" else [expr]
     if len(inner) != 1:
@@ -160,7 +155,7 @@ def _is_literal(expr: Any) -> bool:
     return False
 
 
-def _body(rule: Any, path: str) -> tuple[dict[str, Attribute], list[Block]]:
+def _body(rule: Syntax, path: str) -> tuple[dict[str, Attribute], list[Block]]:
     attributes: dict[str, Attribute] = {}
     blocks: list[Block] = []
     for item in _kids(rule):
@@ -175,7 +170,7 @@ def _body(rule: Any, path: str) -> tuple[dict[str, Attribute], list[Block]]:
     return attributes, blocks
 
 
-def _block(rule: Any, path: str) -> Block:
+def _block(rule: Syntax, path: str) -> Block:
     parts = _kids(rule)
     block_type = _text(parts[0])
     labels = [_text(p).strip('"') for p in parts[1:] if _name(p) in ("StringRule", "IdentifierRule")]
@@ -190,7 +185,7 @@ def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block],
     import hcl2
 
     try:
-        tree = hcl2.parses(text)
+        tree = to_syntax(hcl2.parses(text))
     except Exception as exc:
         line = getattr(exc, "line", None) or 1
         column = getattr(exc, "column", None) or 1
@@ -214,7 +209,8 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModul
     by_dir: dict[str, list[str]] = {}
     for rel in files:
         by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
-    standalone = {d: _load_module(d, sorted(rels), ws, config) for d, rels in sorted(by_dir.items())}
+    parsed = _parse_all(files, ws)
+    standalone = {d: _load_module(d, sorted(rels), ws, config, parsed) for d, rels in sorted(by_dir.items())}
     called = {target for module in standalone.values() for _, target in _calls(module) if target in standalone}
     out: list[TerraformModule] = []
     emitted: set[str] = set()  # callee directories whose parse errors were already reported
@@ -265,10 +261,8 @@ def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
     return [posixpath.join(directory, n) if directory else n for n in ordered]
 
 
-def _parse(rel: str, ws: Workspace, tfvars: bool = False) -> tuple[dict[str, Attribute], list[Block],
-                                                                    list[Diagnostic]]:
-    """One file in either syntax; raises FileProblem when it cannot be read."""
-    text = ws.read_text(rel)
+def _parse_text(text: str, rel: str, tfvars: bool = False) -> Parsed:
+    """One file in either syntax."""
     if rel.endswith(".json"):
         from bitriver_lint.loaders import terraform_json
 
@@ -276,15 +270,44 @@ def _parse(rel: str, ws: Workspace, tfvars: bool = False) -> tuple[dict[str, Att
     return parse_file(text, rel)
 
 
-def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config) -> TerraformModule:
+Parsed = tuple[dict[str, Attribute], list[Block], list[Diagnostic]]
+
+# Below this much HCL, starting worker processes costs more than parsing in this one.
+PARALLEL_MIN_BYTES = 256 * 1024
+
+
+def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
+    """Every file parsed once; HCL in ``ws.jobs`` processes when there is enough of it, since
+    python-hcl2 is the slowest step of a Terraform scan."""
+    parsed: dict[str, Parsed] = {}
+    hcl: list[tuple[str, str]] = []
+    for rel in files:
+        try:
+            text = ws.read_text(rel)
+        except FileProblem as exc:
+            parsed[rel] = ({}, [], [Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column))])
+            continue
+        if rel.endswith(".json"):
+            parsed[rel] = _parse_text(text, rel)
+        else:
+            hcl.append((text, rel))
+    if ws.jobs > 1 and len(hcl) > 1 and sum(len(t) for t, _ in hcl) >= PARALLEL_MIN_BYTES:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(ws.jobs, len(hcl))) as pool:
+            results = pool.map(parse_file, [t for t, _ in hcl], [r for _, r in hcl], chunksize=4)
+            parsed.update(zip((r for _, r in hcl), results, strict=True))
+    else:
+        parsed.update((rel, parse_file(text, rel)) for text, rel in hcl)
+    return parsed
+
+
+def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
+                 parsed: dict[str, Parsed]) -> TerraformModule:
     diagnostics: list[Diagnostic] = []
     blocks: list[Block] = []
     for rel in rels:
-        try:
-            _, file_blocks, problems = _parse(rel, ws)
-        except FileProblem as exc:
-            diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
-            continue
+        _, file_blocks, problems = parsed[rel]
         blocks.extend(file_blocks)
         diagnostics.extend(problems)
     module = TerraformModule(directory, rels, blocks, {}, set(), [], diagnostics)
@@ -303,7 +326,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config)
                                              block.location)
     for rel in _tfvars_files(directory, ws):
         try:
-            attributes, _, problems = _parse(rel, ws, tfvars=True)
+            attributes, _, problems = _parse_text(ws.read_text(rel), rel, tfvars=True)
         except FileProblem as exc:
             diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
             continue

@@ -34,28 +34,40 @@ class Scope:
         self.extra = dict(extra or {})  # count, each, and for-expression iterators
 
 
-def _name(rule: Any) -> str:
-    return type(rule).__name__
+# python-hcl2's parse tree reduced to plain tuples, ``(kind, line, column, content)``: content
+# is the token's text for a token and a tuple of child nodes for a rule. Plain tuples cost
+# little to build and to send between processes (``--jobs`` parses files in parallel), which
+# python-hcl2's own objects cannot do. Comments and newlines are dropped.
+Syntax = tuple[str, int, int, Any]
 
 
-def _children(rule: Any) -> list[Any]:
-    kids = getattr(rule, "children", []) or []
-    return [c for c in kids if c is not None and _name(c) != "NewLineOrCommentRule"]
+def to_syntax(rule: Any) -> Syntax:
+    """python-hcl2's tree (from ``hcl2.parses``) as ``Syntax`` nodes."""
+    meta = getattr(rule, "_meta", None)
+    line, column = getattr(meta, "line", None) or 0, getattr(meta, "column", None) or 0
+    kids = getattr(rule, "children", None)
+    if kids is None:
+        return (type(rule).__name__, line, column, str(getattr(rule, "value", "")))
+    return (type(rule).__name__, line, column,
+            tuple(to_syntax(c) for c in kids if c is not None and type(c).__name__ != "NewLineOrCommentRule"))
 
 
-def _token_text(rule: Any) -> str:
-    if hasattr(rule, "value") and not hasattr(rule, "children"):
-        return str(rule.value)
-    return "".join(_token_text(c) for c in _children(rule))
+def _name(node: Syntax) -> str:
+    return node[0]
 
 
-def source_text(rule: Any) -> str:
+def _children(node: Syntax | None) -> tuple[Syntax, ...]:
+    return node[3] if node is not None and isinstance(node[3], tuple) else ()
+
+
+def _token_text(node: Syntax) -> str:
+    content = node[3]
+    return content if isinstance(content, str) else "".join(_token_text(c) for c in content)
+
+
+def source_text(node: Syntax) -> str:
     """The expression's text, for messages."""
-    try:
-        text = rule.serialize()
-    except Exception:
-        return _token_text(rule)
-    return str(text)
+    return _token_text(node).strip()
 
 
 class Literal:
@@ -199,7 +211,7 @@ def parse_template(text: str) -> Any:
     import hcl2
 
     try:
-        tree = hcl2.parses(f"x = {json.dumps(text, ensure_ascii=False)}\n")
+        tree = to_syntax(hcl2.parses(f"x = {json.dumps(text, ensure_ascii=False)}\n"))
     except Exception:
         return None
     for body in _children(tree):
