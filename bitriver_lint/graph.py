@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 import networkx as nx
@@ -224,15 +225,18 @@ class ServiceGraph:
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
+        self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
 
     # -- building -------------------------------------------------------------------------
 
     def add(self, node: NodePayload) -> str:
         self.g.add_node(node.id, payload=node)
+        self._parts = None
         return node.id
 
     def link(self, source: str, target: str, edge: Edge) -> None:
         self.g.add_edge(source, target, key=None, payload=edge)
+        self._parts = None
 
     def runs_on(self, component: str, host: str, location: Location) -> None:
         self.link(component, host, Edge(kind="runs_on", location=location))
@@ -328,6 +332,14 @@ class ServiceGraph:
         assert isinstance(node, Component)
         return node
 
+    def deployment_of(self, node_id: str) -> int:
+        """Which deployment a node belongs to: nodes joined by any edge are one deployment, so
+        environments kept side by side in one tree (envs/prod, envs/staging) stay apart."""
+        if self._parts is None:
+            self._parts = {node: i for i, part in enumerate(nx.weakly_connected_components(self.g))
+                           for node in part}
+        return self._parts[node_id]
+
     def hosts_of(self, node_id: str) -> list[Host]:
         """The hosts a component (or host) runs on, nearest first, following ``runs_on``."""
         chain: list[Host] = []
@@ -355,8 +367,17 @@ class ServiceGraph:
                 found.setdefault(component.id, component)
         return list(found.values())
 
-    def find_component(self, name: str) -> Component | None:
-        for component in sorted(self._of(Component), key=lambda c: c.id):
-            if component.name == name or name in component.attrs.get("aliases", ()):
-                return component  # type: ignore[no-any-return]
-        return None
+    def find_component(self, name: str, near: str | None = None) -> Component | None:
+        """The component a name refers to. Where several share it (two compose projects each
+        with an ``api``), the one defined closest to ``near``, the referring file, wins."""
+        matches = [c for c in self._of(Component) if c.name == name or name in c.attrs.get("aliases", ())]
+        if not matches:
+            return None
+        here = PurePosixPath(near).parent.parts if near else ()
+
+        def closeness(component: Component) -> int:
+            there = PurePosixPath(component.location.path).parent.parts
+            return next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+                        min(len(here), len(there)))
+
+        return min(matches, key=lambda c: (-closeness(c), c.id))  # type: ignore[no-any-return]

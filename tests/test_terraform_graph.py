@@ -227,3 +227,22 @@ resource "aws_lb_listener" "https" {
     main = (tmp_path / "main.tf").read_text()
     (tmp_path / "main.tf").write_text(main.replace('"54.239.134.0/23"', '"54.239.134.0/23", "198.51.100.7/32"'))
     assert brl106() == ["main.tf:6:3"]  # one office address beside CloudFront's is still outside the CDN
+
+
+def test_root_modules_side_by_side_are_separate_deployments(tmp_path: Path) -> None:
+    from conftest import FIXTURES, brief
+
+    origin = (FIXTURES / "origin-edge-aws" / "main.tf").read_text()
+    for env in ("prod", "staging"):
+        (tmp_path / env).mkdir()
+        (tmp_path / env / "main.tf").write_text(origin)
+    result = scan_tree(tmp_path)
+    # The fixture alone reports one note; side by side, each environment reports its own and
+    # nothing more (no "TLS terminated twice" across environments).
+    assert brief(result) == ["BRL002 prod/main.tf:42:1", "BRL002 staging/main.tf:42:1"]
+    graph = result.graph
+    routes = list(graph.edges("routes"))
+    assert len(routes) >= 4
+    for source, target, _ in routes:
+        lb, backend = graph.node(source), graph.node(target)
+        assert lb.location.path.split("/")[0] == backend.location.path.split("/")[0], (source, target)

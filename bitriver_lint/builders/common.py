@@ -246,7 +246,7 @@ def connect_env_urls(
             if peer is None or peer.id == component.id:
                 continue  # a loopback port we cannot attribute: not a dangling name
         else:
-            peer = resolve.get(target.host) or graph.find_component(target.host)
+            peer = resolve.get(target.host) or graph.find_component(target.host, near=value.location.path)
         if peer is None:
             if is_local_name(target.host):
                 graph.dangling.append(

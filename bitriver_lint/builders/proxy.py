@@ -49,15 +49,15 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
         component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
         joined = component is not None
         if component is None:
-            key = doc.name or doc.path
-            host_id = graph.add(Host(id=f"lb:{key}", name=key, host_kind="lb-host", location=doc.location))
-            component = Component(id=f"{doc.kind}:{key}", name=key, role=Role.LB,
+            name = doc.name or doc.path
+            host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind="lb-host", location=doc.location))
+            component = Component(id=f"{doc.kind}:{doc.key}", name=name, role=Role.LB,
                                   role_reason=f"standalone {doc.kind} configuration", origin=doc.kind,
                                   location=doc.location, attrs={"ports_known": True})
             graph.add(component)
             graph.runs_on(component.id, host_id, doc.location)
         containerized = bool(component.attrs.get("containerized"))
-        component.attrs.setdefault("configs", []).append(doc.name or doc.path)
+        component.attrs.setdefault("configs", []).append(doc.key)
         component.attrs["proxy_config"] = True
         for frontend in doc.frontends:
             for bind in frontend.binds:
@@ -80,7 +80,7 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     for doc in docs:
-        component = next(c for c in graph.components() if (doc.name or doc.path) in c.attrs.get("configs", []))
+        component = next(c for c in graph.components() if doc.key in c.attrs.get("configs", []))
         pools: list[dict[str, object]] = component.attrs.setdefault("pools", [])
         resolved: dict[str, list[tuple[str, Server]]] = {}
         for backend in doc.backends.values():
@@ -137,7 +137,7 @@ def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
         if peer is None:
             return None
     else:
-        peer = graph.find_component(server.host) or _bound_host(ctx, server)
+        peer = graph.find_component(server.host, near=server.location.path) or _bound_host(ctx, server)
     if peer is None:
         graph.dangling.append(Dangling(kind="backend_server", name=f"{server.host}:{server.port}",
                                        location=server.location, source=lb.id))

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from bitriver_lint.builders.common import WATCHED_ENV, BuildContext, add_declared_listeners
-from bitriver_lint.builders.terraform_common import expand, located_value, resource_ref
+from bitriver_lint.builders.terraform_common import expand, located_value, node_id, resource_ref
 from bitriver_lint.builders.terraform_edge import add_buckets, add_distribution, load_balancers, place_load_balancers
 from bitriver_lint.builders.terraform_network import SgRule, Subnet, add_firewall, security_group_rules, subnets_of
 from bitriver_lint.graph import Component, Edge, Host, Listener, Network, Role
@@ -53,8 +53,8 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
         sg_rules = security_group_rules(module, ctx)
         for vpc in module.resources("aws_vpc"):
             cidr = module.value(vpc.attributes.get("cidr_block"))
-            ctx.graph.add(Network(id=f"tf:{module.prefix}{resource_ref(vpc)}", name=resource_ref(vpc), net_kind="vpc",
-                                  location=vpc.location, cidr=cidr if isinstance(cidr, str) else None))
+            ctx.graph.add(Network(id=node_id(module, module.prefix + resource_ref(vpc)), name=resource_ref(vpc),
+                                  net_kind="vpc", location=vpc.location, cidr=cidr if isinstance(cidr, str) else None))
         subnets = subnets_of(module, ctx)
         for block in module.resources("aws_instance"):
             for address, extra in expand(module, block):
@@ -89,7 +89,7 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
         subnet.node.public if subnet else None)
     public_where = public_ip.location if public_ip else (subnet.public_location if subnet else block.location)
     instance_type = get("instance_type")
-    host = Host(id=f"tf:{address}", name=address, host_kind="ec2-instance", location=block.location,
+    host = Host(id=node_id(module, address), name=address, host_kind="ec2-instance", location=block.location,
                 attrs={"resource": address, "instance_type": instance_type, "public": public,
                        "public_location": public_where, "region": region,
                        "az": az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None)})
@@ -107,8 +107,8 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
         return
     unread = Unknown((f"the environment of {resource_ref(block)}",), address,
                      why="comes from user data, which is not read")
-    component = Component(id=f"tf:{address}#component", name=address, role=role, role_reason="tags or name",
-                          origin="terraform", location=block.location,
+    component = Component(id=node_id(module, address) + "#component", name=address, role=role,
+                          role_reason="tags or name", origin="terraform", location=block.location,
                           env={key: Located(unread, block.location) for key in WATCHED_ENV},
                           attrs={"ports_known": False, "instance_type": instance_type, "region": region})
     graph.add(component)
@@ -150,7 +150,7 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
     if public is None and first is not None:
         public, public_where = first.node.public, first.public_location
-    host = Host(id=f"tf:{address}", name=address, host_kind="autoscaling-group", location=block.location,
+    host = Host(id=node_id(module, address), name=address, host_kind="autoscaling-group", location=block.location,
                 attrs={"resource": address, "instance_type": instance_type, "public": public,
                        "public_location": public_where, "region": region, "az": first.az if first else None})
     graph.add(host)
@@ -171,8 +171,8 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
         return
     size = located_value(module, block, "min_size")
     unread = Unknown((f"the environment of {address}",), address, why="comes from user data, which is not read")
-    component = Component(id=f"tf:{address}#component", name=address, role=role, role_reason="tags or name",
-                          origin="terraform", location=block.location, replicas=size,
+    component = Component(id=node_id(module, address) + "#component", name=address, role=role,
+                          role_reason="tags or name", origin="terraform", location=block.location, replicas=size,
                           env={key: Located(unread, block.location) for key in WATCHED_ENV},
                           attrs={"ports_known": False, "instance_type": instance_type, "region": region,
                                  "target_groups": module.value(block.attributes.get("target_group_arns"))})
@@ -204,7 +204,7 @@ def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
     public = public_flag.value if public_flag and isinstance(public_flag.value, bool) else None
     zones = module.value(network.attributes.get("subnets")) if network else None
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
-    host = Host(id=f"tf:{address}", name=address, host_kind="ecs-service", location=block.location,
+    host = Host(id=node_id(module, address), name=address, host_kind="ecs-service", location=block.location,
                 attrs={"resource": address, "public": public, "region": region, "az": first.az if first else None,
                        "public_location": public_flag.location if public_flag else block.location})
     graph.add(host)
@@ -217,9 +217,9 @@ def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
         role = role_from_image(image) or Role.OTHER
         env = {str(e["name"]): Located(str(e.get("value", "")), definitions.location)
                for e in container.get("environment") or [] if isinstance(e, dict) and "name" in e}
-        component = Component(id=f"tf:{address}#{container.get('name')}", name=str(container.get("name", address)),
-                              role=role, role_reason=f"image {image}", origin="terraform",
-                              location=definitions.location, image=image, env=env, replicas=count,
+        component = Component(id=node_id(module, address) + f"#{container.get('name')}",
+                              name=str(container.get("name", address)), role=role, role_reason=f"image {image}",
+                              origin="terraform", location=definitions.location, image=image, env=env, replicas=count,
                               attrs={"ports_known": False, "region": region, "target_groups": groups,
                                      "containerized": True})
         graph.add(component)
@@ -244,7 +244,7 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
         "multi_az", "backup_retention_period", "skip_final_snapshot", "publicly_accessible", "availability_zone",
         "replicate_source_db", "instance_class")}
     public = settings["publicly_accessible"]
-    host = Host(id=f"tf:{ref}", name=ref, host_kind="rds", location=block.location, managed=True,
+    host = Host(id=node_id(module, ref), name=ref, host_kind="rds", location=block.location, managed=True,
                 attrs={"resource": ref, "region": region,
                        "az": settings["availability_zone"].value if settings["availability_zone"] else None,
                        "public": public.value is True if public else False,
@@ -252,8 +252,8 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
     graph.add(host)
     add_firewall(ctx, host, module.value(block.attributes.get("vpc_security_group_ids")), sg_rules,
               public.value is True if public else False, public.location if public else block.location)
-    component = Component(id=f"tf:{ref}#component", name=ref, role=Role.POSTGRES, role_reason=f"engine {engine}",
-                          origin="terraform", location=block.location,
+    component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.POSTGRES,
+                          role_reason=f"engine {engine}", origin="terraform", location=block.location,
                           attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
                                  "resource_type": block.labels[0]})
     if block.labels[0] == "aws_rds_cluster":
@@ -276,7 +276,7 @@ def _redis(ctx: BuildContext, module: TerraformModule, block: Block, region: str
     ref = module.prefix + resource_ref(block)
     settings = {name: located_value(module, block, name) for name in (
         "num_cache_nodes", "num_cache_clusters", "automatic_failover_enabled", "replicas_per_node_group")}
-    component = Component(id=f"tf:{ref}#component", name=ref, role=Role.REDIS, role_reason="ElastiCache",
+    component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.REDIS, role_reason="ElastiCache",
                           origin="terraform", location=block.location,
                           attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
                                  "resource_type": block.labels[0]})

@@ -21,6 +21,12 @@ def resource_ref(block: Block) -> str:
     return ".".join(block.labels[:2])
 
 
+def node_id(module: TerraformModule, address: str) -> str:
+    """A graph id for a resource address (module prefix included): unique across root modules,
+    since environments kept side by side (envs/prod, envs/staging) reuse the same addresses."""
+    return f"tf:{module.directory}:{address}"
+
+
 def expand(module: TerraformModule, block: Block) -> list[tuple[str, dict[str, Any]]]:
     """(address, evaluation scope) per instance that count/for_each expand to."""
     ref = resource_ref(block)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import expand, located_value, resource_ref
+from bitriver_lint.builders.terraform_common import expand, located_value, node_id, resource_ref
 from bitriver_lint.builders.terraform_network import SgRule, add_firewall
 from bitriver_lint.graph import Allow, Component, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
@@ -45,7 +45,7 @@ def add_distribution(ctx: BuildContext, module: TerraformModule, block: Block) -
             "signed": any(k in behaviour.attributes for k in ("trusted_key_groups", "trusted_signers")),
             "location": behaviour.location,
         })
-    component = Component(id=f"tf:{ref}", name=ref, role=Role.CDN, role_reason="aws_cloudfront_distribution",
+    component = Component(id=node_id(module, ref), name=ref, role=Role.CDN, role_reason="aws_cloudfront_distribution",
                           origin="terraform", location=block.location,
                           attrs={"origins": origins, "behaviours": behaviours, "ports_known": True,
                                  "cached_paths": [b["path"] for b in behaviours if b["path"]]})
@@ -72,7 +72,7 @@ def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
         for entry in versioning:
             for config in (b for b in entry.blocks if b.type == "versioning_configuration"):
                 status = located_value(module, config, "status")
-        component = Component(id=f"tf:{ref}", name=ref, role=Role.BUCKET, role_reason="aws_s3_bucket",
+        component = Component(id=node_id(module, ref), name=ref, role=Role.BUCKET, role_reason="aws_s3_bucket",
                               origin="terraform", location=bucket.location,
                               attrs={"public_flags": open_flags, "guarded": bool(guards), "versioning": status})
         ctx.graph.add(component)
@@ -122,7 +122,8 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[st
         backends[ref] = backend
     for lb in module.resources("aws_lb") + module.resources("aws_alb"):
         ref = resource_ref(lb)
-        doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path], name=ref)
+        doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path],
+                          name=module.prefix + ref)
         doc.backends = dict(backends)
         for listener in module.resources("aws_lb_listener"):
             if module.value(listener.attributes.get("load_balancer_arn")) != ref:
@@ -164,8 +165,8 @@ def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: d
     groups, as instances are; an internal ALB is reachable from private addresses only."""
     graph = ctx.graph
     for lb in module.resources("aws_lb") + module.resources("aws_alb"):
-        ref = resource_ref(lb)
-        component = next((c for c in graph.components() if ref in c.attrs.get("configs", [])), None)
+        key = f"{lb.location.path}#{module.prefix}{resource_ref(lb)}"  # the key of the ALB's ProxyConfig
+        component = next((c for c in graph.components() if key in c.attrs.get("configs", [])), None)
         hosts = graph.hosts_of(component.id) if component is not None else []
         if not hosts:
             continue

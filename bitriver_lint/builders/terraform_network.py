@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import located_value, resource_ref
+from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
 from bitriver_lint.exposure import named_set
 from bitriver_lint.graph import Allow, Dangling, Host, Network
 from bitriver_lint.loaders.terraform import Block, TerraformModule
@@ -132,8 +132,8 @@ def subnets_of(module: TerraformModule, ctx: BuildContext) -> dict[str, Subnet]:
         az = module.value(subnet.attributes.get("availability_zone"))
         public = module.value(subnet.attributes.get("map_public_ip_on_launch"))
         cidr = module.value(subnet.attributes.get("cidr_block"))
-        node = Network(id=f"tf:{resource_ref(subnet)}", name=resource_ref(subnet), net_kind="subnet",
-                       location=subnet.location,
+        node = Network(id=node_id(module, module.prefix + resource_ref(subnet)), name=resource_ref(subnet),
+                       net_kind="subnet", location=subnet.location,
                        cidr=cidr if isinstance(cidr, str) else None,
                        public=public if isinstance(public, bool) else None)
         ctx.graph.add(node)

@@ -48,7 +48,7 @@ def _origin_problem(ctx: CheckContext, api: Component, origin: str, viewers: lis
     if not host or url.scheme not in ("http", "https"):
         return "is not an http(s) URL"
     graph = ctx.graph
-    target = graph.find_component(host)
+    target = graph.find_component(host, near=api.location.path)
     if ctx.topology == "single-node":
         if target is None:
             if host in ("localhost", "127.0.0.1", "::1"):

@@ -64,9 +64,12 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
             api.location,
         )
         return
-    if len(points) > 1:
-        first_component, first, first_where = points[0]
-        for component, listener, where in points[1:]:
+    by_deployment: dict[int, list[tuple[Component, Listener, Location]]] = {}
+    for point in points:
+        by_deployment.setdefault(graph.deployment_of(point[0].id), []).append(point)
+    for same in by_deployment.values():
+        first_component, first, first_where = same[0]
+        for component, listener, where in same[1:]:
             ctx.report(
                 f"TLS is terminated twice on the public path: {component.name} ({listener.port}) as well as "
                 f"{first_component.name} ({first.port}); the guide expects one termination point",

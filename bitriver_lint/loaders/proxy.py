@@ -80,6 +80,11 @@ class ProxyConfig:
     files: list[str] = field(default_factory=list)  # every file read (includes)
     name: str | None = None  # a name for the LB when it is not a file of its own (a Terraform aws_lb)
 
+    @property
+    def key(self) -> str:
+        """Unique per scan: two Terraform roots may both define ``aws_lb.origin``."""
+        return f"{self.path}#{self.name}" if self.name else self.path
+
 
 def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:
     """Run ``fill`` on each readable file; unreadable ones become documents with a BRL001."""
