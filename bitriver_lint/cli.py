@@ -198,7 +198,7 @@ def _cpus() -> int:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    from bitriver_lint.config import ConfigError
+    from bitriver_lint.errors import ConfigError
 
     try:
         return cli.main(args=argv, prog_name="bitriver-lint", standalone_mode=False)

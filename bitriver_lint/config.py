@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bitriver_lint.errors import ConfigError
 from bitriver_lint.graph import Role
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.netsets import CidrSet
@@ -20,10 +21,6 @@ CONFIG_NAMES = (".bitriver-lint.yaml", ".bitriver-lint.yml")
 Topology = Literal["single-node", "origin-edge", "cdn"]
 TopologyChoice = Literal["auto", "single-node", "origin-edge", "cdn"]
 SeverityName = Literal["error", "warning", "note"]
-
-
-class ConfigError(Exception):
-    """A configuration problem, phrased as one line that names the key."""
 
 
 class _Strict(BaseModel):
