@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bitriver_lint.config import ConfigError
+from bitriver_lint.errors import ConfigError
 from bitriver_lint.model import Finding
 
 

@@ -14,8 +14,9 @@ from bitriver_lint import suppressions
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.checks import META_CHECK, get_check
 from bitriver_lint.checks.base import CheckContext, Unresolved, unresolved_findings
-from bitriver_lint.config import Config, ConfigError
+from bitriver_lint.config import Config
 from bitriver_lint.discovery import discover
+from bitriver_lint.errors import ConfigError
 from bitriver_lint.formats import FORMATS
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import scan_tree
 
-from bitriver_lint.config import Config, ConfigError, find_config, load_config
+from bitriver_lint.config import Config, find_config, load_config
 from bitriver_lint.discovery import discover
+from bitriver_lint.errors import ConfigError
 from bitriver_lint.workspace import Workspace
 
 
