@@ -63,8 +63,8 @@ def cli() -> None:
                    "findings located in, or related to, them.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the text report.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes for parsing large Terraform trees; 0 means one per CPU.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Processes for parsing large Terraform trees (default 0: one per CPU; 1: none).")
 def scan(
     paths: tuple[Path, ...],
     fmt: str,
