@@ -16,7 +16,7 @@ from typing import Any
 
 from bitriver_lint.loaders.terraform import Attribute, Block
 from bitriver_lint.loaders.terraform_eval import JsonExpression, parse_template
-from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, plain
 from bitriver_lint.model import Diagnostic, Location
 
 # Block types and how many labels each takes in JSON: {"resource": {"aws_instance": {"api": {...}}}}.
@@ -84,9 +84,9 @@ def _fill(block: Block, body: LDict) -> None:
 
 def _attribute(body: LDict, key: Any, literal: bool) -> Attribute:
     value = body[key]
-    expression = JsonExpression(_plain(value) if literal else _expressions(value))
-    plain = isinstance(value, (str, int, float, bool)) and not (isinstance(value, str) and _is_template(value))
-    return Attribute(str(key), expression, body.key_loc(key), body.value_loc(key), literal or plain)
+    expression = JsonExpression(plain(value) if literal else _expressions(value))
+    scalar = isinstance(value, (str, int, float, bool)) and not (isinstance(value, str) and _is_template(value))
+    return Attribute(str(key), expression, body.key_loc(key), body.value_loc(key), literal or scalar)
 
 
 def _is_template(text: str) -> bool:
@@ -107,11 +107,3 @@ def _expressions(value: Any) -> Any:
 def _template(text: str) -> Any:
     template = parse_template(text)
     return text if template is None else template  # unreadable even to Terraform: keep the text
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -12,7 +12,7 @@ from typing import Any
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.terraform import Attribute, Block, TerraformModule
 from bitriver_lint.loaders.terraform_eval import Literal
-from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, plain
 from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -88,13 +88,5 @@ def _fill(block: Block, values: LDict, refs: dict[str, list[str]]) -> None:
             value = refs[str(key)] if len(refs[str(key)]) > 1 or str(key).endswith("s") else refs[str(key)][0]
         elif isinstance(value, LList) and not value and refs.get(str(key)):
             value = refs[str(key)]
-        block.attributes[str(key)] = Attribute(str(key), Literal(_plain(value)), values.key_loc(key), where,
+        block.attributes[str(key)] = Attribute(str(key), Literal(plain(value)), values.key_loc(key), where,
                                                literal=isinstance(value, (str, int, float, bool)))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

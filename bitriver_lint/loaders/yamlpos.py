@@ -191,3 +191,12 @@ def load_document(text: str, path: str) -> Any:
     """Parse a single-document YAML file (the first document if there are several)."""
     docs = load_documents(text, path)
     return docs[0] if docs else None
+
+
+def plain(value: Any) -> Any:
+    """The value with positions dropped and keys as strings: plain dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
