@@ -319,8 +319,8 @@ def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
     from bitriver_lint.builders import proxy
 
     for module in modules:
-        sg_rules = security_group_rules(module, ctx)
-        docs = load_balancers(module, ctx, sg_rules)
+        balancers = load_balancers(module, ctx)
+        docs = [doc for _, doc in balancers]
         proxy.nodes(docs, ctx)
-        place_load_balancers(module, ctx, sg_rules)
+        place_load_balancers(module, ctx, security_group_rules(module, ctx), balancers)
         proxy.edges(docs, ctx)

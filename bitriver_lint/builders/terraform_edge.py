@@ -78,9 +78,10 @@ def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
         ctx.graph.add(component)
 
 
-def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]]) -> list[ProxyConfig]:
-    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply."""
-    docs: list[ProxyConfig] = []
+def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Block, ProxyConfig]]:
+    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply;
+    each with the ``aws_lb`` block it comes from."""
+    docs: list[tuple[Block, ProxyConfig]] = []
     groups = {resource_ref(tg): tg for tg in module.resources("aws_lb_target_group")}
     backends: dict[str, Backend] = {}
     for ref, tg in groups.items():
@@ -156,17 +157,17 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[st
                             if isinstance(target, str):
                                 frontend.routes.append(RouteRule(str(path) if path else None, target, rule.location))
             doc.frontends.append(frontend)
-        docs.append(doc)
+        docs.append((lb, doc))
     return docs
 
 
-def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]]) -> None:
+def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]],
+                         docs: list[tuple[Block, ProxyConfig]]) -> None:
     """Put each ALB's host (the standalone LB host the proxy builder made) behind its security
     groups, as instances are; an internal ALB is reachable from private addresses only."""
     graph = ctx.graph
-    for lb in module.resources("aws_lb") + module.resources("aws_alb"):
-        key = f"{lb.location.path}#{module.prefix}{resource_ref(lb)}"  # the key of the ALB's ProxyConfig
-        component = next((c for c in graph.components() if key in c.attrs.get("configs", [])), None)
+    for lb, doc in docs:
+        component = next((c for c in graph.components() if doc.key in c.attrs.get("configs", [])), None)
         hosts = graph.hosts_of(component.id) if component is not None else []
         if not hosts:
             continue
