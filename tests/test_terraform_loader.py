@@ -181,3 +181,22 @@ def test_parallel_parsing_gives_the_same_modules(tmp_path: Path, monkeypatch: py
     assert pools == [1]
     assert parallel == serial
     assert serial[0][2] == [("BRL001", "m0/broken.tf:2:9")]
+
+
+def test_parsing_falls_back_to_one_process_when_no_pool_can_start(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    from bitriver_lint.loaders import terraform
+
+    for i in range(2):
+        (tmp_path / f"m{i}").mkdir()
+        (tmp_path / f"m{i}" / "main.tf").write_text(MAIN)
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # what a sandbox without /dev/shm raises
+
+    monkeypatch.setattr(terraform, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    modules = load(["m0/main.tf", "m1/main.tf"], Workspace(tmp_path, jobs=2), Config())
+    assert [m.scope().locals["az"] for m in modules] == ["eu-west-1a", "eu-west-1a"]

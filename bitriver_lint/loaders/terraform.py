@@ -293,12 +293,16 @@ def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
             hcl.append((text, rel))
     if ws.jobs > 1 and len(hcl) > 1 and sum(len(t) for t, _ in hcl) >= PARALLEL_MIN_BYTES:
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=min(ws.jobs, len(hcl))) as pool:
-            results = pool.map(parse_file, [t for t, _ in hcl], [r for _, r in hcl], chunksize=4)
+        try:
+            with ProcessPoolExecutor(max_workers=min(ws.jobs, len(hcl))) as pool:
+                results = list(pool.map(parse_file, [t for t, _ in hcl], [r for _, r in hcl], chunksize=4))
             parsed.update(zip((r for _, r in hcl), results, strict=True))
-    else:
-        parsed.update((rel, parse_file(text, rel)) for text, rel in hcl)
+            return parsed
+        except (OSError, BrokenProcessPool):
+            pass  # no process pool here (a sandbox without shared memory): parse in this process
+    parsed.update((rel, parse_file(text, rel)) for text, rel in hcl)
     return parsed
 
 
