@@ -200,3 +200,20 @@ def test_parsing_falls_back_to_one_process_when_no_pool_can_start(tmp_path: Path
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     modules = load(["m0/main.tf", "m1/main.tf"], Workspace(tmp_path, jobs=2), Config())
     assert [m.scope().locals["az"] for m in modules] == ["eu-west-1a", "eu-west-1a"]
+
+
+def test_modules_calling_the_root_and_resources_switched_off(tmp_path: Path) -> None:
+    (tmp_path / "examples" / "complete").mkdir(parents=True)
+    (tmp_path / "main.tf").write_text(
+        'variable "create" {\n  default = true\n}\n'
+        'resource "aws_lb" "this" {\n  count = var.create ? 1 : 0\n}\n'
+        'resource "aws_security_group" "lb" {\n  for_each = var.create ? {a = 1} : {}\n}\n')
+    (tmp_path / "examples" / "complete" / "main.tf").write_text(
+        'module "on" {\n  source = "../../"\n}\n'
+        'module "off" {\n  source = "../../"\n  create = false\n}\n')
+    modules = load(["examples/complete/main.tf", "main.tf"], Workspace(tmp_path), Config())
+    # The root directory is read through its callers (as Terraform would), once per call.
+    assert [m.prefix for m in modules] == ["", "module.on.", "module.off."]
+    on, off = modules[1], modules[2]
+    assert [b.labels for b in on.resources()] == [["aws_lb", "this"], ["aws_security_group", "lb"]]
+    assert off.resources() == []  # count = 0 and an empty for_each create nothing

@@ -50,13 +50,26 @@ class TerraformModule:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     locals_: dict[str, Attribute] = field(default_factory=dict)
     _local_values: dict[str, Any] = field(default_factory=dict)
+    _off: dict[int, bool] = field(default_factory=dict)  # resources switched off, by id(block)
     prefix: str = ""  # "module.cdn." for an instance of a local module
 
     def of_type(self, block_type: str) -> list[Block]:
         return [b for b in self.blocks if b.type == block_type]
 
     def resources(self, resource_type: str | None = None) -> list[Block]:
-        return [b for b in self.of_type("resource") if resource_type is None or b.labels[0] == resource_type]
+        """Resources Terraform would create: not those switched off with ``count = 0`` or an
+        empty ``for_each`` (community modules guard everything with ``var.create ? 1 : 0``)."""
+        return [b for b in self.of_type("resource")
+                if (resource_type is None or b.labels[0] == resource_type) and not self._switched_off(b)]
+
+    def _switched_off(self, block: Block) -> bool:
+        off = self._off.get(id(block))
+        if off is None:
+            self._off[id(block)] = False  # while evaluating: a count that refers back to itself is not ours to judge
+            count = self.value(block.attributes.get("count"))
+            each = self.value(block.attributes.get("for_each"))
+            off = self._off[id(block)] = count == 0 or (isinstance(each, (dict, list)) and not each)
+        return off
 
     def scope(self, extra: Mapping[str, Any] | None = None) -> Scope:
         values = {k: v.value for k, v in self.variables.items()}
@@ -225,7 +238,8 @@ def _calls(module: TerraformModule) -> list[tuple[Block, str]]:
     for block in module.of_type("module"):
         source = module.value(block.attributes.get("source"))
         if isinstance(source, str) and source.startswith(("./", "../")):
-            found.append((block, posixpath.normpath(posixpath.join(module.directory, source))))
+            target = posixpath.normpath(posixpath.join(module.directory, source))
+            found.append((block, "" if target == "." else target))  # "" is the scan root's module
     return found
 
 
