@@ -217,3 +217,22 @@ def test_modules_calling_the_root_and_resources_switched_off(tmp_path: Path) -> 
     on, off = modules[1], modules[2]
     assert [b.labels for b in on.resources()] == [["aws_lb", "this"], ["aws_security_group", "lb"]]
     assert off.resources() == []  # count = 0 and an empty for_each create nothing
+
+
+def test_for_expressions_and_splats(tmp_path: Path) -> None:
+    text = ('variable "rules" {\n  default = {web = {port = 80}, api = {port = 8080}}\n}\n'
+            'locals {\n'
+            '  ports   = [for name, rule in var.rules : rule.port if name != "web"]\n'
+            '  by_port = {for name, rule in var.rules : rule.port => name}\n'
+            '  grouped = {for s in ["a", "b", "a"] : s => s...}\n'
+            '  indexed = [for i, s in ["p", "q"] : "${i}-${s}"]\n'
+            '  ids     = [{id = 1}, {id = 2}][*].id\n'
+            '  unknown = [for s in var.nope : s]\n'
+            '}\n')
+    local = _module(tmp_path, {"main.tf": text}).scope().locals
+    assert local["ports"] == [8080]
+    assert local["by_port"] == {"80": "web", "8080": "api"}
+    assert local["grouped"] == {"a": ["a", "a"], "b": ["b"]}
+    assert local["indexed"] == ["0-p", "1-q"]
+    assert local["ids"] == [1, 2]
+    assert isinstance(local["unknown"], Unknown) and local["unknown"].names == ("var.nope",)

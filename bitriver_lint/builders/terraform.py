@@ -134,14 +134,14 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     """An ASG with its launch template: one host standing for min_size identical instances."""
     graph = ctx.graph
     address = module.prefix + resource_ref(block)
-    spec = next((b for b in block.blocks if b.type == "launch_template"), None)
+    spec = next(iter(module.nested(block, "launch_template")), None)
     template_ref = module.value(spec.attributes.get("id")) if spec else None
     template = next((b for b in module.resources("aws_launch_template") if resource_ref(b) == template_ref), None)
     instance_type = located_value(module, template, "instance_type") if template else None
     sgs: Any = module.value(template.attributes.get("vpc_security_group_ids")) if template else None
     public: bool | None = None
     public_where = block.location
-    for interface in (b for b in template.blocks if b.type == "network_interfaces") if template else []:
+    for interface in module.nested(template, "network_interfaces") if template else []:
         flag = located_value(module, interface, "associate_public_ip_address")
         if flag is not None and isinstance(flag.value, bool):
             public, public_where = flag.value, flag.location
@@ -158,11 +158,11 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     if _bind_trees(ctx, host, (address, resource_ref(block)), block.location):
         return
     tags: dict[str, Any] = {}
-    for tag in (b for b in block.blocks if b.type == "tag"):
+    for tag in module.nested(block, "tag"):
         key, value = module.value(tag.attributes.get("key")), module.value(tag.attributes.get("value"))
         if isinstance(key, str):
             tags[key] = value
-    for spec_block in (b for b in template.blocks if b.type == "tag_specifications") if template else []:
+    for spec_block in module.nested(template, "tag_specifications") if template else []:
         found = module.value(spec_block.attributes.get("tags"))
         if isinstance(found, dict):
             tags.update(found)
@@ -199,7 +199,7 @@ def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
             containers = None
     if not isinstance(containers, list) or definitions is None:
         return
-    network = next((b for b in block.blocks if b.type == "network_configuration"), None)
+    network = next(iter(module.nested(block, "network_configuration")), None)
     public_flag = located_value(module, network, "assign_public_ip") if network else None
     public = public_flag.value if public_flag and isinstance(public_flag.value, bool) else None
     zones = module.value(network.attributes.get("subnets")) if network else None
@@ -211,7 +211,7 @@ def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
     add_firewall(ctx, host, module.value(network.attributes.get("security_groups")) if network else None, sg_rules,
               public, public_flag.location if public_flag else block.location)
     count = located_value(module, block, "desired_count")
-    groups = [module.value(lb.attributes.get("target_group_arn")) for lb in block.blocks if lb.type == "load_balancer"]
+    groups = [module.value(lb.attributes.get("target_group_arn")) for lb in module.nested(block, "load_balancer")]
     for container in (c for c in containers if isinstance(c, dict)):
         image = str(container.get("image", ""))
         role = role_from_image(image) or Role.OTHER

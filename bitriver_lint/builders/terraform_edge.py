@@ -18,9 +18,9 @@ def add_distribution(ctx: BuildContext, module: TerraformModule, block: Block) -
     """A CloudFront distribution: a CDN that terminates TLS, with its origins and behaviours."""
     ref = module.prefix + resource_ref(block)
     origins: list[dict[str, Any]] = []
-    for origin in (b for b in block.blocks if b.type == "origin"):
-        custom = next((b for b in origin.blocks if b.type == "custom_origin_config"), None)
-        s3 = next((b for b in origin.blocks if b.type == "s3_origin_config"), None)
+    for origin in module.nested(block, "origin"):
+        custom = next(iter(module.nested(origin, "custom_origin_config")), None)
+        s3 = next(iter(module.nested(origin, "s3_origin_config")), None)
         domain = module.value(origin.attributes.get("domain_name"))
         # A computed attribute (bucket_regional_domain_name) is unknown before apply, but its
         # expression still names the bucket.
@@ -36,7 +36,7 @@ def add_distribution(ctx: BuildContext, module: TerraformModule, block: Block) -
             or (s3 is not None and s3.attributes.get("origin_access_identity") is not None),
         })
     behaviours: list[dict[str, Any]] = []
-    for behaviour in (b for b in block.blocks if b.type in ("default_cache_behavior", "ordered_cache_behavior")):
+    for behaviour in module.nested(block, "default_cache_behavior", "ordered_cache_behavior"):
         path = module.value(behaviour.attributes.get("path_pattern")) if behaviour.type != "default_cache_behavior" \
             else "*"
         behaviours.append({
@@ -70,7 +70,7 @@ def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
                       if module.value(b.attributes.get("bucket")) == ref]
         status = None
         for entry in versioning:
-            for config in (b for b in entry.blocks if b.type == "versioning_configuration"):
+            for config in module.nested(entry, "versioning_configuration"):
                 status = located_value(module, config, "status")
         component = Component(id=node_id(module, ref), name=ref, role=Role.BUCKET, role_reason="aws_s3_bucket",
                               origin="terraform", location=bucket.location,
@@ -88,7 +88,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
         backend = Backend(ref, tg.location)
         protocol = str(module.value(tg.attributes.get("protocol")) or "HTTP").upper()
         port = module.value(tg.attributes.get("port"))
-        for check in (b for b in tg.blocks if b.type == "health_check"):
+        for check in module.nested(tg, "health_check"):
             enabled = module.value(check.attributes.get("enabled"))
             if enabled is not False:
                 path = module.value(check.attributes.get("path"))
@@ -97,7 +97,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
         if backend.health is None:
             # AWS always health-checks a target group; without a block it probes "/".
             backend.health = HealthSpec(tg.location, "/", "GET")
-        for sticky in (b for b in tg.blocks if b.type == "stickiness"):
+        for sticky in module.nested(tg, "stickiness"):
             if module.value(sticky.attributes.get("enabled")) is not False:
                 backend.sticky = sticky.location
         backend.websocket = tg.location  # ALBs pass WebSocket upgrades natively
@@ -136,10 +136,10 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
             port_where = listener.attributes["port"].value_location
             frontend = Frontend(resource_ref(listener), listener.location,
                                 [Bind("", port, protocol in ("HTTPS", "TLS"), port_where)])
-            for action in (b for b in listener.blocks if b.type == "default_action"):
+            for action in module.nested(listener, "default_action"):
                 kind = module.value(action.attributes.get("type"))
-                if kind == "redirect" and any(
-                        module.value(r.attributes.get("protocol")) == "HTTPS" for r in action.blocks):
+                redirects = module.nested(action, "redirect")
+                if kind == "redirect" and any(module.value(r.attributes.get("protocol")) == "HTTPS" for r in redirects):
                     frontend.redirect_https = action.location
                 target = module.value(action.attributes.get("target_group_arn"))
                 if kind == "forward" and isinstance(target, str):
@@ -147,10 +147,10 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
             for rule in module.resources("aws_lb_listener_rule"):
                 if module.value(rule.attributes.get("listener_arn")) != resource_ref(listener):
                     continue
-                paths = [module.value(p.attributes.get("values")) for c in rule.blocks if c.type == "condition"
-                         for p in c.blocks if p.type == "path_pattern"]
-                targets = [module.value(a.attributes.get("target_group_arn")) for a in rule.blocks
-                           if a.type == "action" and module.value(a.attributes.get("type")) == "forward"]
+                paths = [module.value(p.attributes.get("values")) for c in module.nested(rule, "condition")
+                         for p in module.nested(c, "path_pattern")]
+                targets = [module.value(a.attributes.get("target_group_arn")) for a in module.nested(rule, "action")
+                           if module.value(a.attributes.get("type")) == "forward"]
                 for values in paths or [[None]]:
                     for path in values if isinstance(values, list) else [None]:
                         for target in targets:

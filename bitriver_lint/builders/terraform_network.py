@@ -48,10 +48,10 @@ def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
     for block in module.resources("aws_lb") + module.resources("aws_alb"):
         add(module.value(block.attributes.get("security_groups")), module.value(block.attributes.get("subnets")))
     for block in module.resources("aws_ecs_service"):
-        for network in (b for b in block.blocks if b.type == "network_configuration"):
+        for network in module.nested(block, "network_configuration"):
             add(value(network, "security_groups"), value(network, "subnets"))
     for block in module.resources("aws_autoscaling_group"):
-        spec = next((b for b in block.blocks if b.type == "launch_template"), None)
+        spec = next(iter(module.nested(block, "launch_template")), None)
         template_ref = module.value(spec.attributes.get("id")) if spec else None
         template = next((t for t in module.resources("aws_launch_template") if resource_ref(t) == template_ref), None)
         if template is not None:
@@ -64,7 +64,7 @@ def security_group_rules(module: TerraformModule, ctx: BuildContext) -> dict[str
     rules: dict[str, list[SgRule]] = {}
     members = _sg_members(module)
     for sg in module.resources("aws_security_group"):
-        for ingress in (b for b in sg.blocks if b.type == "ingress"):
+        for ingress in module.nested(sg, "ingress"):
             rules.setdefault(resource_ref(sg), []).append(_rule(module, ctx, ingress, "protocol", "cidr_blocks",
                                                         "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
                                                         members))
@@ -92,10 +92,12 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key
 
     protocol = _PROTOCOLS.get(str(value(protocol_key)).lower(), "tcp")
     low, high = value("from_port"), value("to_port")
+    cidrs: list[str] | Unknown = []
+    if protocol != "all" and isinstance(low, Unknown):
+        cidrs = low  # which ports it opens is not known: exposure through it cannot be judged
     if protocol == "all" or not isinstance(low, int):
         low, high = 0, 65535
-    cidrs: list[str] | Unknown = []
-    for key in (v4, v6):
+    for key in (v4, v6) if isinstance(cidrs, list) else ():
         found = value(key)
         if isinstance(found, Unknown):
             cidrs = found

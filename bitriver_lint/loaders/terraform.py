@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bitriver_lint.config import Config
@@ -28,6 +28,7 @@ class Attribute:
     location: Location  # the attribute name
     value_location: Location
     literal: bool  # a plain string/number written as is, not computed
+    scope: dict[str, Any] | None = None  # names bound around it (a dynamic block's iterator)
 
 
 @dataclass
@@ -78,7 +79,38 @@ class TerraformModule:
     def value(self, attribute: Attribute | None, extra: Mapping[str, Any] | None = None) -> Any:
         if attribute is None:
             return None
+        if attribute.scope:
+            extra = {**attribute.scope, **(extra or {})}
         return evaluate(attribute.expr, self.scope(extra))
+
+    def nested(self, block: Block, *block_types: str) -> list[Block]:
+        """The nested blocks of these types, ``dynamic`` ones expanded with this module's values
+        (a ``for_each`` that cannot be known gives one copy whose values are all Unknown)."""
+        out: list[Block] = []
+        for child in block.blocks:
+            if child.type in block_types:
+                out.append(child)
+            elif child.type == "dynamic" and child.labels[:1] and child.labels[0] in block_types:
+                out.extend(self._expand_dynamic(child))
+        return out
+
+    def _expand_dynamic(self, dynamic: Block) -> list[Block]:
+        content = next((b for b in dynamic.blocks if b.type == "content"), None)
+        if content is None:
+            return []
+        iterator = dynamic.attributes.get("iterator")
+        name = _text(iterator.expr).strip() if iterator is not None and isinstance(iterator.expr, tuple) \
+            else dynamic.labels[0]
+        each = self.value(dynamic.attributes.get("for_each"))
+        if isinstance(each, Unknown):
+            bindings: list[Any] = [{"key": each, "value": each}]
+        elif isinstance(each, dict):
+            bindings = [{"key": k, "value": v} for k, v in each.items()]
+        elif isinstance(each, list):
+            bindings = [{"key": v if not isinstance(v, (dict, list)) else i, "value": v} for i, v in enumerate(each)]
+        else:
+            return []
+        return [_bound(content, dynamic.labels[0], dynamic.location, {name: binding}) for binding in bindings]
 
     def _resolve(self, path: list[str]) -> Any:
         """``aws_security_group.lb.id`` -> the symbolic reference ``aws_security_group.lb``;
@@ -103,6 +135,14 @@ class TerraformModule:
             if block.labels[1:2] == [name] and len(path) > 2 and path[2] in block.attributes:
                 return self.value(block.attributes[path[2]])
         return Unknown((ref,), ".".join(path), why="is not defined in this module")
+
+
+def _bound(block: Block, block_type: str, location: Location, scope: dict[str, Any]) -> Block:
+    """A copy of ``block`` as ``block_type`` whose values are evaluated with ``scope`` bound."""
+    copy = Block(block_type, list(block.labels), location)
+    copy.attributes = {k: replace(a, scope={**(a.scope or {}), **scope}) for k, a in block.attributes.items()}
+    copy.blocks = [_bound(b, b.type, b.location, scope) for b in block.blocks]
+    return copy
 
 
 class _Locals(Mapping[str, Any]):

@@ -169,7 +169,72 @@ def evaluate(rule: Any, scope: Scope) -> Any:
     if name == "InterpolationRule":
         inner = [k for k in kids if not _name(k).endswith("_TOKEN")]
         return evaluate(inner[0], scope) if inner else Unknown((), source_text(rule))
+    if name in ("ForTupleExprRule", "ForObjectExprRule"):
+        return _for(rule, scope)
+    if name == "FullSplatExprTermRule":
+        return _splat(rule, scope)
     return Unknown((), source_text(rule))
+
+
+def _for(rule: Syntax, scope: Scope) -> Any:
+    """``[for k, v in coll : expr if cond]`` and ``{for ... : key => value}`` (``...`` groups)."""
+    kids = _children(rule)
+    intro = next(k for k in kids if _name(k) == "ForIntroRule")
+    intro_kids = [k for k in _children(intro) if not _name(k).endswith("_TOKEN")]
+    names, collection = [_token_text(k) for k in intro_kids[:-1]], evaluate(intro_kids[-1], scope)
+    if isinstance(collection, Unknown):
+        return collection
+    if not isinstance(collection, (list, dict)) or not names:
+        return Unknown((), source_text(rule))
+    cond = next((k for k in kids if _name(k) == "ForCondRule"), None)
+    cond_expr = next((k for k in _children(cond) if not _name(k).endswith("_TOKEN")), None)
+    body = [k for k in kids if not _name(k).endswith("_TOKEN") and _name(k) not in ("ForIntroRule", "ForCondRule")]
+    grouping = any(_name(k) == "ELLIPSIS_TOKEN" for k in kids)
+    pairs = list(collection.items()) if isinstance(collection, dict) else list(enumerate(collection))
+    as_object = _name(rule) == "ForObjectExprRule"
+    tuple_out: list[Any] = []
+    object_out: dict[str, Any] = {}
+    for key, value in pairs:
+        bound = {names[-1]: value, **({names[0]: key} if len(names) > 1 else {})}
+        inner = Scope(scope.variables, scope.locals, scope.resolve, {**scope.extra, **bound})
+        if cond_expr is not None:
+            keep = evaluate(cond_expr, inner)
+            if isinstance(keep, Unknown):
+                return keep
+            if not keep:
+                continue
+        if not as_object:
+            tuple_out.append(evaluate(body[0], inner))
+            continue
+        out_key = evaluate(body[0], inner)
+        if isinstance(out_key, Unknown):
+            return out_key
+        out_value = evaluate(body[1], inner)
+        if grouping:
+            object_out.setdefault(_render(out_key), []).append(out_value)
+        else:
+            object_out[_render(out_key)] = out_value
+    return object_out if as_object else tuple_out
+
+
+def _splat(rule: Syntax, scope: Scope) -> Any:
+    """``list[*].attr``: the attribute of every element."""
+    kids = _children(rule)
+    base = evaluate(kids[0], scope)
+    if isinstance(base, Unknown):
+        return base
+    items = base if isinstance(base, list) else [base]
+    attrs = [_token_text(i) for g in _children(kids[-1]) if _name(g) == "GetAttrRule"
+             for i in _children(g) if _name(i) == "IdentifierRule"]
+    out: list[Any] = []
+    for item in items:
+        for attr in attrs:
+            if isinstance(item, dict):
+                item = _walk(item, [attr], rule)
+            elif not (isinstance(item, str) and attr in ("id", "arn", "name")):
+                return Unknown((), source_text(rule))  # a resource's other attributes are not known before apply
+        out.append(item)
+    return out
 
 
 def _object_key(rule: Any, scope: Scope) -> Any:
