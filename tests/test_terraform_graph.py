@@ -246,3 +246,51 @@ def test_root_modules_side_by_side_are_separate_deployments(tmp_path: Path) -> N
     for source, target, _ in routes:
         lb, backend = graph.node(source), graph.node(target)
         assert lb.location.path.split("/")[0] == backend.location.path.split("/")[0], (source, target)
+
+
+GENERATED_ALB = """
+resource "aws_lb" "this" {
+  count = 1
+}
+resource "aws_lb_listener" "this" {
+  for_each          = { https = { port = 443, protocol = "HTTPS", group = "api" } }
+  load_balancer_arn = aws_lb.this[0].arn
+  port              = each.value.port
+  protocol          = each.value.protocol
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this[each.value.group].arn
+  }
+}
+resource "aws_lb_target_group" "this" {
+  for_each = { api = { port = 8080, health = { path = "%s" } } }
+  port     = each.value.port
+  protocol = "HTTP"
+  health_check {
+    path = try(each.value.health.path, "/")
+  }
+}
+resource "aws_lb_target_group_attachment" "api" {
+  target_group_arn = aws_lb_target_group.this["api"].arn
+  target_id        = aws_instance.api.id
+  port             = 8080
+}
+resource "aws_instance" "api" {
+  instance_type = "m6i.xlarge"
+  tags          = { Role = "api" }
+}
+"""
+
+
+def test_load_balancers_generated_with_count_and_for_each(tmp_path: Path) -> None:
+    """The shape community ALB modules produce: listeners and target groups per map entry."""
+    (tmp_path / "main.tf").write_text(GENERATED_ALB % "/healthz")
+    result = scan_tree(tmp_path)
+    graph = result.graph
+    (lb,) = [c for c in graph.components() if c.name == "aws_lb.this"]
+    assert [(li.port, li.tls) for li in graph.listeners(lb)] == [(443, True)]
+    routed = [graph.component_of(graph.node(target)).name for _, target, _ in graph.edges("routes")]
+    assert routed == ["aws_instance.api"]
+    assert [f.rule_id for f in result.active if f.rule_id in ("BRL302", "BRL604")] == []
+    (tmp_path / "main.tf").write_text(GENERATED_ALB % "/")
+    assert [str(f.location) for f in scan_tree(tmp_path).active if f.rule_id == "BRL302"] == ["main.tf:20:12"]

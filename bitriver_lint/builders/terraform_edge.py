@@ -82,7 +82,9 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
     """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply;
     each with the ``aws_lb`` block it comes from."""
     docs: list[tuple[Block, ProxyConfig]] = []
-    groups = {resource_ref(tg): tg for tg in module.resources("aws_lb_target_group")}
+    # One backend per target group instance: routes name them as aws_lb_target_group.api["web"].
+    groups = {address: tg for block in module.resources("aws_lb_target_group")
+              for address, tg in module.instances(block)}
     backends: dict[str, Backend] = {}
     for ref, tg in groups.items():
         backend = Backend(ref, tg.location)
@@ -126,8 +128,9 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
         doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path],
                           name=module.prefix + ref)
         doc.backends = dict(backends)
-        for listener in module.resources("aws_lb_listener"):
-            if module.value(listener.attributes.get("load_balancer_arn")) != ref:
+        listeners = [copy for b in module.resources("aws_lb_listener") for _, copy in module.instances(b)]
+        for listener in listeners:
+            if _resource_of(module.value(listener.attributes.get("load_balancer_arn"))) != ref:
                 continue
             port = module.value(listener.attributes.get("port"))
             protocol = str(module.value(listener.attributes.get("protocol")) or "HTTP").upper()
@@ -144,8 +147,8 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
                 target = module.value(action.attributes.get("target_group_arn"))
                 if kind == "forward" and isinstance(target, str):
                     frontend.routes.append(RouteRule(None, target, action.location))
-            for rule in module.resources("aws_lb_listener_rule"):
-                if module.value(rule.attributes.get("listener_arn")) != resource_ref(listener):
+            for rule in (copy for b in module.resources("aws_lb_listener_rule") for _, copy in module.instances(b)):
+                if _resource_of(module.value(rule.attributes.get("listener_arn"))) != resource_ref(listener):
                     continue
                 paths = [module.value(p.attributes.get("values")) for c in module.nested(rule, "condition")
                          for p in module.nested(c, "path_pattern")]
@@ -159,6 +162,11 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
             doc.frontends.append(frontend)
         docs.append((lb, doc))
     return docs
+
+
+def _resource_of(reference: Any) -> Any:
+    """``aws_lb.this[0]`` -> ``aws_lb.this``: which resource a reference to one of its instances names."""
+    return reference.split("[")[0] if isinstance(reference, str) else reference
 
 
 def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: dict[str, list[SgRule]],

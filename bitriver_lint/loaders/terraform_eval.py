@@ -476,6 +476,11 @@ def _call(rule: Any, scope: Scope) -> Any:
     name = _token_text(kids[0])
     args_rule = next((k for k in kids if _name(k) == "ArgumentsRule"), None)
     args = [evaluate(a, scope) for a in _children(args_rule) if not _name(a).endswith("_TOKEN")] if args_rule else []
+    if name == "try":
+        # try() skips arguments that fail (a missing key: an Unknown naming nothing); one that
+        # rests on a value we cannot know (it names it) makes the result unknowable too.
+        return next((a for a in args if not (isinstance(a, Unknown) and not a.names)),
+                    Unknown(("try()",), source_text(rule)))
     for arg in args:
         if isinstance(arg, Unknown):
             return arg
