@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from bitriver_lint.builders.common import WATCHED_ENV, BuildContext, add_declared_listeners
-from bitriver_lint.builders.terraform_common import expand, located_value, node_id, resource_ref
+from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
 from bitriver_lint.builders.terraform_edge import add_buckets, add_distribution, load_balancers, place_load_balancers
 from bitriver_lint.builders.terraform_network import SgRule, Subnet, add_firewall, security_group_rules, subnets_of
 from bitriver_lint.graph import Component, Edge, Host, Listener, Network, Role
@@ -57,7 +57,7 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
                                   net_kind="vpc", location=vpc.location, cidr=cidr if isinstance(cidr, str) else None))
         subnets = subnets_of(module, ctx)
         for block in module.resources("aws_instance"):
-            for address, extra in expand(module, block):
+            for address, extra in module.instance_scopes(block):
                 _instance(ctx, module, block, address, extra, sg_rules, subnets, region)
         for block in module.resources("aws_ecs_service"):
             _ecs_service(ctx, module, block, sg_rules, subnets, region)
@@ -261,7 +261,7 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
         members = [m for m in module.resources("aws_rds_cluster_instance")
                    if module.value(m.attributes.get("cluster_identifier")) in (resource_ref(block), module.value(
                        block.attributes.get("cluster_identifier")))]
-        copies = sum(len(expand(module, m)) for m in members)
+        copies = sum(len(module.instance_scopes(m)) for m in members)
         component.attrs["cluster_instances"] = Located(copies, members[0].location if members else block.location)
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)

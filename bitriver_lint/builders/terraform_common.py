@@ -1,4 +1,4 @@
-"""Small helpers every part of the Terraform builder uses: addresses, values, copies."""
+"""Small helpers every part of the Terraform builder uses: addresses and located values."""
 
 from __future__ import annotations
 
@@ -25,16 +25,3 @@ def node_id(module: TerraformModule, address: str) -> str:
     """A graph id for a resource address (module prefix included): unique across root modules,
     since environments kept side by side (envs/prod, envs/staging) reuse the same addresses."""
     return f"tf:{module.directory}:{address}"
-
-
-def expand(module: TerraformModule, block: Block) -> list[tuple[str, dict[str, Any]]]:
-    """(address, evaluation scope) per instance that count/for_each expand to."""
-    ref = resource_ref(block)
-    count = located_value(module, block, "count")
-    if count is not None and isinstance(count.value, int):
-        return [(f"{ref}[{i}]", {"count": {"index": i}}) for i in range(count.value)]
-    for_each = located_value(module, block, "for_each")
-    if for_each is not None and isinstance(for_each.value, (dict, list)):
-        items = for_each.value.items() if isinstance(for_each.value, dict) else [(k, k) for k in for_each.value]
-        return [(f'{ref}["{k}"]', {"each": {"key": k, "value": v}}) for k, v in items]
-    return [(ref, {})]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import expand, located_value, node_id, resource_ref
+from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
 from bitriver_lint.builders.terraform_network import SgRule, add_firewall
 from bitriver_lint.graph import Allow, Component, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
@@ -107,12 +107,13 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
             if module.value(attachment.attributes.get("target_group_arn")) != ref:
                 continue
             target_port = module.value(attachment.attributes.get("port"))
-            for _, extra in expand(module, attachment):
+            for _, extra in module.instance_scopes(attachment):
                 target = module.value(attachment.attributes.get("target_id"), extra)
                 if not isinstance(target, str):
                     continue
-                block = next((b for b in module.resources() if resource_ref(b) == target.split("[")[0]), None)
-                addresses = [target] if "[" in target or block is None else [a for a, _ in expand(module, block)]
+                block = next((b for b in module.resources() if resource_ref(b) == _resource_of(target)), None)
+                addresses = [target] if "[" in target or block is None else [
+                    a for a, _ in module.instance_scopes(block)]
                 chosen = target_port if isinstance(target_port, int) else port
                 for address in addresses:
                     backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,

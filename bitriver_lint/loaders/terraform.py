@@ -83,20 +83,23 @@ class TerraformModule:
             extra = {**attribute.scope, **(extra or {})}
         return evaluate(attribute.expr, self.scope(extra))
 
-    def instances(self, block: Block) -> list[tuple[str, Block]]:
-        """(address, copy) per instance ``count``/``for_each`` make, each copy evaluated with its
-        own ``count.index`` or ``each``; one instance when neither is set or can be known."""
+    def instance_scopes(self, block: Block) -> list[tuple[str, dict[str, Any]]]:
+        """(address, names to evaluate it with) per instance ``count``/``for_each`` make; one
+        instance, with nothing bound, when neither is set or can be known."""
         ref = ".".join(block.labels[:2])
         count = self.value(block.attributes.get("count"))
         if isinstance(count, int) and not isinstance(count, bool):
-            return [(f"{ref}[{i}]", _bound(block, block.type, block.location, {"count": {"index": i}}))
-                    for i in range(count)]
+            return [(f"{ref}[{i}]", {"count": {"index": i}}) for i in range(count)]
         each = self.value(block.attributes.get("for_each"))
         if isinstance(each, (dict, list)):
             items = each.items() if isinstance(each, dict) else [(k, k) for k in each]
-            return [(f'{ref}["{k}"]', _bound(block, block.type, block.location, {"each": {"key": k, "value": v}}))
-                    for k, v in items]
-        return [(ref, block)]
+            return [(f'{ref}["{k}"]', {"each": {"key": k, "value": v}}) for k, v in items]
+        return [(ref, {})]
+
+    def instances(self, block: Block) -> list[tuple[str, Block]]:
+        """(address, copy) per instance, each copy evaluated with its own ``count``/``each``."""
+        return [(address, _bound(block, block.type, block.location, scope) if scope else block)
+                for address, scope in self.instance_scopes(block)]
 
     def nested(self, block: Block, *block_types: str) -> list[Block]:
         """The nested blocks of these types, ``dynamic`` ones expanded with this module's values
