@@ -73,15 +73,15 @@ class DependencyParams(Params):
 
 def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
     graph = ctx.graph
+    by_home: dict[str, list[Component]] = {}  # host id -> the dependencies that run on it
+    for component in graph.components(*params.requires, *params.when_present):
+        for host in graph.hosts_of(component.id)[:1]:
+            by_home.setdefault(host.id, []).append(component)
     for api in graph.components(Role.API):
         hosts = graph.hosts_of(api.id)
         if not hosts:
             continue
-        home = hosts[0].id
-        neighbours = [
-            c for c in graph.components(*params.requires, *params.when_present)
-            if graph.hosts_of(c.id)[:1] and graph.hosts_of(c.id)[0].id == home
-        ]
+        neighbours = by_home.get(hosts[0].id, [])
         deps: dict[str, Dependency] = {}
         for _, target, edge in graph.out_edges(api.id, "depends_on"):
             assert isinstance(edge, Dependency)
