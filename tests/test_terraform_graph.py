@@ -294,3 +294,36 @@ def test_load_balancers_generated_with_count_and_for_each(tmp_path: Path) -> Non
     assert [f.rule_id for f in result.active if f.rule_id in ("BRL302", "BRL604")] == []
     (tmp_path / "main.tf").write_text(GENERATED_ALB % "/")
     assert [str(f.location) for f in scan_tree(tmp_path).active if f.rule_id == "BRL302"] == ["main.tf:20:12"]
+
+
+def test_environments_calling_one_module_stay_apart(tmp_path: Path) -> None:
+    (tmp_path / "modules" / "app").mkdir(parents=True)
+    (tmp_path / "modules" / "app" / "main.tf").write_text("""
+variable "api_count" {}
+variable "zone" {}
+resource "aws_instance" "api" {
+  count             = var.api_count
+  instance_type     = "m6i.xlarge"
+  availability_zone = var.zone
+  tags              = { Role = "api" }
+}
+resource "aws_db_instance" "postgres" {
+  engine                  = "postgres"
+  instance_class          = "db.r6g.large"
+  availability_zone       = var.zone
+  multi_az                = true
+  backup_retention_period = 7
+}
+""")
+    for env, count, zone in (("prod", 2, "eu-west-1a"), ("staging", 1, "eu-west-1b")):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            f'provider "aws" {{\n  region = "eu-west-1"\n}}\n'
+            f'module "app" {{\n  source    = "../../modules/app"\n  api_count = {count}\n  zone      = "{zone}"\n}}\n')
+    result = scan_tree(tmp_path, topology="cdn", select=["BRL401", "BRL404"])
+    # Each environment is judged on its own: staging has one API (BRL404); no API sits in
+    # another zone than its own environment's database (no BRL401 across environments).
+    assert [(f.rule_id, f.message) for f in result.active] == [
+        ("BRL404", "only 1 API instance(s) in eu-west-1; the guide keeps at least 2 per region")]
+    apis = [c for c in result.graph.components() if c.name.endswith("aws_instance.api[0]")]
+    assert len(apis) == 2  # one per environment, not one overwriting the other

@@ -44,12 +44,18 @@ def _role(ctx: BuildContext, name: str, tags: Any) -> Role | None:
 
 
 def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
+    root_regions: dict[str, str | None] = {}
     for module in modules:
         _secrets(module, ctx)
         region = None
         for provider in module.of_type("provider"):
             value = module.value(provider.attributes.get("region"))
             region = value if isinstance(value, str) else region
+        root = module.root if module.root is not None else module.directory
+        if module.prefix:
+            region = region or root_regions.get(root)  # providers live in the root; modules inherit them
+        else:
+            root_regions[root] = region
         sg_rules = security_group_rules(module, ctx)
         for vpc in module.resources("aws_vpc"):
             cidr = module.value(vpc.attributes.get("cidr_block"))
@@ -71,6 +77,24 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
         for block in module.resources("aws_cloudfront_distribution"):
             add_distribution(ctx, module, block)
         add_buckets(ctx, module)
+        _anchor(ctx, module, region)
+
+
+def _anchor(ctx: BuildContext, module: TerraformModule, region: str | None) -> None:
+    """Tie what one root module creates to its region, so it reads as one deployment even where
+    nothing else joins its parts (an RDS instance shares no edge with the API hosts)."""
+    graph = ctx.graph
+    prefix = node_id(module, module.prefix)
+    anchor = node_id(module, f"region:{region or 'unknown'}")
+    created = [n for n in graph.g.nodes if str(n).startswith(prefix) and n != anchor
+               and isinstance(graph.node(n), (Host, Component))]
+    if not created:
+        return
+    if anchor not in graph.g:
+        graph.add(Network(id=anchor, name=region or "region not set", net_kind="region",
+                          location=graph.node(created[0]).location))
+    for node in created:
+        graph.link(node, anchor, Edge(kind="located_in", location=graph.node(node).location))
 
 
 def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address: str, extra: dict[str, Any],

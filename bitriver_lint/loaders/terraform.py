@@ -53,6 +53,7 @@ class TerraformModule:
     _local_values: dict[str, Any] = field(default_factory=dict)
     _off: dict[int, bool] = field(default_factory=dict)  # resources switched off, by id(block)
     prefix: str = ""  # "module.cdn." for an instance of a local module
+    root: str | None = None  # the directory of the root module this instance belongs to
 
     def of_type(self, block_type: str) -> list[Block]:
         return [b for b in self.blocks if b.type == block_type]
@@ -287,6 +288,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModul
     emitted: set[str] = set()  # callee directories whose parse errors were already reported
     for directory, module in standalone.items():
         if directory not in called:
+            module.root = directory
             out.extend(_with_children(module, standalone, ws, config, 0, emitted))
     return out
 
@@ -317,6 +319,7 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
             child.diagnostics = list(callee.diagnostics)
             emitted.add(target)
         child.prefix = f"{module.prefix}module.{block.labels[0]}."
+        child.root = module.root
         for name, attribute in block.attributes.items():
             if name not in _META_ARGUMENTS:
                 child.variables[name] = Located(module.value(attribute), attribute.value_location)
