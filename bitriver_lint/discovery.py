@@ -28,7 +28,10 @@ _ENVOY = re.compile(r"^(static_resources|dynamic_resources|admin)\s*:", re.MULTI
 _ENVOY_JSON = re.compile(r'"static_resources"\s*:')
 _CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
 _TFPLAN = re.compile(r'"format_version"\s*:.*"(planned_values|resource_changes)"', re.DOTALL)
-_HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+\S+)?\s*$", re.MULTILINE)
+# A section header: "listen stats" or "listen stats :8404", never "listen 1935;" (nginx, SRS).
+_HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+[^\s;{]+){0,2}\s*$", re.MULTILINE)
+# SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
+_SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
 _NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
 _SYSTEMD = re.compile(r"^\[(Unit|Service|Socket|Timer|Install)\]\s*$", re.MULTILINE)
 
@@ -89,6 +92,8 @@ def sniff(rel: str, ws: Workspace) -> str | None:
         return None
     if _SYSTEMD.search(head):
         return "systemd"
+    if _SRS.search(head):
+        return None
     if lower.endswith(".cfg") or "haproxy" in lower:
         return "haproxy" if _HAPROXY.search(head) else None
     if _NGINX.search(head):

@@ -29,7 +29,11 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "infra/main.tf": "resource \"x\" \"y\" {}\n",
         "lb/haproxy.cfg": "frontend fe\n  bind :80\n",
         "lb/edge.cfg": "defaults\n  mode http\nbackend b\n",
+        "lb/stats.conf": "global\n  daemon\nlisten stats :8404\n  mode http\n",
         "proxy/site.conf": "server {\n  listen 80;\n}\n",
+        # SRS's own config: nginx-like, with a top-level "listen 1935;" that is no HAProxy section.
+        "ingest/srs.conf": "listen 1935;\nmax_connections 1000;\nhttp_api {\n  enabled on;\n  listen 1985;\n}\n"
+                           "vhost __defaultVhost__ {\n}\n",
         "proxy/Caddyfile": "example.com {\n}\n",
         "envoy/front.yaml": "static_resources:\n  listeners: []\n",
         ".git/config": "[core]\n",
@@ -40,7 +44,7 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "compose": ["docker-compose.prod.yml", "stack.yml"],
         "systemd": ["units/api.service", "units/api.service.d/override.conf"],
         "terraform": ["infra/main.tf"],
-        "haproxy": ["lb/edge.cfg", "lb/haproxy.cfg"],
+        "haproxy": ["lb/edge.cfg", "lb/haproxy.cfg", "lb/stats.conf"],
         "nginx": ["proxy/site.conf"],
         "caddy": ["proxy/Caddyfile"],
         "envoy": ["envoy/front.yaml"],
