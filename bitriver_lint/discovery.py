@@ -23,7 +23,9 @@ SNIFF_BYTES = 64 * 1024
 SYSTEMD_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
 
 _COMPOSE_NAME = re.compile(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml", re.IGNORECASE)
-_TOP_SERVICES = re.compile(r"^services\s*:", re.MULTILINE)
+# A top-level services: mapping (inline, or an indented key below). GitLab CI also has a
+# top-level services:, but it is a list of images, and .gitlab-ci.yml is not a compose file.
+_TOP_SERVICES = re.compile(r"^services\s*:[ \t]*(\{|(#.*)?\n(([ \t]*(#.*)?)?\n)*[ \t]+[^\s#-])", re.MULTILINE)
 _ENVOY = re.compile(r"^(static_resources|dynamic_resources|admin)\s*:", re.MULTILINE)
 _ENVOY_JSON = re.compile(r'"static_resources"\s*:')
 _CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
