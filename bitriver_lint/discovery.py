@@ -32,6 +32,9 @@ _CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
 _TFPLAN = re.compile(r'"format_version"\s*:.*"(planned_values|resource_changes)"', re.DOTALL)
 # A section header: "listen stats" or "listen stats :8404", never "listen 1935;" (nginx, SRS).
 _HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+[^\s;{]+){0,2}\s*$", re.MULTILINE)
+# What every compose service has: an image (a plain string) or a build. A Helm values file
+# may have a services: mapping too, but its image is a mapping (repository:, tag:).
+_SERVICE_SOURCE = re.compile(r"(^[ \t]+|[{,][ \t]*)(image:[ \t]*[^\s#{]|build:|extends:)", re.MULTILINE)
 # SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
 _SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
 _NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
@@ -79,7 +82,7 @@ def sniff(rel: str, ws: Workspace) -> str | None:
         # Unreadable: only claim it when the name is unambiguous enough to be ours.
         return None
     if lower.endswith((".yml", ".yaml")):
-        if _TOP_SERVICES.search(head):
+        if _TOP_SERVICES.search(head) and _SERVICE_SOURCE.search(head):
             return "compose"
         if _ENVOY.search(head) and ("listeners" in head or "clusters" in head):
             return "envoy"

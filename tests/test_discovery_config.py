@@ -25,6 +25,7 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "stack.yml": "version: '3'\nservices:\n  a: {image: x}\n",
         "ci.yml": "jobs: {}\n",
         ".gitlab-ci.yml": "image: python:3.11\nservices:\n  - postgres:15\ntest:\n  script: [pytest]\n",
+        "chart/values.yaml": "services:\n  srs:\n    image:\n      repository: ossrs/srs\n    port: 1935\n",
         "units/api.service": "[Service]\nExecStart=/bin/true\n",
         "units/api.service.d/override.conf": "[Service]\nRestart=always\n",
         "infra/main.tf": "resource \"x\" \"y\" {}\n",
