@@ -68,9 +68,7 @@ class TerraformModule:
         off = self._off.get(id(block))
         if off is None:
             self._off[id(block)] = False  # while evaluating: a count that refers back to itself is not ours to judge
-            count = self.value(block.attributes.get("count"))
-            each = self.value(block.attributes.get("for_each"))
-            off = self._off[id(block)] = count == 0 or (isinstance(each, (dict, list)) and not each)
+            off = self._off[id(block)] = not self.instance_scopes(block)
         return off
 
     def scope(self, extra: Mapping[str, Any] | None = None) -> Scope:
