@@ -21,7 +21,7 @@ from bitriver_lint.formats import FORMATS
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
 from bitriver_lint.rules import Rule, RuleError, catalog
-from bitriver_lint.topology import detect
+from bitriver_lint.topology import Environment, detect, environments
 from bitriver_lint.workspace import Workspace
 
 
@@ -149,19 +149,33 @@ def scan(
 
     chosen = topology or config.topology
     topo, reason = detect(graph, chosen)
+    # Environments side by side may follow different layouts: then each file is checked
+    # against the topology of the environment(s) it describes.
+    envs = environments(graph, chosen)
+    layouts = sorted({env.topology for env in envs})
+    owners: dict[str, set[str]] | None = None
+    if len(layouts) > 1:
+        owners = _topologies_by_file(graph, envs)
+        topo = "mixed"
+        reason = "; ".join(f"{env.directory}: {env.topology} ({env.reason})" for env in envs)
 
     findings: list[Finding] = [
         Finding(d.rule_id, Severity.ERROR if d.rule_id == "BRL001" else Severity.NOTE, d.message, d.location)
         for d in diagnostics
     ]
     unresolved: list[Unresolved] = []
-    for rule in rules.values():
-        if rule.check == META_CHECK or not rule.applies_to(topo):
-            continue
-        check_ctx = CheckContext(graph, config, topo, rule)
-        get_check(rule.check).run(check_ctx, rule.parameters)
-        findings.extend(check_ctx.findings)
-        unresolved.extend(check_ctx.unresolved)
+    for layout in layouts if owners is not None else [topo]:
+        def ours(location: Location, layout: str = layout) -> bool:
+            # A file no deployment claims (none of its values became graph nodes) is checked once.
+            return owners is None or layout in owners.get(location.path, {layouts[0]})
+
+        for rule in rules.values():
+            if rule.check == META_CHECK or not rule.applies_to(layout):
+                continue
+            check_ctx = CheckContext(graph, config, layout, rule)
+            get_check(rule.check).run(check_ctx, rule.parameters)
+            findings.extend(f for f in check_ctx.findings if ours(f.location))
+            unresolved.extend(u for u in check_ctx.unresolved if ours(u.location))
     findings.extend(unresolved_findings(unresolved))
 
     directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
@@ -169,6 +183,21 @@ def scan(
 
     findings = _finish(findings, config, ws, select, ignore)
     return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, errors)
+
+
+def _topologies_by_file(graph: ServiceGraph, envs: list[Environment]) -> dict[str, set[str]]:
+    """file -> the topologies of the environments whose nodes it wrote (a shared local module
+    belongs to every environment that calls it)."""
+    layout_of = {d: env.topology for env in envs for d in env.deployments}
+    owners: dict[str, set[str]] = {}
+    written = [(n, graph.node(n)) for n in graph.g.nodes]
+    written += [(source, edge) for source, _, edge in graph.g.edges(data="payload")]  # routes in a Caddyfile
+    for node_id, payload in written:
+        location = getattr(payload, "location", None)
+        layout = layout_of.get(graph.deployment_of(node_id))
+        if isinstance(location, Location) and layout is not None:
+            owners.setdefault(location.path, set()).add(layout)
+    return owners
 
 
 def _finish(

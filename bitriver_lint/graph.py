@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+from itertools import takewhile
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -226,17 +227,21 @@ class ServiceGraph:
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
+        self._envs: dict[int, str] | None = None  # deployment -> environment directory
+        # Where a node's deployment lives, where its location does not say: a resource defined
+        # in a shared local module lives in the root module that calls it.
+        self.homes: dict[str, str] = {}
 
     # -- building -------------------------------------------------------------------------
 
     def add(self, node: NodePayload) -> str:
         self.g.add_node(node.id, payload=node)
-        self._parts = None
+        self._parts = self._envs = None
         return node.id
 
     def link(self, source: str, target: str, edge: Edge) -> None:
         self.g.add_edge(source, target, key=None, payload=edge)
-        self._parts = None
+        self._parts = self._envs = None
 
     def runs_on(self, component: str, host: str, location: Location) -> None:
         self.link(component, host, Edge(kind="runs_on", location=location))
@@ -333,12 +338,45 @@ class ServiceGraph:
         return node
 
     def deployment_of(self, node_id: str) -> int:
-        """Which deployment a node belongs to: nodes joined by any edge are one deployment, so
-        environments kept side by side in one tree (envs/prod, envs/staging) stay apart."""
+        """Which deployment a node belongs to: the nodes joined by any edge."""
         if self._parts is None:
             self._parts = {node: i for i, part in enumerate(nx.weakly_connected_components(self.g))
                            for node in part}
+            self._envs = None
         return self._parts[node_id]
+
+    def environment_of(self, node_id: str) -> str:
+        """The environment a node belongs to, named by its directory. Deployments in disjoint
+        directories (envs/prod, envs/staging) are environments of their own; one inside
+        another's directory is a part of it that nothing joins yet (a viewer pool the edge
+        does not route to), so rules that compare parts of a deployment compare within one
+        environment."""
+        deployment = self.deployment_of(node_id)
+        if self._envs is None:
+            self._envs = self._environments()
+        return self._envs.get(deployment, ".")
+
+    def _environments(self) -> dict[int, str]:
+        written: dict[int, list[tuple[str, ...]]] = {}
+        homes: dict[int, list[tuple[str, ...]]] = {}
+        for node_id, payload in self.g.nodes(data="payload"):
+            deployment = self.deployment_of(node_id)
+            location = getattr(payload, "location", None)
+            if node_id in self.homes:
+                homes.setdefault(deployment, []).append(PurePosixPath(self.homes[node_id]).parts)
+            elif isinstance(location, Location):
+                written.setdefault(deployment, []).append(PurePosixPath(location.path).parent.parts)
+        where = {**written, **homes}  # where a builder said, rather than where things are written
+        tops: list[tuple[str, ...]] = []
+        out: dict[int, str] = {}
+        for deployment, dirs in sorted(where.items(), key=lambda item: (len(_common(item[1])), item[0])):
+            directory = _common(dirs)
+            top = next((t for t in tops if directory[:len(t)] == t), None)
+            if top is None:
+                tops.append(directory)
+                top = directory
+            out[deployment] = "/".join(top) or "."
+        return out
 
     def hosts_of(self, node_id: str) -> list[Host]:
         """The hosts a component (or host) runs on, nearest first, following ``runs_on``."""
@@ -381,3 +419,11 @@ class ServiceGraph:
                         min(len(here), len(there)))
 
         return min(matches, key=lambda c: (-closeness(c), c.id))  # type: ignore[no-any-return]
+
+
+def _common(dirs: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The directory parts every one of ``dirs`` starts with."""
+    common = dirs[0]
+    for parts in dirs[1:]:
+        common = tuple(a for a, _ in takewhile(lambda pair: pair[0] == pair[1], zip(common, parts, strict=False)))
+    return common

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from bitriver_lint.graph import Role, ServiceGraph
+from dataclasses import dataclass
+
+from bitriver_lint.graph import Component, Role, ServiceGraph
 
 
-def detect(graph: ServiceGraph, choice: str) -> tuple[str, str]:
-    """(topology, reason). ``choice`` is the config/CLI value; anything but ``auto`` wins."""
+def detect(graph: ServiceGraph, choice: str, within: set[int] | None = None) -> tuple[str, str]:
+    """(topology, reason) of the whole graph, or of some of its deployments (see
+    ``ServiceGraph.deployment_of``). ``choice`` is the config/CLI value; anything but ``auto`` wins."""
     if choice != "auto":
         return choice, f"set to {choice} by configuration"
-    cdns = graph.components(Role.CDN)
+
+    def mine(components: list[Component]) -> list[Component]:
+        return [c for c in components if within is None or graph.deployment_of(c.id) in within]
+
+    cdns = mine(graph.components(Role.CDN))
     if cdns:
         first = cdns[0]
         return "cdn", f"a CDN is defined ({first.name} at {first.location})"
-    for lb in graph.components(Role.LB):
+    for lb in mine(graph.components(Role.LB)):
         lb_hosts = {h.id for h in graph.hosts_of(lb.id)[:1]}
         pools = [graph.component_of(graph.node(t)) for li in graph.listeners(lb)  # type: ignore[arg-type]
                  for _, t, _ in graph.out_edges(li.id, "routes")]
@@ -21,3 +28,26 @@ def detect(graph: ServiceGraph, choice: str) -> tuple[str, str]:
         if app_hosts and not app_hosts <= lb_hosts:
             return "origin-edge", f"the load balancer at {lb.location} fronts API/viewer pools on other hosts"
     return "single-node", "no CDN and no load balancer in front of separate API/viewer hosts"
+
+
+@dataclass
+class Environment:
+    """The deployments of one environment (see ``ServiceGraph.environment_of``) and its topology."""
+
+    directory: str
+    deployments: set[int]
+    topology: str = ""
+    reason: str = ""
+
+
+def environments(graph: ServiceGraph, choice: str) -> list[Environment]:
+    """Every environment that has components, with the topology it follows."""
+    found: dict[str, Environment] = {}
+    for component in graph.components():
+        directory = graph.environment_of(component.id)
+        env = found.setdefault(directory, Environment(directory, set()))
+        env.deployments.add(graph.deployment_of(component.id))
+    envs = list(found.values())
+    for env in envs:
+        env.topology, env.reason = detect(graph, choice, env.deployments if len(envs) > 1 else None)
+    return envs

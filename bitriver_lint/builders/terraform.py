@@ -91,10 +91,12 @@ def _anchor(ctx: BuildContext, module: TerraformModule, region: str | None) -> N
     if not created:
         return
     if anchor not in graph.g:
-        graph.add(Network(id=anchor, name=region or "region not set", net_kind="region",
-                          location=graph.node(created[0]).location))
+        # Placed in the root module, also for what a module called from there creates.
+        where = module.called_at or graph.node(created[0]).location
+        graph.add(Network(id=anchor, name=region or "region not set", net_kind="region", location=where))
     for node in created:
         graph.link(node, anchor, Edge(kind="located_in", location=graph.node(node).location))
+        graph.homes[node] = module.root if module.root is not None else module.directory
 
 
 def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address: str, extra: dict[str, Any],

@@ -34,8 +34,8 @@ def _api_db_colocation(ctx: CheckContext, params: NoParams) -> None:
             continue
         zones_seen: set[str] = set()
         for api in graph.components(Role.API):
-            if graph.deployment_of(api.id) != graph.deployment_of(db.id):
-                continue  # another environment's API
+            if graph.environment_of(api.id) != graph.environment_of(db.id):
+                continue  # another environment's API (envs/staging beside envs/prod)
             api_host = _host(ctx, api)
             api_az = api_host.attrs.get("az") if api_host else None
             if isinstance(api_az, str) and api_az != db_az and api_az not in zones_seen:
@@ -111,11 +111,11 @@ def _copies(ctx: CheckContext, component: Component) -> int:
 
 
 def _api_redundancy(ctx: CheckContext, params: RedundancyParams) -> None:
-    by_region: dict[tuple[int, str], list[Component]] = {}
+    by_region: dict[tuple[str, str], list[Component]] = {}
     for api in ctx.graph.components(Role.API):
         host = _host(ctx, api)
         region = host.attrs.get("region") if host else None
-        by_region.setdefault((ctx.graph.deployment_of(api.id), str(region or "the deployment")), []).append(api)
+        by_region.setdefault((ctx.graph.environment_of(api.id), str(region or "the deployment")), []).append(api)
     for (_, region), apis in by_region.items():
         count = sum(_copies(ctx, api) for api in apis)
         if count < params.min_per_region:

@@ -17,10 +17,11 @@ class ViewerOriginParams(Params):
 
 def _viewer_origin(ctx: CheckContext, params: ViewerOriginParams) -> None:
     graph = ctx.graph
-    viewers = graph.components(Role.VIEWER)
-    if not viewers:
-        return
     for api in graph.components(Role.API):
+        home = graph.environment_of(api.id)
+        viewers = [v for v in graph.components(Role.VIEWER) if graph.environment_of(v.id) == home]
+        if not viewers:
+            continue  # no viewer runtime in this API's environment
         setting = api.env.get(params.env)
         if setting is None:
             ctx.report(

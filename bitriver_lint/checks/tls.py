@@ -64,10 +64,10 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
             api.location,
         )
         return
-    by_deployment: dict[int, list[tuple[Component, Listener, Location]]] = {}
+    by_environment: dict[str, list[tuple[Component, Listener, Location]]] = {}
     for point in points:
-        by_deployment.setdefault(graph.deployment_of(point[0].id), []).append(point)
-    for same in by_deployment.values():
+        by_environment.setdefault(graph.environment_of(point[0].id), []).append(point)
+    for same in by_environment.values():
         first_component, first, first_where = same[0]
         for component, listener, where in same[1:]:
             ctx.report(

@@ -54,6 +54,7 @@ class TerraformModule:
     _off: dict[int, bool] = field(default_factory=dict)  # resources switched off, by id(block)
     prefix: str = ""  # "module.cdn." for an instance of a local module
     root: str | None = None  # the directory of the root module this instance belongs to
+    called_at: Location | None = None  # the root module's ``module`` block this instance comes from
 
     def of_type(self, block_type: str) -> list[Block]:
         return [b for b in self.blocks if b.type == block_type]
@@ -318,6 +319,7 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
             emitted.add(target)
         child.prefix = f"{module.prefix}module.{block.labels[0]}."
         child.root = module.root
+        child.called_at = module.called_at or block.location
         for name, attribute in block.attributes.items():
             if name not in _META_ARGUMENTS:
                 child.variables[name] = Located(module.value(attribute), attribute.value_location)
