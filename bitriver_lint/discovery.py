@@ -32,9 +32,11 @@ _CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
 _TFPLAN = re.compile(r'"format_version"\s*:.*"(planned_values|resource_changes)"', re.DOTALL)
 # A section header: "listen stats" or "listen stats :8404", never "listen 1935;" (nginx, SRS).
 _HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+[^\s;{]+){0,2}\s*$", re.MULTILINE)
-# What every compose service has: an image (a plain string) or a build. A Helm values file
-# may have a services: mapping too, but its image is a mapping (repository:, tag:).
-_SERVICE_SOURCE = re.compile(r"(^[ \t]+|[{,][ \t]*)(image:[ \t]*[^\s#{]|build:|extends:)", re.MULTILINE)
+# Keys only compose services have: an image as a plain string, build, extends, or a compose
+# setting such as restart or depends_on (override files often carry nothing else). A Helm
+# values file may have a services: mapping too, but its image is a mapping (repository:, tag:).
+_SERVICE_SOURCE = re.compile(r"(^[ \t]+|[{,][ \t]*)(image:[ \t]*[^\s#{]|(build|extends|env_file|depends_on|restart"
+                             r"|healthcheck|container_name|network_mode|profiles):)", re.MULTILINE)
 # SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
 _SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
 _NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
