@@ -376,6 +376,12 @@ class ServiceGraph:
                 tops.append(directory)
                 top = directory
             out[deployment] = "/".join(top) or "."
+        # An environment runs an API. Apart from a second one, a directory without (Terraform
+        # for the instances a compose project in another directory runs on) is part of it.
+        with_api = {out[self.deployment_of(c.id)] for c in self.components(Role.API)
+                     if self.deployment_of(c.id) in out}
+        if len(with_api) < 2:
+            return {deployment: "." for deployment in out}
         return out
 
     def hosts_of(self, node_id: str) -> list[Host]:
