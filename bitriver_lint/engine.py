@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,19 +52,7 @@ def scan_root(paths: Sequence[Path]) -> Path:
     resolved = [p.resolve() for p in paths]
     if all(p == cwd or cwd in p.parents for p in resolved):
         return cwd
-    common = Path(*_common_parts([p if p.is_dir() else p.parent for p in resolved]))
-    return common
-
-
-def _common_parts(paths: list[Path]) -> list[str]:
-    parts = list(paths[0].parts)
-    for path in paths[1:]:
-        other = path.parts
-        i = 0
-        while i < min(len(parts), len(other)) and parts[i] == other[i]:
-            i += 1
-        parts = parts[:i]
-    return parts or ["/"]
+    return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in resolved]))
 
 
 def selected(rule_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool:

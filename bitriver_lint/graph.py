@@ -26,8 +26,8 @@ through its query methods, so neither touches raw networkx attributes.
 from __future__ import annotations
 
 import enum
+import posixpath
 from collections.abc import Iterator
-from itertools import takewhile
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -357,20 +357,20 @@ class ServiceGraph:
         return self._envs.get(deployment, ".")
 
     def _environments(self) -> dict[int, str]:
-        written: dict[int, list[tuple[str, ...]]] = {}
-        homes: dict[int, list[tuple[str, ...]]] = {}
+        written: dict[int, list[str]] = {}
+        homes: dict[int, list[str]] = {}
         for node_id, payload in self.g.nodes(data="payload"):
             deployment = self.deployment_of(node_id)
             location = getattr(payload, "location", None)
             if node_id in self.homes:
-                homes.setdefault(deployment, []).append(PurePosixPath(self.homes[node_id]).parts)
+                homes.setdefault(deployment, []).append(self.homes[node_id])
             elif isinstance(location, Location):
-                written.setdefault(deployment, []).append(PurePosixPath(location.path).parent.parts)
+                written.setdefault(deployment, []).append(posixpath.dirname(location.path))
         where = {**written, **homes}  # where a builder said, rather than where things are written
         tops: list[tuple[str, ...]] = []
         out: dict[int, str] = {}
-        for deployment, dirs in sorted(where.items(), key=lambda item: (len(_common(item[1])), item[0])):
-            directory = _common(dirs)
+        common = {d: PurePosixPath(posixpath.commonpath(dirs)).parts for d, dirs in where.items()}
+        for deployment, directory in sorted(common.items(), key=lambda item: (len(item[1]), item[0])):
             top = next((t for t in tops if directory[:len(t)] == t), None)
             if top is None:
                 tops.append(directory)
@@ -417,19 +417,11 @@ class ServiceGraph:
         matches = [c for c in self._of(Component) if c.name == name or name in c.attrs.get("aliases", ())]
         if not matches:
             return None
-        here = PurePosixPath(near).parent.parts if near else ()
+        here = posixpath.dirname(near or "")
 
-        def closeness(component: Component) -> int:
-            there = PurePosixPath(component.location.path).parent.parts
-            return next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
-                        min(len(here), len(there)))
+        def closeness(component: Component) -> int:  # how many directories the two share
+            shared = posixpath.commonpath([here, posixpath.dirname(component.location.path)])
+            return len(PurePosixPath(shared).parts)
 
         return min(matches, key=lambda c: (-closeness(c), c.id))  # type: ignore[no-any-return]
 
-
-def _common(dirs: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """The directory parts every one of ``dirs`` starts with."""
-    common = dirs[0]
-    for parts in dirs[1:]:
-        common = tuple(a for a, _ in takewhile(lambda pair: pair[0] == pair[1], zip(common, parts, strict=False)))
-    return common
