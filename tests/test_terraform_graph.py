@@ -327,3 +327,51 @@ resource "aws_db_instance" "postgres" {
         ("BRL404", "only 1 API instance(s) in eu-west-1; the guide keeps at least 2 per region")]
     apis = [c for c in result.graph.components() if c.name.endswith("aws_instance.api[0]")]
     assert len(apis) == 2  # one per environment, not one overwriting the other
+
+
+PREFIX_LISTS = """
+resource "aws_cloudfront_distribution" "live" {
+  enabled = true
+}
+data "aws_ec2_managed_prefix_list" "cloudfront" {
+  name = "com.amazonaws.global.cloudfront.origin-facing"
+}
+resource "aws_ec2_managed_prefix_list" "office" {
+  name           = "office"
+  address_family = "IPv4"
+  max_entries    = 1
+  entry {
+    cidr = "198.51.100.0/24"
+  }
+}
+resource "aws_security_group" "origin" {
+  ingress {
+    from_port       = 443
+    to_port         = 443
+    protocol        = "tcp"
+    prefix_list_ids = [%s]
+  }
+}
+resource "aws_lb" "origin" {
+  load_balancer_type = "application"
+  security_groups    = [aws_security_group.origin.id]
+}
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.origin.arn
+  port              = 443
+  protocol          = "HTTPS"
+}
+"""
+
+
+def test_prefix_lists_in_security_groups(tmp_path: Path) -> None:
+    def findings(lists: str) -> list[tuple[str, str]]:
+        (tmp_path / "main.tf").write_text(PREFIX_LISTS % lists)
+        return [(f.rule_id, str(f.location)) for f in scan_tree(tmp_path, select=["BRL106", "BRL002"]).active]
+
+    # CloudFront's origin-facing list is the CDN itself.
+    assert findings("data.aws_ec2_managed_prefix_list.cloudfront.id") == []
+    # A list of our own is its entries: an office range is not the CDN.
+    assert findings("aws_ec2_managed_prefix_list.office.id") == [("BRL106", "main.tf:17:3")]
+    # A bare ID says nothing about its entries: a note, not a guess either way.
+    assert findings('"pl-0a1b2c3d"') == [("BRL002", "main.tf:17:3")]

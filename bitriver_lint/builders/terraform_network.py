@@ -115,10 +115,43 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key
         for source in sources if isinstance(sources, list) else ([sources] if sources else []):
             # Another group's members: the subnets they sit in (private space when unknown).
             cidrs.extend(members.get(str(source).split("[")[0]) or [str(n) for n in PRIVATE.networks])
-        if value(prefix_key):
-            # The managed prefix lists deployments use here are the CDN's origin-facing ranges.
-            cidrs.extend(str(n) for n in named_set(ctx.config, "cdn").networks)
+        lists = value(prefix_key)
+        for item in lists if isinstance(lists, list) else ([lists] if lists else []):
+            entries = _prefix_list(module, ctx, item)
+            if isinstance(entries, Unknown):
+                cidrs = entries
+                break
+            cidrs.extend(entries)
     return SgRule(block.location, low, high if isinstance(high, int) else low, protocol, cidrs)
+
+
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+def _prefix_list(module: TerraformModule, ctx: BuildContext, item: Any) -> list[str] | Unknown:
+    """The sources a prefix list in a rule stands for: CloudFront's origin-facing list is the
+    CDN; a list defined in the files is its entries; anything else cannot be known."""
+    if isinstance(item, str) and item.startswith("aws_ec2_managed_prefix_list."):
+        block = next((b for b in module.resources("aws_ec2_managed_prefix_list")
+                      if resource_ref(b) == item.split("[")[0]), None)
+        entries = [module.value(e.attributes.get("cidr")) for e in module.nested(block, "entry")] if block else []
+        unknown = next((e for e in entries if not isinstance(e, str)), None)
+        if block is not None and unknown is None:
+            return [str(e) for e in entries]
+        return unknown if isinstance(unknown, Unknown) else Unknown((item,), item, why="has entries we cannot read")
+    if isinstance(item, Unknown) and item.names and item.names[0].startswith("data.aws_ec2_managed_prefix_list."):
+        label = item.names[0].split(".")[2]
+        data = next((b for b in module.of_type("data") if b.labels == ["aws_ec2_managed_prefix_list", label]), None)
+        names = [module.value(data.attributes.get("name"))] if data else []
+        names += [v for f in (module.nested(data, "filter") if data else [])
+                  if module.value(f.attributes.get("name")) == "prefix-list-name"
+                  for v in (module.value(f.attributes.get("values")) or [])]
+        if CLOUDFRONT_PREFIX_LIST in names:
+            return [str(n) for n in named_set(ctx.config, "cdn").networks]
+        return item
+    if isinstance(item, Unknown):
+        return item
+    return Unknown((str(item),), str(item), why="is a prefix list whose entries the files do not give")
 
 
 @dataclass
