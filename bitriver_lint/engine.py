@@ -177,13 +177,13 @@ def scan(
 def _topologies_by_file(graph: ServiceGraph, envs: list[Environment]) -> dict[str, set[str]]:
     """file -> the topologies of the environments whose nodes it wrote (a shared local module
     belongs to every environment that calls it)."""
-    layout_of = {d: env.topology for env in envs for d in env.deployments}
+    layout_of = {env.directory: env.topology for env in envs}
     owners: dict[str, set[str]] = {}
     written = [(n, graph.node(n)) for n in graph.g.nodes]
     written += [(source, edge) for source, _, edge in graph.g.edges(data="payload")]  # routes in a Caddyfile
     for node_id, payload in written:
         location = getattr(payload, "location", None)
-        layout = layout_of.get(graph.deployment_of(node_id))
+        layout = layout_of.get(graph.environment_of(node_id))
         if isinstance(location, Location) and layout is not None:
             owners.setdefault(location.path, set()).add(layout)
     return owners

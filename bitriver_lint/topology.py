@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from bitriver_lint.graph import Component, Role, ServiceGraph
 
 
-def detect(graph: ServiceGraph, choice: str, within: set[int] | None = None) -> tuple[str, str]:
-    """(topology, reason) of the whole graph, or of some of its deployments (see
-    ``ServiceGraph.deployment_of``). ``choice`` is the config/CLI value; anything but ``auto`` wins."""
+def detect(graph: ServiceGraph, choice: str, environment: str | None = None) -> tuple[str, str]:
+    """(topology, reason) of the whole graph, or of one environment in it (see
+    ``ServiceGraph.environment_of``). ``choice`` is the config/CLI value; anything but ``auto`` wins."""
     if choice != "auto":
         return choice, f"set to {choice} by configuration"
 
     def mine(components: list[Component]) -> list[Component]:
-        return [c for c in components if within is None or graph.deployment_of(c.id) in within]
+        return [c for c in components if environment is None or graph.environment_of(c.id) == environment]
 
     cdns = mine(graph.components(Role.CDN))
     if cdns:
@@ -32,22 +32,15 @@ def detect(graph: ServiceGraph, choice: str, within: set[int] | None = None) -> 
 
 @dataclass
 class Environment:
-    """The deployments of one environment (see ``ServiceGraph.environment_of``) and its topology."""
+    """One environment (see ``ServiceGraph.environment_of``) and the topology it follows."""
 
     directory: str
-    deployments: set[int]
-    topology: str = ""
-    reason: str = ""
+    topology: str
+    reason: str
 
 
 def environments(graph: ServiceGraph, choice: str) -> list[Environment]:
     """Every environment that has components, with the topology it follows."""
-    found: dict[str, Environment] = {}
-    for component in graph.components():
-        directory = graph.environment_of(component.id)
-        env = found.setdefault(directory, Environment(directory, set()))
-        env.deployments.add(graph.deployment_of(component.id))
-    envs = list(found.values())
-    for env in envs:
-        env.topology, env.reason = detect(graph, choice, env.deployments if len(envs) > 1 else None)
-    return envs
+    directories = sorted({graph.environment_of(c.id) for c in graph.components()})
+    alone = len(directories) == 1
+    return [Environment(d, *detect(graph, choice, None if alone else d)) for d in directories]
