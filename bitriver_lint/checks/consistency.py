@@ -72,7 +72,12 @@ _REFERENCE = {
 def _references(ctx: CheckContext, params: NoParams) -> None:
     for ref in ctx.graph.dangling:
         what = _REFERENCE.get(ref.kind, f"{ref.kind.replace('_', ' ')} names")
-        ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines", ref.location)
+        hint = ""
+        if ref.kind == "backend_server":
+            # An address of a machine described elsewhere is joined by config, not guessed.
+            host = ref.name.rsplit(":", 1)[0].strip("[]")
+            hint = f"; if {host} runs part of this tree, bind it under `hosts:` in the config"
+        ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines{hint}", ref.location)
 
 
 REFERENCES = Check("consistency.references", _references, NoParams, "References resolve")
