@@ -159,3 +159,14 @@ def test_nginx_rtmp_block_publish_acl_and_push(tmp_path: Path) -> None:
     (route,) = frontend.routes
     assert route.scheme == "tcp" and route.location.line == 8
     assert [(s.host, s.port) for s in doc.backends[route.backend or ""].servers] == [("10.0.1.20", 1935)]
+
+
+def test_an_unjoined_backend_address_says_how_to_join_it(tmp_path: Path) -> None:
+    from conftest import scan_tree
+
+    (tmp_path / "haproxy.cfg").write_text(
+        "frontend fe\n  bind :80\n  default_backend api\nbackend api\n  server api1 10.0.1.10:8080 check\n")
+    (finding,) = [f for f in scan_tree(tmp_path).active if f.rule_id == "BRL604"]
+    assert str(finding.location) == "haproxy.cfg:5:3"
+    assert finding.message == ("a backend server points at '10.0.1.10:8080', which no file in the deployment "
+                               "defines; if 10.0.1.10 runs part of this tree, bind it under `hosts:` in the config")
