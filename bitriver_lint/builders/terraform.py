@@ -51,7 +51,7 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
         for provider in module.of_type("provider"):
             value = module.value(provider.attributes.get("region"))
             region = value if isinstance(value, str) else region
-        root = module.root if module.root is not None else module.directory
+        root = module.root_directory
         if module.prefix:
             region = region or root_regions.get(root)  # providers live in the root; modules inherit them
         else:
@@ -96,7 +96,7 @@ def _anchor(ctx: BuildContext, module: TerraformModule, region: str | None) -> N
         graph.add(Network(id=anchor, name=region or "region not set", net_kind="region", location=where))
     for node in created:
         graph.link(node, anchor, Edge(kind="located_in", location=graph.node(node).location))
-        graph.homes[node] = module.root if module.root is not None else module.directory
+        graph.homes[node] = module.root_directory
 
 
 def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address: str, extra: dict[str, Any],

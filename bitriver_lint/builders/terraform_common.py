@@ -24,4 +24,4 @@ def resource_ref(block: Block) -> str:
 def node_id(module: TerraformModule, address: str) -> str:
     """A graph id for a resource address (module prefix included): unique across root modules,
     since environments kept side by side (envs/prod, envs/staging) reuse the same addresses."""
-    return f"tf:{module.root if module.root is not None else module.directory}:{address}"
+    return f"tf:{module.root_directory}:{address}"

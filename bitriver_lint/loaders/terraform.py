@@ -56,6 +56,11 @@ class TerraformModule:
     root: str | None = None  # the directory of the root module this instance belongs to
     called_at: Location | None = None  # the root module's ``module`` block this instance comes from
 
+    @property
+    def root_directory(self) -> str:
+        """The root module's directory: where this instance's environment lives."""
+        return self.root if self.root is not None else self.directory
+
     def of_type(self, block_type: str) -> list[Block]:
         return [b for b in self.blocks if b.type == block_type]
 
