@@ -375,3 +375,28 @@ def test_prefix_lists_in_security_groups(tmp_path: Path) -> None:
     assert findings("aws_ec2_managed_prefix_list.office.id") == [("BRL106", "main.tf:17:3")]
     # A bare ID says nothing about its entries: a note, not a guess either way.
     assert findings('"pl-0a1b2c3d"') == [("BRL002", "main.tf:17:3")]
+
+
+def test_user_data_assignments_in_their_usual_forms(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('''
+resource "aws_instance" "api" {
+  tags      = { Role = "api" }
+  user_data = <<-EOT
+    #!/bin/bash
+    export BITRIVER_LIVE_ADDR=":9090"
+    docker run -d -e BITRIVER_VIEWER_ORIGIN='https://live.example.org' ghcr.io/bitriver/bitriver-live
+    cat > compose.yaml <<'YAML'
+    services:
+      api:
+        environment:
+          BITRIVER_LIVE_TLS_CERT: /certs/fullchain.pem
+    YAML
+  EOT
+}
+''')
+    (api,) = [c for c in scan_tree(tmp_path).graph.components() if c.name == "aws_instance.api"]
+    assert {k: (v.value, str(v.location)) for k, v in api.env.items()} == {
+        "BITRIVER_LIVE_ADDR": (":9090", "main.tf:6:12"),
+        "BITRIVER_VIEWER_ORIGIN": ("https://live.example.org", "main.tf:7:22"),
+        "BITRIVER_LIVE_TLS_CERT": ("/certs/fullchain.pem", "main.tf:12:11"),
+    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import WATCHED_ENV, BuildContext, add_declared_listeners
 from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
 from bitriver_lint.builders.terraform_edge import add_buckets, add_distribution, load_balancers, place_load_balancers
@@ -131,11 +132,9 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
     role = _role(ctx, address, tags.value if tags else None)
     if role is None:
         return
-    unread = Unknown((f"the environment of {resource_ref(block)}",), address,
-                     why="comes from user data, which is not read")
+    env = _environment(ctx, module, block.attributes.get("user_data"), extra, resource_ref(block), block)
     component = Component(id=node_id(module, address) + "#component", name=address, role=role,
-                          role_reason="tags or name", origin="terraform", location=block.location,
-                          env={key: Located(unread, block.location) for key in WATCHED_ENV},
+                          role_reason="tags or name", origin="terraform", location=block.location, env=env,
                           attrs={"ports_known": False, "instance_type": instance_type, "region": region})
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
@@ -153,6 +152,24 @@ def _bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Loc
             if other.id != host.id and any(directory == p or directory.startswith(p + "/") for p in prefixes):
                 ctx.graph.runs_on(other.id, host.id, where)
     return bool(bound)
+
+
+def _environment(ctx: BuildContext, module: TerraformModule, user_data: Attribute | None, extra: dict[str, Any],
+                 name: str, block: Block) -> dict[str, Located[Any]]:
+    """The settings the user data assigns; where it cannot be read or assigns none, the settings
+    the rules read are Unknowns, so they note instead of guess."""
+    found = userdata.environment(module, user_data, extra, ctx.workspace)
+    if found is not None:
+        return found
+    if user_data is None:
+        why = "is not in the files (no user data: perhaps baked into the image)"
+    elif isinstance(module.value(user_data, extra), str):
+        why = "is not set in its user data (it may fetch its settings from elsewhere)"
+    else:
+        why = "comes from user data that cannot be read"
+    unread = Unknown((f"the environment of {name}",), name, why=why)
+    where = user_data.value_location if user_data is not None else block.location
+    return {key: Located(unread, where) for key in WATCHED_ENV}
 
 
 def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
@@ -196,10 +213,11 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     if role is None:
         return
     size = located_value(module, block, "min_size")
-    unread = Unknown((f"the environment of {address}",), address, why="comes from user data, which is not read")
+    user_data = template.attributes.get("user_data") if template else None
+    env = _environment(ctx, module, user_data, {}, address, block)
     component = Component(id=node_id(module, address) + "#component", name=address, role=role,
                           role_reason="tags or name", origin="terraform", location=block.location, replicas=size,
-                          env={key: Located(unread, block.location) for key in WATCHED_ENV},
+                          env=env,
                           attrs={"ports_known": False, "instance_type": instance_type, "region": region,
                                  "target_groups": module.value(block.attributes.get("target_group_arns"))})
     graph.add(component)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,6 +54,7 @@ class TerraformModule:
     _off: dict[int, bool] = field(default_factory=dict)  # resources switched off, by id(block)
     prefix: str = ""  # "module.cdn." for an instance of a local module
     root: str | None = None  # the directory of the root module this instance belongs to
+    reader: Callable[[str], str | None] | None = None  # files of the tree, for file()/templatefile()
     called_at: Location | None = None  # the root module's ``module`` block this instance comes from
 
     @property
@@ -79,7 +80,9 @@ class TerraformModule:
 
     def scope(self, extra: Mapping[str, Any] | None = None) -> Scope:
         values = {k: v.value for k, v in self.variables.items()}
-        return Scope(values, _Locals(self), self._resolve, extra)
+        paths = {"path": {"module": self.directory or ".", "root": self.root_directory or ".",
+                          "cwd": self.root_directory or "."}}
+        return Scope(values, _Locals(self), self._resolve, {**paths, **(extra or {})}, self.reader)
 
     def value(self, attribute: Attribute | None, extra: Mapping[str, Any] | None = None) -> Any:
         if attribute is None:
@@ -324,12 +327,25 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
             emitted.add(target)
         child.prefix = f"{module.prefix}module.{block.labels[0]}."
         child.root = module.root
+        child.reader = callee.reader
         child.called_at = module.called_at or block.location
         for name, attribute in block.attributes.items():
             if name not in _META_ARGUMENTS:
                 child.variables[name] = Located(module.value(attribute), attribute.value_location)
         out.extend(_with_children(child, standalone, ws, config, depth + 1, emitted))
     return out
+
+
+def _reader(ws: Workspace) -> Callable[[str], str | None]:
+    def read(rel: str) -> str | None:
+        if rel.startswith(("/", "../")) or rel == "..":
+            return None  # outside the scanned tree: not ours to read
+        try:
+            return ws.read_text(rel)
+        except (FileProblem, OSError):
+            return None
+
+    return read
 
 
 def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
@@ -395,6 +411,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
         blocks.extend(file_blocks)
         diagnostics.extend(problems)
     module = TerraformModule(directory, rels, blocks, {}, set(), [], diagnostics)
+    module.reader = _reader(ws)
     for block in module.of_type("variable"):
         if not block.labels:
             continue

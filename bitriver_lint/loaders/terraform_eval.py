@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import posixpath
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,11 +28,30 @@ class Scope:
         locals_: Mapping[str, Any],
         resolve: Callable[[list[str]], Any],
         extra: Mapping[str, Any] | None = None,
+        read: Callable[[str], str | None] | None = None,
     ) -> None:
         self.variables = variables
         self.locals = locals_
         self.resolve = resolve  # for resource and data references: ["aws_instance", "api", "id"]
-        self.extra = dict(extra or {})  # count, each, and for-expression iterators
+        self.extra = dict(extra or {})  # count, each, path, and for-expression iterators
+        self.read = read  # a file of the scanned tree by root-relative path, for file()/templatefile()
+
+    def binding(self, names: Mapping[str, Any]) -> Scope:
+        """This scope with more names bound (a for expression's iterators)."""
+        return Scope(self.variables, self.locals, self.resolve, {**self.extra, **names}, self.read)
+
+
+class FileText(str):
+    """Text read from a file of the tree by file()/templatefile(), which remembers the file, so
+    positions inside it can be reported (``exact``: its lines are the file's lines)."""
+
+    path: str
+    exact: bool
+
+    def __new__(cls, text: str, path: str, exact: bool) -> FileText:
+        value = super().__new__(cls, text)
+        value.path, value.exact = path, exact
+        return value
 
 
 # python-hcl2's parse tree reduced to plain tuples, ``(kind, line, column, content)``: content
@@ -196,7 +216,7 @@ def _for(rule: Syntax, scope: Scope) -> Any:
     object_out: dict[str, Any] = {}
     for key, value in pairs:
         bound = {names[-1]: value, **({names[0]: key} if len(names) > 1 else {})}
-        inner = Scope(scope.variables, scope.locals, scope.resolve, {**scope.extra, **bound})
+        inner = scope.binding(bound)
         if cond_expr is not None:
             keep = evaluate(cond_expr, inner)
             if isinstance(keep, Unknown):
@@ -465,10 +485,34 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "coalesce": lambda *values: next(v for v in values if v not in (None, "")),
     "max": max,
     "min": min,
-    # Containers are read as values: the JSON text itself is not needed.
+    # Containers are read as values: the JSON text itself is not needed. Likewise encoded text
+    # is read as the text (user data is base64encode(templatefile(...))).
     "jsonencode": lambda value: value,
+    "base64encode": lambda text: text,
+    "base64gzip": lambda text: text,
     "jsondecode": lambda text: json.loads(text),
 }
+
+
+def _read_file(name: str, args: list[Any], scope: Scope, rule: Syntax) -> Any:
+    """file(path) and templatefile(path, vars) over the files of the scanned tree."""
+    path = args[0] if args else None
+    if isinstance(path, Unknown):
+        return path
+    text = scope.read(posixpath.normpath(path)) if isinstance(path, str) and scope.read else None
+    if text is None:
+        return Unknown((f"{name}()",), source_text(rule), why="reads a file that is not in the scanned tree")
+    if name != "templatefile":
+        return FileText(text, posixpath.normpath(str(path)), exact=True)
+    names = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+    template = parse_template(text)
+    if template is None:
+        return Unknown((f"{name}()",), source_text(rule), why="is a template we cannot read")
+    rendered = evaluate(template, Scope({}, {}, scope.resolve, names, scope.read))
+    if not isinstance(rendered, str):
+        return rendered
+    # Interpolations keep the template's lines unless a directive (%{ for }) repeats some.
+    return FileText(rendered, posixpath.normpath(str(path)), exact="%{" not in text)
 
 
 def _call(rule: Any, scope: Scope) -> Any:
@@ -476,6 +520,8 @@ def _call(rule: Any, scope: Scope) -> Any:
     name = _token_text(kids[0])
     args_rule = next((k for k in kids if _name(k) == "ArgumentsRule"), None)
     args = [evaluate(a, scope) for a in _children(args_rule) if not _name(a).endswith("_TOKEN")] if args_rule else []
+    if name in ("file", "filebase64", "templatefile"):
+        return _read_file(name, args, scope, rule)
     if name == "try":
         # try() skips arguments that fail (a missing key: an Unknown naming nothing); one that
         # rests on a value we cannot know (it names it) makes the result unknowable too.

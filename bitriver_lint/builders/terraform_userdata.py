@@ -1,0 +1,57 @@
+"""What an instance's user data says about the BitRiver settings the rules read.
+
+User data is a shell script or cloud-init, written inline (a heredoc) or rendered from a
+template file of the tree (``templatefile``). Where it assigns BitRiver settings (``export
+KEY=value``, ``KEY=value`` lines of an env file it writes, ``docker run -e KEY=value``,
+``KEY: value`` in a compose file it writes), those are the component's environment, located at
+the line that sets them. Where it sets none, nothing is concluded: the script may well fetch
+its settings from elsewhere, so the settings stay unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bitriver_lint.loaders.terraform import Attribute, TerraformModule
+from bitriver_lint.loaders.terraform_eval import FileText
+from bitriver_lint.model import Located, Location
+from bitriver_lint.workspace import Workspace
+
+_ASSIGNMENT = re.compile(
+    r"(?:^|[\s;])(?:export\s+|-e\s+|--env[=\s]+)?(BITRIVER_[A-Z0-9_]+)[ \t]*(?:=|:[ \t])[ \t]*"
+    r"(\"[^\"]*\"|'[^']*'|[^\s\"';]*)"
+)
+
+
+def environment(module: TerraformModule, attribute: Attribute | None, extra: dict[str, Any],
+                ws: Workspace) -> dict[str, Located[Any]] | None:
+    """The BitRiver settings the user data assigns, or None when it cannot be read or sets none."""
+    if attribute is None:
+        return None
+    text = module.value(attribute, extra)
+    if not isinstance(text, str):
+        return None
+    found: dict[str, Located[Any]] = {}
+    for index, line in enumerate(text.splitlines()):
+        for match in _ASSIGNMENT.finditer(line):
+            key, raw = match.group(1), match.group(2)
+            quoted = len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]
+            where = _locate(text, index, key, attribute, ws)
+            found.setdefault(key, Located(raw[1:-1] if quoted else raw, where))
+    return found or None
+
+
+def _locate(text: str, index: int, key: str, attribute: Attribute, ws: Workspace) -> Location:
+    """Where the line that sets ``key`` is written: in the template file it was rendered from,
+    or in the heredoc of the .tf file; the attribute itself when neither can be told."""
+    if isinstance(text, FileText) and text.exact:
+        line = ws.line_text(text.path, index + 1)
+        return Location(text.path, index + 1, line.find(key) + 1 if key in line else 1)
+    start = attribute.value_location
+    expected = start.line + 1 + index  # a heredoc's body starts on the line after <<EOT
+    for number in (expected, *range(start.line, expected + 2)):
+        line = ws.line_text(start.path, number)
+        if key in line:
+            return Location(start.path, number, line.index(key) + 1)
+    return start
