@@ -236,3 +236,23 @@ def test_for_expressions_and_splats(tmp_path: Path) -> None:
     assert local["indexed"] == ["0-p", "1-q"]
     assert local["ids"] == [1, 2]
     assert isinstance(local["unknown"], Unknown) and local["unknown"].names == ("var.nope",)
+
+
+def test_file_functions_read_only_the_scanned_tree(tmp_path: Path) -> None:
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "boot.sh.tftpl").write_text("export ORIGIN=${origin}\n")
+    (tmp_path / "outside.txt").write_text("not in the module's tree, but in the scan root\n")
+    text = ('locals {\n'
+            '  rendered = templatefile("${path.module}/boot.sh.tftpl", { origin = "https://x" })\n'
+            '  sibling  = file("${path.module}/../outside.txt")\n'
+            '  absolute = file("/etc/hostname")\n'
+            '  escaping = file("../../etc/hostname")\n'
+            '  missing  = file("${path.module}/nope.sh")\n'
+            '}\n')
+    (tmp_path / "infra" / "main.tf").write_text(text)
+    (module,) = load(["infra/main.tf"], Workspace(tmp_path), Config())
+    local = module.scope().locals
+    assert local["rendered"] == "export ORIGIN=https://x\n" and local["rendered"].path == "infra/boot.sh.tftpl"
+    assert local["sibling"].startswith("not in the module's tree")
+    for name in ("absolute", "escaping", "missing"):
+        assert isinstance(local[name], Unknown) and local[name].why == "reads a file that is not in the scanned tree"
