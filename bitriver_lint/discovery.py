@@ -63,6 +63,10 @@ def sniff(rel: str, ws: Workspace) -> str | None:
     name = PurePosixPath(rel).name
     lower = name.lower()
     parent = PurePosixPath(rel).parent.name
+    if lower.endswith((".key", ".pem")):
+        # Only a private key is ours (a secret in the tree); certificates are public.
+        head = _head(rel, ws)
+        return "pem" if head is not None and "PRIVATE KEY-----" in head else None
     if _COMPOSE_NAME.fullmatch(name):
         return "compose"
     if lower.endswith(SYSTEMD_SUFFIXES):

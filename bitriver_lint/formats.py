@@ -36,4 +36,5 @@ FORMATS: dict[str, Format] = {
     "terraform": Format("terraform", "bitriver_lint.loaders.terraform:load", "bitriver_lint.builders.terraform"),
     "tfplan": Format("tfplan", "bitriver_lint.loaders.tfplan:load", "bitriver_lint.builders.terraform"),
     "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
+    "pem": Format("pem", "bitriver_lint.loaders.pem:load", "bitriver_lint.builders.pem"),
 }

@@ -24,6 +24,8 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "docker-compose.prod.yml": "not: compose-looking\n",
         "stack.yml": "version: '3'\nservices:\n  a: {image: x}\n",
         "ci.yml": "jobs: {}\n",
+        "certs/live.key": "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+        "certs/chain.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         ".gitlab-ci.yml": "image: python:3.11\nservices:\n  - postgres:15\ntest:\n  script: [pytest]\n",
         "chart/values.yaml": "services:\n  srs:\n    image:\n      repository: ossrs/srs\n    port: 1935\n",
         "units/api.service": "[Service]\nExecStart=/bin/true\n",
@@ -50,6 +52,7 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "nginx": ["proxy/site.conf"],
         "caddy": ["proxy/Caddyfile"],
         "envoy": ["envoy/front.yaml"],
+        "pem": ["certs/live.key"],
     }
 
 

@@ -55,7 +55,11 @@ def _plaintext(ctx: CheckContext, params: SecretParams) -> None:
                        location)
 
     for setting in ctx.graph.settings:
-        if setting.committed:
+        if setting.committed and setting.value.startswith("-----BEGIN"):
+            reported.add(setting.location)
+            ctx.report(f"a private key is committed in {setting.location.path}; keep it out of the repository "
+                       "and provide it at deploy time (a secrets manager, or a git-ignored file)", setting.location)
+        elif setting.committed:
             consider(setting.key, setting.value, setting.location, setting.location.path)
     for component in ctx.graph.components():
         for key, value in component.env.items():
