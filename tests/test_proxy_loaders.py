@@ -170,3 +170,20 @@ def test_an_unjoined_backend_address_says_how_to_join_it(tmp_path: Path) -> None
     assert str(finding.location) == "haproxy.cfg:5:3"
     assert finding.message == ("a backend server points at '10.0.1.10:8080', which no file in the deployment "
                                "defines; if 10.0.1.10 runs part of this tree, bind it under `hosts:` in the config")
+
+
+def test_a_redirect_to_https_concerns_the_plain_binds_of_a_frontend(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import FIXTURES, scan_tree
+
+    shutil.copytree(FIXTURES / "origin-edge-haproxy", tmp_path / "tree")
+    cfg = tmp_path / "tree" / "edge" / "haproxy.cfg"
+    cfg.write_text(cfg.read_text().replace(
+        "frontend www\n    bind :80\n    http-request redirect scheme https code 301\n\nfrontend www-tls\n",
+        "frontend www\n    bind :80\n    http-request redirect scheme https code 301 unless { ssl_fc }\n"))
+    result = scan_tree(tmp_path / "tree")
+    (edge,) = [c for c in result.graph.components() if c.name == "edge/haproxy.cfg"]
+    flags = {li.port: li.redirect_https is not None for li in result.graph.listeners(edge)}
+    assert flags == {80: True, 443: False, 1935: False}
+    assert [f.rule_id for f in result.active] == []

@@ -67,7 +67,9 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
                 if not containerized:
                     listener.bind = bind.address if bind.address not in ("", "*") else None
                     listener.location = bind.location
-                if frontend.redirect_https is not None:
+                if frontend.redirect_https is not None and not bind.tls:
+                    # A redirect to HTTPS concerns plain HTTP: a frontend with both kinds of
+                    # bind (HAProxy "unless { ssl_fc }", nginx "if ($scheme)") still serves TLS.
                     listener.redirect_https = frontend.redirect_https
                 if frontend.allow is not None:
                     graph.link(listener.id, listener.id, Allow(

@@ -158,7 +158,6 @@ class _Builder:
         has_cert = any(i["directive"] == "ssl_certificate" for i in block)
         allows: list[str] = []
         denies_all = False
-        scheme_redirect: Location | None = None
         for item in block:
             name, args = item["directive"], item.get("args", [])
             where = self.loc(rel, item)
@@ -173,7 +172,7 @@ class _Builder:
                 # if ($scheme != "https") { return 301 https://...; }: plain HTTP is redirected
                 for inner in item.get("block", []):
                     if inner["directive"] == "return" and any(a.startswith("https://") for a in inner.get("args", [])):
-                        scheme_redirect = self.loc(rel, inner)
+                        frontend.redirect_https = self.loc(rel, inner)
             elif name == "allow" and args:
                 allows.append("0.0.0.0/0" if args[0] == "all" else args[0])
             elif name == "deny" and args and args[0] == "all":
@@ -186,13 +185,6 @@ class _Builder:
                 self.location(rel, item, frontend, context)
         if denies_all:
             frontend.allow = allows
-        plain = [b for b in frontend.binds if not b.tls]
-        if scheme_redirect is not None and plain:
-            # One server for both ports: its plain-HTTP binds only redirect, its TLS binds serve.
-            frontend.binds = [b for b in frontend.binds if b.tls]
-            self.doc.frontends.append(Frontend(f"{frontend.name}:http", frontend.location, plain,
-                                               redirect_https=scheme_redirect, allow=frontend.allow,
-                                               acl_location=frontend.acl_location))
         self.doc.frontends.append(frontend)
 
     def rtmp_server(self, rel: str, d: Directive) -> None:
