@@ -187,3 +187,33 @@ def test_a_redirect_to_https_concerns_the_plain_binds_of_a_frontend(tmp_path: Pa
     flags = {li.port: li.redirect_https is not None for li in result.graph.listeners(edge)}
     assert flags == {80: True, 443: False, 1935: False}
     assert [f.rule_id for f in result.active] == []
+
+
+def test_caddy_environment_placeholders(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import FIXTURES, scan_tree
+
+    from bitriver_lint.loaders import caddy
+
+    assert caddy.substitute("{$SITE:live.example.com} {$PORT::80} {$NOPE}", {"PORT": ":8080"}) == (
+        "live.example.com :8080 {$NOPE}", {"NOPE"})
+    shutil.copytree(FIXTURES / "single-node", tmp_path / "tree")
+    (tmp_path / "tree" / "expected.yaml").unlink()
+    caddyfile = tmp_path / "tree" / "Caddyfile"
+    caddyfile.write_text(caddyfile.read_text().replace("live.example.com {", "{$SITE_ADDRESS} {"))
+    compose = tmp_path / "tree" / "docker-compose.yml"
+    original = compose.read_text()
+
+    def caddy_listeners(address: str) -> dict[int, bool | None]:
+        compose.write_text(original.replace(
+            "    image: caddy:2.8\n", f"    image: caddy:2.8\n    environment:\n      SITE_ADDRESS: {address}\n"))
+        result = scan_tree(tmp_path / "tree")
+        (proxy,) = [c for c in result.graph.components() if c.name == "caddy"]
+        routed = {li.port for li in result.graph.listeners(proxy) if result.graph.out_edges(li.id, "routes")}
+        return {li.port: li.tls for li in result.graph.listeners(proxy) if li.port in routed}
+
+    # The service's environment says the site is a host name: automatic HTTPS, routes kept.
+    assert caddy_listeners("${SITE_ADDRESS:-live.example.com}") == {443: True}
+    # ...or a plain port.
+    assert caddy_listeners('":8080"') == {8080: False}

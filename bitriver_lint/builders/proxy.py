@@ -43,11 +43,24 @@ def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
+def _with_environment(ctx: BuildContext, doc: ProxyConfig, component: Component) -> None:
+    """Caddy fills {$VAR} placeholders from its own environment: re-read the file with the
+    environment of the service that runs it, where that sets any of them."""
+    env = {key: value.value for key, value in component.env.items() if isinstance(value.value, str)}
+    if not doc.placeholders & set(env):
+        return
+    from bitriver_lint.loaders import caddy
+
+    caddy.fill(doc, ctx.workspace.read_text(doc.path), {**ctx.config.variables, **env})
+
+
 def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     for doc in docs:
         component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
         joined = component is not None
+        if component is not None and doc.kind == "caddy" and doc.placeholders:
+            _with_environment(ctx, doc, component)
         if component is None:
             name = doc.name or doc.path
             host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind="lb-host", location=doc.location))

@@ -2,11 +2,17 @@
 
 A site address with a host name means automatic HTTPS: Caddy serves 443 with a certificate it
 manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP.
+
+Environment placeholders (``{$DOMAIN}``, ``{$DOMAIN:default}``) are replaced before the
+Caddyfile is read, as Caddy does: from the environment of the service that mounts it (the
+builder re-reads the file with it), else the default. A site address still unknown after that
+is read as a host name, the only kind of address Caddy's documentation puts there.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +32,25 @@ from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import Workspace
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{\$[^\s{}]*\}\S*|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
+_PLACEHOLDER = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
+
+
+def substitute(text: str, env: Mapping[str, str]) -> tuple[str, set[str]]:
+    """``{$VAR}``/``{$VAR:default}`` replaced from ``env`` or the default; the names left as
+    they are because neither gives a value."""
+    missing: set[str] = set()
+
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        missing.add(name)
+        return match.group(0)
+
+    return _PLACEHOLDER.sub(one, text), missing
 
 
 @dataclass
@@ -80,19 +104,23 @@ def parse_caddyfile(text: str, path: str) -> tuple[list[Node], list[Diagnostic]]
 
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
-    del config
+    return load_all(files, ws, "caddy", lambda doc, text: fill(doc, text, config.variables))
 
-    def fill(doc: ProxyConfig, text: str) -> None:
-        if doc.path.lower().endswith(".json"):
-            _from_json(doc, text)
-        else:
-            nodes, doc.diagnostics = parse_caddyfile(text, doc.path)
-            _Caddyfile(doc, nodes).build()
 
-    return load_all(files, ws, "caddy", fill)
+def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
+    """Read one Caddy config into ``doc`` (again, when the builder has the environment)."""
+    doc.frontends, doc.backends = [], {}
+    if doc.path.lower().endswith(".json"):
+        _from_json(doc, text)
+        return
+    text, doc.placeholders = substitute(text, env)
+    nodes, doc.diagnostics = parse_caddyfile(text, doc.path)
+    _Caddyfile(doc, nodes).build()
 
 
 def _is_hostname(address: str) -> bool:
+    if address.startswith("{$"):
+        return True  # an environment placeholder nothing resolved: see the module docstring
     host = address.split("://", 1)[-1].rsplit(":", 1)[0] if address.count(":") <= 2 else ""
     if not host or host in ("localhost",) or (host.startswith("*") and "." not in host):
         return False

@@ -79,6 +79,7 @@ class ProxyConfig:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read (includes)
     name: str | None = None  # a name for the LB when it is not a file of its own (a Terraform aws_lb)
+    placeholders: set[str] = field(default_factory=set)  # environment names the file uses but nothing set
 
     @property
     def key(self) -> str:
