@@ -81,6 +81,10 @@ def sniff(rel: str, ws: Workspace) -> str | None:
         return "haproxy"
     if lower == "nginx.conf":
         return "nginx"
+    if lower.endswith(".template"):
+        # The official nginx image renders /etc/nginx/templates/*.template with envsubst.
+        head = _head(rel, ws)
+        return "nginx" if head is not None and _NGINX.search(head) else None
     if not lower.endswith((".yml", ".yaml", ".json", ".conf", ".cfg")):
         return None
     head = _head(rel, ws)

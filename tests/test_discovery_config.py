@@ -35,6 +35,8 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "lb/edge.cfg": "defaults\n  mode http\nbackend b\n",
         "lb/stats.conf": "global\n  daemon\nlisten stats :8404\n  mode http\n",
         "proxy/site.conf": "server {\n  listen 80;\n}\n",
+        "proxy/templates/live.conf.template": "server {\n  listen ${NGINX_PORT};\n}\n",
+        "proxy/templates/motd.template": "Welcome to ${HOSTNAME}\n",
         # SRS's own config: nginx-like, with a top-level "listen 1935;" that is no HAProxy section.
         "ingest/srs.conf": "listen 1935;\nmax_connections 1000;\nhttp_api {\n  enabled on;\n  listen 1985;\n}\n"
                            "vhost __defaultVhost__ {\n}\n",
@@ -49,7 +51,7 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "systemd": ["units/api.service", "units/api.service.d/override.conf"],
         "terraform": ["infra/main.tf"],
         "haproxy": ["lb/edge.cfg", "lb/haproxy.cfg", "lb/stats.conf"],
-        "nginx": ["proxy/site.conf"],
+        "nginx": ["proxy/site.conf", "proxy/templates/live.conf.template"],
         "caddy": ["proxy/Caddyfile"],
         "envoy": ["envoy/front.yaml"],
         "pem": ["certs/live.key"],

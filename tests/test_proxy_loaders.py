@@ -217,3 +217,49 @@ def test_caddy_environment_placeholders(tmp_path: Path) -> None:
     assert caddy_listeners("${SITE_ADDRESS:-live.example.com}") == {443: True}
     # ...or a plain port.
     assert caddy_listeners('":8080"') == {8080: False}
+
+
+NGINX_TEMPLATE = """server {
+    listen ${NGINX_PORT} ssl;
+    ssl_certificate /etc/nginx/tls/fullchain.pem;
+    ssl_certificate_key /etc/nginx/tls/privkey.pem;
+    location / {
+        proxy_set_header Host $host;
+        proxy_pass http://${API_UPSTREAM};
+    }
+}
+"""
+
+NGINX_TEMPLATE_COMPOSE = """services:
+  nginx:
+    image: nginx:1.27
+    ports: ["443:443"]
+    environment:%s
+    volumes:
+      - ./templates:/etc/nginx/templates:ro
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.5.0
+    environment:
+      BITRIVER_LIVE_ADDR: ":8080"
+"""
+
+
+def test_nginx_image_templates_are_rendered_with_the_service_environment(tmp_path: Path) -> None:
+    from conftest import scan_tree
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "default.conf.template").write_text(NGINX_TEMPLATE)
+
+    def nginx_view(env: str) -> tuple[dict[int, bool | None], list[str], list[str]]:
+        (tmp_path / "docker-compose.yml").write_text(NGINX_TEMPLATE_COMPOSE % env)
+        result = scan_tree(tmp_path)
+        graph = result.graph
+        (proxy,) = [c for c in graph.components() if c.name == "nginx"]
+        routes = [graph.component_of(graph.node(t)).name for _, t, _ in graph.edges("routes")]
+        return ({li.port: li.tls for li in graph.listeners(proxy)}, routes,
+                [f.rule_id for f in result.active if f.rule_id == "BRL604"])
+
+    # envsubst fills what the environment defines; nginx's own $host stays as it is.
+    assert nginx_view('\n      NGINX_PORT: "443"\n      API_UPSTREAM: api:8080') == ({443: True}, ["api"], [])
+    # Unfilled placeholders are unknown: no guessed port 80, no dangling "${API_UPSTREAM}".
+    assert nginx_view(" {}") == ({443: None}, [], [])

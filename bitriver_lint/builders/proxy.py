@@ -44,14 +44,21 @@ def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
 
 
 def _with_environment(ctx: BuildContext, doc: ProxyConfig, component: Component) -> None:
-    """Caddy fills {$VAR} placeholders from its own environment: re-read the file with the
-    environment of the service that runs it, where that sets any of them."""
+    """Caddy ({$VAR}) and the nginx image's templates (${VAR}) take values from the proxy's own
+    environment: re-read the config with the environment of the service that runs it, where
+    that sets any of them."""
     env = {key: value.value for key, value in component.env.items() if isinstance(value.value, str)}
     if not doc.placeholders & set(env):
         return
-    from bitriver_lint.loaders import caddy
+    env = {**ctx.config.variables, **env}
+    if doc.kind == "caddy":
+        from bitriver_lint.loaders import caddy
 
-    caddy.fill(doc, ctx.workspace.read_text(doc.path), {**ctx.config.variables, **env})
+        caddy.fill(doc, ctx.workspace.read_text(doc.path), env)
+    elif doc.kind == "nginx":
+        from bitriver_lint.loaders import nginx
+
+        nginx.reload(doc, ctx.workspace, env)
 
 
 def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
@@ -59,7 +66,7 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     for doc in docs:
         component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
         joined = component is not None
-        if component is not None and doc.kind == "caddy" and doc.placeholders:
+        if component is not None and doc.placeholders:
             _with_environment(ctx, doc, component)
         if component is None:
             name = doc.name or doc.path
@@ -136,8 +143,8 @@ def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
     """The listener a backend server reaches, or None (recorded as dangling when it names
     something no file defines)."""
     graph = ctx.graph
-    if server.port is None:
-        return None
+    if server.port is None or "${" in server.host or "{$" in server.host:
+        return None  # not known (an unfilled template placeholder), which is not the same as undefined
     peer: Component | None = None
     if server.host in _LOCAL:
         if lb.attrs.get("containerized"):

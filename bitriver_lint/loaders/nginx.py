@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from bitriver_lint.config import Config
@@ -21,12 +22,19 @@ from bitriver_lint.workspace import FileProblem, Workspace
 Directive = dict[str, Any]
 
 
+# envsubst, as the official nginx image runs it over /etc/nginx/templates/*.template: only
+# names its environment defines are replaced, so nginx's own $host or $request_uri stay.
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
 class _Reader:
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, env: Mapping[str, str] | None = None) -> None:
         self.ws = ws
+        self.env = env or {}
         self.parsed: dict[str, list[Directive]] = {}
         self.diagnostics: dict[str, list[Diagnostic]] = {}
         self.included: set[str] = set()
+        self.placeholders: set[str] = set()  # ${NAME} in templates that nothing defines
 
     def parse(self, rel: str) -> list[Directive]:
         if rel in self.parsed:
@@ -47,7 +55,27 @@ class _Reader:
                 message = re.sub(r"\s+in \S+:\d+$", "", str(error.get("error", "syntax error")))
                 diagnostics.append(Diagnostic("BRL001", message, Location(rel, error.get("line") or 1, 1)))
             self.parsed[rel] = config.get("parsed", [])
+        if rel.endswith(".template"):
+            self._substitute(self.parsed[rel])
         return self.parsed[rel]
+
+    def _substitute(self, block: list[Directive]) -> None:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2)
+            if name in self.env:
+                return self.env[name]
+            if match.group(1):
+                self.placeholders.add(name)
+            return match.group(0)
+
+        for d in block:
+            args: list[str] = []
+            for arg in d.get("args", []):
+                done = _ENV_REFERENCE.sub(one, arg)
+                # crossplane reads "${PORT} ssl" as one word; nginx reads the rendered file again.
+                args.extend(done.split() if done != arg else [arg])
+            d["args"] = args
+            self._substitute(d.get("block", []))
 
     def resolve_include(self, pattern: str, including: str) -> list[str]:
         base = posixpath.dirname(including)
@@ -72,8 +100,17 @@ class _Reader:
 
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
-    del config
-    reader = _Reader(ws)
+    return read(files, ws, config.variables)
+
+
+def reload(doc: ProxyConfig, ws: Workspace, env: Mapping[str, str]) -> None:
+    """Read ``doc``'s templates again with the environment of the service that renders them."""
+    (again,) = [d for d in read(doc.files, ws, env) if d.path == doc.path]
+    doc.frontends, doc.backends, doc.placeholders = again.frontends, again.backends, again.placeholders
+
+
+def read(files: list[str], ws: Workspace, env: Mapping[str, str]) -> list[ProxyConfig]:
+    reader = _Reader(ws, env)
     for rel in files:
         reader.parse(rel)
     # Files pulled in by another file's include are part of that config, not roots of their own.
@@ -88,6 +125,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
         doc.files = sorted(set(doc.files))
         for path in doc.files:
             doc.diagnostics.extend(reader.diagnostics.get(path, []))
+        doc.placeholders = set(reader.placeholders)
         out.append(doc)
     return out
 
@@ -258,6 +296,8 @@ def _host_port(text: str, default: int | None = None) -> tuple[str, int | None]:
 
 
 def _listen(text: str) -> tuple[str, int | None]:
+    if "${" in text:
+        return text, None  # a template placeholder nothing filled: the port is not known
     if text.isdigit():
         return "", int(text)
     if text.startswith("unix:"):
