@@ -400,3 +400,32 @@ resource "aws_instance" "api" {
         "BITRIVER_VIEWER_ORIGIN": ("https://live.example.org", "main.tf:7:22"),
         "BITRIVER_LIVE_TLS_CERT": ("/certs/fullchain.pem", "main.tf:12:11"),
     }
+
+
+def test_security_group_rules_in_attribute_form(tmp_path: Path) -> None:
+    text = """
+variable "rules" {
+  type = list(any)
+}
+resource "aws_security_group" "ingest" {
+  ingress = [
+    { from_port = 1935, to_port = 1935, protocol = "tcp", cidr_blocks = ["0.0.0.0/0"] },
+  ]
+}
+resource "aws_security_group" "api" {
+  ingress = var.rules
+}
+resource "aws_instance" "srs" {
+  vpc_security_group_ids = [aws_security_group.ingest.id]
+  tags                   = { Role = "srs" }
+}
+resource "aws_instance" "srs_b" {
+  vpc_security_group_ids = [aws_security_group.api.id]
+  tags                   = { Role = "srs" }
+}
+"""
+    (tmp_path / "main.tf").write_text(text)
+    result = scan_tree(tmp_path, topology="origin-edge", select=["BRL101", "BRL002"])
+    found = [(f.rule_id, str(f.location)) for f in result.active]
+    assert ("BRL101", "main.tf:6:13") in found  # RTMP open to the world, written as an attribute
+    assert ("BRL002", "main.tf:11:13") in found  # rules from a variable nobody set: a note, no guess

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.terraform_eval import Scope, Syntax, evaluate, to_syntax
+from bitriver_lint.loaders.terraform_eval import Literal, Scope, Syntax, evaluate, to_syntax
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -118,7 +118,27 @@ class TerraformModule:
                 out.append(child)
             elif child.type == "dynamic" and child.labels[:1] and child.labels[0] in block_types:
                 out.extend(self._expand_dynamic(child))
+        for block_type in block_types:
+            if not any(b.type == block_type for b in out) and block_type in block.attributes:
+                out.extend(self._attribute_blocks(block.attributes[block_type]))
         return out
+
+    def _attribute_blocks(self, attribute: Attribute) -> list[Block]:
+        """``ingress = [{...}]``: the attribute form of nested blocks the AWS provider accepts."""
+        value = self.value(attribute)
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(i, (dict, Unknown)) for i in items):
+            return []
+        blocks: list[Block] = []
+        for item in items:
+            copy = Block(attribute.name, [], attribute.value_location)
+            # An entry we cannot know makes every value of its copy unknown: rules note, not guess.
+            fields = item if isinstance(item, dict) else dict.fromkeys(_UNKNOWN_ENTRY_KEYS, item)
+            copy.attributes = {k: Attribute(k, Literal(v), attribute.location, attribute.value_location,
+                                            isinstance(v, (str, int, float, bool)))
+                               for k, v in fields.items()}
+            blocks.append(copy)
+        return blocks
 
     def _expand_dynamic(self, dynamic: Block) -> list[Block]:
         content = next((b for b in dynamic.blocks if b.type == "content"), None)
@@ -161,6 +181,11 @@ class TerraformModule:
             if block.labels[1:2] == [name] and len(path) > 2 and path[2] in block.attributes:
                 return self.value(block.attributes[path[2]])
         return Unknown((ref,), ".".join(path), why="is not defined in this module")
+
+
+# The fields rules read from a nested block (ports, sources, paths, targets).
+_UNKNOWN_ENTRY_KEYS = ("from_port", "to_port", "protocol", "cidr_blocks", "ipv6_cidr_blocks", "security_groups",
+                       "prefix_list_ids", "path", "port", "target_group_arn", "container_port")
 
 
 def _bound(block: Block, block_type: str, location: Location, scope: dict[str, Any]) -> Block:
