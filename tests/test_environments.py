@@ -29,3 +29,13 @@ def test_two_environments_with_their_own_apis_are_apart(tmp_path: Path) -> None:
     graph = result.graph
     assert {graph.environment_of(c.id) for c in graph.components()} == {"envs/prod", "envs/staging"}
     assert result.topology == "single-node"  # the same layout twice is not "mixed"
+
+
+def test_each_environment_needs_its_own_tls_termination(tmp_path: Path) -> None:
+    # Production's Caddy terminates TLS for production only; staging has nothing in front.
+    shutil.copytree(FIXTURES / "single-node", tmp_path / "envs" / "prod")
+    shutil.copytree(FIXTURES / "compose-tls-missing", tmp_path / "envs" / "staging")
+    for env in ("prod", "staging"):
+        (tmp_path / "envs" / env / "expected.yaml").unlink()
+    result = scan_tree(tmp_path, select=["BRL201"])
+    assert [str(f.location) for f in result.active] == ["envs/staging/docker-compose.yml:3:3"]

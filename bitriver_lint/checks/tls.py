@@ -30,14 +30,23 @@ def _public_entry(ctx: CheckContext, listener: Listener) -> Location | None:
 
 
 def _termination(ctx: CheckContext, params: NoParams) -> None:
+    """Judged per environment: staging's missing TLS is not covered by production's ALB."""
+    by_environment: dict[str, list[Component]] = {}
+    for component in ctx.graph.components(Role.API, *_FRONT_ROLES):
+        by_environment.setdefault(ctx.graph.environment_of(component.id), []).append(component)
+    for members in by_environment.values():
+        _termination_in(ctx, members)
+
+
+def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
     graph = ctx.graph
-    apis = graph.components(Role.API)
+    apis = [c for c in members if c.role is Role.API]
     if not apis:
         return
     points: list[tuple[Component, Listener, Location]] = []
     terminators: list[Component] = []
     undecided: list[Component] = []
-    for component in graph.components(Role.API, *_FRONT_ROLES):
+    for component in members:
         for listener in graph.listeners(component):
             tls = _terminates_tls(listener, component)
             if tls is None and component.role is Role.API:
@@ -64,12 +73,9 @@ def _termination(ctx: CheckContext, params: NoParams) -> None:
             api.location,
         )
         return
-    by_environment: dict[str, list[tuple[Component, Listener, Location]]] = {}
-    for point in points:
-        by_environment.setdefault(graph.environment_of(point[0].id), []).append(point)
-    for same in by_environment.values():
-        first_component, first, first_where = same[0]
-        for component, listener, where in same[1:]:
+    if points:
+        first_component, first, first_where = points[0]
+        for component, listener, where in points[1:]:
             ctx.report(
                 f"TLS is terminated twice on the public path: {component.name} ({listener.port}) as well as "
                 f"{first_component.name} ({first.port}); the guide expects one termination point",
