@@ -39,3 +39,19 @@ def test_each_environment_needs_its_own_tls_termination(tmp_path: Path) -> None:
         (tmp_path / "envs" / env / "expected.yaml").unlink()
     result = scan_tree(tmp_path, select=["BRL201"])
     assert [str(f.location) for f in result.active] == ["envs/staging/docker-compose.yml:3:3"]
+
+
+def test_a_viewer_pool_is_expected_only_where_the_environment_runs_a_viewer(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "single-node", tmp_path / "envs" / "prod")
+    shutil.copytree(FIXTURES / "single-node", tmp_path / "envs" / "staging")
+    staging = tmp_path / "envs" / "staging"
+    # Staging runs no viewer runtime: the API serves /viewer itself, as the guide allows.
+    compose = (staging / "docker-compose.yml").read_text()
+    start = compose.index("\n  viewer:\n")
+    (staging / "docker-compose.yml").write_text(compose[:start] + compose[compose.index("\n  postgres:\n"):])
+    caddyfile = (staging / "Caddyfile").read_text()
+    viewer_route = "\thandle /viewer/* {\n\t\treverse_proxy viewer:3000\n\t}\n"
+    (staging / "Caddyfile").write_text(caddyfile.replace(viewer_route, ""))
+    result = scan_tree(tmp_path, topology="origin-edge", select=["BRL001", "BRL301"])
+    assert [(f.rule_id, str(f.location)) for f in result.active] == []
+    assert any(c.name == "viewer" for c in result.graph.components())  # production's viewer is there

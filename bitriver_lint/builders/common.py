@@ -228,6 +228,15 @@ def is_local_name(host: str) -> bool:
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
+def resolves_by_name(graph: ServiceGraph, source: Component, peer: Component) -> bool:
+    """Whether ``source`` can reach ``peer`` by its name: a container resolves service names
+    on its own compose project's network only, never another project's (envs/staging's
+    "viewer" is not envs/prod's)."""
+    if source.origin != "compose" or peer.origin != "compose":
+        return True
+    return graph.hosts_of(source.id)[:1] == graph.hosts_of(peer.id)[:1]
+
+
 def connect_env_urls(
     ctx: BuildContext,
     component: Component,
@@ -247,6 +256,8 @@ def connect_env_urls(
                 continue  # a loopback port we cannot attribute: not a dangling name
         else:
             peer = resolve.get(target.host) or graph.find_component(target.host, near=value.location.path)
+            if peer is not None and not resolves_by_name(graph, component, peer):
+                peer = None
         if peer is None:
             if is_local_name(target.host):
                 graph.dangling.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 
-from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.common import BuildContext, resolves_by_name
 from bitriver_lint.graph import Allow, Component, Dangling, HealthProbe, Host, Role, Route
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
 
@@ -159,7 +159,10 @@ def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
         if peer is None:
             return None
     else:
-        peer = graph.find_component(server.host, near=server.location.path) or _bound_host(ctx, server)
+        peer = graph.find_component(server.host, near=server.location.path)
+        if peer is not None and lb.attrs.get("containerized") and not resolves_by_name(graph, lb, peer):
+            peer = None  # another compose project's service: not reachable by that name
+        peer = peer or _bound_host(ctx, server)
     if peer is None:
         graph.dangling.append(Dangling(kind="backend_server", name=f"{server.host}:{server.port}",
                                        location=server.location, source=lb.id))

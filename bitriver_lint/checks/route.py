@@ -117,8 +117,9 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
     graph = ctx.graph
     for lb in bitriver_lbs(ctx):
         routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
+        home = graph.environment_of(lb.id)
         for spec in params.routes:
-            if not graph.components(spec.role):
+            if not any(graph.environment_of(c.id) == home for c in graph.components(spec.role)):
                 continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
             matching = [r for r in routes if _covers(r[0].path, spec.path)]
             if not matching:
@@ -185,11 +186,18 @@ class StaticCacheParams(Params):
 
 
 def _static_cache(ctx: CheckContext, params: StaticCacheParams) -> None:
-    lbs = bitriver_lbs(ctx)
-    cached = [p for c in ctx.graph.components(Role.LB, Role.PROXY, Role.CDN) for p in c.attrs.get("cached_paths", [])]
-    if not lbs or any(_covers(p, params.path) or params.path.startswith(p.rstrip("*")) for p in cached):
-        return
-    lb = lbs[0]
+    graph = ctx.graph
+    by_environment: dict[str, list[Component]] = {}
+    for lb in bitriver_lbs(ctx):
+        by_environment.setdefault(graph.environment_of(lb.id), []).append(lb)
+    for home, lbs in by_environment.items():
+        fronts = [c for c in graph.components(Role.LB, Role.PROXY, Role.CDN) if graph.environment_of(c.id) == home]
+        cached = [p for c in fronts for p in c.attrs.get("cached_paths", [])]
+        if not any(_covers(p, params.path) or params.path.startswith(p.rstrip("*")) for p in cached):
+            _report_uncached(ctx, params, lbs[0])
+
+
+def _report_uncached(ctx: CheckContext, params: StaticCacheParams, lb: Component) -> None:
     to_viewer = [edge for edge, _, backend in lb_routes(ctx, lb) if ctx.graph.component_of(backend).role is Role.VIEWER]
     where = to_viewer[0].location if to_viewer else lb.location
     ctx.report(f"{params.path}* is neither served by a CDN behaviour nor cached at {lb.name}", where)
