@@ -125,22 +125,38 @@ def _head(rel: str, ws: Workspace) -> str | None:
         return None
 
 
-def _gitignore(root: Path) -> pathspec.GitIgnoreSpec | None:
-    path = root / ".gitignore"
-    if not path.is_file():
-        return None
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+class GitIgnores:
+    """The tree's .gitignore files, each applying below its own directory as in git (a file is
+    ignored when any of them matches it; git-ignored files are not committed)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec(self, directory: str) -> pathspec.GitIgnoreSpec | None:
+        if directory not in self._specs:
+            path = self.root / directory / ".gitignore"
+            try:
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else None
+            except OSError:
+                lines = None
+            self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        return self._specs[directory]
+
+    def match_file(self, rel: str) -> bool:
+        parts = PurePosixPath(rel).parts
+        for depth in range(len(parts)):
+            spec = self._spec("/".join(parts[:depth]))
+            if spec is not None and spec.match_file("/".join(parts[depth:])):
+                return True
+        return False
 
 
 def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discovery:
     """Walk ``paths`` (files or directories) below ``ws.root``."""
     found = Discovery()
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
-    ignored = _gitignore(ws.root)
+    ignored = GitIgnores(ws.root)
     ws.ignore_spec = ignored
     seen: set[str] = set()
 
@@ -150,7 +166,7 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
         seen.add(rel)
         if excluded is not None and excluded.match_file(rel):
             return
-        if ignored is not None and ignored.match_file(rel):
+        if ignored.match_file(rel):
             found.ignored.add(rel)
             if not explicit:
                 return

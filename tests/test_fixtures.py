@@ -34,3 +34,16 @@ def test_fixture_findings_match_expected(directory: Path) -> None:
 
 def test_there_are_fixtures() -> None:
     assert len(_fixture_dirs()) >= 10
+
+
+def test_fixtures_scanned_together_stay_apart() -> None:
+    """All fixture trees in one scan, as environments side by side: each still yields exactly
+    its own findings. Trees that depend on their own config file or forced topology are left
+    out, since those apply only when the tree is the scan root."""
+    combined = scan_tree(FIXTURES)
+    own_config = {d.name for d in _fixture_dirs()
+                  if (d / ".bitriver-lint.yaml").exists() or "topology" in load_expected(d)}
+    expected = {f"{rule} {d.name}/{where}" for d in _fixture_dirs() if d.name not in own_config
+                for rule, where in (f.split(" ", 1) for f in load_expected(d)["findings"])}  # type: ignore[attr-defined]
+    got = {f"{f.rule_id} {f.location}" for f in combined.active if f.location.path.split("/")[0] not in own_config}
+    assert sorted(got - expected) == [] and sorted(expected - got) == []

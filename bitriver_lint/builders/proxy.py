@@ -36,9 +36,18 @@ def _mounting_component(ctx: BuildContext, doc: ProxyConfig) -> Component | None
 def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
     if doc.name:
         return None
+    here = posixpath.dirname(doc.path)
+
+    def nearby(component: Component) -> bool:
+        # The config sits in that component's directory tree, or it in the config's: an nginx
+        # config under envs/prod/ is not the one envs/staging's nginx container runs.
+        there = posixpath.dirname(component.location.path)
+        return posixpath.commonpath([here, there]) in (here, there)
+
     candidates = [
         c for c in ctx.graph.components(Role.PROXY, Role.LB)
-        if doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in str(c.attrs.get("unit", ""))
+        if (doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in str(c.attrs.get("unit", "")))
+        and nearby(c)
     ]
     return candidates[0] if len(candidates) == 1 else None
 

@@ -129,7 +129,7 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
         if value is not True:
             ctx.report(f"{db.name} is a single-AZ database: a zone outage takes the control plane down",
                        multi_az.location if multi_az else db.location)
-        if not replicas:
+        if not any(ctx.graph.environment_of(r.id) == ctx.graph.environment_of(db.id) for r in replicas):
             ctx.report(f"{db.name} has no read replica near the API origins", db.location)
 
 

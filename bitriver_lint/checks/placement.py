@@ -54,11 +54,10 @@ class LocalStateParams(Params):
 
 def _local_state(ctx: CheckContext, params: LocalStateParams) -> None:
     graph = ctx.graph
-    local_hosts = {h.id for c in graph.components(Role.API) for h in graph.hosts_of(c.id)[:1]}
-    if not local_hosts:
-        return
+    # Environments whose API runs on a host of its own (an appliance), not on managed services.
+    appliances = {graph.environment_of(c.id) for c in graph.components(Role.API) if graph.hosts_of(c.id)}
     for component in graph.components(*params.roles):
-        if component.attrs.get("managed"):
+        if component.attrs.get("managed") and graph.environment_of(component.id) in appliances:
             ctx.report(f"{component.name} is a managed, remote {component.role.value} while the rest of the "
                        "appliance runs on one host", component.location)
 
