@@ -227,6 +227,7 @@ class ServiceGraph:
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
+        self._components: list[Component] | None = None
         self._envs: dict[int, str] | None = None  # deployment -> environment directory
         # Where a node's deployment lives, where its location does not say: a resource defined
         # in a shared local module lives in the root module that calls it.
@@ -237,6 +238,7 @@ class ServiceGraph:
     def add(self, node: NodePayload) -> str:
         self.g.add_node(node.id, payload=node)
         self._parts = self._envs = None
+        self._components = None
         return node.id
 
     def link(self, source: str, target: str, edge: Edge) -> None:
@@ -298,8 +300,9 @@ class ServiceGraph:
                 yield data
 
     def components(self, *roles: Role) -> list[Component]:
-        found = [c for c in self._of(Component) if not roles or c.role in roles]
-        return sorted(found, key=lambda c: (c.location, c.id))
+        if self._components is None:  # checks ask this many times over; the graph is done by then
+            self._components = sorted(self._of(Component), key=lambda c: (c.location, c.id))
+        return [c for c in self._components if not roles or c.role in roles]
 
     def hosts(self) -> list[Host]:
         return sorted(self._of(Host), key=lambda h: (h.location, h.id))
