@@ -379,8 +379,9 @@ class ServiceGraph:
                 tops.append(directory)
                 top = directory
             out[deployment] = "/".join(top) or "."
-        # An environment runs an API. Apart from a second one, a directory without (Terraform
-        # for the instances a compose project in another directory runs on) is part of it.
+        # Directories are separate environments only when at least two of them run an API:
+        # Terraform in one directory for the instances a compose project in another runs on
+        # is one environment.
         with_api = {out[self.deployment_of(c.id)] for c in self.components(Role.API)
                      if self.deployment_of(c.id) in out}
         if len(with_api) < 2:

@@ -383,6 +383,7 @@ resource "aws_instance" "api" {
   tags      = { Role = "api" }
   user_data = <<-EOT
     #!/bin/bash
+    # BITRIVER_LIVE_ADDR=":1111" was the old port
     export BITRIVER_LIVE_ADDR=":9090"
     docker run -d -e BITRIVER_VIEWER_ORIGIN='https://live.example.org' ghcr.io/bitriver/bitriver-live
     cat > compose.yaml <<'YAML'
@@ -396,9 +397,9 @@ resource "aws_instance" "api" {
 ''')
     (api,) = [c for c in scan_tree(tmp_path).graph.components() if c.name == "aws_instance.api"]
     assert {k: (v.value, str(v.location)) for k, v in api.env.items()} == {
-        "BITRIVER_LIVE_ADDR": (":9090", "main.tf:6:12"),
-        "BITRIVER_VIEWER_ORIGIN": ("https://live.example.org", "main.tf:7:22"),
-        "BITRIVER_LIVE_TLS_CERT": ("/certs/fullchain.pem", "main.tf:12:11"),
+        "BITRIVER_LIVE_ADDR": (":9090", "main.tf:7:12"),
+        "BITRIVER_VIEWER_ORIGIN": ("https://live.example.org", "main.tf:8:22"),
+        "BITRIVER_LIVE_TLS_CERT": ("/certs/fullchain.pem", "main.tf:13:11"),
     }
 
 

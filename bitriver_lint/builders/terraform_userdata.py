@@ -34,6 +34,8 @@ def environment(module: TerraformModule, attribute: Attribute | None, extra: dic
         return None
     found: dict[str, Located[Any]] = {}
     for index, line in enumerate(text.splitlines()):
+        if line.lstrip().startswith("#"):
+            continue  # a shell or YAML comment, not a setting
         for match in _ASSIGNMENT.finditer(line):
             key, raw = match.group(1), match.group(2)
             quoted = len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]
