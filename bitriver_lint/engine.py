@@ -36,6 +36,7 @@ class ScanResult:
     graph: ServiceGraph
     rules: dict[str, Rule]
     errors: list[str] = field(default_factory=list)  # internal problems, shown but not fatal
+    environments: list[Environment] = field(default_factory=list)  # each with the topology it follows
 
     @property
     def active(self) -> list[Finding]:
@@ -171,7 +172,7 @@ def scan(
     findings.extend(suppressions.apply(findings, directives, set(rules)))
 
     findings = _finish(findings, config, ws, select, ignore)
-    return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, errors)
+    return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, errors, envs)
 
 
 def _topologies_by_file(graph: ServiceGraph, envs: list[Environment]) -> dict[str, set[str]]:

@@ -55,3 +55,23 @@ def test_a_viewer_pool_is_expected_only_where_the_environment_runs_a_viewer(tmp_
     result = scan_tree(tmp_path, topology="origin-edge", select=["BRL001", "BRL301"])
     assert [(f.rule_id, str(f.location)) for f in result.active] == []
     assert any(c.name == "viewer" for c in result.graph.components())  # production's viewer is there
+
+
+def test_reports_list_each_environment_with_its_topology() -> None:
+    import io
+    import json
+
+    from bitriver_lint.reporters import get_reporter
+
+    result = scan_tree(FIXTURES / "environments-mixed-layouts")
+    out = io.StringIO()
+    get_reporter("json").render(result, out, color=False, show_suppressed=False)
+    document = json.loads(out.getvalue())
+    assert document["topology"]["name"] == "mixed"
+    assert [(e["directory"], e["topology"]) for e in document["environments"]] == [
+        ("envs/prod", "cdn"), ("envs/staging", "single-node")]
+    out = io.StringIO()
+    get_reporter("sarif").render(result, out, color=False, show_suppressed=False)
+    run = json.loads(out.getvalue())["runs"][0]
+    assert run["properties"]["environments"] == [{"directory": "envs/prod", "topology": "cdn"},
+                                                 {"directory": "envs/staging", "topology": "single-node"}]

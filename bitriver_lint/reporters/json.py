@@ -37,6 +37,8 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
     document = {
         "tool": {"name": "bitriver-lint", "version": __version__},
         "topology": {"name": result.topology, "reason": result.topology_reason},
+        "environments": [{"directory": e.directory, "topology": e.topology, "reason": e.reason}
+                         for e in result.environments],
         "files": result.files,
         "findings": [finding_dict(result, f) for f in result.findings],
         "summary": {

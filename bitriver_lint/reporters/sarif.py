@@ -95,7 +95,12 @@ def build(result: ScanResult) -> dict[str, Any]:
                     }
                 ],
                 "automationDetails": {"id": f"bitriver-lint/{result.topology}/"},
-                "properties": {"topology": result.topology, "topologyReason": result.topology_reason},
+                "properties": {
+                    "topology": result.topology,
+                    "topologyReason": result.topology_reason,
+                    "environments": [{"directory": e.directory, "topology": e.topology}
+                                     for e in result.environments],
+                },
                 "results": [_result(f, index) for f in result.findings],
             }
         ],
