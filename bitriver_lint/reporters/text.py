@@ -44,5 +44,10 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
     )
     if n_suppressed:
         summary += f"; {n_suppressed} suppressed"
-    console.print(f"[dim]topology:[/] {result.topology} [dim]({escape(result.topology_reason)})[/]")
+    if result.topology == "mixed":
+        console.print("[dim]topology:[/] mixed, one per environment:")
+        for env in result.environments:
+            console.print(f"  {escape(env.directory)}: {env.topology} [dim]({escape(env.reason)})[/]")
+    else:
+        console.print(f"[dim]topology:[/] {result.topology} [dim]({escape(result.topology_reason)})[/]")
     console.print(summary if result.active else f"[green]No findings[/] in {files} file(s)")
