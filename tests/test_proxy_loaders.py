@@ -263,3 +263,22 @@ def test_nginx_image_templates_are_rendered_with_the_service_environment(tmp_pat
     assert nginx_view('\n      NGINX_PORT: "443"\n      API_UPSTREAM: api:8080') == ({443: True}, ["api"], [])
     # Unfilled placeholders are unknown: no guessed port 80, no dangling "${API_UPSTREAM}".
     assert nginx_view(" {}") == ({443: None}, [], [])
+
+
+def test_haproxy_environment_variables_from_the_service_that_runs_it(tmp_path: Path) -> None:
+    from conftest import scan_tree
+
+    (tmp_path / "haproxy.cfg").write_text(
+        'defaults\n  mode http\nfrontend fe\n  bind "${BIND_ADDR-:80}"\n  default_backend api\n'
+        'backend api\n  option httpchk GET /healthz\n  server api1 "${API_HOST}:8080" check\n')
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  lb:\n    image: haproxy:2.9\n    ports: ['80:80']\n    environment:\n      API_HOST: api\n"
+        "    volumes: ['./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro']\n"
+        "  api:\n    image: ghcr.io/bitriver/bitriver-live:1.5.0\n"
+        "    environment:\n      BITRIVER_LIVE_ADDR: ':8080'\n")
+    result = scan_tree(tmp_path)
+    graph = result.graph
+    routes = [(graph.component_of(graph.node(s)).name, graph.node(s).port, graph.component_of(graph.node(t)).name)
+              for s, t, _ in graph.edges("routes")]
+    assert routes == [("lb", 80, "api")]  # "${BIND_ADDR-:80}" took its default, "${API_HOST}" the service's env
+    assert [f for f in result.active if f.rule_id == "BRL604"] == []

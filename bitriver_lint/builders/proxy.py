@@ -53,9 +53,9 @@ def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
 
 
 def _with_environment(ctx: BuildContext, doc: ProxyConfig, component: Component) -> None:
-    """Caddy ({$VAR}) and the nginx image's templates (${VAR}) take values from the proxy's own
-    environment: re-read the config with the environment of the service that runs it, where
-    that sets any of them."""
+    """Caddy ({$VAR}), HAProxy ("${VAR}") and the nginx image's templates (${VAR}) take values
+    from the proxy's own environment: re-read the config with the environment of the service
+    that runs it, where that sets any of them."""
     env = {key: value.value for key, value in component.env.items() if isinstance(value.value, str)}
     if not doc.placeholders & set(env):
         return
@@ -68,6 +68,10 @@ def _with_environment(ctx: BuildContext, doc: ProxyConfig, component: Component)
         from bitriver_lint.loaders import nginx
 
         nginx.reload(doc, ctx.workspace, env)
+    elif doc.kind == "haproxy":
+        from bitriver_lint.loaders import haproxy
+
+        haproxy.fill(doc, ctx.workspace.read_text(doc.path), env)
 
 
 def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:

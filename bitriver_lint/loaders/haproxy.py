@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bitriver_lint.config import Config
@@ -108,14 +109,31 @@ def _condition_names(words: list[str]) -> tuple[list[str], bool]:
     return [], False
 
 
+# HAProxy expands "${VAR}" and "${VAR-default}" in double-quoted arguments from its environment.
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:-([^}]*))?\}")
+
+
 def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
-    del config
+    return load_all(files, ws, "haproxy", lambda doc, text: fill(doc, text, config.variables))
 
-    def fill(doc: ProxyConfig, text: str) -> None:
-        sections, doc.diagnostics = parse_sections(text, doc.path)
-        _interpret(doc, sections)
 
-    return load_all(files, ws, "haproxy", fill)
+def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
+    """Read one haproxy.cfg into ``doc`` (again, when the builder has the environment)."""
+    missing: set[str] = set()
+
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        missing.add(name)
+        return match.group(0)
+
+    doc.frontends, doc.backends = [], {}
+    sections, doc.diagnostics = parse_sections(_ENV_REFERENCE.sub(one, text), doc.path)
+    doc.placeholders = missing
+    _interpret(doc, sections)
 
 
 def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:
