@@ -28,6 +28,7 @@ from bitriver_lint.loaders.proxy import (
     dig,
     load_all,
 )
+from bitriver_lint.loaders.proxy import substitute as substitute_placeholders
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import Workspace
@@ -39,18 +40,7 @@ _PLACEHOLDER = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 def substitute(text: str, env: Mapping[str, str]) -> tuple[str, set[str]]:
     """``{$VAR}``/``{$VAR:default}`` replaced from ``env`` or the default; the names left as
     they are because neither gives a value."""
-    missing: set[str] = set()
-
-    def one(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        missing.add(name)
-        return match.group(0)
-
-    return _PLACEHOLDER.sub(one, text), missing
+    return substitute_placeholders(text, _PLACEHOLDER, env)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from bitriver_lint.loaders.proxy import (
     RouteRule,
     Server,
     load_all,
+    substitute,
 )
 from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import Workspace
@@ -119,20 +120,9 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
 
 def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
     """Read one haproxy.cfg into ``doc`` (again, when the builder has the environment)."""
-    missing: set[str] = set()
-
-    def one(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        missing.add(name)
-        return match.group(0)
-
+    text, doc.placeholders = substitute(text, _ENV_REFERENCE, env)
     doc.frontends, doc.backends = [], {}
-    sections, doc.diagnostics = parse_sections(_ENV_REFERENCE.sub(one, text), doc.path)
-    doc.placeholders = missing
+    sections, doc.diagnostics = parse_sections(text, doc.path)
     _interpret(doc, sections)
 
 

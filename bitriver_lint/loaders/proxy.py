@@ -7,7 +7,8 @@ loader fills a ``ProxyConfig``; one builder (``builders/proxy.py``) puts it in t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,23 @@ class ProxyConfig:
     def key(self) -> str:
         """Unique per scan: two Terraform roots may both define ``aws_lb.origin``."""
         return f"{self.path}#{self.name}" if self.name else self.path
+
+
+def substitute(text: str, pattern: re.Pattern[str], env: Mapping[str, str]) -> tuple[str, set[str]]:
+    """Environment placeholders (``pattern``: group 1 the name, group 2 an optional default)
+    replaced from ``env`` or their default; also the names neither gives a value."""
+    missing: set[str] = set()
+
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        missing.add(name)
+        return match.group(0)
+
+    return pattern.sub(one, text), missing
 
 
 def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:
