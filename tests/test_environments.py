@@ -75,6 +75,9 @@ def test_reports_list_each_environment_with_its_topology() -> None:
     assert "topology: mixed, one per environment:\n  envs/prod: cdn (a CDN is defined" in out.getvalue()
     assert "\n  envs/staging: single-node (no CDN" in out.getvalue()
     out = io.StringIO()
+    get_reporter("markdown").render(result, out, color=False, show_suppressed=False)
+    assert "- `envs/staging`: **single-node** (no CDN" in out.getvalue()
+    out = io.StringIO()
     get_reporter("sarif").render(result, out, color=False, show_suppressed=False)
     run = json.loads(out.getvalue())["runs"][0]
     assert run["properties"]["environments"] == [{"directory": "envs/prod", "topology": "cdn"},

@@ -15,7 +15,13 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
     del color, show_suppressed
     active = result.active
     stream.write(f"## bitriver-lint: {len(active)} finding(s)\n\n")
-    stream.write(f"Topology: **{result.topology}** ({_cell(result.topology_reason)})\n\n")
+    if result.topology == "mixed":
+        stream.write("Topology: **mixed**, one per environment:\n\n")
+        for env in result.environments:
+            stream.write(f"- `{env.directory}`: **{env.topology}** ({_cell(env.reason)})\n")
+        stream.write("\n")
+    else:
+        stream.write(f"Topology: **{result.topology}** ({_cell(result.topology_reason)})\n\n")
     if not active:
         stream.write("No findings.\n")
         return
