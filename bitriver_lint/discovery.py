@@ -19,6 +19,8 @@ from bitriver_lint.workspace import FileProblem, Workspace
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "venv", "__pycache__", ".tox"}
 SNIFF_BYTES = 64 * 1024
+# Names a format might claim after a look inside: worth a "skipped" line when not readable.
+_MAYBE_OURS = re.compile(r"\.(ya?ml|json|conf|cfg|template|tf|key|pem)$|caddyfile", re.IGNORECASE)
 
 SYSTEMD_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
 
@@ -49,6 +51,8 @@ class Discovery:
 
     by_format: dict[str, list[str]] = field(default_factory=dict)
     ignored: set[str] = field(default_factory=set)
+    # Files seen but never opened, with the reason: FIFOs, devices, links out of the tree.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, fmt: str, rel: str) -> None:
         self.by_format.setdefault(fmt, []).append(rel)
@@ -171,20 +175,27 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
             if not explicit:
                 return
         fmt = sniff(rel, ws)
-        if fmt is not None:
-            found.add(fmt, rel)
+        if fmt is None and not explicit and not _MAYBE_OURS.search(rel):
+            return
+        refused = ws.refusal(rel)
+        if refused is not None and PurePosixPath(rel).parent.name.endswith((".wants", ".requires")):
+            return  # `systemctl enable` links (to /etc/systemd/...): the unit loader reads their names
+        if refused is None or (refused.kind == "outside" and fmt is not None):
+            # A link out of the tree whose name says it is ours is kept: its loader reports
+            # the refusal as a BRL001 at the link, without opening it.
+            if fmt is not None:
+                found.add(fmt, rel)
+        else:
+            found.skipped.append((rel, refused.message))
 
     for path in paths:
-        if path.is_file():
+        if not path.is_dir():
             consider(ws.rel(path), explicit=True)
             continue
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
             for filename in sorted(filenames):
-                full = Path(dirpath) / filename
-                if full.is_symlink() and not full.exists():
-                    continue
-                consider(ws.rel(full), explicit=False)
+                consider(ws.rel(Path(dirpath) / filename), explicit=False)
     for rels in found.by_format.values():
         rels.sort()
     return found

@@ -1,7 +1,18 @@
-"""The files of one scan: reading them safely and knowing which are git-ignored."""
+"""The files of one scan: the one gate every read goes through, and a cache of decoded text.
+
+A scanned tree comes from someone's pull request, so a path named inside it (``env_file``,
+``extends``, ``include``, ``file()``, a symlink) is hostile until proven otherwise. Only
+regular files inside the *containment root* are ever opened: the git work tree that holds the
+scan path, or the scan path itself outside git. Symlinks are resolved before that test, so a
+link that stays inside the tree keeps working and one that leaves it is refused. FIFOs,
+sockets and devices are never opened (``open()`` on a FIFO blocks forever), and reads stop at
+the size cap plus one byte whatever ``stat`` says (``/dev/zero`` reports size 0).
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +30,28 @@ class FileProblem(Exception):
         self.column = column
 
 
+class Refused(FileProblem):
+    """The gate would not open the file. ``kind`` is ``outside`` (the tree), ``missing``,
+    ``directory`` or ``special`` (FIFO, socket, device). The message names the reason only,
+    never anything of the target."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def containment_root(path: Path) -> Path:
+    """The git work tree holding ``path`` (a ``.git`` directory or file at or above it), else
+    ``path`` itself (its directory, for a file)."""
+    start = Path(os.path.realpath(path))
+    if not start.is_dir():
+        start = start.parent
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
 @dataclass
 class Workspace:
     """The scan root plus a cache of decoded files. Paths given to it are root-relative."""
@@ -27,36 +60,78 @@ class Workspace:
     # A pathspec of the root .gitignore (set by discovery): ignored files are not committed.
     ignore_spec: Any = None
     jobs: int = 1  # how many processes may parse files at once (``--jobs``)
+    # Directories whose files may be read (resolved); by default the root's containment root.
+    boundary: tuple[Path, ...] = ()
     _cache: dict[str, str] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.boundary:
+            self.boundary = (containment_root(self.root),)
 
     def abspath(self, rel: str) -> Path:
         return self.root / rel
 
     def rel(self, path: Path) -> str:
+        """``path`` relative to the root; a symlink keeps its own name (it is not followed)."""
+        absolute = Path(os.path.abspath(path))
+        real = Path(os.path.realpath(absolute.parent)) / absolute.name
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return real.relative_to(os.path.realpath(self.root)).as_posix()
         except ValueError:
-            return path.as_posix()
+            return absolute.as_posix()
 
     def is_ignored(self, rel: str) -> bool:
         return self.ignore_spec is not None and bool(self.ignore_spec.match_file(rel))
 
+    def inside(self, real: str | Path) -> bool:
+        """Whether a resolved path lies within the containment root."""
+        real = Path(real)
+        return any(real == b or b in real.parents for b in self.boundary)
+
+    def admit(self, rel: str) -> Path:
+        """The real path behind ``rel`` when the gate lets it be read; raises Refused otherwise."""
+        real = Path(os.path.realpath(self.abspath(rel)))
+        if not self.inside(real):
+            link = " (through a symlink)" if self.inside(os.path.abspath(self.abspath(rel))) else ""
+            raise Refused(f"{rel} is outside the scanned tree{link}; not read", "outside")
+        try:
+            mode = os.stat(real).st_mode
+        except OSError:
+            raise Refused(f"{rel} does not exist", "missing") from None
+        if not stat.S_ISREG(mode):
+            if stat.S_ISDIR(mode):
+                raise Refused(f"{rel} is a directory", "directory")
+            raise Refused(f"{rel} is not a regular file (a FIFO, socket or device); not opened", "special")
+        return real
+
+    def refusal(self, rel: str) -> Refused | None:
+        """Why ``rel`` cannot be read, or None when it can."""
+        try:
+            self.admit(rel)
+        except Refused as exc:
+            return exc
+        return None
+
     def exists(self, rel: str) -> bool:
-        return self.abspath(rel).is_file()
+        """A regular file the gate admits."""
+        return self.refusal(rel) is None
+
+    def listdir(self, rel_dir: str) -> list[str]:
+        """Names in a directory of the tree (sorted); empty when it is outside or not a directory."""
+        real = Path(os.path.realpath(self.abspath(rel_dir) if rel_dir else self.root))
+        if not self.inside(real) or not real.is_dir():
+            return []
+        try:
+            return sorted(os.listdir(real))
+        except OSError:
+            return []
 
     def read_text(self, rel: str) -> str:
-        """Decoded text of a file; raises FileProblem for size or encoding problems."""
+        """Decoded text of a file; raises FileProblem for gate, size or encoding problems."""
         if rel in self._cache:
             return self._cache[rel]
-        path = self.abspath(rel)
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise FileProblem(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FileProblem(f"cannot read file: {exc.strerror or exc}") from exc
+        data = self._read_bytes(self.admit(rel))
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -71,6 +146,34 @@ class Workspace:
             raise FileProblem("binary file (NUL byte)", line, offset - text.rfind("\n", 0, offset))
         self._cache[rel] = text
         return text
+
+    @staticmethod
+    def _read_bytes(real: Path) -> bytes:
+        # O_NONBLOCK: should the file have been swapped for a FIFO since admit(), open() must
+        # not hang; O_NOFOLLOW: nor for a symlink. fstat then checks what was really opened.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(real, flags)
+        except OSError as exc:
+            raise FileProblem(f"cannot read file: {exc.strerror or exc}") from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise Refused("not a regular file; not read", "special")
+            chunks: list[bytes] = []
+            total = 0
+            while total <= MAX_FILE_BYTES:
+                chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        except OSError as exc:
+            raise FileProblem(f"cannot read file: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
+        if total > MAX_FILE_BYTES:
+            raise FileProblem(f"file is over the {MAX_FILE_BYTES}-byte limit")
+        return b"".join(chunks)
 
     def cached(self) -> list[str]:
         """Every file read so far: the ones a scan looked at, for suppression comments."""

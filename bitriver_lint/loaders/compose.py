@@ -167,7 +167,7 @@ class _Loader:
 
     def load(self, rels: list[str]) -> ComposeProject:
         dotenv_rel = posixpath.join(self.directory, ".env")
-        dotenv = self.read_env(dotenv_rel, self.config_variables) if self.ws.exists(dotenv_rel) else None
+        dotenv = self.read_env(dotenv_rel, self.config_variables, Location(dotenv_rel, 1, 1))
         # Config variables win over .env, as the shell environment does for compose.
         self.variables = {**(dotenv.as_dict() if dotenv else {}), **self.config_variables}
         merged: LDict | None = None
@@ -215,9 +215,16 @@ class _Loader:
             diagnostics=self.diagnostics,
         )
 
-    def read_env(self, rel: str, variables: Mapping[str, str]) -> EnvFile | None:
+    def read_env(self, rel: str, variables: Mapping[str, str], reference: Location) -> EnvFile | None:
+        """The env file at ``rel``, named at ``reference``; None (and a BRL001 at the reference
+        when it exists but may not be read) when the gate refuses it."""
         if rel in self.env_files:
             return self.env_files[rel]
+        refused = self.ws.refusal(rel)
+        if refused is not None:
+            if refused.kind != "missing":
+                self.error(f"env file: {refused.message}", reference)
+            return None
         try:
             text = self.ws.read_text(rel)
         except FileProblem as exc:
@@ -251,8 +258,9 @@ class _Loader:
         else:
             base_rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), base_file))
             self.extended.add(base_rel)
-            if not self.ws.exists(base_rel):
-                self.error(f"extends file {base_file!r} does not exist", ext_loc)
+            refused = self.ws.refusal(base_rel)
+            if refused is not None:
+                self.error(f"extends file {base_file!r}: {refused.message}", ext_loc)
                 return body
             other = self.read_yaml(base_rel)
             if other is None:
@@ -298,10 +306,9 @@ class _Loader:
             if isinstance(env_ref.value, Unknown):
                 continue
             env_rel = posixpath.normpath(posixpath.join(self.directory, env_ref.value))
-            if self.ws.exists(env_rel):
-                env = self.read_env(env_rel, self.variables)
-                for entry in env.entries if env else []:
-                    svc.environment[entry.key] = Located(entry.value, entry.value_location)
+            env = self.read_env(env_rel, self.variables, env_ref.location)
+            for entry in env.entries if env else []:
+                svc.environment[entry.key] = Located(entry.value, entry.value_location)
         svc.environment.update(_environment(body))
         svc.healthcheck = _healthcheck(body)
         restart = body.get("restart")

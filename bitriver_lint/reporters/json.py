@@ -40,6 +40,7 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
         "environments": [{"directory": e.directory, "topology": e.topology, "reason": e.reason}
                          for e in result.environments],
         "files": result.files,
+        "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
         "findings": [finding_dict(result, f) for f in result.findings],
         "summary": {
             sev: sum(1 for f in result.active if f.severity.label == sev) for sev in ("error", "warning", "note")
