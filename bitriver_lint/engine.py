@@ -23,7 +23,7 @@ from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
 from bitriver_lint.rules import Rule, RuleError, catalog
 from bitriver_lint.topology import Environment, detect, environments
-from bitriver_lint.workspace import Workspace
+from bitriver_lint.workspace import Workspace, containment_root
 
 
 @dataclass
@@ -35,8 +35,10 @@ class ScanResult:
     files: dict[str, list[str]]
     graph: ServiceGraph
     rules: dict[str, Rule]
-    errors: list[str] = field(default_factory=list)  # internal problems, shown but not fatal
+    errors: list[str] = field(default_factory=list)  # internal problems: shown, exit code 3
     environments: list[Environment] = field(default_factory=list)  # each with the topology it follows
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): seen, not read
+    tracebacks: list[str] = field(default_factory=list)  # one per internal error, for --debug
 
     @property
     def active(self) -> list[Finding]:
@@ -101,41 +103,43 @@ def scan(
             raise ConfigError(f"PATH: {path} does not exist")
     root = (root or scan_root(paths)).resolve()
     rules = load_rules(config)
-    ws = Workspace(root, jobs=jobs)
+    ws = Workspace(root, jobs=jobs, boundary=tuple(dict.fromkeys(containment_root(p) for p in paths)))
     build_ctx = BuildContext(ServiceGraph(), config, ws)
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
     found = discover([p.resolve() for p in paths], ws, excludes)
 
-    # Load and build. A loader that blows up is our bug, not the user's: it becomes a BRL001
-    # on the files of that format so every other finding still appears.
+    # Load and build. An exception here is our bug, not the user's, and it must not cost the
+    # other findings: the format is loaded again file by file so that only the file that
+    # triggers it is lost (a BRL001 naming the exception type), and a builder that fails is
+    # run again document by document.
     ctx = build_ctx
     graph = ctx.graph
     diagnostics: list[Diagnostic] = []
-    errors: list[str] = []
+    trouble = _Trouble()
     loaded: list[tuple[str, Any, list[Any]]] = []
     known = [name for name in found.by_format if name in FORMATS]
     for name in sorted(known, key=lambda n: (FORMATS[n].stage, n)):
-        files = found.by_format[name]
         fmt = FORMATS[name]
-        try:
-            docs = fmt.load_fn()(files, ws, config)
-        except Exception as exc:
-            errors.append(f"internal error loading {name} files: {exc!r}")
-            message = f"internal error while loading: {exc!r}"
-            diagnostics.extend(Diagnostic("BRL001", message, Location(f)) for f in files)
-            continue
+        docs = _load_isolated(fmt.load_fn(), found.by_format[name], ws, config, name, trouble, diagnostics)
         for doc in docs:
             diagnostics.extend(getattr(doc, "diagnostics", []))
         loaded.append((name, fmt.builder_module(), docs))
     for phase in ("nodes", "edges"):
         for name, module, docs in loaded:
+            build = getattr(module, phase)
             try:
-                getattr(module, phase)(docs, ctx)
+                build(docs, ctx)
             except Exception as exc:
-                errors.append(f"internal error building the graph from {name} files: {exc!r}")
-                first = found.by_format[name][0]
-                diagnostics.append(Diagnostic("BRL001", f"internal error while building the graph: {exc!r}",
-                                              Location(first)))
+                for doc in docs if len(docs) > 1 else []:
+                    try:
+                        build([doc], ctx)
+                    except Exception as inner:
+                        where = getattr(doc, "location", None) or Location(found.by_format[name][0])
+                        diagnostics.append(trouble.report(f"building the graph from {name} files", inner, where))
+                if len(docs) <= 1:
+                    where = getattr(docs[0], "location", None) if docs else None
+                    diagnostics.append(trouble.report(f"building the graph from {name} files", exc,
+                                                      where or Location(found.by_format[name][0])))
 
     chosen = topology or config.topology
     topo, reason = detect(graph, chosen)
@@ -163,7 +167,11 @@ def scan(
             if rule.check == META_CHECK or not rule.applies_to(layout):
                 continue
             check_ctx = CheckContext(graph, config, layout, rule)
-            get_check(rule.check).run(check_ctx, rule.parameters)
+            try:
+                get_check(rule.check).run(check_ctx, rule.parameters)
+            except Exception as exc:
+                trouble.report(f"checking {rule.id}", exc, None)
+                continue
             findings.extend(f for f in check_ctx.findings if ours(f.location))
             unresolved.extend(u for u in check_ctx.unresolved if ours(u.location))
     findings.extend(unresolved_findings(unresolved))
@@ -172,7 +180,41 @@ def scan(
     findings.extend(suppressions.apply(findings, directives, set(rules)))
 
     findings = _finish(findings, config, ws, select, ignore)
-    return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, errors, envs)
+    return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, trouble.errors, envs,
+                      skipped=found.skipped, tracebacks=trouble.tracebacks)
+
+
+class _Trouble:
+    """Internal errors met during one scan: each one a line for stderr and a traceback."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.tracebacks: list[str] = []
+
+    def report(self, doing: str, exc: BaseException, where: Location | None) -> Diagnostic:
+        import traceback
+
+        place = f" ({where.path})" if where is not None else ""
+        self.errors.append(f"internal error {doing}{place}: {type(exc).__name__}")
+        self.tracebacks.append("".join(traceback.format_exception(exc)))
+        return Diagnostic("BRL001", f"internal error while {doing}: {type(exc).__name__}; the rest of the "
+                          "scan went on (please report it)", where or Location("."))
+
+
+def _load_isolated(
+    load: Any, files: list[str], ws: Workspace, config: Config, name: str, trouble: _Trouble,
+    diagnostics: list[Diagnostic],
+) -> list[Any]:
+    try:
+        return list(load(files, ws, config))
+    except Exception as exc:
+        if len(files) == 1:
+            diagnostics.append(trouble.report(f"loading {name} files", exc, Location(files[0])))
+            return []
+    docs: list[Any] = []
+    for rel in files:
+        docs.extend(_load_isolated(load, [rel], ws, config, name, trouble, diagnostics))
+    return docs
 
 
 def _topologies_by_file(graph: ServiceGraph, envs: list[Environment]) -> dict[str, set[str]]:

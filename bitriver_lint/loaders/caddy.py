@@ -34,6 +34,8 @@ from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import Workspace
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{\$[^\s{}]*\}\S*|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
+# handle/route/import deeper than this is no real site's: a safety limit on the recursion.
+MAX_NESTING = 64
 _PLACEHOLDER = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 
 
@@ -171,7 +173,15 @@ class _Caddyfile:
         """A Caddyfile with one site may omit braces: its directives follow the address line."""
         return self.nodes[index + 1:] if index == 0 or all(not n.children for n in self.nodes) else []
 
-    def _directives(self, frontend: Frontend, body: list[Node], path: str | None, matchers: dict[str, str]) -> None:
+    def _directives(self, frontend: Frontend, body: list[Node], path: str | None, matchers: dict[str, str],
+                    imports: tuple[str, ...] = (), depth: int = 0) -> None:
+        """``imports``: the snippets being expanded (a snippet importing itself stops there)."""
+        if depth > MAX_NESTING:
+            if body:
+                self.doc.diagnostics.append(Diagnostic(
+                    "BRL001", f"blocks nested more than {MAX_NESTING} deep; the deeper ones are not read",
+                    body[0].location))
+            return
         for node in body:
             if not node.words:
                 continue
@@ -179,11 +189,15 @@ class _Caddyfile:
             if head.startswith("@") and len(args) >= 2 and args[0] == "path":
                 matchers[head] = args[1]
             elif head == "import" and args and args[0] in self.snippets:
-                self._directives(frontend, self.snippets[args[0]], path, matchers)
+                if args[0] in imports:
+                    cycle = " → ".join((*imports[imports.index(args[0]):], args[0]))
+                    self.doc.diagnostics.append(Diagnostic("BRL001", f"import cycle: {cycle}", node.location))
+                    continue
+                self._directives(frontend, self.snippets[args[0]], path, matchers, (*imports, args[0]), depth + 1)
             elif head in ("handle", "handle_path", "route"):
                 sub = args[0] if args else None
                 sub = matchers.get(sub, sub) if sub else None
-                self._directives(frontend, node.children, sub or path, matchers)
+                self._directives(frontend, node.children, sub or path, matchers, imports, depth + 1)
             elif head == "reverse_proxy":
                 self._reverse_proxy(frontend, node, path, matchers)
             elif head == "redir" and args and any(a.startswith("https://") for a in args):
@@ -241,8 +255,12 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
         doc.frontends.append(frontend)
 
 
-def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | None) -> None:
+def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | None, depth: int = 0) -> None:
     if not isinstance(routes, LList):
+        return
+    if depth > MAX_NESTING:
+        doc.diagnostics.append(Diagnostic(
+            "BRL001", f"subroutes nested more than {MAX_NESTING} deep; the deeper ones are not read", routes.loc))
         return
     for i, route in enumerate(routes):
         if not isinstance(route, LDict):
@@ -257,7 +275,7 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
             kind = handler.get("handler")
             where = routes.item_loc(i)
             if kind == "subroute":
-                _json_routes(doc, frontend, handler.get("routes"), matched)
+                _json_routes(doc, frontend, handler.get("routes"), matched, depth + 1)
             elif kind == "reverse_proxy":
                 backend = Backend(f"reverse_proxy@{where.line}", where, websocket=where)
                 active = dig(handler, "health_checks", "active")

@@ -12,6 +12,12 @@ from collections.abc import Mapping
 from bitriver_lint.model import Unknown
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ${A:-${B:-...}} deeper than this is no real deployment's: a safety limit, not a syntax rule.
+MAX_NESTING = 32
+
+
+class _TooDeep(Exception):
+    pass
 
 
 class Interpolated(str):
@@ -26,7 +32,10 @@ def interpolate(text: str, variables: Mapping[str, str]) -> str | Unknown:
     if "$" not in text:
         return text
     missing: list[str] = []
-    out = _Expander(text, variables, missing).expand_until(None)
+    try:
+        out = _Expander(text, variables, missing).expand_until(None)
+    except _TooDeep:
+        return Unknown(("${...}",), text, why=f"nests ${{...}} more than {MAX_NESTING} levels deep (a safety limit)")
     if missing:
         return Unknown(tuple(dict.fromkeys(missing)), text)
     if out == text.replace("$$", "$"):
@@ -42,6 +51,7 @@ class _Expander:
         self.pos = 0
         self.variables = variables
         self.missing = missing
+        self.depth = 0
 
     def expand_until(self, stop: str | None) -> str:
         parts: list[str] = []
@@ -100,7 +110,11 @@ class _Expander:
                 self.pos += 1
             return self.lookup(name)
         before = len(self.missing)
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _TooDeep
         word = self.expand_until("}")
+        self.depth -= 1
         self.pos += 1  # the closing brace
         inner_missing = self.missing[before:]
         del self.missing[before:]

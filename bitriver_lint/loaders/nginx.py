@@ -33,8 +33,8 @@ class _Reader:
         self.env = env or {}
         self.parsed: dict[str, list[Directive]] = {}
         self.diagnostics: dict[str, list[Diagnostic]] = {}
-        self.included: set[str] = set()
         self.placeholders: set[str] = set()  # ${NAME} in templates that nothing defines
+        self._includes: dict[str, list[tuple[str, Location]]] = {}
 
     def parse(self, rel: str) -> list[Directive]:
         if rel in self.parsed:
@@ -48,8 +48,12 @@ class _Reader:
         except FileProblem as exc:
             diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
             return []
-        payload = crossplane.parse(str(self.ws.abspath(rel)), single=True, catch_errors=True,
-                                   check_ctx=False, check_args=False, comments=False)
+        try:
+            payload = crossplane.parse(str(self.ws.abspath(rel)), single=True, catch_errors=True,
+                                       check_ctx=False, check_args=False, comments=False)
+        except RecursionError:
+            diagnostics.append(Diagnostic("BRL001", "blocks are nested too deeply to read", Location(rel, 1, 1)))
+            return []
         for config in payload.get("config", []):
             for error in config.get("errors", []):
                 message = re.sub(r"\s+in \S+:\d+$", "", str(error.get("error", "syntax error")))
@@ -77,21 +81,43 @@ class _Reader:
             d["args"] = args
             self._substitute(d.get("block", []))
 
-    def resolve_include(self, pattern: str, including: str) -> list[str]:
+    def resolve_include(self, pattern: str, including: str) -> tuple[list[str], str | None]:
+        """The tree's files an ``include`` names, and why none were read when it leaves the tree."""
         base = posixpath.dirname(including)
         relative = pattern.removeprefix("/etc/nginx/").lstrip("/") if pattern.startswith("/") else pattern
         candidates = [posixpath.normpath(posixpath.join(base, relative)),
                       posixpath.normpath(posixpath.join(posixpath.dirname(base), relative))]
+        refusal = None
         for candidate in candidates:
             folder, name = posixpath.split(candidate)
-            directory = self.ws.abspath(folder) if folder else self.ws.root
-            if not directory.is_dir():
+            refused = self.ws.refusal(folder or ".")
+            if refused is not None and refused.kind == "outside":
+                refusal = f"include {pattern}: {refused.message}"
                 continue
-            found = sorted(posixpath.join(folder, p.name) if folder else p.name for p in directory.iterdir()
-                           if p.is_file() and fnmatch.fnmatch(p.name, name))
+            found = [posixpath.join(folder, n) if folder else n for n in self.ws.listdir(folder)
+                     if fnmatch.fnmatch(n, name)]
+            found = [f for f in found if self.ws.exists(f)]
             if found:
-                return found
-        return []
+                return found, None
+        return [], refusal
+
+    def includes(self, rel: str) -> list[tuple[str, Location]]:
+        """The files ``rel`` includes directly (anywhere in its blocks), with each include's place."""
+        if rel not in self._includes:
+            out: list[tuple[str, Location]] = []
+            stack = list(self.parse(rel))
+            while stack:
+                d = stack.pop(0)
+                if d["directive"] == "include" and d.get("args"):
+                    line = int(d.get("line") or 1)
+                    where = Location(rel, line, self.column(rel, line, "include"))
+                    targets, refusal = self.resolve_include(d["args"][0], rel)
+                    if refusal is not None:
+                        self.diagnostics.setdefault(rel, []).append(Diagnostic("BRL001", refusal, where))
+                    out.extend((t, where) for t in targets if t != rel)
+                stack[:0] = d.get("block", [])
+            self._includes[rel] = out
+        return self._includes[rel]
 
     def column(self, rel: str, line: int, directive: str) -> int:
         text = self.ws.line_text(rel, line)
@@ -113,15 +139,19 @@ def read(files: list[str], ws: Workspace, env: Mapping[str, str]) -> list[ProxyC
     reader = _Reader(ws, env)
     for rel in files:
         reader.parse(rel)
-    # Files pulled in by another file's include are part of that config, not roots of their own.
+    # Files pulled in by another file's include are part of that config, not roots of their own;
+    # in an include cycle with no file outside it, the first file of the cycle is the root.
+    included = {target for rel in files for target in _reachable(reader, [rel]) if target != rel}
+    roots = [rel for rel in files if rel not in included]
+    reached = _reachable(reader, roots)
     for rel in files:
-        _collect_includes(reader, rel, reader.parsed[rel])
+        if rel not in reached:
+            roots.append(rel)
+            reached |= _reachable(reader, [rel])
     out: list[ProxyConfig] = []
-    for rel in files:
-        if rel in reader.included:
-            continue
+    for rel in sorted(roots):
         doc = ProxyConfig(rel, "nginx", Location(rel, 1, 1), files=[rel])
-        _Builder(reader, doc).walk(rel, reader.parsed[rel], "main")
+        _Builder(reader, doc).walk(rel, reader.parsed[rel], "main", (rel,))
         doc.files = sorted(set(doc.files))
         for path in doc.files:
             doc.diagnostics.extend(reader.diagnostics.get(path, []))
@@ -130,15 +160,15 @@ def read(files: list[str], ws: Workspace, env: Mapping[str, str]) -> list[ProxyC
     return out
 
 
-def _collect_includes(reader: _Reader, rel: str, block: list[Directive]) -> None:
-    for d in block:
-        if d["directive"] == "include" and d.get("args"):
-            for target in reader.resolve_include(d["args"][0], rel):
-                if target != rel and target not in reader.included:
-                    reader.included.add(target)
-                    _collect_includes(reader, target, reader.parse(target))
-        if "block" in d:
-            _collect_includes(reader, rel, d["block"])
+def _reachable(reader: _Reader, starts: list[str]) -> set[str]:
+    seen = set(starts)
+    todo = list(starts)
+    while todo:
+        for target, _ in reader.includes(todo.pop()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
 
 
 class _Builder:
@@ -150,16 +180,23 @@ class _Builder:
         line = int(d.get("line") or 1)
         return Location(rel, line, self.reader.column(rel, line, d["directive"]))
 
-    def walk(self, rel: str, block: list[Directive], context: str) -> None:
+    def walk(self, rel: str, block: list[Directive], context: str, chain: tuple[str, ...]) -> None:
+        """``chain``: the files being included, outermost first (an include cycle stops there)."""
         for d in block:
             name = d["directive"]
             if name == "include" and d.get("args"):
-                for target in self.reader.resolve_include(d["args"][0], rel):
-                    if target != rel:
-                        self.doc.files.append(target)
-                        self.walk(target, self.reader.parse(target), context)
+                targets, _ = self.reader.resolve_include(d["args"][0], rel)
+                for target in targets:
+                    if target in chain:
+                        if target != rel:
+                            cycle = " → ".join((*chain[chain.index(target):], target))
+                            self.doc.diagnostics.append(
+                                Diagnostic("BRL001", f"include cycle: {cycle}; not followed again", self.loc(rel, d)))
+                        continue
+                    self.doc.files.append(target)
+                    self.walk(target, self.reader.parse(target), context, (*chain, target))
             elif name in ("http", "stream", "rtmp"):
-                self.walk(rel, d.get("block", []), name)
+                self.walk(rel, d.get("block", []), name, chain)
             elif name == "upstream" and d.get("args"):
                 self.upstream(rel, d, context)
             elif name == "server" and "block" in d and context == "rtmp":
