@@ -204,3 +204,14 @@ def _environment_file(ctx: CheckContext, params: NoParams) -> None:
 
 ENVIRONMENT_FILE = Check("attribute.environment_file", _environment_file, NoParams,
                          "systemd units use EnvironmentFile=")
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (
+    RESTART_POLICY,
+    PERSISTENT_VOLUMES,
+    DEPENDENCY_ORDER,
+    DATABASE_HA,
+    BACKUPS,
+    REDIS_REPLICATED,
+    ENVIRONMENT_FILE,
+)

@@ -81,3 +81,6 @@ def _references(ctx: CheckContext, params: NoParams) -> None:
 
 
 REFERENCES = Check("consistency.references", _references, NoParams, "References resolve")
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (PORTS, REFERENCES)

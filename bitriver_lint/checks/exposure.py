@@ -136,3 +136,6 @@ def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
 PORT_ALLOWLIST = Check(
     "exposure.port_allowlist", _port_allowlist, AllowlistParams, "Ports published to all interfaces beyond a list"
 )
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (REACHABLE, PORT_ALLOWLIST)

@@ -85,3 +85,6 @@ def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
 
 
 LB_CHECKS = Check("health.lb_checks", _lb_checks, LbChecksParams, "LB pools are health-checked")
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (SERVICE_CHECKS, LB_CHECKS)

@@ -184,3 +184,6 @@ def _gpu_transcoding(ctx: CheckContext, params: NoParams) -> None:
 
 
 GPU_TRANSCODING = Check("placement.gpu_transcoding", _gpu_transcoding, NoParams, "GPU-backed transcoders")
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (API_DB_COLOCATION, LOCAL_STATE, TRUSTED_SUBNET, API_REDUNDANCY, SIZING, GPU_TRANSCODING)

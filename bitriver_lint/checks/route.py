@@ -204,3 +204,6 @@ def _report_uncached(ctx: CheckContext, params: StaticCacheParams, lb: Component
 
 
 STATIC_CACHE = Check("route.static_cache", _static_cache, StaticCacheParams, "/_next/static is cached")
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (VIEWER_ORIGIN, LB_ROUTES, WEBSOCKET_STICKY, STATIC_CACHE)

@@ -69,3 +69,6 @@ def _plaintext(ctx: CheckContext, params: SecretParams) -> None:
 
 
 PLAINTEXT = Check("secret.plaintext", _plaintext, SecretParams, "No literal secrets in committed files")
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (PLAINTEXT,)

@@ -214,3 +214,6 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
 
 SEGMENT_ACCESS = Check("tls.segment_access", _segment_access, NoParams, "Segments need signed access")
 
+
+# What this module offers the registry in bitriver_lint/checks/__init__.py.
+CHECKS = (TERMINATION, CERT_KEY_PAIR, AT_EDGE, HTTP_REDIRECT, CDN_ORIGIN_HTTPS, SEGMENT_ACCESS)
