@@ -154,8 +154,7 @@ def scan(
         reason = "; ".join(f"{env.directory}: {env.topology} ({env.reason})" for env in envs)
 
     findings: list[Finding] = [
-        Finding(d.rule_id, Severity.ERROR if d.rule_id == "BRL001" else Severity.NOTE, d.message, d.location)
-        for d in diagnostics
+        Finding(d.rule_id, rules[d.rule_id].severity_for(topo), d.message, d.location) for d in diagnostics
     ]
     unresolved: list[Unresolved] = []
     for layout in layouts if owners is not None else [topo]:
