@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
+from bitriver_lint.rules import catalog
+
 
 def run(*args: str, cwd: Path = FIXTURES.parent) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -117,7 +119,7 @@ def test_rules_and_explain() -> None:
     assert table.returncode == 0
     assert "BRL102" in table.stdout and "srs-api-operator-only" in table.stdout
     listed = json.loads(run("rules", "--format", "json").stdout)
-    assert len(listed) == 38
+    assert sorted(r["id"] for r in listed) == sorted(catalog())  # every rule in rules/, no more
     page = run("explain", "brl102").stdout
     for heading in ("## What it does", "## Why it matters", "## Example", "## How to fix"):
         assert heading in page
