@@ -8,6 +8,7 @@ from typing import Any
 
 from bitriver_lint.engine import ScanResult
 from bitriver_lint.graph import Component, Host, Listener, Network
+from bitriver_lint.reporters._safe import printable
 
 
 def _label(payload: Any) -> str:
@@ -28,7 +29,20 @@ def _edge_label(edge: Any) -> str:
     return f"{edge.kind} {extra}" if extra not in (None, "") else edge.kind
 
 
+def _dot(text: str) -> str:
+    """Inside a double-quoted dot string: one line, no quote, and backslashes doubled so that
+    none can escape the closing quote."""
+    return printable(text).replace("\\", "\\\\").replace('"', "'")
+
+
+def _mermaid(text: str) -> str:
+    """A Mermaid label: one line, without the characters that end a label or open HTML."""
+    return re.sub(r"[\"\[\]{}()|<>]", " ", printable(text)).strip()
+
+
 def render_graph(result: ScanResult, fmt: str) -> str:
+    """Mermaid and dot labels come from the scanned files: they are kept on one line, and the
+    characters that would end a label are replaced, so a name cannot add nodes or edges."""
     g = result.graph.g
     ids = {node: f"n{i}" for i, node in enumerate(sorted(g.nodes))}
     if fmt == "json":
@@ -43,16 +57,14 @@ def render_graph(result: ScanResult, fmt: str) -> str:
     if fmt == "dot":
         lines = ["digraph bitriver {", "  rankdir=LR;"]
         for node, mid in ids.items():
-            label = _label(g.nodes[node]["payload"]).replace('"', "'")
-            lines.append(f'  {mid} [label="{label}"];')
+            lines.append(f'  {mid} [label="{_dot(_label(g.nodes[node]["payload"]))}"];')
         for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)):
-            lines.append(f'  {ids[s]} -> {ids[t]} [label="{_edge_label(p)}"];')
+            lines.append(f'  {ids[s]} -> {ids[t]} [label="{_dot(_edge_label(p))}"];')
         lines.append("}")
         return "\n".join(lines)
     lines = ["flowchart LR"]
     for node, mid in ids.items():
-        label = re.sub(r"[\"\[\]{}()]", " ", _label(g.nodes[node]["payload"])).strip()
-        lines.append(f'  {mid}["{label}"]')
+        lines.append(f'  {mid}["{_mermaid(_label(g.nodes[node]["payload"]))}"]')
     for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)):
-        lines.append(f"  {ids[s]} -->|{_edge_label(p)}| {ids[t]}")
+        lines.append(f"  {ids[s]} -->|{_mermaid(_edge_label(p))}| {ids[t]}")
     return "\n".join(lines)

@@ -1,14 +1,19 @@
-"""A Markdown summary, e.g. for a pull-request comment or a job summary."""
+"""A Markdown summary, e.g. for a pull-request comment or a job summary.
+
+Every piece of text from the scanned files is escaped (see ``_safe``): a comment must not gain
+HTML, links, images or extra table cells from a service name."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
 from bitriver_lint.engine import ScanResult
+from bitriver_lint.model import Location
+from bitriver_lint.reporters._safe import markdown, markdown_code
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _where(location: Location) -> str:
+    return markdown_code(str(location))
 
 
 def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
@@ -18,16 +23,17 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
     if result.topology == "mixed":
         stream.write("Topology: **mixed**, one per environment:\n\n")
         for env in result.environments:
-            stream.write(f"- `{env.directory}`: **{env.topology}** ({_cell(env.reason)})\n")
+            stream.write(
+                f"- {markdown_code(env.directory)}: **{markdown(env.topology)}** ({markdown(env.reason)})\n"
+            )
         stream.write("\n")
     else:
-        stream.write(f"Topology: **{result.topology}** ({_cell(result.topology_reason)})\n\n")
+        stream.write(f"Topology: **{markdown(result.topology)}** ({markdown(result.topology_reason)})\n\n")
     if not active:
         stream.write("No findings.\n")
         return
     stream.write("| severity | rule | location | message |\n| --- | --- | --- | --- |\n")
     for f in active:
         name = result.rules[f.rule_id].name if f.rule_id in result.rules else ""
-        stream.write(
-            f"| {f.severity.label} | {f.rule_id} {name} | `{f.location}` | {_cell(f.message)} |\n"
-        )
+        rule = markdown(f"{f.rule_id} {name}")
+        stream.write(f"| {f.severity.label} | {rule} | {_where(f.location)} | {markdown(f.message)} |\n")

@@ -1,4 +1,8 @@
-"""The human report: findings grouped by file, each with its line and its chain of proof."""
+"""The human report: findings grouped by file, each with its line and its chain of proof.
+
+Text from the scanned files is never read as Rich markup or emoji codes (it goes in as plain
+``Text``), and is shown with control characters escaped, each on a line that starts with our
+own text, so a hostile file cannot drive the terminal or a CI runner (see ``_safe``)."""
 
 from __future__ import annotations
 
@@ -6,34 +10,46 @@ from itertools import groupby
 from typing import TextIO
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Severity
+from bitriver_lint.reporters._safe import line_start, printable
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 
 
 def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     console = Console(file=stream, force_terminal=color, no_color=not color, width=200 if not color else None,
-                      highlight=False, soft_wrap=True)
+                      highlight=False, soft_wrap=True, markup=False, emoji=False)
     shown = [f for f in result.findings if show_suppressed or f.suppression is None]
     for path, group in groupby(shown, key=lambda f: f.location.path):
-        console.print(f"[bold underline]{escape(path)}[/]")
+        console.print(Text(line_start(path), style="bold underline"))
         for finding in group:
             loc = finding.location
             rule = result.rules.get(finding.rule_id)
-            name = f" [dim]\\[{rule.name}][/]" if rule else ""
             sev = finding.severity
-            suppressed = " [dim](suppressed)[/]" if finding.suppression else ""
-            console.print(
-                f"  {loc.line}:{loc.column}  [{_STYLE[sev]}]{sev.label:<7}[/] [bold]{finding.rule_id}[/] "
-                f"{escape(finding.message)}{name}{suppressed}"
+            line = Text.assemble(
+                f"  {loc.line}:{loc.column}  ",
+                (f"{sev.label:<7}", _STYLE[sev]),
+                " ",
+                (printable(finding.rule_id), "bold"),
+                " ",
+                printable(finding.message),
             )
+            if rule:
+                line.append(" ").append(f"[{printable(rule.name)}]", style="dim")
+            if finding.suppression:
+                line.append(" ").append("(suppressed)", style="dim")
+            console.print(line)
             if finding.snippet:
-                console.print(f"      [dim]{loc.line:>4} │[/] {escape(finding.snippet)}")
+                console.print(Text.assemble("      ", (f"{loc.line:>4} │", "dim"), " ", printable(finding.snippet)))
             for related in finding.related:
-                console.print(f"      [dim]↳ {escape(str(related.location))}[/] {escape(related.message)}")
+                console.print(
+                    Text.assemble(
+                        "      ", (f"↳ {printable(str(related.location))}", "dim"), " ", printable(related.message)
+                    )
+                )
         console.print()
     counts = {s: sum(1 for f in result.active if f.severity is s) for s in Severity}
     n_suppressed = sum(1 for f in result.findings if f.suppression)
@@ -45,9 +61,13 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
     if n_suppressed:
         summary += f"; {n_suppressed} suppressed"
     if result.topology == "mixed":
-        console.print("[dim]topology:[/] mixed, one per environment:")
+        console.print(Text.assemble(("topology:", "dim"), " mixed, one per environment:"))
         for env in result.environments:
-            console.print(f"  {escape(env.directory)}: {env.topology} [dim]({escape(env.reason)})[/]")
+            console.print(Text.assemble(
+                f"  {line_start(env.directory)}: {printable(env.topology)} ", (f"({printable(env.reason)})", "dim")
+            ))
     else:
-        console.print(f"[dim]topology:[/] {result.topology} [dim]({escape(result.topology_reason)})[/]")
-    console.print(summary if result.active else f"[green]No findings[/] in {files} file(s)")
+        console.print(Text.assemble(
+            ("topology:", "dim"), f" {printable(result.topology)} ", (f"({printable(result.topology_reason)})", "dim")
+        ))
+    console.print(Text(summary) if result.active else Text.assemble(("No findings", "green"), f" in {files} file(s)"))

@@ -1,0 +1,223 @@
+"""Scanned trees are hostile: text from them must not hijack the reports that CI logs, pull-request
+comments and dashboards show. Each test scans a tree whose service and directory names carry
+terminal escapes, workflow commands, HTML and Markdown, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from conftest import FIXTURES
+
+from bitriver_lint.reporters import _safe
+
+# A service name: terminal escapes (CSI, OSC with BEL), C0 and C1 controls, a newline and a
+# carriage return each followed by a workflow command, the legacy command form, HTML, Markdown,
+# Rich markup, an emoji code and a right-to-left override.
+NAME = (
+    "db\x1b[2J\x1b]0;pwned\x07\x01\x7f\x85\x9b31m\n::error file=pwned.yml,line=1::INJECTED-NL"
+    "\r::warning::INJECTED-CR <img src=x onerror=alert(1)> | `tick` *bold* _em_ [link](http://x) "
+    "$math$ ~~s~~ & :warning: ##[error]LEGACY [bold]markup[/] \u202eevil\u2028sep"
+)
+# A directory at the top of the tree: its path begins report lines.
+DIRECTORY = "::error file=d.yml::DIR\x1b[31m\n::notice::DIR-NL <b onclick=x>|`d`*"
+
+# What a runner, a terminal or XML must never receive from the files.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+SGR = re.compile("\x1b\\[[0-9;]*m")  # the colours we add ourselves with --color
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _compose(service: str) -> str:
+    # JSON strings are YAML double-quoted scalars: the escapes (\u001b, \n, ...) reach the name.
+    return f"services:\n  {json.dumps(service)}:\n    image: postgres:16\n    ports:\n      - \"5432:5432\"\n"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    (tmp_path / "docker-compose.yml").write_text(_compose(NAME), encoding="utf-8")
+    (tmp_path / DIRECTORY).mkdir()
+    (tmp_path / DIRECTORY / "docker-compose.yml").write_text(_compose("cache"), encoding="utf-8")
+    return tmp_path
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bitriver_lint", ".", *args],
+        cwd=cwd, capture_output=True, text=True, encoding="utf-8", check=False,
+    )
+
+
+def report(cwd: Path, fmt: str, *extra: str) -> str:
+    proc = run(cwd, "--format", fmt, *extra)
+    assert proc.returncode == 1, proc.stderr  # findings, not a crash
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def _assert_no_commands(text: str) -> None:
+    """No line a GitHub runner would execute: ``::`` first on a line (after blanks), or the
+    legacy ``##[`` anywhere."""
+    for line in text.splitlines():
+        assert not line.lstrip().startswith("::"), line
+    assert "##[" not in text
+
+
+def test_the_hostile_strings_reach_the_report_exactly(hostile: Path) -> None:
+    """JSON and SARIF keep the original text (JSON escaping is enough there): this is also what
+    proves the other formats below had something to neutralise."""
+    findings = json.loads(report(hostile, "json"))["findings"]
+    assert sum(NAME in f["message"] for f in findings) >= 3
+    assert any(f["location"]["path"] == f"{DIRECTORY}/docker-compose.yml" for f in findings)
+    results = json.loads(report(hostile, "sarif"))["runs"][0]["results"]
+    assert sum(NAME in r["message"]["text"] for r in results) >= 3
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert f"{DIRECTORY}/docker-compose.yml" in uris
+
+
+def test_text_report_escapes_controls_markup_emoji_and_commands(hostile: Path) -> None:
+    out = report(hostile, "text", "--no-color")
+    assert not CONTROL.search(out), repr(CONTROL.search(out))
+    assert "\x1b" not in out
+    _assert_no_commands(out)
+    # The text is there, shown escaped, verbatim otherwise: no markup, no emoji.
+    assert "db\\x1b[2J\\x1b]0;pwned\\x07\\x01\\x7f\\x85\\x9b31m\\n::error file=pwned.yml" in out
+    assert "\\r::warning::INJECTED-CR <img src=x onerror=alert(1)> | `tick`" in out
+    assert ":warning:" in out and "\u26a0" not in out
+    assert "[bold]markup[/]" in out
+    assert "\\u202eevil\\u2028sep" in out
+    assert "\\x3a:error file=d.yml::DIR\\x1b[31m\\n::notice::DIR-NL" in out  # the path heading
+    assert out.count("INJECTED-NL") >= 3
+
+
+def test_text_report_in_colour_adds_only_its_own_colours(hostile: Path) -> None:
+    out = report(hostile, "text", "--color")
+    assert "INJECTED-NL" in out
+    plain = SGR.sub("", out)
+    assert "\x1b" not in plain and not CONTROL.search(plain)
+    _assert_no_commands(plain)
+    _assert_no_commands(out)
+
+
+def test_text_report_environment_lines_start_with_our_text(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "environments-mixed-layouts", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "envs").rename(tmp_path / "::error::ENV")
+    out = report(tmp_path, "text", "--no-color")
+    assert "topology: mixed, one per environment:" in out
+    assert "\n  \\x3a:error::ENV/staging: single-node" in out
+    _assert_no_commands(out)
+    markdown = report(tmp_path, "markdown")
+    assert "- `::error::ENV/staging`: **single-node**" in markdown  # mid-line there: harmless
+
+
+def _cells(row: str) -> list[str]:
+    """A Markdown table row split on its unescaped pipes."""
+    cells, current, chars = [], "", iter(row.strip())
+    for char in chars:
+        if char == "\\":
+            current += char + next(chars, "")
+        elif char == "|":
+            cells.append(current)
+            current = ""
+        else:
+            current += char
+    return [*cells, current][1:-1]
+
+
+def _unescaped(text: str) -> str:
+    """``text`` without its backslash escapes, entities and safe code spans."""
+    text = re.sub(r"\\.", "", text)
+    text = re.sub(r"&(amp|lt|gt);", "", text)
+    return re.sub(r"`[\w./:@+,=-]*`", "", text)
+
+
+def test_markdown_escapes_html_and_markdown_in_every_cell(hostile: Path) -> None:
+    out = report(hostile, "markdown")
+    assert not CONTROL.search(out)
+    assert "\x1b" not in out
+    assert "<" not in out and ">" not in out  # not even our own: no HTML at all
+    _assert_no_commands(out)
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == 10
+    hostile_rows = 0
+    for row in rows:
+        cells = _cells(row)
+        assert len(cells) == 4, row  # no cell added by a `|`
+        for cell in cells:
+            # Once escapes are removed, no Markdown or HTML syntax is left in any cell.
+            assert not re.search(r"[`*_\[\]~$<>&|]", _unescaped(cell)), (cell, _unescaped(cell))
+        hostile_rows += "INJECTED-NL" in row
+    assert hostile_rows >= 3
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out
+    assert "\\| \\`tick\\` \\*bold\\* \\_em\\_ \\[link\\](http://x) \\$math\\$ \\~\\~s\\~\\~ &amp;" in out
+    location = "::error file=d.yml::DIR\\\\x1b\\[31m\\\\n::notice::DIR-NL &lt;b onclick=x&gt;\\|\\`d\\`\\*/docker"
+    assert location in out
+
+
+def test_github_annotations_stay_one_command_each(hostile: Path) -> None:
+    out = report(hostile, "github")
+    assert not CONTROL.search(out)
+    assert "##[" not in out
+    lines = out.splitlines()
+    assert len(lines) == 10  # one per finding, none injected
+    command = re.compile(r"::(error|warning|notice) file=[^:,]*,line=\d+,col=\d+,title=[^:,]*::")
+    for line in lines:
+        assert command.match(line), line
+        assert line.count("::") >= 2
+    data = [command.sub("", line) for line in lines if "INJECTED-NL" in line]
+    assert len(data) >= 3
+    assert all("%0A::error file=pwned.yml" in d and "%0D::warning::INJECTED-CR" in d for d in data)
+    path = "file=%3A%3Aerror file=d.yml%3A%3ADIR\\x1b[31m%0A%3A%3Anotice%3A%3ADIR-NL <b onclick=x>|`d`*/docker"
+    assert any(line.startswith(f"::error {path}") for line in lines)
+
+
+def test_junit_is_well_formed_xml(hostile: Path) -> None:
+    out = report(hostile, "junit")
+    assert not XML_ILLEGAL.search(out)
+    suites = ET.fromstring(out)
+    failures = suites.findall("./testsuite/testcase/failure")
+    assert len(failures) == 10
+    messages = [f.get("message", "") for f in failures]
+    assert sum("\\x1b[2J" in m and "\\n::error file=pwned.yml" in m for m in messages) >= 3
+    assert all("\n" not in m for m in messages)  # one line: the text cannot forge a failure line
+    classnames = {case.get("classname") for case in suites.iter("testcase")}
+    assert "::error file=d.yml::DIR\\x1b[31m\\n::notice::DIR-NL <b onclick=x>|`d`*/docker-compose.yml" in classnames
+
+
+def test_graph_labels_stay_on_one_line(hostile: Path) -> None:
+    for fmt in ("mermaid", "dot"):
+        proc = subprocess.run([sys.executable, "-m", "bitriver_lint", "graph", ".", "--format", fmt],
+                              cwd=hostile, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert "INJECTED-NL" in proc.stdout
+        assert not CONTROL.search(proc.stdout)
+        _assert_no_commands(proc.stdout)
+        for line in proc.stdout.splitlines()[1:]:
+            assert line.startswith("  ") or line == "}", line
+
+
+@pytest.mark.parametrize("code", [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0x202E, 0xD800,
+                                  0xFFFE])
+def test_printable_escapes_every_control_character(code: int) -> None:
+    char = chr(code)
+    escaped = _safe.printable(f"a{char}b", keep="")
+    assert char not in escaped
+    assert escaped.startswith("a\\") and escaped.endswith("b")
+    assert _safe.printable("a\tb") == "a\tb"  # a tab is harmless, kept by default
+
+
+def test_markdown_code_span_only_for_plain_text() -> None:
+    assert _safe.markdown_code("envs/prod") == "`envs/prod`"
+    assert _safe.markdown_code("a`b") == "a\\`b"
+    assert _safe.markdown_code("<b>") == "&lt;b&gt;"
+
+
+def test_line_start_escapes_leading_workflow_command() -> None:
+    assert _safe.line_start("  ::error::x") == "  \\x3a:error::x"
+    assert _safe.line_start("a::b") == "a::b"
