@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TextIO
 
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.model import Finding
+from bitriver_lint.output import write_file
 
 
 def write(path: Path, findings: list[Finding]) -> None:
+    """Replace ``path`` all at once (see ``output.write_file``); ``OutputError`` if it cannot be."""
     entries = [
         {"rule_id": f.rule_id, "path": f.location.path, "fingerprint": f.fingerprint}
         for f in findings
         if f.suppression is None
     ]
-    path.write_text(json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8")
+
+    def dump(stream: TextIO) -> None:
+        json.dump({"version": 1, "findings": entries}, stream, indent=2)
+        stream.write("\n")
+
+    write_file(path, dump, option="--baseline")
 
 
 def read(path: Path) -> set[str]:

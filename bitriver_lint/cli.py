@@ -116,8 +116,10 @@ def scan(
         result.findings = baselines.filter_known(result.findings, baselines.read(baseline_path))
     reporter = get_reporter(fmt)
     if output is not None:
-        with output.open("w", encoding="utf-8") as stream:
-            reporter.render(result, stream, color=False, show_suppressed=show_suppressed)
+        from bitriver_lint.output import write_file  # all at once; OutputError (exit 2) if it cannot be
+
+        write_file(output, lambda stream: reporter.render(result, stream, color=False, show_suppressed=show_suppressed),
+                   option="--output")
     else:
         use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         reporter.render(result, sys.stdout, color=use_color, show_suppressed=show_suppressed)
