@@ -1,7 +1,8 @@
 """The ``bitriver-lint`` command line.
 
 Exit codes: 0 clean, 1 findings at or above the threshold, 2 usage or configuration error
-(printed as one line naming the flag or key). Heavy modules are imported inside commands so
+(printed as one line naming the flag or key), 3 the scan hit an internal error (even with
+``--exit-zero``: a broken scan is not a clean one). Heavy modules are imported inside commands so
 ``--help``, ``--version`` and ``rules`` start fast for pre-commit.
 """
 
@@ -65,6 +66,7 @@ def cli() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Processes for parsing large Terraform trees (default 0: one per CPU; 1: none).")
+@click.option("--debug", is_flag=True, help="Print the traceback of an internal error (exit code 3).")
 def scan(
     paths: tuple[Path, ...],
     fmt: str,
@@ -81,6 +83,7 @@ def scan(
     show_suppressed: bool,
     color: bool | None,
     jobs: int,
+    debug: bool,
 ) -> None:
     """Scan deployment files (default: the current directory)."""
     from bitriver_lint import baseline as baselines
@@ -88,6 +91,7 @@ def scan(
     from bitriver_lint.engine import scan as run_scan
     from bitriver_lint.model import Severity
     from bitriver_lint.reporters import get_reporter
+    from bitriver_lint.reporters._safe import printable
 
     targets = list(paths) or [Path(".")]
     for target in targets:
@@ -110,7 +114,8 @@ def scan(
         if baseline_path is None:
             raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
         baselines.write(baseline_path, result.findings)
-        click.echo(f"wrote {len(result.active)} finding(s) to {baseline_path}", err=True)
+        click.echo(f"wrote {len(result.active)} finding(s) to {printable(str(baseline_path))}", err=True)
+        _internal_errors(result, debug)
         return
     if baseline_path is not None:
         result.findings = baselines.filter_known(result.findings, baselines.read(baseline_path))
@@ -123,8 +128,7 @@ def scan(
     else:
         use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
         reporter.render(result, sys.stdout, color=use_color, show_suppressed=show_suppressed)
-    for error in result.errors:
-        click.echo(f"bitriver-lint: {error}", err=True)
+    _internal_errors(result, debug)
     if not exit_zero:
         sys.exit(result.exit_code(Severity.parse(severity_threshold)))
 
@@ -192,6 +196,22 @@ def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology:
     click.echo(graph_reporter.render_graph(result, fmt))
 
 
+def _internal_errors(result: Any, debug: bool) -> None:
+    """A scan that hit our own bug is not a clean scan, whatever --exit-zero says: exit 3."""
+    from bitriver_lint.reporters._safe import printable
+
+    if not result.errors:
+        return
+    for error in result.errors:
+        click.echo(f"bitriver-lint: {printable(error)}", err=True)
+    if debug:
+        for trace in result.tracebacks:
+            click.echo(trace, err=True, nl=False)
+    else:
+        click.echo("bitriver-lint: the other findings were reported; --debug shows the traceback", err=True)
+    sys.exit(3)
+
+
 def _cpus() -> int:
     """CPUs this process may run on (a container's limit, not the machine's count)."""
     if hasattr(os, "sched_getaffinity"):
@@ -218,6 +238,10 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         click.echo(f"bitriver-lint: error: {_one_line(exc.format_message())}", err=True)
         sys.exit(2)
+    except BrokenPipeError:
+        # `bitriver-lint | head`: the reader left; say nothing more, as other CLI tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def _touches(root: Path, finding: Any, files: set[Path]) -> bool:

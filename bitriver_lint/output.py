@@ -3,8 +3,9 @@
 A regular file is written to a temporary file beside it, flushed to disk, then renamed over it:
 whenever the process is killed, the path holds either the previous file or the complete new one.
 A path that exists and is not a regular file (``/dev/stdout``, ``/dev/full``, a pipe, or a
-symbolic link, which may well point at one of those) is written through directly, as a shell
-redirection would. Any failure becomes one line naming the option and the path (exit 2).
+symbolic link to one of those) is written through directly, as a shell redirection would; a
+symbolic link to a regular file is replaced, never followed. Any failure becomes one line
+naming the option and the path (exit 2).
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ def write_file(path: Path, write: Callable[[TextIO], None], *, option: str) -> N
             mode: int | None = os.lstat(path).st_mode
         except FileNotFoundError:
             mode = None
+        if mode is not None and stat.S_ISLNK(mode):
+            # A link planted in a checkout must not redirect the report onto a file it points
+            # at (~/.bashrc): the link itself is replaced. A link to a device (/dev/stdout) is
+            # written through, as a shell redirection would.
+            try:
+                target_mode: int | None = os.stat(path).st_mode
+            except OSError:
+                target_mode = None
+            if target_mode is None or stat.S_ISREG(target_mode):
+                mode = None
         if mode is None or stat.S_ISREG(mode):
             _replace(path, write, mode)
         elif stat.S_ISDIR(mode):

@@ -242,3 +242,14 @@ def test_killed_at_any_moment_leaves_the_old_file_or_the_new_one(tmp_path: Path,
                 assert document == expected, f"killed in run {runs + 1} after {delay:.2f}s: another document"
                 saw_new += 1
     assert saw_new >= KILLS // 4, "the writers never got to replace the file: nothing was tested"
+
+
+def test_a_planted_symlink_does_not_redirect_the_report(tree: Path) -> None:
+    victim = tree / "victim.txt"
+    victim.write_text("precious\n")
+    (tree / "report.json").symlink_to(victim)
+    proc = run(tree, ".", "-f", "json", "-o", "report.json", "--exit-zero")
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_text() == "precious\n"
+    assert not (tree / "report.json").is_symlink()
+    assert json.loads((tree / "report.json").read_text())["findings"]

@@ -90,7 +90,10 @@ def build(result: ScanResult) -> dict[str, Any]:
                     {
                         "executionSuccessful": not result.errors,
                         "toolExecutionNotifications": [
-                            {"level": "error", "message": {"text": e}} for e in result.errors
+                            *({"level": "error", "message": {"text": e}} for e in result.errors),
+                            *({"level": "note", "message": {"text": f"skipped: {reason}"},
+                               "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}}}]}
+                              for path, reason in result.skipped),
                         ],
                     }
                 ],

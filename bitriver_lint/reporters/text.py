@@ -70,4 +70,9 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
         console.print(Text.assemble(
             ("topology:", "dim"), f" {printable(result.topology)} ", (f"({printable(result.topology_reason)})", "dim")
         ))
+    if result.skipped:
+        first = printable(result.skipped[0][0])
+        more = f" and {len(result.skipped) - 1} more" if len(result.skipped) > 1 else ""
+        console.print(Text.assemble(("skipped:", "dim"), f" {len(result.skipped)} file(s) not read ({first}{more});"
+                                    " --format json lists each with its reason"))
     console.print(Text(summary) if result.active else Text.assemble(("No findings", "green"), f" in {files} file(s)"))
