@@ -221,3 +221,10 @@ def test_markdown_code_span_only_for_plain_text() -> None:
 def test_line_start_escapes_leading_workflow_command() -> None:
     assert _safe.line_start("  ::error::x") == "  \\x3a:error::x"
     assert _safe.line_start("a::b") == "a::b"
+
+
+def test_markdown_does_not_mention_people() -> None:
+    from bitriver_lint.reporters._safe import markdown
+
+    assert "@octocat" not in markdown("ping @octocat and @org/team")
+    assert markdown("ping @octocat").replace("\u2060", "") == "ping @octocat"

@@ -58,7 +58,10 @@ def markdown(text: str) -> str:
     """Plain Markdown text (also fit for a table cell): HTML characters as entities, Markdown
     punctuation (emphasis, code, links, tables, strikethrough, math) backslash-escaped."""
     text = _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(), printable(text))
-    return re.sub("[&<>]", lambda m: _HTML[m.group()], text)
+    text = re.sub("[&<>]", lambda m: _HTML[m.group()], text)
+    # GitHub links @user/@org/team mentions (and notifies them) whatever the escaping; a
+    # zero-width joiner after the @ keeps the text as it reads and stops the ping.
+    return text.replace("@", "@\u2060")
 
 
 def markdown_code(text: str) -> str:
