@@ -25,7 +25,6 @@ through its query methods, so neither touches raw networkx attributes.
 
 from __future__ import annotations
 
-import enum
 import posixpath
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -35,21 +34,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Located, Location, Unknown
-
-
-class Role(enum.StrEnum):
-    API = "api"
-    VIEWER = "viewer"
-    POSTGRES = "postgres"
-    REDIS = "redis"
-    SRS = "srs"
-    OME = "ome"
-    TRANSCODER = "transcoder"
-    PROXY = "proxy"
-    LB = "lb"
-    CDN = "cdn"
-    BUCKET = "bucket"
-    OTHER = "other"
+from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
 
 class Payload(BaseModel):
