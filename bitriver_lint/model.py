@@ -38,6 +38,15 @@ class Unknown:
         return ", ".join(self.names) if self.names else self.raw
 
 
+class Interpolated(str):
+    """A string that came from ``${VAR}`` substitution (``loaders.interpolate``): the literal
+    lives elsewhere (e.g. in ``.env``), so a secret check must not blame the line that only
+    references it. Defined here, not beside the interpolation, because checks read it and checks
+    do not import loaders."""
+
+    raw: str
+
+
 @dataclass(frozen=True, slots=True)
 class Located(Generic[T]):
     """A value together with where it was written."""

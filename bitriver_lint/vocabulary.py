@@ -1,13 +1,23 @@
 """The fixed words of a BitRiver deployment, in one place.
 
-Every stage of the flow (config, loaders, builders, checks, reporters, CLI) shares these
-names; defining them here, in a module that imports only the standard library, lets any of
-them use the words without pulling in the graph (networkx) or pydantic.
+Every stage of the flow (config, loaders, builders, checks, the report and its reporters, the
+CLI) shares these names. This module imports only the standard library, so any of them can use
+the words without pulling in the graph (networkx), pydantic or YAML; an import-linter contract
+(``.importlinter``) keeps it that way.
+
+- ``Role``: what a component is in the scaling guide's terms.
+- ``Topology``: the guide's three layouts, and the words around them (``AUTO`` to detect the
+  layout, ``MIXED`` for a report whose environments differ, ``ALL`` for a rule that applies to
+  every layout). ``TopologyName``/``TopologyChoice``/``RuleTopology`` are the same words as
+  ``Literal`` types, for the pydantic models (config, rule files) that validate user input and
+  name the allowed values in their errors.
+- The BitRiver settings (environment variables) the builders and checks read.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Final, Literal, get_args
 
 
 class Role(enum.StrEnum):
@@ -25,3 +35,43 @@ class Role(enum.StrEnum):
     CDN = "cdn"
     BUCKET = "bucket"
     OTHER = "other"
+
+
+# -- topologies --------------------------------------------------------------------------------
+
+TopologyName = Literal["single-node", "origin-edge", "cdn"]
+TopologyChoice = Literal["auto", TopologyName]  # config ``topology:`` and ``--topology``
+RuleTopology = Literal["all", TopologyName]  # a rule file's ``topologies:``
+
+
+class Topology(enum.StrEnum):
+    """The scaling guide's three layouts (the values of ``TopologyName``)."""
+
+    SINGLE_NODE = "single-node"
+    ORIGIN_EDGE = "origin-edge"
+    CDN = "cdn"
+
+
+AUTO: Final = "auto"  # detect the layout from the files
+MIXED: Final = "mixed"  # a report whose environments follow different layouts
+ALL: Final = "all"  # a rule that applies whatever the layout
+
+TOPOLOGIES: Final[tuple[str, ...]] = get_args(TopologyName)
+TOPOLOGY_CHOICES: Final[tuple[str, ...]] = get_args(TopologyChoice)
+
+if tuple(Topology) != TOPOLOGIES or (AUTO, *TOPOLOGIES) != TOPOLOGY_CHOICES:  # pragma: no cover
+    raise ImportError("vocabulary: Topology and TopologyName must list the same layouts")
+
+
+# -- BitRiver settings (environment variables of the BitRiver services) ------------------------
+
+BITRIVER_PREFIX: Final = "BITRIVER_"  # a name with it carries a BitRiver setting
+BITRIVER_LIVE_ADDR: Final = "BITRIVER_LIVE_ADDR"  # the API's listen address
+BITRIVER_LIVE_TLS_CERT: Final = "BITRIVER_LIVE_TLS_CERT"  # the API terminates TLS itself
+BITRIVER_LIVE_TLS_KEY: Final = "BITRIVER_LIVE_TLS_KEY"
+BITRIVER_VIEWER_ORIGIN: Final = "BITRIVER_VIEWER_ORIGIN"  # where the API sends viewers
+BITRIVER_LIVE_CHAT_WEBSOCKET: Final = "BITRIVER_LIVE_CHAT_WEBSOCKET"
+
+# Settings the rules read. Where a component's environment cannot be read (a missing env file,
+# an instance configured by user data) these become Unknowns, so rules note instead of guess.
+WATCHED_SETTINGS: Final = (BITRIVER_LIVE_TLS_CERT, BITRIVER_LIVE_TLS_KEY, BITRIVER_VIEWER_ORIGIN, BITRIVER_LIVE_ADDR)

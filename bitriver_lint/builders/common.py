@@ -13,13 +13,13 @@ from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Liste
 from bitriver_lint.loaders.envfile import EnvFile
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
+from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
+from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_KEY as TLS_KEY
+from bitriver_lint.vocabulary import WATCHED_SETTINGS
 from bitriver_lint.workspace import Workspace
 
-TLS_CERT = "BITRIVER_LIVE_TLS_CERT"
-TLS_KEY = "BITRIVER_LIVE_TLS_KEY"
-# Settings the rules read. Where a component's environment cannot be read (a missing env file,
-# an instance configured by user data) these become Unknowns, so rules note instead of guess.
-WATCHED_ENV = (TLS_CERT, TLS_KEY, "BITRIVER_VIEWER_ORIGIN", "BITRIVER_LIVE_ADDR")
+WATCHED_ENV = WATCHED_SETTINGS  # the setting names the builders read (see vocabulary)
+
 _URL_IN_TEXT = re.compile(r"\bhttps?://[^\s'\"\\]+")
 _BRACED_VAR = re.compile(r"\$\{[^{}]*\}")
 _PLAIN_VAR = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")

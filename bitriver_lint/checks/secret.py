@@ -6,8 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
-from bitriver_lint.loaders.interpolate import Interpolated
-from bitriver_lint.model import Location
+from bitriver_lint.model import Interpolated, Location
 
 _SECRET_KEY = r"(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?|AUTH_?KEY)"
 # Keys that name where a secret is, not the secret itself.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bitriver_lint.builders.common import TLS_CERT, TLS_KEY
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.exposure import entries
 from bitriver_lint.graph import Component, Listener, Role
 from bitriver_lint.model import Location, Related
 from bitriver_lint.netsets import PRIVATE
+from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
+from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_KEY as TLS_KEY
 
 _FRONT_ROLES = (Role.PROXY, Role.LB, Role.CDN)
 

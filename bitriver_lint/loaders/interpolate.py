@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bitriver_lint.model import Unknown
+from bitriver_lint.model import Interpolated, Unknown
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ${A:-${B:-...}} deeper than this is no real deployment's: a safety limit, not a syntax rule.
@@ -18,13 +18,6 @@ MAX_NESTING = 32
 
 class _TooDeep(Exception):
     pass
-
-
-class Interpolated(str):
-    """A string that came from ``${VAR}`` substitution: the literal lives elsewhere (e.g. in
-    ``.env``), so a secret check must not blame the line that only references it."""
-
-    raw: str
 
 
 def interpolate(text: str, variables: Mapping[str, str]) -> str | Unknown:
