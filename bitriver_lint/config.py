@@ -13,13 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bitriver_lint.errors import ConfigError
-from bitriver_lint.graph import Role
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.netsets import CidrSet
+from bitriver_lint.vocabulary import AUTO, Role, TopologyChoice
 
 CONFIG_NAMES = (".bitriver-lint.yaml", ".bitriver-lint.yml")
-Topology = Literal["single-node", "origin-edge", "cdn"]
-TopologyChoice = Literal["auto", "single-node", "origin-edge", "cdn"]
 SeverityName = Literal["error", "warning", "note"]
 
 
@@ -46,12 +44,18 @@ class Networks(_Strict):
     @classmethod
     def _known_set(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, str):
-            from bitriver_lint.exposure import shipped_range_names
-
             known = shipped_range_names()
             if value not in known:
                 raise ValueError(f"no shipped range set {value!r} (known: {', '.join(known)}, or a list of CIDRs)")
         return value
+
+
+def shipped_range_names() -> list[str]:
+    """The range sets shipped in ``rules/data/cdn-ranges`` (``exposure.shipped_ranges`` reads
+    them). Listed here, not in ``exposure``, so validating a config never imports the graph."""
+    from bitriver_lint.rules import builtin_rules_dir
+
+    return sorted(p.stem for p in (builtin_rules_dir() / "data" / "cdn-ranges").glob("*.yaml"))
 
 
 class HostBinding(_Strict):
@@ -70,7 +74,7 @@ class RulesConfig(_Strict):
 
 
 class Config(_Strict):
-    topology: TopologyChoice = "auto"
+    topology: TopologyChoice = AUTO
     networks: Networks = Field(default_factory=Networks)
     roles: dict[str, Role] = Field(default_factory=dict)
     hosts: dict[str, HostBinding] = Field(default_factory=dict)

@@ -18,8 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bitriver_lint.model import Severity
+from bitriver_lint.vocabulary import ALL, RuleTopology, TopologyName
+from bitriver_lint.vocabulary import TOPOLOGIES as TOPOLOGIES  # re-exported: rules.TOPOLOGIES predates vocabulary
 
-TOPOLOGIES = ("single-node", "origin-edge", "cdn")
 META_RULES = ("BRL001", "BRL002", "BRL003")
 DOCS_URL = "https://github.com/bitriver-live/bitriver-lint/blob/main/docs/rules/{id}.md"
 _ID = re.compile(r"^[A-Z][A-Z0-9]{1,9}\d{3}$")
@@ -35,10 +36,8 @@ class Rule(BaseModel):
     id: str
     name: str
     severity: Literal["error", "warning", "note"]
-    severity_by_topology: dict[Literal["single-node", "origin-edge", "cdn"], Literal["error", "warning", "note"]] = (
-        Field(default_factory=dict)
-    )
-    topologies: list[Literal["all", "single-node", "origin-edge", "cdn"]]
+    severity_by_topology: dict[TopologyName, Literal["error", "warning", "note"]] = Field(default_factory=dict)
+    topologies: list[RuleTopology]
     check: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     guide: str
@@ -66,7 +65,7 @@ class Rule(BaseModel):
         return value
 
     def applies_to(self, topology: str) -> bool:
-        return "all" in self.topologies or topology in self.topologies
+        return ALL in self.topologies or topology in self.topologies
 
     def severity_for(self, topology: str) -> Severity:
         return Severity.parse(self.severity_by_topology.get(topology, self.severity))  # type: ignore[call-overload]
