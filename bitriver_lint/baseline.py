@@ -1,8 +1,13 @@
-"""Baselines: accept today's findings so CI fails only on new ones."""
+"""Baselines: accept today's findings so CI fails only on new ones.
+
+The engine reads the baseline before it scans and leaves the known findings out of its report
+(``engine.scan(baseline=...)``); ``--update-baseline`` scans without one and writes what it found.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -11,7 +16,7 @@ from bitriver_lint.model import Finding
 from bitriver_lint.output import write_file
 
 
-def write(path: Path, findings: list[Finding]) -> None:
+def write(path: Path, findings: Iterable[Finding]) -> None:
     """Replace ``path`` all at once (see ``output.write_file``); ``OutputError`` if it cannot be."""
     entries = [
         {"rule_id": f.rule_id, "path": f.location.path, "fingerprint": f.fingerprint}
@@ -36,5 +41,5 @@ def read(path: Path) -> set[str]:
         raise ConfigError(f"--baseline: {path} is not a bitriver-lint baseline: {exc}") from exc
 
 
-def filter_known(findings: list[Finding], known: set[str]) -> list[Finding]:
+def filter_known(findings: Iterable[Finding], known: set[str]) -> list[Finding]:
     return [f for f in findings if f.fingerprint not in known]

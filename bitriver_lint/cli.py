@@ -17,9 +17,9 @@ from typing import Any
 import click
 
 from bitriver_lint import __version__
+from bitriver_lint.reporters import FORMATS
+from bitriver_lint.vocabulary import TOPOLOGY_CHOICES as TOPOLOGIES
 
-FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
-TOPOLOGIES = ("auto", "single-node", "origin-edge", "cdn")
 SEVERITIES = ("note", "warning", "error")
 
 
@@ -88,6 +88,7 @@ def scan(
     """Scan deployment files (default: the current directory)."""
     from bitriver_lint import baseline as baselines
     from bitriver_lint.config import find_config, load_config
+    from bitriver_lint.engine import SelectionError
     from bitriver_lint.engine import scan as run_scan
     from bitriver_lint.model import Severity
     from bitriver_lint.reporters import get_reporter
@@ -101,24 +102,21 @@ def scan(
     if changed:
         targets = [Path(".")]
     config = load_config(config_path or find_config(targets[0].resolve()))
-    selects, ignores = _split(select), _split(ignore)
-    result = run_scan(targets, config, topology=topology, select=selects, ignore=ignores, jobs=jobs or _cpus())
-    if focus is not None:
-        result.findings = [f for f in result.findings if _touches(result.root, f, focus)]
-    for option, values in (("--select", selects), ("--ignore", ignores)):
-        for value in values:
-            if not any(rule_id.startswith(value) for rule_id in result.rules):
-                raise click.UsageError(f"{option}: no rule matches {value!r}")
     baseline_path = baseline or (Path(config.baseline) if config.baseline else None)
+    if update_baseline and baseline_path is None:
+        raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
+    try:
+        # --update-baseline records every finding: the old baseline must not hide any of them.
+        result = run_scan(targets, config, topology=topology, select=_split(select), ignore=_split(ignore),
+                          jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path, focus=focus)
+    except SelectionError as exc:
+        raise click.UsageError(str(exc)) from exc
     if update_baseline:
-        if baseline_path is None:
-            raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
+        assert baseline_path is not None
         baselines.write(baseline_path, result.findings)
         click.echo(f"wrote {len(result.active)} finding(s) to {printable(str(baseline_path))}", err=True)
         _internal_errors(result, debug)
         return
-    if baseline_path is not None:
-        result.findings = baselines.filter_known(result.findings, baselines.read(baseline_path))
     reporter = get_reporter(fmt)
     if output is not None:
         from bitriver_lint.output import write_file  # all at once; OutputError (exit 2) if it cannot be
@@ -185,7 +183,7 @@ def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology:
     """Print the service graph built from the files, to check the joins."""
     from bitriver_lint.config import find_config, load_config
     from bitriver_lint.engine import scan as run_scan
-    from bitriver_lint.reporters import graph as graph_reporter
+    from bitriver_lint.graphviews import render_graph
 
     targets = list(paths) or [Path(".")]
     for target in targets:
@@ -193,7 +191,7 @@ def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology:
             raise click.UsageError(f"PATH: {target} does not exist")
     config = load_config(config_path or find_config(targets[0].resolve()))
     result = run_scan(targets, config, topology=topology)
-    click.echo(graph_reporter.render_graph(result, fmt))
+    click.echo(render_graph(result.graph, result.topology, fmt))
 
 
 def _internal_errors(result: Any, debug: bool) -> None:
@@ -242,11 +240,6 @@ def main(argv: list[str] | None = None) -> Any:
         # `bitriver-lint | head`: the reader left; say nothing more, as other CLI tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
-
-
-def _touches(root: Path, finding: Any, files: set[Path]) -> bool:
-    locations = [finding.location, *(r.location for r in finding.related)]
-    return any((root / loc.path).resolve() in files for loc in locations)
 
 
 def _one_line(text: str) -> str:

@@ -1,16 +1,22 @@
-"""One scan, one direction: discover → load → build graph → check → suppress → filter."""
+"""One scan, one direction: discover → load → build graph → check → suppress → filter → report.
+
+``scan`` is the whole flow: it validates what it was asked (paths, rule catalog, ``select`` and
+``ignore``, the baseline file) before it reads a single scanned file, and returns a frozen
+``report.Report`` with every filter already applied; nothing edits the findings afterwards.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
 
+from bitriver_lint import baseline as baselines
 from bitriver_lint import suppressions
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.checks import META_CHECK, get_check
@@ -21,31 +27,18 @@ from bitriver_lint.errors import ConfigError
 from bitriver_lint.formats import FORMATS
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
+from bitriver_lint.report import Environment, Report, RuleInfo
+from bitriver_lint.ruledocs import rule_page
 from bitriver_lint.rules import Rule, RuleError, catalog
-from bitriver_lint.topology import Environment, detect, environments
+from bitriver_lint.topology import detect, environments
+from bitriver_lint.vocabulary import MIXED
 from bitriver_lint.workspace import Workspace, containment_root
 
+ScanResult = Report  # the name this module's callers used before the report had its own module
 
-@dataclass
-class ScanResult:
-    root: Path
-    findings: list[Finding]
-    topology: str
-    topology_reason: str
-    files: dict[str, list[str]]
-    graph: ServiceGraph
-    rules: dict[str, Rule]
-    errors: list[str] = field(default_factory=list)  # internal problems: shown, exit code 3
-    environments: list[Environment] = field(default_factory=list)  # each with the topology it follows
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): seen, not read
-    tracebacks: list[str] = field(default_factory=list)  # one per internal error, for --debug
 
-    @property
-    def active(self) -> list[Finding]:
-        return [f for f in self.findings if f.suppression is None]
-
-    def exit_code(self, threshold: Severity) -> int:
-        return 1 if any(f.severity >= threshold for f in self.active) else 0
+class SelectionError(ConfigError):
+    """A ``--select``/``--ignore`` value that matches no rule of the catalog (the CLI's usage error)."""
 
 
 def scan_root(paths: Sequence[Path]) -> Path:
@@ -88,6 +81,16 @@ def load_rules(config: Config) -> dict[str, Rule]:
     return rules
 
 
+def check_selection(rules: Iterable[str], select: Iterable[str], ignore: Iterable[str]) -> None:
+    """Every ``select``/``ignore`` value (id or prefix) must match a rule: a typo would otherwise
+    silently select nothing, or ignore nothing."""
+    rule_ids = list(rules)
+    for option, values in (("--select", select), ("--ignore", ignore)):
+        for value in values:
+            if not any(rule_id.startswith(value) for rule_id in rule_ids):
+                raise SelectionError(f"{option}: no rule matches {value!r}")
+
+
 def scan(
     paths: Sequence[Path],
     config: Config,
@@ -97,12 +100,23 @@ def scan(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     jobs: int = 1,
-) -> ScanResult:
+    baseline: Path | None = None,
+    focus: Collection[Path] | None = None,
+) -> Report:
+    """Scan ``paths`` and report what the rules find.
+
+    ``select``/``ignore`` add to the config's (ids or prefixes; ``SelectionError`` for one that
+    matches no rule). ``baseline`` names a baseline file whose findings are left out (``--update-
+    baseline`` scans without one to get them all). ``focus`` (resolved paths, ``--changed``) keeps
+    only the findings located in, or related to, those files. All of this is checked before any
+    scanned file is read."""
     for path in paths:
         if not path.exists():
             raise ConfigError(f"PATH: {path} does not exist")
     root = (root or scan_root(paths)).resolve()
     rules = load_rules(config)
+    check_selection(rules, select, ignore)
+    accepted = baselines.read(baseline) if baseline is not None else None
     ws = Workspace(root, jobs=jobs, boundary=tuple(dict.fromkeys(containment_root(p) for p in paths)))
     build_ctx = BuildContext(ServiceGraph(), config, ws)
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
@@ -150,7 +164,7 @@ def scan(
     owners: dict[str, set[str]] | None = None
     if len(layouts) > 1:
         owners = _topologies_by_file(graph, envs)
-        topo = "mixed"
+        topo = MIXED
         reason = "; ".join(f"{env.directory}: {env.topology} ({env.reason})" for env in envs)
 
     findings: list[Finding] = [
@@ -179,8 +193,45 @@ def scan(
     findings.extend(suppressions.apply(findings, directives, set(rules)))
 
     findings = _finish(findings, config, ws, select, ignore)
-    return ScanResult(root, findings, topo, reason, found.by_format, graph, rules, trouble.errors, envs,
-                      skipped=found.skipped, tracebacks=trouble.tracebacks)
+    if focus is not None:
+        findings = [f for f in findings if _touches(root, f, focus)]
+    if accepted is not None:
+        findings = baselines.filter_known(findings, accepted)
+    return Report(
+        root=root,
+        findings=tuple(findings),
+        rules=MappingProxyType({rule_id: rule_info(rule) for rule_id, rule in rules.items()}),
+        topology=topo,
+        topology_reason=reason,
+        files=MappingProxyType({name: tuple(files) for name, files in found.by_format.items()}),
+        environments=tuple(envs),
+        skipped=tuple(found.skipped),
+        errors=tuple(trouble.errors),
+        tracebacks=tuple(trouble.tracebacks),
+        graph=graph,
+    )
+
+
+def rule_info(rule: Rule) -> RuleInfo:
+    """What a report carries of a catalog rule."""
+    return RuleInfo(
+        id=rule.id,
+        name=rule.name,
+        severity=rule.severity,
+        summary=rule.summary,
+        description=rule.description,
+        help_uri=rule.help_uri,
+        help_markdown=rule_page(rule),
+        tags=tuple(rule.tags),
+        topologies=tuple(rule.topologies),
+        security_severity=rule.security_severity,
+    )
+
+
+def _touches(root: Path, finding: Finding, files: Collection[Path]) -> bool:
+    """Whether the finding, or a link of its proof chain, is located in one of ``files``."""
+    locations = [finding.location, *(r.location for r in finding.related)]
+    return any((root / loc.path).resolve() in files for loc in locations)
 
 
 class _Trouble:

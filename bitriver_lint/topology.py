@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bitriver_lint.graph import Component, Role, ServiceGraph
+from bitriver_lint.graph import Component, ServiceGraph
+from bitriver_lint.report import Environment
+from bitriver_lint.vocabulary import AUTO, Role, Topology
 
 
 def detect(graph: ServiceGraph, choice: str, environment: str | None = None) -> tuple[str, str]:
     """(topology, reason) of the whole graph, or of one environment in it (see
     ``ServiceGraph.environment_of``). ``choice`` is the config/CLI value; anything but ``auto`` wins."""
-    if choice != "auto":
+    if choice != AUTO:
         return choice, f"set to {choice} by configuration"
 
     def mine(components: list[Component]) -> list[Component]:
@@ -19,24 +19,15 @@ def detect(graph: ServiceGraph, choice: str, environment: str | None = None) -> 
     cdns = mine(graph.components(Role.CDN))
     if cdns:
         first = cdns[0]
-        return "cdn", f"a CDN is defined ({first.name} at {first.location})"
+        return Topology.CDN, f"a CDN is defined ({first.name} at {first.location})"
     for lb in mine(graph.components(Role.LB)):
         lb_hosts = {h.id for h in graph.hosts_of(lb.id)[:1]}
         pools = [graph.component_of(graph.node(t)) for li in graph.listeners(lb)  # type: ignore[arg-type]
                  for _, t, _ in graph.out_edges(li.id, "routes")]
         app_hosts = {h.id for c in pools if c.role in (Role.API, Role.VIEWER) for h in graph.hosts_of(c.id)[:1]}
         if app_hosts and not app_hosts <= lb_hosts:
-            return "origin-edge", f"the load balancer at {lb.location} fronts API/viewer pools on other hosts"
-    return "single-node", "no CDN and no load balancer in front of separate API/viewer hosts"
-
-
-@dataclass
-class Environment:
-    """One environment (see ``ServiceGraph.environment_of``) and the topology it follows."""
-
-    directory: str
-    topology: str
-    reason: str
+            return Topology.ORIGIN_EDGE, f"the load balancer at {lb.location} fronts API/viewer pools on other hosts"
+    return Topology.SINGLE_NODE, "no CDN and no load balancer in front of separate API/viewer hosts"
 
 
 def environments(graph: ServiceGraph, choice: str) -> list[Environment]:

@@ -24,7 +24,7 @@ def _tree(tmp_path: Path, name: str, content: bytes) -> Path:
 
 def _findings(root: Path) -> list[tuple[str, str, str]]:
     result = scan_tree(root, select=["BRL001", "BRL103"])
-    assert result.errors == []
+    assert result.errors == ()
     return [(f.rule_id, str(f.location), f.message) for f in result.findings]
 
 

@@ -13,7 +13,7 @@ def test_every_compose_file_in_the_corpus_loads_without_internal_error(shared: P
     result = scan([folder], Config(), root=folder)
     compose_files = result.files.get("compose", [])
     assert len(compose_files) > 500
-    assert result.errors == []
+    assert result.errors == ()
     assert [f for f in result.findings if "internal error" in f.message] == []
     for finding in result.findings:
         if finding.rule_id == "BRL001":

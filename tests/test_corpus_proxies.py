@@ -20,7 +20,7 @@ def test_corpus_folder_loads_without_internal_error(shared: Path, kind: str) -> 
     files = result.files.get(kind, [])
     # Fragments (h5bp snippets, Jinja templates) are rightly not claimed; real configs are.
     assert len(files) >= 10
-    assert result.errors == []
+    assert result.errors == ()
     assert [f for f in result.findings if "internal error" in f.message] == []
     for finding in result.findings:
         if finding.rule_id == "BRL001":

@@ -13,7 +13,7 @@ def test_every_unit_in_the_corpus_loads_without_internal_error(shared: Path) -> 
     result = scan([folder], Config(), root=folder)
     units = result.files.get("systemd", [])
     assert len(units) >= 40
-    assert result.errors == []
+    assert result.errors == ()
     assert [f for f in result.findings if "internal error" in f.message] == []
     for finding in result.findings:
         if finding.rule_id == "BRL001":

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Severity
+from bitriver_lint.report import Report
 from bitriver_lint.reporters._safe import workflow_data, workflow_property
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
 
-def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
+def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     del color, show_suppressed
     for f in result.active:
         loc = f.location

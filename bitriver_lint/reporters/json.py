@@ -6,15 +6,15 @@ import json
 from typing import Any, TextIO
 
 from bitriver_lint import __version__
-from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Finding, Location
+from bitriver_lint.report import Report
 
 
 def _loc(location: Location) -> dict[str, Any]:
     return {"path": location.path, "line": location.line, "column": location.column}
 
 
-def finding_dict(result: ScanResult, finding: Finding) -> dict[str, Any]:
+def finding_dict(result: Report, finding: Finding) -> dict[str, Any]:
     rule = result.rules.get(finding.rule_id)
     return {
         "rule_id": finding.rule_id,
@@ -32,14 +32,14 @@ def finding_dict(result: ScanResult, finding: Finding) -> dict[str, Any]:
     }
 
 
-def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
+def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
     del color, show_suppressed
     document = {
         "tool": {"name": "bitriver-lint", "version": __version__},
         "topology": {"name": result.topology, "reason": result.topology_reason},
         "environments": [{"directory": e.directory, "topology": e.topology, "reason": e.reason}
                          for e in result.environments],
-        "files": result.files,
+        "files": {name: list(paths) for name, paths in result.files.items()},
         "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
         "findings": [finding_dict(result, f) for f in result.findings],
         "summary": {

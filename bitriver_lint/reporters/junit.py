@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TextIO
 from xml.etree import ElementTree as ET
 
-from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Location
+from bitriver_lint.report import Report
 from bitriver_lint.reporters._safe import printable
 
 
@@ -14,7 +14,7 @@ def _where(location: Location) -> str:
     return f"{printable(location.path)}:{location.line}:{location.column}"
 
 
-def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
+def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     """Text from the scanned files goes through ``printable``: XML 1.0 cannot carry most control
     characters at all (not even as references), and a newline in a message would forge a line."""
     del color, show_suppressed

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Location
+from bitriver_lint.report import Report
 from bitriver_lint.reporters._safe import markdown, markdown_code
+from bitriver_lint.vocabulary import MIXED
 
 
 def _where(location: Location) -> str:
     return markdown_code(str(location))
 
 
-def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
+def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     del color, show_suppressed
     active = result.active
     stream.write(f"## bitriver-lint: {len(active)} finding(s)\n\n")
-    if result.topology == "mixed":
+    if result.topology == MIXED:
         stream.write("Topology: **mixed**, one per environment:\n\n")
         for env in result.environments:
             stream.write(

@@ -7,9 +7,8 @@ import json
 from typing import Any, TextIO
 
 from bitriver_lint import __version__
-from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Finding, Location, Severity
-from bitriver_lint.ruledocs import rule_page
+from bitriver_lint.report import Report
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
@@ -29,7 +28,7 @@ def _location(location: Location, message: str | None = None, ident: int | None 
     return out
 
 
-def _rule_descriptor(result: ScanResult, rule_id: str) -> dict[str, Any]:
+def _rule_descriptor(result: Report, rule_id: str) -> dict[str, Any]:
     rule = result.rules[rule_id]
     properties: dict[str, Any] = {"tags": list(rule.tags), "precision": "high", "topologies": list(rule.topologies)}
     if rule.security_severity is not None:
@@ -39,7 +38,7 @@ def _rule_descriptor(result: ScanResult, rule_id: str) -> dict[str, Any]:
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join(rule.description.split())},
-        "help": {"text": f"{rule.summary}. See {rule.help_uri}", "markdown": rule_page(rule)},
+        "help": {"text": f"{rule.summary}. See {rule.help_uri}", "markdown": rule.help_markdown},
         "helpUri": rule.help_uri,
         "defaultConfiguration": {"level": rule.severity},
         "properties": properties,
@@ -68,7 +67,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def build(result: ScanResult) -> dict[str, Any]:
+def build(result: Report) -> dict[str, Any]:
     rule_ids = sorted(result.rules)
     index = {rid: i for i, rid in enumerate(rule_ids)}
     return {
@@ -110,7 +109,7 @@ def build(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
+def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
     del color, show_suppressed
     json.dump(build(result), stream, indent=2)
     stream.write("\n")

@@ -12,14 +12,15 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from bitriver_lint.engine import ScanResult
 from bitriver_lint.model import Severity
+from bitriver_lint.report import Report
 from bitriver_lint.reporters._safe import line_start, printable
+from bitriver_lint.vocabulary import MIXED
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 
 
-def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
+def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     console = Console(file=stream, force_terminal=color, no_color=not color, width=200 if not color else None,
                       highlight=False, soft_wrap=True, markup=False, emoji=False)
     shown = [f for f in result.findings if show_suppressed or f.suppression is None]
@@ -60,7 +61,7 @@ def render(result: ScanResult, stream: TextIO, *, color: bool = False, show_supp
     )
     if n_suppressed:
         summary += f"; {n_suppressed} suppressed"
-    if result.topology == "mixed":
+    if result.topology == MIXED:
         console.print(Text.assemble(("topology:", "dim"), " mixed, one per environment:"))
         for env in result.environments:
             console.print(Text.assemble(

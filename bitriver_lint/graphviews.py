@@ -1,4 +1,11 @@
-"""The service graph as Mermaid, Graphviz dot or JSON, so users can check the joins."""
+"""The service graph as Mermaid, Graphviz dot or JSON (``bitriver-lint graph``), so users can
+check the joins.
+
+Not a reporter: reporters format a ``report.Report`` and never see the graph, while this view
+exists to draw the graph itself, so it reads ``graph`` (and networkx through it). It lives
+outside ``bitriver_lint.reporters`` so that the reporters' import contract (``.importlinter``)
+has no exception; it shares only the escaping helpers of ``reporters._safe``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,7 @@ import json
 import re
 from typing import Any
 
-from bitriver_lint.engine import ScanResult
-from bitriver_lint.graph import Component, Host, Listener, Network
+from bitriver_lint.graph import Component, Host, Listener, Network, ServiceGraph
 from bitriver_lint.reporters._safe import printable
 
 
@@ -40,10 +46,12 @@ def _mermaid(text: str) -> str:
     return re.sub(r"[\"\[\]{}()|<>]", " ", printable(text)).strip()
 
 
-def render_graph(result: ScanResult, fmt: str) -> str:
-    """Mermaid and dot labels come from the scanned files: they are kept on one line, and the
+def render_graph(graph: ServiceGraph, topology: str, fmt: str) -> str:
+    """``graph`` as ``fmt`` (mermaid, dot or json; json also names the ``topology``).
+
+    Mermaid and dot labels come from the scanned files: they are kept on one line, and the
     characters that would end a label are replaced, so a name cannot add nodes or edges."""
-    g = result.graph.g
+    g = graph.g
     ids = {node: f"n{i}" for i, node in enumerate(sorted(g.nodes))}
     if fmt == "json":
         nodes = [
@@ -53,7 +61,7 @@ def render_graph(result: ScanResult, fmt: str) -> str:
         edges = [
             {"source": s, "target": t, **p.model_dump(mode="json")} for s, t, p in g.edges(data="payload")
         ]
-        return json.dumps({"topology": result.topology, "nodes": nodes, "edges": edges}, indent=2, default=str)
+        return json.dumps({"topology": topology, "nodes": nodes, "edges": edges}, indent=2, default=str)
     if fmt == "dot":
         lines = ["digraph bitriver {", "  rankdir=LR;"]
         for node, mid in ids.items():

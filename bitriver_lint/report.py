@@ -1,0 +1,80 @@
+"""What one scan found, as the engine hands it over: the end of the one-way flow.
+
+The engine builds a ``Report`` after suppressions, ``--select``/``--ignore``, the ``--changed``
+focus and the baseline have been applied; reporters only format it and never re-derive facts
+from files or the graph. The report is frozen (its collections are tuples and read-only
+mappings; the ``Finding`` records inside come from ``model``).
+
+This module imports only the standard library and ``bitriver_lint.model``, so a reporter that
+reads it pulls in neither the engine nor networkx nor pydantic (``.importlinter`` checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bitriver_lint.model import Finding, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a report shows of a catalog rule (the rule files stay with ``rules``)."""
+
+    id: str
+    name: str
+    severity: str  # the rule's default severity: error, warning or note
+    summary: str
+    description: str
+    help_uri: str
+    help_markdown: str  # the rule's documentation page, as ``explain`` prints it
+    tags: tuple[str, ...] = ()
+    topologies: tuple[str, ...] = ()
+    security_severity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """One environment (see ``ServiceGraph.environment_of``) and the topology it follows."""
+
+    directory: str
+    topology: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """One scan's results.
+
+    ``topology`` is the layout the files were checked against (``mixed`` when environments side
+    by side follow different ones; then ``environments`` says which). ``files`` lists the files
+    read per format, ``skipped`` the ``(path, reason)`` of files seen but not read. ``errors``
+    are internal errors (our bugs: the CLI exits 3), one traceback each in ``tracebacks``.
+
+    ``graph`` is the service graph the findings came from, for ``bitriver-lint graph`` and for
+    tests. It is typed ``Any`` so that this module need not import networkx; reporters never
+    read it.
+    """
+
+    root: Path
+    findings: tuple[Finding, ...]
+    rules: Mapping[str, RuleInfo]
+    topology: str
+    topology_reason: str
+    files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    environments: tuple[Environment, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    errors: tuple[str, ...] = ()
+    tracebacks: tuple[str, ...] = ()
+    graph: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def active(self) -> list[Finding]:
+        """The findings no inline suppression covers."""
+        return [f for f in self.findings if f.suppression is None]
+
+    def exit_code(self, threshold: Severity) -> int:
+        """1 when an active finding is at least ``threshold`` severe, else 0."""
+        return 1 if any(f.severity >= threshold for f in self.active) else 0
