@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.terraform_eval import Literal, Scope, Syntax, evaluate, to_syntax
+from bitriver_lint.loaders.terraform_eval import Guard, Literal, Scope, Syntax, evaluate_value, to_syntax
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -56,20 +56,41 @@ class TerraformModule:
     root: str | None = None  # the directory of the root module this instance belongs to
     reader: Callable[[str], str | None] | None = None  # files of the tree, for file()/templatefile()
     called_at: Location | None = None  # the root module's ``module`` block this instance comes from
+    guard: Guard = field(default_factory=Guard)  # limits and BRL001 reports, shared by a load's modules
+    _instances: dict[int, tuple[Block, list[tuple[str, dict[str, Any]]]]] = field(default_factory=dict)
+    _values: dict[int, tuple[Attribute, Any]] = field(default_factory=dict)
+    _resolved: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    _resolving: list[tuple[str, ...]] = field(default_factory=list)
+    _local_stack: list[str] = field(default_factory=list)
+    _by_type: tuple[int, dict[tuple[str, ...], list[Block]]] = (-1, {})
 
     @property
     def root_directory(self) -> str:
         """The root module's directory: where this instance's environment lives."""
         return self.root if self.root is not None else self.directory
 
+    def _index(self) -> dict[tuple[str, ...], list[Block]]:
+        """Blocks by type, resources also by resource type and by (resource type, name); built
+        once (plans add their blocks while loading, so a change of size builds it again)."""
+        count, index = self._by_type
+        if count != len(self.blocks):
+            index = {}
+            for block in self.blocks:
+                index.setdefault((block.type,), []).append(block)
+                if block.type == "resource" and block.labels:
+                    index.setdefault(("resource", block.labels[0]), []).append(block)
+                    index.setdefault(("resource", *block.labels[:2]), []).append(block)
+            self._by_type = (len(self.blocks), index)
+        return index
+
     def of_type(self, block_type: str) -> list[Block]:
-        return [b for b in self.blocks if b.type == block_type]
+        return self._index().get((block_type,), [])
 
     def resources(self, resource_type: str | None = None) -> list[Block]:
         """Resources Terraform would create: not those switched off with ``count = 0`` or an
         empty ``for_each`` (community modules guard everything with ``var.create ? 1 : 0``)."""
-        return [b for b in self.of_type("resource")
-                if (resource_type is None or b.labels[0] == resource_type) and not self._switched_off(b)]
+        key = ("resource",) if resource_type is None else ("resource", resource_type)
+        return [b for b in self._index().get(key, []) if not self._switched_off(b)]
 
     def _switched_off(self, block: Block) -> bool:
         off = self._off.get(id(block))
@@ -78,31 +99,83 @@ class TerraformModule:
             off = self._off[id(block)] = not self.instance_scopes(block)
         return off
 
-    def scope(self, extra: Mapping[str, Any] | None = None) -> Scope:
-        values = {k: v.value for k, v in self.variables.items()}
+    def scope(self, extra: Mapping[str, Any] | None = None, origin: Location | None = None,
+              exact: bool = True) -> Scope:
         paths = {"path": {"module": self.directory or ".", "root": self.root_directory or ".",
                           "cwd": self.root_directory or "."}}
-        return Scope(values, _Locals(self), self._resolve, {**paths, **(extra or {})}, self.reader)
+        return Scope(_Values(self.variables), _Locals(self), self._resolve, {**paths, **(extra or {})}, self.reader,
+                     guard=self.guard, origin=origin, exact=exact)
 
     def value(self, attribute: Attribute | None, extra: Mapping[str, Any] | None = None) -> Any:
+        """The attribute's value; never raises: what cannot be computed, or would cost more than
+        a safety limit, is an Unknown (the limit reported once as BRL001 where it is hit). A
+        value with nothing bound is computed once per module instance (values are never
+        changed in place, so sharing them is safe)."""
         if attribute is None:
             return None
         if attribute.scope:
             extra = {**attribute.scope, **(extra or {})}
-        return evaluate(attribute.expr, self.scope(extra))
+        if not extra:
+            cached = self._values.get(id(attribute))
+            if cached is not None and cached[0] is attribute:
+                return cached[1]
+        scope = self.scope(extra, attribute.value_location, exact=isinstance(attribute.expr, tuple))
+        found = evaluate_value(attribute.expr, scope)
+        if not extra:
+            self._values[id(attribute)] = (attribute, found)  # holding the attribute keeps its id unique
+        return found
+
+    def forget(self) -> None:
+        """Drop computed values (the variables changed)."""
+        for cache in (self._values, self._local_values, self._instances, self._resolved, self._off):
+            cache.clear()
 
     def instance_scopes(self, block: Block) -> list[tuple[str, dict[str, Any]]]:
         """(address, names to evaluate it with) per instance ``count``/``for_each`` make; one
-        instance, with nothing bound, when neither is set or can be known."""
+        instance, with nothing bound, when neither is set or can be known. No more than the
+        safety limits allow: the first ones are kept, the cut reported at ``count``/``for_each``."""
+        cached = self._instances.get(id(block))
+        if cached is not None and cached[0] is block:
+            return cached[1]
+        scopes = self._instance_scopes(block)
+        self._instances[id(block)] = (block, scopes)
+        return scopes
+
+    def _instance_scopes(self, block: Block) -> list[tuple[str, dict[str, Any]]]:
         ref = ".".join(block.labels[:2])
-        count = self.value(block.attributes.get("count"))
+        count_attribute = block.attributes.get("count")
+        count = self.value(count_attribute)
         if isinstance(count, int) and not isinstance(count, bool):
-            return [(f"{ref}[{i}]", {"count": {"index": i}}) for i in range(count)]
-        each = self.value(block.attributes.get("for_each"))
+            keep = self._allowed(count, count_attribute, ref)
+            return [(f"{ref}[{i}]", {"count": {"index": i}}) for i in range(keep)]
+        each_attribute = block.attributes.get("for_each")
+        each = self.value(each_attribute)
         if isinstance(each, (dict, list)):
-            items = each.items() if isinstance(each, dict) else [(k, k) for k in each]
-            return [(f'{ref}["{k}"]', {"each": {"key": k, "value": v}}) for k, v in items]
+            # Terraform walks a map (and a set of strings) in key order.
+            items = sorted(each.items()) if isinstance(each, dict) else [(k, k) for k in each]
+            keep = self._allowed(len(items), each_attribute, ref)
+            return [(f'{ref}["{k}"]', {"each": {"key": k, "value": v}}) for k, v in items[:keep]]
         return [(ref, {})]
+
+    def _allowed(self, wanted: int, attribute: Attribute | None, ref: str) -> int:
+        """How many of ``wanted`` instances the limits leave; a cut is reported where it is asked."""
+        limits = self.guard.limits
+        if wanted <= 1:
+            return max(wanted, 0)
+        keep = min(wanted, limits.resource_instances)
+        where = attribute.value_location if attribute is not None else None
+        if keep < wanted:
+            self.guard.report(where, f"{ref} asks for {wanted:,} instances, over the safety limit of "
+                                     f"{limits.resource_instances:,} per resource; only the first {keep:,} "
+                                     "are checked")
+        left = max(limits.expanded_instances - self.guard.expanded, 1)
+        if keep > left:
+            self.guard.report(where, f"{ref} asks for {wanted:,} instances, past the safety limit of "
+                                     f"{limits.expanded_instances:,} instances from count and for_each in the "
+                                     f"whole scan; only the first {left:,} are checked")
+            keep = left
+        self.guard.expanded += keep
+        return keep
 
     def instances(self, block: Block) -> list[tuple[str, Block]]:
         """(address, copy) per instance, each copy evaluated with its own ``count``/``each``."""
@@ -147,38 +220,63 @@ class TerraformModule:
         iterator = dynamic.attributes.get("iterator")
         name = _text(iterator.expr).strip() if iterator is not None and isinstance(iterator.expr, tuple) \
             else dynamic.labels[0]
-        each = self.value(dynamic.attributes.get("for_each"))
+        each_attribute = dynamic.attributes.get("for_each")
+        each = self.value(each_attribute)
         if isinstance(each, Unknown):
             bindings: list[Any] = [{"key": each, "value": each}]
         elif isinstance(each, dict):
-            bindings = [{"key": k, "value": v} for k, v in each.items()]
+            bindings = [{"key": k, "value": v} for k, v in sorted(each.items())]
         elif isinstance(each, list):
             bindings = [{"key": v if not isinstance(v, (dict, list)) else i, "value": v} for i, v in enumerate(each)]
         else:
             return []
+        limit = self.guard.limits.resource_instances
+        if len(bindings) > limit:
+            where = each_attribute.value_location if each_attribute is not None else dynamic.location
+            self.guard.report(where, f'dynamic "{dynamic.labels[0]}" asks for {len(bindings):,} blocks, over the '
+                                     f"safety limit of {limit:,}; only the first {limit:,} are checked")
+            bindings = bindings[:limit]
         return [_bound(content, dynamic.labels[0], dynamic.location, {name: binding}) for binding in bindings]
+
+    def _named(self, kind: str, name: str) -> list[Block]:
+        return [b for b in self._index().get(("resource", kind, name), []) if not self._switched_off(b)]
 
     def _resolve(self, path: list[str]) -> Any:
         """``aws_security_group.lb.id`` -> the symbolic reference ``aws_security_group.lb``;
-        another argument of that resource -> its value."""
+        another argument of that resource -> its value. Each answer computed once; one that
+        depends on itself is an Unknown naming the loop."""
+        key = tuple(path[:3])
+        if key in self._resolved:
+            return self._resolved[key]
+        ref = ".".join(key)
+        if key in self._resolving:
+            loop = " -> ".join(".".join(k) for k in [*self._resolving[self._resolving.index(key):], key])
+            return Unknown((ref,), ref, why=f"depends on itself ({loop})")
+        self._resolving.append(key)
+        try:
+            found = self._resolve_once(path)
+        finally:
+            self._resolving.pop()
+        self._resolved[key] = found
+        return found
+
+    def _resolve_once(self, path: list[str]) -> Any:
         kind, name = path[0], path[1]
         ref = f"{kind}.{name}"
+        blocks = self._named(kind, name)
         if len(path) == 2:
-            for block in self.resources(kind):
-                if block.labels[1:2] != [name]:
-                    continue
-                count = self.value(block.attributes.get("count"))
-                if isinstance(count, int):
-                    return [f"{ref}[{i}]" for i in range(count)]  # indexed as aws_instance.api[0]
-                each = self.value(block.attributes.get("for_each"))
-                if isinstance(each, (list, dict)):
-                    return {str(k): f'{ref}["{k}"]' for k in each}
+            for block in blocks:
+                scopes = self.instance_scopes(block)
+                if "count" in block.attributes and scopes and "count" in scopes[0][1]:
+                    return [address for address, _ in scopes]  # indexed as aws_instance.api[0]
+                if "for_each" in block.attributes and scopes and "each" in scopes[0][1]:
+                    return {str(bound["each"]["key"]): address for address, bound in scopes}
         if len(path) == 2 or path[2] in ("id", "arn", "name"):
-            for block in self.resources(kind):
-                if block.labels[1:2] == [name] and (len(path) == 2 or path[2] not in block.attributes):
+            for block in blocks:
+                if len(path) == 2 or path[2] not in block.attributes:
                     return ref
-        for block in self.resources(kind):
-            if block.labels[1:2] == [name] and len(path) > 2 and path[2] in block.attributes:
+        for block in blocks:
+            if len(path) > 2 and path[2] in block.attributes:
                 return self.value(block.attributes[path[2]])
         return Unknown((ref,), ".".join(path), why="is not defined in this module")
 
@@ -196,26 +294,56 @@ def _bound(block: Block, block_type: str, location: Location, scope: dict[str, A
     return copy
 
 
+class _Values(Mapping[str, Any]):
+    """The variables' values, read where they are needed (no copy per evaluation)."""
+
+    def __init__(self, located: dict[str, Located[Any]]) -> None:
+        self.located = located
+
+    def __getitem__(self, key: str) -> Any:
+        return self.located[key].value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.located)
+
+    def __len__(self) -> int:
+        return len(self.located)
+
+
 class _Locals(Mapping[str, Any]):
-    """Locals evaluated on first use, so they may refer to each other in any order."""
+    """Locals evaluated on first use, so they may refer to each other in any order. Locals that
+    refer to each other in a loop are Unknowns naming the loop (reported once as BRL001)."""
 
     def __init__(self, module: TerraformModule) -> None:
         self.module = module
-        self.active: set[str] = set()
 
     def __getitem__(self, key: str) -> Any:
-        cache = self.module._local_values
+        module = self.module
+        cache = module._local_values
         if key in cache:
             return cache[key]
-        attribute = self.module.locals_.get(key)
-        if attribute is None or key in self.active:
+        attribute = module.locals_.get(key)
+        if attribute is None:
             raise KeyError(key)
-        self.active.add(key)
+        stack = module._local_stack
+        if key in stack:
+            return self._cycle(stack[stack.index(key):])
+        stack.append(key)
         try:
-            cache[key] = evaluate(attribute.expr, self.module.scope())
+            cache[key] = module.value(attribute)
         finally:
-            self.active.discard(key)
+            stack.pop()
         return cache[key]
+
+    def _cycle(self, members: list[str]) -> Unknown:
+        # Named from its first member in name order, so every way into the loop says the same.
+        first = members.index(min(members))
+        members = members[first:] + members[:first]
+        loop = " -> ".join(f"local.{m}" for m in [*members, members[0]])
+        attribute = self.module.locals_[members[0]]
+        self.module.guard.report(attribute.location, f"locals refer to each other in a cycle ({loop}); "
+                                                     "their values are treated as unknown")
+        return Unknown(tuple(f"local.{m}" for m in members), f"local.{members[0]}", why=f"is part of a cycle ({loop})")
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -290,6 +418,9 @@ def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block],
 
     try:
         tree = to_syntax(hcl2.parses(text))
+    except RecursionError:
+        message = "expressions nested too deeply to read (over a safety limit)"
+        return {}, [], [Diagnostic("BRL001", f"invalid HCL: {message}", Location(path, 1, 1))]
     except Exception as exc:
         line = getattr(exc, "line", None) or 1
         column = getattr(exc, "column", None) or 1
@@ -304,25 +435,48 @@ def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block],
 
 
 _META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
-MAX_MODULE_DEPTH = 8
 
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModule]:
     """Every root module, with the local modules it calls instantiated inside it. A directory
-    that another module calls is read through its callers (with their inputs), not on its own."""
+    that another module calls is read through its callers (with their inputs), not on its own;
+    modules calling each other in a loop are read from the first of them, the loop reported."""
     by_dir: dict[str, list[str]] = {}
     for rel in files:
         by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
     parsed = _parse_all(files, ws)
-    standalone = {d: _load_module(d, sorted(rels), ws, config, parsed) for d, rels in sorted(by_dir.items())}
-    called = {target for module in standalone.values() for _, target in _calls(module) if target in standalone}
+    guard = Guard()
+    standalone = {d: _load_module(d, sorted(rels), ws, config, parsed, guard) for d, rels in sorted(by_dir.items())}
+    calls = {d: [t for _, t in _calls(m) if t in standalone] for d, m in standalone.items()}
     out: list[TerraformModule] = []
     emitted: set[str] = set()  # callee directories whose parse errors were already reported
-    for directory, module in standalone.items():
-        if directory not in called:
-            module.root = directory
-            out.extend(_with_children(module, standalone, ws, config, 0, emitted))
+    covered: set[str] = set()
+    called = {t for d, targets in calls.items() for t in targets if t != d}
+    # Roots: directories nobody else calls; then, in name order, the first of each group of
+    # modules that only call each other (their loop is reported where it closes).
+    for directory in [d for d in standalone if d not in called] + list(standalone):
+        if directory in covered:
+            continue
+        covered |= _reachable(directory, calls)
+        module = standalone[directory]
+        module.root = directory
+        out.extend(_with_children(module, standalone, ws, config, (directory,), emitted))
+    for module in out:
+        _prewalk(module)
+    if out:
+        out[0].diagnostics.extend(guard.diagnostics)
     return out
+
+
+def _reachable(start: str, calls: dict[str, list[str]]) -> set[str]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        for target in calls.get(todo.pop(), []):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
 
 
 def _calls(module: TerraformModule) -> list[tuple[Block, str]]:
@@ -336,29 +490,77 @@ def _calls(module: TerraformModule) -> list[tuple[Block, str]]:
 
 
 def _with_children(module: TerraformModule, standalone: dict[str, TerraformModule], ws: Workspace,
-                   config: Config, depth: int, emitted: set[str]) -> list[TerraformModule]:
+                   config: Config, chain: tuple[str, ...], emitted: set[str]) -> list[TerraformModule]:
+    """``module`` and, depth first, the instances of the local modules it calls. ``chain`` is the
+    directories from the root down to ``module``: a call back into one of them is a cycle."""
     out = [module]
-    if depth >= MAX_MODULE_DEPTH:
-        return out
+    guard = module.guard
+    limits = guard.limits
     for block, target in _calls(module):
         if target not in standalone or not block.labels:
             continue
+        label = f"module.{block.labels[0]}"
+        if target in chain:
+            loop = " -> ".join(d or "." for d in (*chain[chain.index(target):], target))
+            guard.report(block.location, f"{label} calls a module that is already being read, a cycle "
+                                         f"({loop}); Terraform rejects it and it is not read again here")
+            continue
+        if len(chain) > limits.module_depth:
+            guard.report(block.location, f"{label} nests modules deeper than the safety limit of "
+                                         f"{limits.module_depth} levels; it is not read")
+            continue
+        if guard.modules >= limits.module_instances:
+            if guard.modules == limits.module_instances:  # once: every later call is cut the same way
+                guard.modules += 1
+                guard.report(block.location, f"{label} is past the safety limit of {limits.module_instances:,} "
+                                             "module instances in the whole scan; it and the module calls "
+                                             "after it are not read")
+            continue
+        guard.modules += 1
         # One parse per file: instances share the callee's blocks, with their own variables.
         callee = standalone[target]
         child = TerraformModule(callee.directory, callee.files, callee.blocks, dict(callee.variables),
                                 set(callee.sensitive), list(callee.tfvars), [], dict(callee.locals_))
+        child.guard = guard
         if target not in emitted:
             child.diagnostics = list(callee.diagnostics)
             emitted.add(target)
-        child.prefix = f"{module.prefix}module.{block.labels[0]}."
+        child.prefix = f"{module.prefix}{label}."
         child.root = module.root
         child.reader = callee.reader
         child.called_at = module.called_at or block.location
         for name, attribute in block.attributes.items():
             if name not in _META_ARGUMENTS:
                 child.variables[name] = Located(module.value(attribute), attribute.value_location)
-        out.extend(_with_children(child, standalone, ws, config, depth + 1, emitted))
+        out.extend(_with_children(child, standalone, ws, config, (*chain, target), emitted))
     return out
+
+
+def _prewalk(module: TerraformModule) -> None:
+    """Evaluate every value of the module once, for each instance, while loading: a value that
+    hits a safety limit is reported now, with the loader's other diagnostics, whether or not a
+    rule reads it later."""
+    for name in module.locals_:
+        module.scope().locals.get(name)
+    for block in module.blocks:
+        if block.type in ("resource", "data"):
+            for _, extra in module.instance_scopes(block):
+                _walk_block(module, block, extra)
+        elif block.type not in ("locals", "variable"):
+            _walk_block(module, block, {})
+
+
+def _walk_block(module: TerraformModule, block: Block, extra: dict[str, Any]) -> None:
+    for attribute in block.attributes.values():
+        module.value(attribute, extra)
+    for child in block.blocks:
+        if child.type == "dynamic":
+            for attribute in child.attributes.values():
+                module.value(attribute, extra)
+            for expanded in module._expand_dynamic(child):
+                _walk_block(module, expanded, extra)
+        else:
+            _walk_block(module, child, extra)
 
 
 def _reader(ws: Workspace) -> Callable[[str], str | None]:
@@ -428,7 +630,7 @@ def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
 
 
 def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
-                 parsed: dict[str, Parsed]) -> TerraformModule:
+                 parsed: dict[str, Parsed], guard: Guard) -> TerraformModule:
     diagnostics: list[Diagnostic] = []
     blocks: list[Block] = []
     for rel in rels:
@@ -436,6 +638,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
         blocks.extend(file_blocks)
         diagnostics.extend(problems)
     module = TerraformModule(directory, rels, blocks, {}, set(), [], diagnostics)
+    module.guard = guard
     module.reader = _reader(ws)
     for block in module.of_type("variable"):
         if not block.labels:
@@ -465,6 +668,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
             module.variables[name] = Located(value, module.variables[name].location)
     for block in module.of_type("locals"):
         module.locals_.update(block.attributes)
+    module.forget()  # values computed while the variables were still being read
     return module
 
 
