@@ -19,9 +19,10 @@ from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
 from bitriver_lint.rules import builtin_rules_dir
+from bitriver_lint.vocabulary import Layer
 
 # Layers every host sits behind, described or not.
-STANDARD_LAYERS = ("host firewall", "security group")
+STANDARD_LAYERS = (Layer.HOST_FIREWALL, Layer.SECURITY_GROUP)
 
 
 @dataclass
@@ -105,10 +106,10 @@ def _narrow(
         return entry
     described = set().union(*(h.described_layers for h in hosts)) if hosts else set()
     for host in hosts:
-        for low, high, protocol, unknown in host.attrs.get("unknown_rules", []):
-            if low <= port <= high and protocol in ("all", listener.protocol):
-                entry.unknown = unknown.value
-                entry.location = unknown.location
+        for rule in host.unknown_rules:
+            if rule.port_from <= port <= rule.port_to and rule.protocol in ("all", listener.protocol):
+                entry.unknown = rule.sources.value
+                entry.location = rule.sources.location
                 return entry
     allows: dict[str, list[Allow]] = {}
     for node_id in [listener.id, *(h.id for h in hosts)]:
@@ -117,7 +118,7 @@ def _narrow(
             if edge.port_from <= port <= edge.port_to and edge.protocol in ("all", listener.protocol):
                 allows.setdefault(edge.layer, []).append(edge)
     standard = [layer for layer in STANDARD_LAYERS
-                if not (layer == "host firewall" and hosts and all(h.managed for h in hosts))]
+                if not (layer == Layer.HOST_FIREWALL and hosts and all(h.managed for h in hosts))]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
     for layer in [*standard, *sorted(extra)]:
         if layer not in described and layer not in allows:

@@ -1,5 +1,9 @@
 """The service graph: every loader's facts joined into one ``networkx.MultiDiGraph``.
 
+This module is the contract between builders (which write the graph) and checks (which read
+it). Every payload is a pydantic model with ``extra="forbid"``: no free-form bags, and the
+fixed words (roles, runtimes, layers, host kinds) are enums from ``vocabulary``.
+
 Nodes (payload model in brackets):
 - ``component`` [Component]: a running role instance (compose service, systemd unit, EC2
   instance role, ALB, CloudFront distribution, bucket...). Load balancers, CDNs and buckets
@@ -7,6 +11,8 @@ Nodes (payload model in brackets):
 - ``listener`` [Listener]: a port a component listens on.
 - ``host`` [Host]: where components run (compose project, systemd host, EC2 instance, ASG).
 - ``network`` [Network]: VPC, subnet, AZ or region.
+- ``pool`` [Pool]: a load balancer's backend pool (HAProxy backend, nginx upstream, ALB target
+  group) with its health probe, stickiness and WebSocket settings.
 
 Edges (payload model in brackets), all carrying the location that proves them:
 - ``runs_on`` component → host, host → host [Edge]
@@ -18,6 +24,8 @@ Edges (payload model in brackets), all carrying the location that proves them:
 - ``connects_to`` component → listener [Connect]: a URL in the environment
 - ``depends_on`` component → component [Dependency]
 - ``located_in`` host|component → network [Edge]
+- ``has_pool`` component → pool [Edge]: the load balancer that owns the pool
+- ``member_of`` listener → pool [Edge]: a backend server of the pool
 
 Builders add nodes and edges only through ``ServiceGraph``'s typed methods; checks read them
 through its query methods, so neither touches raw networkx attributes.
@@ -34,6 +42,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
 
@@ -70,6 +79,36 @@ class Mount(Payload):
     note: str = ""  # why it is (not) persistent, when the kind alone does not say
 
 
+class EnvFileRef(Payload):
+    """A systemd ``EnvironmentFile=`` line and whether the tree has that file."""
+
+    path: str
+    optional: bool
+    found: bool
+    location: Location
+
+
+class CdnOrigin(Payload):
+    """One origin of a CDN distribution."""
+
+    id: str
+    location: Location
+    custom: bool  # a custom (HTTP) origin rather than a bucket
+    protocol_policy: Located[Any] | None = None  # how the CDN pulls from a custom origin
+    s3: bool = False
+    bucket: str | None = None  # the bucket resource it reads, when the tree defines it
+    access_control: bool = False  # origin access control / identity in front of the bucket
+
+
+class CdnBehaviour(Payload):
+    """A cache behaviour: which paths go to which origin, and whether URLs must be signed."""
+
+    path: str | None
+    origin: Any  # the origin id it targets (an evaluated Terraform value)
+    signed: bool
+    location: Location
+
+
 class Component(Payload):
     kind: Literal["component"] = "component"
     id: str
@@ -78,15 +117,41 @@ class Component(Payload):
     role_reason: str
     origin: str  # the format that defined it: compose, systemd, terraform, haproxy...
     location: Location
+    runtime: Runtime = Runtime.HOST
     image: str | None = None
     env: dict[str, Located[str]] = Field(default_factory=dict)
     env_files: list[Located[str]] = Field(default_factory=list)
     healthcheck: HealthCheck | None = None
+    # Whether the format can express a health check (compose can; a systemd unit cannot).
+    healthcheck_supported: bool = False
     restart: RestartPolicy | None = None
     mounts: list[Mount] = Field(default_factory=list)
     replicas: Located[int] | None = None
     command: list[str] = Field(default_factory=list)
-    attrs: dict[str, Any] = Field(default_factory=dict)  # format-specific facts
+    # Every port it listens on is known (the guide's table covers its role): a route or probe to
+    # another port is then a BRL603 inconsistency rather than a port we did not know of.
+    ports_known: bool = False
+    aliases: list[str] = Field(default_factory=list)  # other names it answers to on its network
+    # ``ports:`` entries whose container side is unknown (``"1985:${PORT}"``): rules note them.
+    unknown_ports: list[Located[Any]] = Field(default_factory=list)
+    # systemd: the unit file name, settings written inline, and its EnvironmentFile= lines.
+    unit: str | None = None
+    inline_env: list[Location] = Field(default_factory=list)
+    env_file_refs: list[EnvFileRef] = Field(default_factory=list)
+    # A proxy/LB: the configs it runs (document keys) and the paths it caches.
+    proxy_configs: list[str] = Field(default_factory=list)
+    cached_paths: list[str] = Field(default_factory=list)
+    # A cloud resource: its type, the arguments the rules read, Aurora's instance count.
+    resource_type: str | None = None
+    settings: dict[str, Located[Any] | None] = Field(default_factory=dict)
+    cluster_instances: Located[int] | None = None
+    target_groups: list[Any] = Field(default_factory=list)  # ECS: the target groups it registers in
+    # A CDN distribution.
+    origins: list[CdnOrigin] = Field(default_factory=list)
+    behaviours: list[CdnBehaviour] = Field(default_factory=list)
+    # A bucket: public-access guards switched off, and its versioning status.
+    public_flags: list[Located[bool]] = Field(default_factory=list)
+    versioning: Located[Any] | None = None
 
     def env_value(self, key: str) -> Located[str] | None:
         return self.env.get(key)
@@ -111,18 +176,54 @@ class Listener(Payload):
     redirect_https: Location | None = None
 
 
+class UnknownRule(Payload):
+    """A security-group rule whose sources could not be resolved: exposure through it is a BRL002."""
+
+    port_from: int
+    port_to: int
+    protocol: str
+    sources: Located[Any]  # the Unknown, where it was written
+
+
 class Host(Payload):
     kind: Literal["host"] = "host"
     id: str
     name: str
-    host_kind: str  # compose-project, systemd, ec2-instance, autoscaling-group, ecs-service
+    host_kind: HostKind
     location: Location
-    # Firewall layers the files describe for this host (e.g. "security group"). A layer
-    # named here with no matching ``allows`` edge lets nothing through.
-    described_layers: set[str] = Field(default_factory=set)
+    # Firewall layers the files describe for this host. A layer named here with no matching
+    # ``allows`` edge lets nothing through.
+    described_layers: set[Layer] = Field(default_factory=set)
     # A cloud-managed service (ALB, RDS): no operating system, so no host firewall to describe.
     managed: bool = False
-    attrs: dict[str, Any] = Field(default_factory=dict)
+    directory: str | None = None  # compose project / systemd directory, root-relative
+    resource: str | None = None  # a cloud resource address (aws_instance.api[0])
+    instance_type: Located[Any] | None = None
+    public: bool | None = None  # gets a public address; None: the files do not say
+    public_location: Location | None = None  # what says so
+    region: str | None = None
+    az: str | None = None
+    unknown_rules: list[UnknownRule] = Field(default_factory=list)
+
+
+class PoolHealth(Payload):
+    """How a load balancer probes a pool's members."""
+
+    location: Location
+    path: str | None = None  # None: a TCP check (the port accepts connections)
+    method: str = "GET"
+
+
+class Pool(Payload):
+    kind: Literal["pool"] = "pool"
+    id: str
+    name: str
+    lb: str  # the component id of the load balancer that owns it
+    origin: str  # the format it was written in
+    location: Location
+    health: PoolHealth | None = None
+    sticky: Location | None = None  # sticky sessions, where configured
+    websocket: Location | None = None  # WebSocket upgrades passed, where configured
 
 
 class Network(Payload):
@@ -149,7 +250,7 @@ class Publish(Edge):
 
 class Allow(Edge):
     kind: Literal["allows"] = "allows"
-    layer: str  # "host firewall", "security group", "lb acl"
+    layer: Layer
     cidrs: list[str]
     port_from: int
     port_to: int
@@ -182,7 +283,7 @@ class Dependency(Edge):
     target_name: str
 
 
-NodePayload = Component | Listener | Host | Network
+NodePayload = Component | Listener | Host | Network | Pool
 
 
 class Dangling(Payload):
@@ -213,6 +314,7 @@ class ServiceGraph:
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
         self._components: list[Component] | None = None
+        self._names: dict[str, list[Component]] | None = None  # name or alias -> components
         self._envs: dict[int, str] | None = None  # deployment -> environment directory
         # Where a node's deployment lives, where its location does not say: a resource defined
         # in a shared local module lives in the root module that calls it.
@@ -224,6 +326,7 @@ class ServiceGraph:
         self.g.add_node(node.id, payload=node)
         self._parts = self._envs = None
         self._components = None
+        self._names = None
         return node.id
 
     def link(self, source: str, target: str, edge: Edge) -> None:
@@ -390,6 +493,23 @@ class ServiceGraph:
                 frontier.append(target)
         return chain
 
+    def add_pool(self, pool: Pool) -> str:
+        self.add(pool)
+        self.link(pool.lb, pool.id, Edge(kind="has_pool", location=pool.location))
+        return pool.id
+
+    def add_member(self, pool: Pool, listener_id: str, location: Location) -> None:
+        self.link(listener_id, pool.id, Edge(kind="member_of", location=location))
+
+    def pools(self, lb: Component) -> list[Pool]:
+        """The load balancer's pools, in the order its config defines them."""
+        found = [self.node(t) for _, t, _ in self.out_edges(lb.id, "has_pool")]
+        return [p for p in found if isinstance(p, Pool)]
+
+    def members(self, pool: Pool) -> list[str]:
+        """The listener ids a pool sends traffic to, once each, in order."""
+        return list(dict.fromkeys(s for s, _, _ in self.in_edges(pool.id, "member_of")))
+
     def components_behind(self, listener_ids: list[str]) -> list[Component]:
         """The components that own these listeners (a pool's members), in order, once each."""
         found: dict[str, Component] = {}
@@ -403,7 +523,12 @@ class ServiceGraph:
     def find_component(self, name: str, near: str | None = None) -> Component | None:
         """The component a name refers to. Where several share it (two compose projects each
         with an ``api``), the one defined closest to ``near``, the referring file, wins."""
-        matches = [c for c in self._of(Component) if c.name == name or name in c.attrs.get("aliases", ())]
+        if self._names is None:  # one index for every lookup, instead of a scan per backend server
+            self._names = {}
+            for component in self._of(Component):
+                for known in dict.fromkeys((component.name, *component.aliases)):
+                    self._names.setdefault(known, []).append(component)
+        matches = self._names.get(name, [])
         if not matches:
             return None
         here = posixpath.dirname(near or "")
@@ -412,5 +537,5 @@ class ServiceGraph:
             shared = posixpath.commonpath([here, posixpath.dirname(component.location.path)])
             return len(PurePosixPath(shared).parts)
 
-        return min(matches, key=lambda c: (-closeness(c), c.id))  # type: ignore[no-any-return]
+        return min(matches, key=lambda c: (-closeness(c), c.id))
 

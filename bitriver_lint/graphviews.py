@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from bitriver_lint.graph import Component, Host, Listener, Network, ServiceGraph
+from bitriver_lint.graph import Component, Host, Listener, Network, Pool, ServiceGraph
 from bitriver_lint.reporters._safe import printable
 
 
@@ -27,6 +27,9 @@ def _label(payload: Any) -> str:
         return f"{payload.name} [{payload.host_kind}]"
     if isinstance(payload, Network):
         return f"{payload.name} [{payload.net_kind}]"
+    if isinstance(payload, Pool):
+        probe = payload.health.path or payload.health.method if payload.health else "no health check"
+        return f"pool {payload.name} [{probe}]"
     return str(payload)
 
 

@@ -75,3 +75,36 @@ BITRIVER_LIVE_CHAT_WEBSOCKET: Final = "BITRIVER_LIVE_CHAT_WEBSOCKET"
 # Settings the rules read. Where a component's environment cannot be read (a missing env file,
 # an instance configured by user data) these become Unknowns, so rules note instead of guess.
 WATCHED_SETTINGS: Final = (BITRIVER_LIVE_TLS_CERT, BITRIVER_LIVE_TLS_KEY, BITRIVER_VIEWER_ORIGIN, BITRIVER_LIVE_ADDR)
+
+
+# -- the graph's fixed words ---------------------------------------------------------------------
+
+
+class Runtime(enum.StrEnum):
+    """How a component runs, which decides how its ports reach a network."""
+
+    CONTAINER = "container"  # a compose service or ECS task: reachable from outside only when published
+    HOST = "host"  # a process on a machine (systemd unit, instance, standalone proxy): binds the host
+    MANAGED = "managed"  # a cloud service (RDS, ElastiCache, ALB, CloudFront, a bucket): no OS to configure
+
+
+class Layer(enum.StrEnum):
+    """A firewall layer between a source and a listener; each ``allows`` edge belongs to one."""
+
+    HOST_FIREWALL = "host firewall"
+    SECURITY_GROUP = "security group"
+    LB_ACL = "lb acl"
+    UNIT_IP_FILTER = "unit IP filter"  # systemd IPAddressAllow=/IPAddressDeny=
+    PUBLIC_ADDRESS = "public address"  # an instance with no public address: only the VPC reaches it
+
+
+class HostKind(enum.StrEnum):
+    """What a ``host`` node stands for."""
+
+    COMPOSE_PROJECT = "compose-project"
+    SYSTEMD = "systemd"
+    EC2_INSTANCE = "ec2-instance"
+    AUTOSCALING_GROUP = "autoscaling-group"
+    ECS_SERVICE = "ecs-service"
+    RDS = "rds"
+    LB_HOST = "lb-host"  # the machine a standalone proxy config runs on

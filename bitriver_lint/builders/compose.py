@@ -20,8 +20,9 @@ from bitriver_lint.graph import (
     Role,
 )
 from bitriver_lint.loaders.compose import ComposeProject, Service
-from bitriver_lint.model import Unknown
+from bitriver_lint.model import Located, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, FULLY_KNOWN_PORTS, role_from_image, role_from_name
+from bitriver_lint.vocabulary import HostKind, Runtime
 
 _MOUNT_KINDS = {"volume", "bind", "tmpfs", "anonymous", "secret"}
 _RESTARTS = {"always", "unless-stopped", "on-failure", "deploy:any", "deploy:on-failure"}
@@ -59,9 +60,9 @@ def nodes(projects: list[ComposeProject], ctx: BuildContext) -> None:
             Host(
                 id=_host_id(project),
                 name=project.name,
-                host_kind="compose-project",
+                host_kind=HostKind.COMPOSE_PROJECT,
                 location=project.location,
-                attrs={"directory": project.directory, "files": project.files},
+                directory=project.directory,
             )
         )
         add_env_settings(ctx, [e for e in (project.dotenv, *project.env_files) if e is not None])
@@ -111,15 +112,10 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
         ],
         replicas=service.replicas,
         command=list(service.command),
-        attrs={
-            "aliases": service.aliases,
-            "host_network": host_network,
-            "ports_known": role in FULLY_KNOWN_PORTS,
-            "cpus": service.cpus,
-            "memory": service.memory,
-            "containerized": True,
-            "healthcheck_supported": True,
-        },
+        runtime=Runtime.CONTAINER,
+        healthcheck_supported=True,
+        ports_known=role in FULLY_KNOWN_PORTS,
+        aliases=list(service.aliases),
     )
     graph.add(component)
     graph.runs_on(component.id, host_id, service.location)
@@ -133,7 +129,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
     for mapping in service.ports:
         if isinstance(mapping.target, Unknown):
             # Keep it visible to exposure checks: an unknown mapping is a BRL002, not silence.
-            component.attrs.setdefault("unknown_ports", []).append(mapping)
+            component.unknown_ports.append(Located(mapping.target, mapping.location))
             continue
         listener = graph.listener_for(
             component,

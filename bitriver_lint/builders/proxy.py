@@ -11,8 +11,9 @@ from __future__ import annotations
 import posixpath
 
 from bitriver_lint.builders.common import BuildContext, resolves_by_name
-from bitriver_lint.graph import Allow, Component, Dangling, HealthProbe, Host, Role, Route
+from bitriver_lint.graph import Allow, Component, Dangling, HealthProbe, Host, Pool, PoolHealth, Role, Route
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
+from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
 _LOCAL = ("localhost", "127.0.0.1", "::1")
 
@@ -46,7 +47,7 @@ def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
 
     candidates = [
         c for c in ctx.graph.components(Role.PROXY, Role.LB)
-        if (doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in str(c.attrs.get("unit", "")))
+        if (doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in (c.unit or ""))
         and nearby(c)
     ]
     return candidates[0] if len(candidates) == 1 else None
@@ -78,20 +79,19 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     for doc in docs:
         component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
-        joined = component is not None
         if component is not None and doc.placeholders:
             _with_environment(ctx, doc, component)
         if component is None:
             name = doc.name or doc.path
-            host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind="lb-host", location=doc.location))
+            host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind=HostKind.LB_HOST,
+                                     location=doc.location))
             component = Component(id=f"{doc.kind}:{doc.key}", name=name, role=Role.LB,
                                   role_reason=f"standalone {doc.kind} configuration", origin=doc.kind,
-                                  location=doc.location, attrs={"ports_known": True})
+                                  location=doc.location, ports_known=True)
             graph.add(component)
             graph.runs_on(component.id, host_id, doc.location)
-        containerized = bool(component.attrs.get("containerized"))
-        component.attrs.setdefault("configs", []).append(doc.key)
-        component.attrs["proxy_config"] = True
+        containerized = component.runtime is Runtime.CONTAINER
+        component.proxy_configs.append(doc.key)
         for frontend in doc.frontends:
             for bind in frontend.binds:
                 listener = graph.listener_for(component, bind.port, bind.location, declared=True,
@@ -106,25 +106,29 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
                     listener.redirect_https = frontend.redirect_https
                 if frontend.allow is not None:
                     graph.link(listener.id, listener.id, Allow(
-                        location=frontend.acl_location or frontend.location, layer="lb acl", cidrs=frontend.allow,
+                        location=frontend.acl_location or frontend.location, layer=Layer.LB_ACL, cidrs=frontend.allow,
                         port_from=bind.port, port_to=bind.port, protocol="tcp",
                         description=f"{doc.kind} {frontend.name} ACL"))
-        component.attrs["joined_config"] = joined
 
 
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     for doc in docs:
-        component = next(c for c in graph.components() if doc.key in c.attrs.get("configs", []))
-        pools: list[dict[str, object]] = component.attrs.setdefault("pools", [])
+        component = next(c for c in graph.components() if doc.key in c.proxy_configs)
         resolved: dict[str, list[tuple[str, Server]]] = {}
         for backend in doc.backends.values():
             pairs = [(t, s) for s in backend.servers if (t := _resolve(ctx, component, s))]
             resolved[backend.name] = pairs
             targets = [t for t, _ in pairs]
-            pools.append({"name": backend.name, "location": backend.location, "health": backend.health,
-                          "sticky": backend.sticky, "websocket": backend.websocket, "targets": targets,
-                          "kind": doc.kind})
+            health = backend.health
+            pool = Pool(id=f"pool:{doc.key}:{backend.name}", name=backend.name, lb=component.id,
+                        origin=doc.kind, location=backend.location, sticky=backend.sticky,
+                        websocket=backend.websocket,
+                        health=PoolHealth(location=health.location, path=health.path, method=health.method)
+                        if health is not None else None)
+            graph.add_pool(pool)
+            for target, server in pairs:
+                graph.add_member(pool, target, server.location)
             if backend.health is not None:
                 for target in targets:
                     graph.link(component.id, target, HealthProbe(location=backend.health.location,
@@ -148,8 +152,7 @@ def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
                         graph.link(source.id, target, Route(location=rule.location, path=rule.path,
                                                             scheme=scheme,  # type: ignore[arg-type]
                                                             server_location=None if rule.scheme else server.location))
-            component.attrs.setdefault("cached_paths", []).extend(
-                r.path for r in frontend.routes if r.cached and r.path)
+            component.cached_paths.extend(r.path for r in frontend.routes if r.cached and r.path)
 
 
 def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
@@ -160,7 +163,7 @@ def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
         return None  # not known (an unfilled template placeholder), which is not the same as undefined
     peer: Component | None = None
     if server.host in _LOCAL:
-        if lb.attrs.get("containerized"):
+        if lb.runtime is Runtime.CONTAINER:
             return None  # the proxy's own container
         home = graph.hosts_of(lb.id)[:1]
         for candidate in graph.components():
@@ -173,7 +176,7 @@ def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
             return None
     else:
         peer = graph.find_component(server.host, near=server.location.path)
-        if peer is not None and lb.attrs.get("containerized") and not resolves_by_name(graph, lb, peer):
+        if peer is not None and lb.runtime is Runtime.CONTAINER and not resolves_by_name(graph, lb, peer):
             peer = None  # another compose project's service: not reachable by that name
         peer = peer or _bound_host(ctx, server)
     if peer is None:
@@ -194,7 +197,7 @@ def _bound_host(ctx: BuildContext, server: Server) -> Component | None:
         if binding.resource:
             # A Terraform instance (or one copy of it: aws_instance.api[1]).
             members += [c for c in ctx.graph.components()
-                        if any(str(h.attrs.get("resource", "")) in (binding.resource, binding.resource.split("[")[0])
+                        if any(h.resource in (binding.resource, binding.resource.split("[")[0])
                                for h in ctx.graph.hosts_of(c.id))]
         listening = [c for c in members if any(li.port == server.port for li in ctx.graph.listeners(c))]
         chosen = listening or members

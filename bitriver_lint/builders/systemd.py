@@ -23,6 +23,7 @@ from bitriver_lint.graph import (
     Component,
     Dangling,
     Dependency,
+    EnvFileRef,
     Host,
     Listener,
     Mount,
@@ -33,6 +34,7 @@ from bitriver_lint.loaders.interpolate import interpolate
 from bitriver_lint.loaders.systemd import SystemdDirectory, Unit, split_assignments
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_name
+from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
 _RESTARTS = {"always", "on-failure", "on-abnormal", "on-abort", "on-watchdog"}
 _EXEC_PREFIX = re.compile(r"^[-@:+!]+")
@@ -130,8 +132,8 @@ def nodes(trees: list[SystemdDirectory], ctx: BuildContext) -> None:
     graph = ctx.graph
     for tree in trees:
         host_id = graph.add(
-            Host(id=_host_id(tree), name=tree.directory or ".", host_kind="systemd", location=tree.location,
-                 attrs={"directory": tree.directory})
+            Host(id=_host_id(tree), name=tree.directory or ".", host_kind=HostKind.SYSTEMD, location=tree.location,
+                 directory=tree.directory)
         )
         add_env_settings(ctx, list(tree.env_files.values()))
         services = {u.stem: u for u in tree.units if u.kind == "service"}
@@ -146,20 +148,6 @@ def nodes(trees: list[SystemdDirectory], ctx: BuildContext) -> None:
                 node = graph.node(_component_id(tree, unit))
                 assert isinstance(node, Component)
                 add_ip_filter(ctx, unit, node)
-        host = graph.node(host_id)
-        assert isinstance(host, Host)
-        host.attrs["timers"] = [_timer(u) for u in tree.units if u.kind == "timer"]
-
-
-def _timer(unit: Unit) -> dict[str, object]:
-    """What a timer runs and when: backup checks look for scheduled dumps."""
-    activates = unit.last("Timer", "Unit")
-    return {
-        "timer": unit.name,
-        "unit": activates.value.strip() if activates else unit.stem + ".service",
-        "on_calendar": [d.value for d in unit.values("Timer", "OnCalendar")],
-        "location": Location(unit.path, 1, 1),
-    }
 
 
 def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id: str) -> None:
@@ -186,18 +174,13 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
         restart=restart if restart_directive or unit.kind == "service" else None,
         mounts=mounts,
         command=command,
-        attrs={
-            "unit": unit.name,
-            "containerized": False,
-            "healthcheck_supported": False,
-            "ports_known": role in FULLY_KNOWN_PORTS,
-            "inline_env": inline,
-            "env_file_refs": [
-                {"path": r.path, "optional": r.optional, "found": r.resolved is not None, "location": r.location}
-                for r in unit.env_files
-            ],
-            "aliases": [unit.name],
-        },
+        runtime=Runtime.HOST,
+        ports_known=role in FULLY_KNOWN_PORTS,
+        unit=unit.name,
+        inline_env=inline,
+        env_file_refs=[EnvFileRef(path=r.path, optional=r.optional, found=r.resolved is not None, location=r.location)
+                       for r in unit.env_files],
+        aliases=[unit.name],
     )
     graph.add(component)
     graph.runs_on(component.id, host_id, component.location)
@@ -228,7 +211,7 @@ def add_ip_filter(ctx: BuildContext, unit: Unit, component: Component) -> None:
     where = allows[0].location if allows else denies[0].location
     for listener in ctx.graph.listeners(component):
         ctx.graph.link(listener.id, listener.id, Allow(
-            location=where, layer="unit IP filter", cidrs=cidrs, port_from=0, port_to=65535, protocol="all",
+            location=where, layer=Layer.UNIT_IP_FILTER, cidrs=cidrs, port_from=0, port_to=65535, protocol="all",
             description=f"IPAddressAllow= of {unit.name}"))
 
 

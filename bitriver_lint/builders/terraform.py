@@ -21,6 +21,7 @@ from bitriver_lint.graph import Component, Edge, Host, Listener, Network, Role
 from bitriver_lint.loaders.terraform import SECRET_NAME, Attribute, Block, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, role_from_image, role_from_name
+from bitriver_lint.vocabulary import HostKind, Runtime
 
 _TAG_KEYS = ("Role", "role", "bitriver:role", "bitriver_role")
 
@@ -116,10 +117,9 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
         subnet.node.public if subnet else None)
     public_where = public_ip.location if public_ip else (subnet.public_location if subnet else block.location)
     instance_type = get("instance_type")
-    host = Host(id=node_id(module, address), name=address, host_kind="ec2-instance", location=block.location,
-                attrs={"resource": address, "instance_type": instance_type, "public": public,
-                       "public_location": public_where, "region": region,
-                       "az": az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None)})
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.EC2_INSTANCE, location=block.location,
+                resource=address, instance_type=instance_type, public=public, public_location=public_where,
+                region=region, az=az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None))
     graph.add(host)
     if subnet is not None:
         graph.link(host.id, subnet.node.id, Edge(kind="located_in", location=subnet_ref.location if subnet_ref else
@@ -134,8 +134,7 @@ def _instance(ctx: BuildContext, module: TerraformModule, block: Block, address:
         return
     env = _environment(ctx, module, block.attributes.get("user_data"), extra, resource_ref(block), block)
     component = Component(id=node_id(module, address) + "#component", name=address, role=role,
-                          role_reason="tags or name", origin="terraform", location=block.location, env=env,
-                          attrs={"ports_known": False, "instance_type": instance_type, "region": region})
+                          role_reason="tags or name", origin="terraform", location=block.location, env=env)
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     add_declared_listeners(graph, component, host_bound=True)
@@ -148,7 +147,7 @@ def _bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Loc
     for binding in bound:
         prefixes = [ctx.config_path(p) for p in binding.paths]
         for other in ctx.graph.hosts():
-            directory = str(other.attrs.get("directory", ""))
+            directory = other.directory or ""
             if other.id != host.id and any(directory == p or directory.startswith(p + "/") for p in prefixes):
                 ctx.graph.runs_on(other.id, host.id, where)
     return bool(bound)
@@ -193,9 +192,9 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
     if public is None and first is not None:
         public, public_where = first.node.public, first.public_location
-    host = Host(id=node_id(module, address), name=address, host_kind="autoscaling-group", location=block.location,
-                attrs={"resource": address, "instance_type": instance_type, "public": public,
-                       "public_location": public_where, "region": region, "az": first.az if first else None})
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.AUTOSCALING_GROUP,
+                location=block.location, resource=address, instance_type=instance_type, public=public,
+                public_location=public_where, region=region, az=first.az if first else None)
     graph.add(host)
     add_firewall(ctx, host, sgs, sg_rules, public, public_where)
     if _bind_trees(ctx, host, (address, resource_ref(block)), block.location):
@@ -213,13 +212,12 @@ def _autoscaling_group(ctx: BuildContext, module: TerraformModule, block: Block,
     if role is None:
         return
     size = located_value(module, block, "min_size")
+    groups = module.value(block.attributes.get("target_group_arns"))
     user_data = template.attributes.get("user_data") if template else None
     env = _environment(ctx, module, user_data, {}, address, block)
     component = Component(id=node_id(module, address) + "#component", name=address, role=role,
                           role_reason="tags or name", origin="terraform", location=block.location, replicas=size,
-                          env=env,
-                          attrs={"ports_known": False, "instance_type": instance_type, "region": region,
-                                 "target_groups": module.value(block.attributes.get("target_group_arns"))})
+                          env=env, target_groups=groups if isinstance(groups, list) else [])
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     add_declared_listeners(graph, component, host_bound=True)
@@ -248,9 +246,9 @@ def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
     public = public_flag.value if public_flag and isinstance(public_flag.value, bool) else None
     zones = module.value(network.attributes.get("subnets")) if network else None
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
-    host = Host(id=node_id(module, address), name=address, host_kind="ecs-service", location=block.location,
-                attrs={"resource": address, "public": public, "region": region, "az": first.az if first else None,
-                       "public_location": public_flag.location if public_flag else block.location})
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.ECS_SERVICE, location=block.location,
+                resource=address, public=public, region=region, az=first.az if first else None,
+                public_location=public_flag.location if public_flag else block.location)
     graph.add(host)
     add_firewall(ctx, host, module.value(network.attributes.get("security_groups")) if network else None, sg_rules,
               public, public_flag.location if public_flag else block.location)
@@ -264,8 +262,7 @@ def _ecs_service(ctx: BuildContext, module: TerraformModule, block: Block,
         component = Component(id=node_id(module, address) + f"#{container.get('name')}",
                               name=str(container.get("name", address)), role=role, role_reason=f"image {image}",
                               origin="terraform", location=definitions.location, image=image, env=env, replicas=count,
-                              attrs={"ports_known": False, "region": region, "target_groups": groups,
-                                     "containerized": True})
+                              runtime=Runtime.CONTAINER, target_groups=groups)
         graph.add(component)
         graph.runs_on(component.id, host.id, block.location)
         if role in DEFAULT_PORTS:
@@ -288,25 +285,24 @@ def _database(ctx: BuildContext, module: TerraformModule, block: Block, sg_rules
         "multi_az", "backup_retention_period", "skip_final_snapshot", "publicly_accessible", "availability_zone",
         "replicate_source_db", "instance_class")}
     public = settings["publicly_accessible"]
-    host = Host(id=node_id(module, ref), name=ref, host_kind="rds", location=block.location, managed=True,
-                attrs={"resource": ref, "region": region,
-                       "az": settings["availability_zone"].value if settings["availability_zone"] else None,
-                       "public": public.value is True if public else False,
-                       "public_location": public.location if public else block.location})
+    zone = settings["availability_zone"]
+    host = Host(id=node_id(module, ref), name=ref, host_kind=HostKind.RDS, location=block.location, managed=True,
+                resource=ref, region=region, az=zone.value if zone and isinstance(zone.value, str) else None,
+                public=public.value is True if public else False,
+                public_location=public.location if public else block.location)
     graph.add(host)
     add_firewall(ctx, host, module.value(block.attributes.get("vpc_security_group_ids")), sg_rules,
               public.value is True if public else False, public.location if public else block.location)
     component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.POSTGRES,
                           role_reason=f"engine {engine}", origin="terraform", location=block.location,
-                          attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
-                                 "resource_type": block.labels[0]})
+                          runtime=Runtime.MANAGED, settings=settings, resource_type=block.labels[0])
     if block.labels[0] == "aws_rds_cluster":
         # Aurora: availability comes from the cluster's instances, one writer plus readers.
         members = [m for m in module.resources("aws_rds_cluster_instance")
                    if module.value(m.attributes.get("cluster_identifier")) in (resource_ref(block), module.value(
                        block.attributes.get("cluster_identifier")))]
         copies = sum(len(module.instance_scopes(m)) for m in members)
-        component.attrs["cluster_instances"] = Located(copies, members[0].location if members else block.location)
+        component.cluster_instances = Located(copies, members[0].location if members else block.location)
     graph.add(component)
     graph.runs_on(component.id, host.id, block.location)
     graph.add_listener(Listener(id=f"{component.id}#5432/tcp", component=component.id, port=5432,
@@ -322,8 +318,7 @@ def _redis(ctx: BuildContext, module: TerraformModule, block: Block, region: str
         "num_cache_nodes", "num_cache_clusters", "automatic_failover_enabled", "replicas_per_node_group")}
     component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.REDIS, role_reason="ElastiCache",
                           origin="terraform", location=block.location,
-                          attrs={"managed": True, "ports_known": False, "settings": settings, "region": region,
-                                 "resource_type": block.labels[0]})
+                          runtime=Runtime.MANAGED, settings=settings, resource_type=block.labels[0])
     ctx.graph.add(component)
 
 

@@ -7,17 +7,23 @@ from typing import Any
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
 from bitriver_lint.builders.terraform_network import SgRule, add_firewall
-from bitriver_lint.graph import Allow, Component, Listener, Role
+from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Component, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform import Block, TerraformModule
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.netsets import PRIVATE
+from bitriver_lint.vocabulary import Layer, Runtime
+
+
+def _text(value: Any) -> str:
+    """An evaluated id as text: an unknown one by what it was written as."""
+    return value.raw if isinstance(value, Unknown) else str(value)
 
 
 def add_distribution(ctx: BuildContext, module: TerraformModule, block: Block) -> None:
     """A CloudFront distribution: a CDN that terminates TLS, with its origins and behaviours."""
     ref = module.prefix + resource_ref(block)
-    origins: list[dict[str, Any]] = []
+    origins: list[CdnOrigin] = []
     for origin in module.nested(block, "origin"):
         custom = next(iter(module.nested(origin, "custom_origin_config")), None)
         s3 = next(iter(module.nested(origin, "s3_origin_config")), None)
@@ -25,30 +31,30 @@ def add_distribution(ctx: BuildContext, module: TerraformModule, block: Block) -
         # A computed attribute (bucket_regional_domain_name) is unknown before apply, but its
         # expression still names the bucket.
         domain_text = domain.raw if isinstance(domain, Unknown) else str(domain)
-        origins.append({
-            "id": module.value(origin.attributes.get("origin_id")),
-            "location": origin.location,
-            "custom": custom is not None,
-            "protocol_policy": located_value(module, custom, "origin_protocol_policy") if custom else None,
-            "s3": s3 is not None or ".s3." in domain_text or domain_text.startswith("aws_s3_bucket."),
-            "bucket": ".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None,
-            "access_control": origin.attributes.get("origin_access_control_id") is not None
+        origins.append(CdnOrigin(
+            id=_text(module.value(origin.attributes.get("origin_id"))),
+            location=origin.location,
+            custom=custom is not None,
+            protocol_policy=located_value(module, custom, "origin_protocol_policy") if custom else None,
+            s3=s3 is not None or ".s3." in domain_text or domain_text.startswith("aws_s3_bucket."),
+            bucket=".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None,
+            access_control=origin.attributes.get("origin_access_control_id") is not None
             or (s3 is not None and s3.attributes.get("origin_access_identity") is not None),
-        })
-    behaviours: list[dict[str, Any]] = []
+        ))
+    behaviours: list[CdnBehaviour] = []
     for behaviour in module.nested(block, "default_cache_behavior", "ordered_cache_behavior"):
         path = module.value(behaviour.attributes.get("path_pattern")) if behaviour.type != "default_cache_behavior" \
             else "*"
-        behaviours.append({
-            "path": path if isinstance(path, str) else None,
-            "origin": module.value(behaviour.attributes.get("target_origin_id")),
-            "signed": any(k in behaviour.attributes for k in ("trusted_key_groups", "trusted_signers")),
-            "location": behaviour.location,
-        })
+        behaviours.append(CdnBehaviour(
+            path=path if isinstance(path, str) else None,
+            origin=_text(module.value(behaviour.attributes.get("target_origin_id"))),
+            signed=any(k in behaviour.attributes for k in ("trusted_key_groups", "trusted_signers")),
+            location=behaviour.location,
+        ))
     component = Component(id=node_id(module, ref), name=ref, role=Role.CDN, role_reason="aws_cloudfront_distribution",
                           origin="terraform", location=block.location,
-                          attrs={"origins": origins, "behaviours": behaviours, "ports_known": True,
-                                 "cached_paths": [b["path"] for b in behaviours if b["path"]]})
+                          origins=origins, behaviours=behaviours, ports_known=True, runtime=Runtime.MANAGED,
+                          cached_paths=[b.path for b in behaviours if b.path])
     ctx.graph.add(component)
     ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
                                     location=block.location, reason="CloudFront serves HTTPS"))
@@ -74,7 +80,7 @@ def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
                 status = located_value(module, config, "status")
         component = Component(id=node_id(module, ref), name=ref, role=Role.BUCKET, role_reason="aws_s3_bucket",
                               origin="terraform", location=bucket.location,
-                              attrs={"public_flags": open_flags, "guarded": bool(guards), "versioning": status})
+                              runtime=Runtime.MANAGED, public_flags=open_flags, versioning=status)
         ctx.graph.add(component)
 
 
@@ -119,8 +125,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[tuple[Blo
                     backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,
                                                   attachment.location, "https" if protocol == "HTTPS" else "http"))
         for component in ctx.graph.components():
-            groups_of = component.attrs.get("target_groups")
-            if isinstance(groups_of, list) and ref in groups_of:
+            if ref in component.target_groups:
                 backend.servers.append(Server(component.name, port if isinstance(port, int) else None, tg.location,
                                               "https" if protocol == "HTTPS" else "http"))
         backends[ref] = backend
@@ -176,7 +181,7 @@ def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: d
     groups, as instances are; an internal ALB is reachable from private addresses only."""
     graph = ctx.graph
     for lb, doc in docs:
-        component = next((c for c in graph.components() if doc.key in c.attrs.get("configs", [])), None)
+        component = next((c for c in graph.components() if doc.key in c.proxy_configs), None)
         hosts = graph.hosts_of(component.id) if component is not None else []
         if not hosts:
             continue
@@ -187,7 +192,7 @@ def place_load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: d
         if sgs is not None:
             add_firewall(ctx, host, module.value(sgs), sg_rules, None, lb.location, sgs.value_location)
         if internal is not None and module.value(internal) is True:
-            host.described_layers.add("public address")
-            graph.link(host.id, host.id, Allow(location=internal.location, layer="public address",
+            host.described_layers.add(Layer.PUBLIC_ADDRESS)
+            graph.link(host.id, host.id, Allow(location=internal.location, layer=Layer.PUBLIC_ADDRESS,
                                                cidrs=[str(n) for n in PRIVATE.networks], port_from=0,
                                                port_to=65535, protocol="all", description="internal load balancer"))

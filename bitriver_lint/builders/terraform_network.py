@@ -8,10 +8,11 @@ from typing import Any
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
 from bitriver_lint.exposure import named_set
-from bitriver_lint.graph import Allow, Dangling, Host, Network
+from bitriver_lint.graph import Allow, Dangling, Host, Network, UnknownRule
 from bitriver_lint.loaders.terraform import Block, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
+from bitriver_lint.vocabulary import Layer
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "-1": "all", "all": "all"}
 
@@ -181,7 +182,7 @@ def subnets_of(module: TerraformModule, ctx: BuildContext) -> dict[str, Subnet]:
 def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
               public_where: Location, sgs_where: Location | None = None) -> None:
     graph = ctx.graph
-    host.described_layers.add("security group")
+    host.described_layers.add(Layer.SECURITY_GROUP)
     for sg in sgs if isinstance(sgs, list) else []:
         if isinstance(sg, Unknown) and sg.why == "is not defined in this module":
             name = ".".join(sg.raw.split(".")[:2])
@@ -192,17 +193,18 @@ def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, li
         for rule in sg_rules.get(str(sg).split("[")[0], []):
             if isinstance(rule.cidrs, Unknown):
                 # Exposure through this rule cannot be judged: checks get a BRL002 instead.
-                host.attrs.setdefault("unknown_rules", []).append(
-                    (rule.port_from, rule.port_to, rule.protocol, Located(rule.cidrs, rule.location)))
+                host.unknown_rules.append(UnknownRule(
+                    port_from=rule.port_from, port_to=rule.port_to, protocol=rule.protocol,
+                    sources=Located(rule.cidrs, rule.location)))
                 continue
-            graph.link(host.id, host.id, Allow(location=rule.location, layer="security group", cidrs=rule.cidrs,
+            graph.link(host.id, host.id, Allow(location=rule.location, layer=Layer.SECURITY_GROUP, cidrs=rule.cidrs,
                                                port_from=rule.port_from, port_to=rule.port_to,
                                                protocol=rule.protocol,  # type: ignore[arg-type]
                                                description=str(sg)))
     if public is None:
         return  # the files do not say (a default VPC gives public IPs): the layer is assumed open
-    host.described_layers.add("public address")
+    host.described_layers.add(Layer.PUBLIC_ADDRESS)
     reach = ["0.0.0.0/0", "::/0"] if public else [str(n) for n in PRIVATE.networks]
-    graph.link(host.id, host.id, Allow(location=public_where, layer="public address", cidrs=reach, port_from=0,
+    graph.link(host.id, host.id, Allow(location=public_where, layer=Layer.PUBLIC_ADDRESS, cidrs=reach, port_from=0,
                                        port_to=65535, protocol="all",
                                        description="public IP" if public else "no public IP"))

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.graph import Component, Dependency, Role
-from bitriver_lint.model import Located, Location, Related
+from bitriver_lint.model import Located, Related
+from bitriver_lint.vocabulary import Runtime
 
 # Conditions under which the API really waits for a dependency to be up.
 _WAITS = {"service_healthy", "after+requires", "after+wants", "after+bindsto"}
@@ -40,7 +41,7 @@ def _covers(target: str, path: str) -> bool:
 def _persistent_volumes(ctx: CheckContext, params: VolumesParams) -> None:
     for role, paths in params.paths.items():
         for component in ctx.graph.components(role):
-            if not component.attrs.get("containerized") and not component.mounts:
+            if component.runtime is not Runtime.CONTAINER and not component.mounts:
                 continue
             for path in _data_paths(component, paths):
                 covering = [m for m in component.mounts if _covers(m.target, path)]
@@ -106,21 +107,20 @@ def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
 DEPENDENCY_ORDER = Check("attribute.dependency_order", _dependency_order, DependencyParams, "API waits for its stores")
 
 def _setting(component: Component, name: str) -> Located[Any] | None:
-    found = component.attrs.get("settings", {}).get(name)
-    return found if isinstance(found, Located) else None
+    return component.settings.get(name)
 
 
 def _database_ha(ctx: CheckContext, params: NoParams) -> None:
-    managed = [c for c in ctx.graph.components(Role.POSTGRES) if c.attrs.get("managed")]
+    managed = [c for c in ctx.graph.components(Role.POSTGRES) if c.runtime is Runtime.MANAGED]
     replicas = [c for c in managed if _setting(c, "replicate_source_db")]
     for db in managed:
-        cluster = db.attrs.get("cluster_instances")
-        if isinstance(cluster, Located):
+        cluster = db.cluster_instances
+        if cluster is not None:
             if isinstance(cluster.value, int) and cluster.value < 2:
                 ctx.report(f"{db.name} has {cluster.value} cluster instance(s): no reader to fail over to or to "
                            "serve reads near the API", cluster.location)
             continue
-        if db in replicas or db.attrs.get("resource_type") != "aws_db_instance":
+        if db in replicas or db.resource_type != "aws_db_instance":
             continue
         multi_az = _setting(db, "multi_az")
         value = ctx.need(multi_az, "whether PostgreSQL is Multi-AZ") if multi_az else False
@@ -138,7 +138,7 @@ DATABASE_HA = Check("attribute.database_ha", _database_ha, NoParams, "PostgreSQL
 
 def _backups(ctx: CheckContext, params: NoParams) -> None:
     for db in ctx.graph.components(Role.POSTGRES):
-        if not db.attrs.get("managed") or _setting(db, "replicate_source_db"):
+        if db.runtime is not Runtime.MANAGED or _setting(db, "replicate_source_db"):
             continue
         retention = _setting(db, "backup_retention_period")
         days = ctx.need(retention, "how long backups are kept") if retention else None
@@ -149,12 +149,11 @@ def _backups(ctx: CheckContext, params: NoParams) -> None:
             ctx.report(f"{db.name} is deleted without a final snapshot (skip_final_snapshot = true)", final.location)
 
 
-    segment_buckets = {o.get("bucket") for cdn in ctx.graph.components(Role.CDN)
-                       for o in cdn.attrs.get("origins", []) if o.get("bucket")}
+    segment_buckets = {o.bucket for cdn in ctx.graph.components(Role.CDN) for o in cdn.origins if o.bucket}
     for bucket in ctx.graph.components(Role.BUCKET):
         if bucket.name not in segment_buckets:
             continue
-        status = bucket.attrs.get("versioning")
+        status = bucket.versioning
         value = ctx.need(status, "whether the segment bucket is versioned") if status else None
         if status is not None and value is None:
             continue
@@ -168,9 +167,9 @@ BACKUPS = Check("attribute.backups", _backups, NoParams, "Backups are kept")
 
 def _redis_replicated(ctx: CheckContext, params: NoParams) -> None:
     for redis in ctx.graph.components(Role.REDIS):
-        if not redis.attrs.get("managed"):
+        if redis.runtime is not Runtime.MANAGED:
             continue
-        if redis.attrs.get("resource_type") == "aws_elasticache_cluster":
+        if redis.resource_type == "aws_elasticache_cluster":
             nodes = _setting(redis, "num_cache_nodes")
             count = ctx.need(nodes, "how many Redis nodes run") if nodes else 1
             if count == 1:
@@ -191,15 +190,15 @@ def _environment_file(ctx: CheckContext, params: NoParams) -> None:
     for component in ctx.graph.components(*_BITRIVER_ROLES):
         if component.origin != "systemd":
             continue
-        unit = component.attrs.get("unit", component.name)
-        inline: list[Location] = component.attrs.get("inline_env", [])
+        unit = component.unit or component.name
+        inline = component.inline_env
         if inline:
             ctx.report(f"{unit} keeps its settings inline in Environment=; move them to an EnvironmentFile=",
                        inline[0], [Related(loc, "another inline Environment=") for loc in inline[1:3]])
-        for ref in component.attrs.get("env_file_refs", []):
-            if not ref["optional"] and not ref["found"]:
-                ctx.report(f"{unit} requires EnvironmentFile={ref['path']}, which is not in the tree "
-                           "(prefix it with '-' if it is optional)", ref["location"])
+        for ref in component.env_file_refs:
+            if not ref.optional and not ref.found:
+                ctx.report(f"{unit} requires EnvironmentFile={ref.path}, which is not in the tree "
+                           "(prefix it with '-' if it is optional)", ref.location)
 
 
 ENVIRONMENT_FILE = Check("attribute.environment_file", _environment_file, NoParams,

@@ -13,7 +13,7 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
     graph = ctx.graph
     for listener in graph.listeners():
         component = graph.component_of(listener)
-        if listener.declared or not component.attrs.get("ports_known"):
+        if listener.declared or not component.ports_known:
             continue
         real = sorted(li.port for li in graph.listeners(component) if li.declared)
         listens = ", ".join(map(str, real)) or "no known port"
@@ -42,7 +42,7 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
             )
     for component in graph.components():
         check = component.healthcheck
-        if check is None or check.port is None or not component.attrs.get("ports_known"):
+        if check is None or check.port is None or not component.ports_known:
             continue
         ports = {li.port for li in graph.listeners(component) if li.declared}
         if ports and check.port not in ports:

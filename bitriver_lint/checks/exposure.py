@@ -63,6 +63,10 @@ def _reachable(ctx: CheckContext, params: ReachableParams) -> None:
     seen: set[tuple[Location, int]] = set()
     for target in params.targets:
         for component in graph.components(target.role):
+            for mapping in component.unknown_ports:
+                # "1985:${SRS_API_PORT}": any of the ports may be the one published.
+                ports = ", ".join(f"{p}/tcp" for p in target.ports)
+                ctx.note_unknown(mapping.value, mapping.location, f"whether {ports} of {component.name} is published")
             for listener in graph.listeners(component):
                 if listener.port not in target.ports:
                     continue

@@ -25,7 +25,7 @@ class ServiceChecksParams(Params):
 
 def _service_checks(ctx: CheckContext, params: ServiceChecksParams) -> None:
     for component in ctx.graph.components(*_CHECKED_ROLES):
-        if not component.attrs.get("healthcheck_supported"):
+        if not component.healthcheck_supported:
             continue
         check = component.healthcheck
         expected = params.probes.get(component.role)
@@ -62,25 +62,25 @@ class LbChecksParams(Params):
 def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
     graph = ctx.graph
     for lb in graph.components(Role.LB, Role.PROXY, Role.CDN):
-        for pool in lb.attrs.get("pools", []):
-            roles = {c.role for c in graph.components_behind(pool["targets"])}
+        for pool in graph.pools(lb):
+            roles = {c.role for c in graph.components_behind(graph.members(pool))}
             expected = next((params.probes[r] for r in roles if r in params.probes), None)
             role = next((r for r in roles if r in params.probes), None)
             if expected is None or role is None:
                 continue
             want = f"{expected.method + ' ' if expected.method else ''}{expected.path}"
-            health = pool["health"]
+            health = pool.health
             if health is None:
-                ctx.report(f"{lb.name}'s {role.value} pool {pool['name']} has no health check (expected {want})",
-                           pool["location"])
+                ctx.report(f"{lb.name}'s {role.value} pool {pool.name} has no health check (expected {want})",
+                           pool.location)
             elif health.path is None:
-                ctx.report(f"{lb.name}'s {role.value} pool {pool['name']} only checks that the port accepts "
+                ctx.report(f"{lb.name}'s {role.value} pool {pool.name} only checks that the port accepts "
                            f"connections (expected {want})", health.location)
             elif health.path.rstrip("/") != expected.path.rstrip("/"):
-                ctx.report(f"{lb.name} health-checks its {role.value} pool {pool['name']} on {health.path} "
+                ctx.report(f"{lb.name} health-checks its {role.value} pool {pool.name} on {health.path} "
                            f"(expected {want})", health.location)
             elif expected.method and health.method.upper() != expected.method.upper():
-                ctx.report(f"{lb.name} health-checks its {role.value} pool {pool['name']} with {health.method} "
+                ctx.report(f"{lb.name} health-checks its {role.value} pool {pool.name} with {health.method} "
                            f"(expected {want})", health.location)
 
 

@@ -17,6 +17,7 @@ from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.graph import Component, Host, Role
 from bitriver_lint.model import Located, Location, Related, Unknown
 from bitriver_lint.rules import builtin_rules_dir
+from bitriver_lint.vocabulary import Runtime
 
 
 def _host(ctx: CheckContext, component: Component) -> Host | None:
@@ -29,7 +30,7 @@ def _api_db_colocation(ctx: CheckContext, params: NoParams) -> None:
     graph = ctx.graph
     for db in graph.components(Role.POSTGRES):
         db_host = _host(ctx, db)
-        db_az = db_host.attrs.get("az") if db_host else None
+        db_az = db_host.az if db_host else None
         if not isinstance(db_az, str):
             continue
         zones_seen: set[str] = set()
@@ -37,7 +38,7 @@ def _api_db_colocation(ctx: CheckContext, params: NoParams) -> None:
             if graph.environment_of(api.id) != graph.environment_of(db.id):
                 continue  # another environment's API (envs/staging beside envs/prod)
             api_host = _host(ctx, api)
-            api_az = api_host.attrs.get("az") if api_host else None
+            api_az = api_host.az if api_host else None
             if isinstance(api_az, str) and api_az != db_az and api_az not in zones_seen:
                 zones_seen.add(api_az)
                 ctx.report(f"{api.name} runs in {api_az} but its database {db.name} is in {db_az}: every query "
@@ -57,7 +58,7 @@ def _local_state(ctx: CheckContext, params: LocalStateParams) -> None:
     # Environments whose API runs on a host of its own (an appliance), not on managed services.
     appliances = {graph.environment_of(c.id) for c in graph.components(Role.API) if graph.hosts_of(c.id)}
     for component in graph.components(*params.roles):
-        if component.attrs.get("managed") and graph.environment_of(component.id) in appliances:
+        if component.runtime is Runtime.MANAGED and graph.environment_of(component.id) in appliances:
             ctx.report(f"{component.name} is a managed, remote {component.role.value} while the rest of the "
                        "appliance runs on one host", component.location)
 
@@ -75,9 +76,9 @@ def _trusted_subnet(ctx: CheckContext, params: TrustedSubnetParams) -> None:
     reported: set[Location] = set()
     for component in graph.components(*params.roles):
         host = _host(ctx, component)
-        if host is None or host.attrs.get("public") is not True:
+        if host is None or host.public is not True:
             continue
-        where = host.attrs.get("public_location", host.location)
+        where = host.public_location or host.location
         if where in reported:
             continue  # copies of one resource, or hosts on one public subnet: one finding
         if component.role is Role.SRS and 1935 in params.except_ports:
@@ -113,7 +114,7 @@ def _api_redundancy(ctx: CheckContext, params: RedundancyParams) -> None:
     by_region: dict[tuple[str, str], list[Component]] = {}
     for api in ctx.graph.components(Role.API):
         host = _host(ctx, api)
-        region = host.attrs.get("region") if host else None
+        region = host.region if host else None
         by_region.setdefault((ctx.graph.environment_of(api.id), str(region or "the deployment")), []).append(api)
     for (_, region), apis in by_region.items():
         count = sum(_copies(ctx, api) for api in apis)
@@ -148,7 +149,7 @@ def _sizing(ctx: CheckContext, params: NoParams) -> None:
     seen: set[Location] = set()
     for component in ctx.graph.components():
         host = _host(ctx, component)
-        declared = host.attrs.get("instance_type") if host else None
+        declared = host.instance_type if host else None
         if host is None or not isinstance(declared, Located) or declared.location in seen:
             continue  # count/for_each copies share one instance_type line: one finding
         instance_type = ctx.need(declared, "the host's size")
@@ -175,7 +176,7 @@ def _gpu_transcoding(ctx: CheckContext, params: NoParams) -> None:
     table = _instance_table()
     for component in ctx.graph.components(Role.TRANSCODER):
         host = _host(ctx, component)
-        declared = host.attrs.get("instance_type") if host else None
+        declared = host.instance_type if host else None
         if not isinstance(declared, Located) or isinstance(declared.value, Unknown):
             continue
         spec = table.get(str(declared.value))

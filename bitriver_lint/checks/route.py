@@ -156,8 +156,8 @@ class WebsocketParams(Params):
 def _websocket_sticky(ctx: CheckContext, params: WebsocketParams) -> None:
     graph = ctx.graph
     for lb in bitriver_lbs(ctx):
-        for pool in lb.attrs.get("pools", []):
-            apis = [c for c in graph.components_behind(pool["targets"]) if c.role is Role.API]
+        for pool in graph.pools(lb):
+            apis = [c for c in graph.components_behind(graph.members(pool)) if c.role is Role.API]
             if not apis:
                 continue
             setting = apis[0].env.get(params.env)
@@ -165,16 +165,16 @@ def _websocket_sticky(ctx: CheckContext, params: WebsocketParams) -> None:
             if setting is not None and chat is None:
                 continue
             enabled = chat is not None and chat.strip().lower() in params.enabled_values
-            if enabled and pool["sticky"] is None:
+            if enabled and pool.sticky is None:
                 evidence = [Related(setting.location, "chat enabled here")] if setting else []
-                ctx.report(f"WebSocket chat is on ({params.env}) but {lb.name}'s pool {pool['name']} has no sticky "
-                           "sessions", pool["location"], evidence)
-            elif enabled and pool["websocket"] is None:
-                ctx.report(f"WebSocket chat is on but {lb.name}'s pool {pool['name']} does not pass WebSocket "
-                           "upgrades (no Upgrade headers or tunnel timeout)", pool["location"])
-            elif not enabled and pool["sticky"] is not None:
-                ctx.report(f"{lb.name}'s pool {pool['name']} pins clients with sticky sessions although WebSocket "
-                           "chat is off; they only unbalance the pool", pool["sticky"])
+                ctx.report(f"WebSocket chat is on ({params.env}) but {lb.name}'s pool {pool.name} has no sticky "
+                           "sessions", pool.location, evidence)
+            elif enabled and pool.websocket is None:
+                ctx.report(f"WebSocket chat is on but {lb.name}'s pool {pool.name} does not pass WebSocket "
+                           "upgrades (no Upgrade headers or tunnel timeout)", pool.location)
+            elif not enabled and pool.sticky is not None:
+                ctx.report(f"{lb.name}'s pool {pool.name} pins clients with sticky sessions although WebSocket "
+                           "chat is off; they only unbalance the pool", pool.sticky)
 
 
 WEBSOCKET_STICKY = Check("route.websocket_sticky", _websocket_sticky, WebsocketParams,
@@ -192,7 +192,7 @@ def _static_cache(ctx: CheckContext, params: StaticCacheParams) -> None:
         by_environment.setdefault(graph.environment_of(lb.id), []).append(lb)
     for home, lbs in by_environment.items():
         fronts = [c for c in graph.components(Role.LB, Role.PROXY, Role.CDN) if graph.environment_of(c.id) == home]
-        cached = [p for c in fronts for p in c.attrs.get("cached_paths", [])]
+        cached = [p for c in fronts for p in c.cached_paths]
         if not any(_covers(p, params.path) or params.path.startswith(p.rstrip("*")) for p in cached):
             _report_uncached(ctx, params, lbs[0])
 

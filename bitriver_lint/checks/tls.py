@@ -9,6 +9,7 @@ from bitriver_lint.model import Location, Related
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_KEY as TLS_KEY
+from bitriver_lint.vocabulary import Runtime
 
 _FRONT_ROLES = (Role.PROXY, Role.LB, Role.CDN)
 
@@ -103,7 +104,7 @@ def _cert_key_pair(ctx: CheckContext, params: CertKeyParams) -> None:
             assert present is not None
             ctx.report(f"{api.name} sets only one half of its TLS pair: {missing} is missing", present.location)
             continue
-        if not api.attrs.get("containerized"):
+        if api.runtime is not Runtime.CONTAINER:
             continue
         for name, value in ((params.cert_env, cert), (params.key_env, key)):
             path = ctx.need(value, f"whether {name} is mounted")
@@ -156,7 +157,7 @@ AT_EDGE = Check("tls.at_edge", _at_edge, NoParams, "TLS terminated at the edge")
 def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
     graph = ctx.graph
     for component in graph.components(*_FRONT_ROLES):
-        if not component.attrs.get("proxy_config"):
+        if not component.proxy_configs:
             continue  # without its config we cannot tell a redirect from the app
         for listener in graph.listeners(component):
             if listener.port != 80 or listener.tls or listener.redirect_https is not None:
@@ -172,17 +173,17 @@ def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
 HTTP_REDIRECT = Check("tls.http_redirect", _http_redirect, NoParams, "Port 80 redirects to HTTPS")
 def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
     for cdn in ctx.graph.components(Role.CDN):
-        for origin in cdn.attrs.get("origins", []):
-            if not origin["custom"]:
+        for origin in cdn.origins:
+            if not origin.custom:
                 continue
-            policy = origin["protocol_policy"]
+            policy = origin.protocol_policy
             value = ctx.need(policy, "how the CDN reaches its origin") if policy else "http-only"
             if policy is not None and value is None:
                 continue
             if value != "https-only":
-                ctx.report(f"{cdn.name} pulls origin {origin['id']} with origin_protocol_policy = {value}; "
+                ctx.report(f"{cdn.name} pulls origin {origin.id} with origin_protocol_policy = {value}; "
                            "the CDN must fetch from origin over HTTPS only",
-                           policy.location if policy else origin["location"])
+                           policy.location if policy else origin.location)
 
 
 CDN_ORIGIN_HTTPS = Check("tls.cdn_origin_https", _cdn_origin_https, NoParams, "CDN pulls from origin over HTTPS")
@@ -194,21 +195,21 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
     graph = ctx.graph
     buckets = {b.name: b for b in graph.components(Role.BUCKET)}
     for cdn in graph.components(Role.CDN):
-        origins = {o["id"]: o for o in cdn.attrs.get("origins", [])}
-        for behaviour in cdn.attrs.get("behaviours", []):
-            origin = origins.get(behaviour["origin"])
-            path = str(behaviour["path"] or "")
-            serves_segments = (origin is not None and origin["s3"]) or any(h in path for h in _SEGMENT_HINTS)
-            if serves_segments and not behaviour["signed"]:
+        origins = {o.id: o for o in cdn.origins}
+        for behaviour in cdn.behaviours:
+            origin = origins.get(behaviour.origin) if isinstance(behaviour.origin, str) else None
+            path = str(behaviour.path or "")
+            serves_segments = (origin is not None and origin.s3) or any(h in path for h in _SEGMENT_HINTS)
+            if serves_segments and not behaviour.signed:
                 ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
-                           "no trusted_key_groups on the behaviour", behaviour["location"])
+                           "no trusted_key_groups on the behaviour", behaviour.location)
         for origin in origins.values():
-            if origin["s3"] and not origin["access_control"]:
-                ctx.report(f"{cdn.name} reads bucket origin {origin['id']} without origin access control, so "
-                           "the bucket must be readable by anyone", origin["location"])
-            bucket = buckets.get(origin.get("bucket") or "")
+            if origin.s3 and not origin.access_control:
+                ctx.report(f"{cdn.name} reads bucket origin {origin.id} without origin access control, so "
+                           "the bucket must be readable by anyone", origin.location)
+            bucket = buckets.get(origin.bucket or "")
             if bucket is not None:
-                for flag in bucket.attrs.get("public_flags", []):
+                for flag in bucket.public_flags:
                     ctx.report(f"{bucket.name} does not block public access, so segments can be fetched around "
                                "the CDN", flag.location)
 
