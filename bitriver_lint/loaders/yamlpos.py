@@ -7,6 +7,7 @@ alias bombs ("billion laughs") into a clean error, and (c) refuse recursive alia
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import yaml
@@ -127,9 +128,21 @@ class _Converter:
             # Unknown tags (e.g. !reference, !Ref) keep their text: safe and still useful.
             return node.value
         try:
-            return build(_SAFE, node)
+            value = build(_SAFE, node)
+            if isinstance(value, types.GeneratorType):
+                # !!seq, !!map, !!set, !!omap, !!pairs on a scalar: PyYAML builds those in two
+                # steps, and the second one (running it to its end) refuses a scalar.
+                value, *_ = value
+            return value
         except (yaml.YAMLError, ValueError) as exc:
-            raise YamlError(f"bad scalar: {exc}", *self._pos(node)) from exc
+            # A constructor's own error carries a mark; the position is the node's anyway.
+            detail = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
+            raise YamlError(f"bad scalar: {detail}", *self._pos(node)) from exc
+        except (LookupError, AttributeError, TypeError, OverflowError) as exc:
+            # PyYAML's scalar constructors trust the resolver to have matched their pattern; an
+            # explicit tag (!!int '', !!bool x, !!timestamp '') skips it and they fail anyhow.
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise YamlError(f"bad scalar: {node.value!r} is not a valid {tag}", *self._pos(node)) from exc
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> LDict:
         result = new_ldict(self.loc(node))
