@@ -457,7 +457,7 @@ def _int(value: Any) -> int | Unknown:
         return value
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: replicas: .inf
         return Unknown((), str(value))
 
 
@@ -466,14 +466,21 @@ def _port_range(value: Any) -> list[int]:
     if isinstance(value, bool) or value is None or isinstance(value, Unknown):
         return []
     text = str(value).split("/", 1)[0].strip()
-    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
+    match = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", text)  # ASCII: docker reads no other digits
     if not match:
         return []
-    low = int(match.group(1))
-    high = int(match.group(2) or low)
+    low = _number(match.group(1))
+    high = _number(match.group(2)) if match.group(2) else low
     if high < low or high - low >= MAX_PORT_RANGE or high > 65535:
         return [low] if low <= 65535 else []
     return list(range(low, high + 1))
+
+
+def _number(digits: str) -> int:
+    """ASCII digits as an int; past six significant digits only "too big" matters (and
+    ``int()`` refuses more than 4300 digits)."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 6 else 10**6
 
 
 _SHORT_PORT = re.compile(
