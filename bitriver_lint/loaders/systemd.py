@@ -229,7 +229,8 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
                         continue
                     env_files[ref.resolved] = env
                     diagnostics.setdefault(directory, []).extend(env.diagnostics)
-        first = rels[0] if rels else directory
+        # A directory none of whose units could be read is placed at the first of them.
+        first = rels[0] if rels else diagnostics[directory][0].location.path
         out.append(SystemdDirectory(directory, units, env_files, diagnostics.get(directory, []), Location(first)))
     return out
 
