@@ -27,9 +27,10 @@ from bitriver_lint.loaders.proxy import (
     Server,
     dig,
     load_all,
+    port_number,
 )
 from bitriver_lint.loaders.proxy import substitute as substitute_placeholders
-from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, loc_of
 from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import Workspace
 
@@ -124,7 +125,7 @@ def _site_binds(address: str, where: Location) -> tuple[list[Bind], bool]:
     scheme = address.split("://", 1)[0] if "://" in address else ""
     rest = address.split("://", 1)[-1].split("/", 1)[0]
     port_text = rest.rsplit(":", 1)[1] if ":" in rest and not rest.endswith("]") else ""
-    port = int(port_text) if port_text.isdigit() else None
+    port = port_number(port_text)
     if scheme == "http" or (port is not None and not scheme and port != 443 and not _is_hostname(address)):
         return [Bind("", port or 80, False, where)], False
     if scheme == "https" or port == 443 or _is_hostname(address):
@@ -223,10 +224,11 @@ class _Caddyfile:
         for upstream in upstreams:
             scheme = upstream.split("://", 1)[0] if "://" in upstream else "http"
             host_port = upstream.split("://", 1)[-1]
-            host, _, port = host_port.rpartition(":")
-            if not port.isdigit():
-                host, port = host_port, "443" if scheme == "https" else "80"
-            backend.servers.append(Server(host.strip("[]"), int(port), node.location, scheme))
+            host, _, port_text = host_port.rpartition(":")
+            port = port_number(port_text)
+            if port is None:
+                host, port = host_port, 443 if scheme == "https" else 80
+            backend.servers.append(Server(host.strip("[]"), port, node.location, scheme))
         self.doc.backends[backend.name] = backend
         frontend.routes.append(RouteRule(path, backend.name, node.location))
 
@@ -245,12 +247,12 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
         if not isinstance(server, LDict):
             continue
         frontend = Frontend(str(name), servers.key_loc(name))
-        for i, listen in enumerate(server.get("listen") or []):
-            port_text = str(listen).rsplit(":", 1)[-1]
-            if port_text.isdigit():
-                where = server["listen"].item_loc(i) if isinstance(server["listen"], LList) else frontend.location
-                port = int(port_text)
-                frontend.binds.append(Bind("", port, port == 443 or "tls_connection_policies" in server, where))
+        listens = server.get("listen")
+        for i, listen in enumerate(_seq(listens)):
+            port = port_number(str(listen).rsplit(":", 1)[-1])
+            if port is not None:
+                tls = port == 443 or "tls_connection_policies" in server
+                frontend.binds.append(Bind("", port, tls, loc_of(listens, i, frontend.location)))
         _json_routes(doc, frontend, server.get("routes"), None)
         doc.frontends.append(frontend)
 
@@ -266,10 +268,11 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
         if not isinstance(route, LDict):
             continue
         matched = path
-        for match in route.get("match") or []:
-            if isinstance(match, LDict) and match.get("path"):
-                matched = str(match["path"][0])
-        for handler in route.get("handle") or []:
+        for match in _seq(route.get("match")):
+            paths = match.get("path") if isinstance(match, LDict) else None
+            if isinstance(paths, LList) and paths:
+                matched = str(paths[0])
+        for handler in _seq(route.get("handle")):
             if not isinstance(handler, LDict):
                 continue
             kind = handler.get("handler")
@@ -282,10 +285,16 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
                 uri = dig(active, "uri") or dig(active, "path")
                 if uri:
                     backend.health = HealthSpec(where, str(uri), "GET")
-                for upstream in handler.get("upstreams") or []:
+                for upstream in _seq(handler.get("upstreams")):
                     dial = str(upstream.get("dial", "")) if isinstance(upstream, LDict) else ""
-                    host, _, port = dial.rpartition(":")
-                    if port.isdigit():
-                        backend.servers.append(Server(host, int(port), where))
+                    host, _, port_text = dial.rpartition(":")
+                    port = port_number(port_text)
+                    if port is not None:
+                        backend.servers.append(Server(host, port, where))
                 doc.backends[backend.name] = backend
                 frontend.routes.append(RouteRule(matched, backend.name, where))
+
+
+def _seq(value: Any) -> list[Any]:
+    """A JSON array, or nothing: Caddy refuses any other type where it wants one."""
+    return value if isinstance(value, LList) else []

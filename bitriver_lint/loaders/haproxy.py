@@ -24,6 +24,7 @@ from bitriver_lint.loaders.proxy import (
     RouteRule,
     Server,
     load_all,
+    port_number,
     substitute,
 )
 from bitriver_lint.model import Diagnostic, Location
@@ -95,9 +96,9 @@ def _bind(words: list[str], where: Location) -> list[Bind]:
         if spec.startswith(("unix@", "/", "abns@", "fd@", "sockpair@")):
             continue
         address, _, port = spec.rpartition(":")
-        port = port.split("-", 1)[0]
-        if port.isdigit():
-            binds.append(Bind(address.strip("[]"), int(port), tls, where))
+        number = port_number(port.split("-", 1)[0])
+        if number is not None:
+            binds.append(Bind(address.strip("[]"), number, tls, where))
     return binds
 
 
@@ -225,7 +226,7 @@ def _backend(section: _Section, check: HealthSpec | None, tunnel: Location | Non
         if head == "server" and len(words) >= 3:
             host, _, port = words[2].rpartition(":")
             scheme = "https" if "ssl" in words[3:] else ("tcp" if mode == "tcp" else "http")
-            backend.servers.append(Server(host.strip("[]") or words[2], int(port) if port.isdigit() else None,
+            backend.servers.append(Server(host.strip("[]") or words[2], port_number(port),
                                           line.location, scheme))
             has_check = has_check or "check" in words[3:]
             if "cookie" in words[3:]:

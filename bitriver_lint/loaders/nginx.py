@@ -15,7 +15,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.proxy import (
+    Backend,
+    Bind,
+    Frontend,
+    HealthSpec,
+    ProxyConfig,
+    RouteRule,
+    Server,
+    port_number,
+)
 from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -44,7 +53,7 @@ class _Reader:
         self.parsed[rel] = []
         diagnostics = self.diagnostics.setdefault(rel, [])
         try:
-            self.ws.read_text(rel)  # size, encoding and binary checks first
+            text = self.ws.read_text(rel)  # size, encoding and binary checks first
         except FileProblem as exc:
             diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
             return []
@@ -56,8 +65,15 @@ class _Reader:
             return []
         for config in payload.get("config", []):
             for error in config.get("errors", []):
-                message = re.sub(r"\s+in \S+:\d+$", "", str(error.get("error", "syntax error")))
-                diagnostics.append(Diagnostic("BRL001", message, Location(rel, error.get("line") or 1, 1)))
+                message = re.sub(r"\s+in \S+:\d+$", "", str(error.get("error") or ""))
+                where = Location(rel, error.get("line") or 1, 1)
+                if not message:
+                    # crossplane's lexer ran out of text inside a directive: a bare StopIteration
+                    # with no message and no line. nginx says this, at the end of the file.
+                    message = 'unexpected end of file, expecting ";" or "}"'
+                    body = text.rstrip()
+                    where = Location(rel, body.count("\n") + 1, len(body) - body.rfind("\n"))
+                diagnostics.append(Diagnostic("BRL001", message, where))
             self.parsed[rel] = config.get("parsed", [])
         if rel.endswith(".template"):
             self._substitute(self.parsed[rel])
@@ -327,19 +343,23 @@ def _host_port(text: str, default: int | None = None) -> tuple[str, int | None]:
     if text.startswith("unix:"):
         return text, None
     host, sep, port = text.rpartition(":")
-    if sep and port.isdigit() and not host.endswith(":"):
-        return host.strip("[]"), int(port)
+    if sep and _is_number(port) and not host.endswith(":"):
+        return host.strip("[]"), port_number(port)
     return text.strip("[]"), default
 
 
 def _listen(text: str) -> tuple[str, int | None]:
     if "${" in text:
         return text, None  # a template placeholder nothing filled: the port is not known
-    if text.isdigit():
-        return "", int(text)
+    if _is_number(text):
+        return "", port_number(text)  # None when out of range: nginx refuses the listen
     if text.startswith("unix:"):
         return text, None
     host, sep, port = text.rpartition(":")
-    if sep and port.isdigit():
-        return host.strip("[]").replace("*", ""), int(port)
+    if sep and _is_number(port):
+        return host.strip("[]").replace("*", ""), port_number(port)
     return text, 80
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
