@@ -27,3 +27,25 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent: the shared folder ships beside the repository in CI")
     return SHARED
+
+
+# -- hypothesis profiles (tests/test_loader_properties.py) -------------------------------------
+# "ci" (the default): few examples, a fixed seed, no example database, so CI is deterministic.
+# "long": many examples, for a local hunt: pytest --hypothesis-profile=long (or
+# BITRIVER_HYPOTHESIS_PROFILE=long); a failure prints its example and the blob to replay it.
+def _hypothesis_profiles() -> None:
+    import os
+
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # pragma: no cover - hypothesis comes with the test extra
+        return
+    quiet = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                              suppress_health_check=quiet)
+    settings.register_profile("long", max_examples=2000, deadline=None, database=None, print_blob=True,
+                              suppress_health_check=quiet)
+    settings.load_profile(os.environ.get("BITRIVER_HYPOTHESIS_PROFILE") or "ci")
+
+
+_hypothesis_profiles()
