@@ -11,10 +11,30 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from bitriver_lint.graph import Component, Host, Listener, Network, Pool, ServiceGraph
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+from bitriver_lint.graph import (
+    Allow,
+    Component,
+    Connect,
+    Dependency,
+    Edge,
+    HealthProbe,
+    Host,
+    Listener,
+    Network,
+    Pool,
+    Publish,
+    Route,
+    ServiceGraph,
+)
+from bitriver_lint.model import Location, Unknown
+from bitriver_lint.netsets import bind_reach
 from bitriver_lint.reporters._safe import printable
+from bitriver_lint.vocabulary import Layer
 
 
 def _label(payload: Any) -> str:
@@ -49,6 +69,119 @@ def _mermaid(text: str) -> str:
     return re.sub(r"[\"\[\]{}()|<>]", " ", printable(text)).strip()
 
 
+# Bumped whenever a key changes meaning or goes away (adding keys keeps the version).
+GRAPH_SCHEMA_VERSION = 1
+
+
+def _where(location: Location) -> dict[str, Any]:
+    return {"path": location.path, "line": location.line, "column": location.column}
+
+
+def graph_document(graph: ServiceGraph, topology: str) -> dict[str, Any]:
+    """The graph as data, following ``docs/graph-schema.json``: every node and edge with its
+    payload (environments left out: they may hold secrets), and every firewall layer with its
+    normalised allow-list, so a reviewer can audit exposure without reading HCL."""
+    g = graph.g
+    nodes = [{"id": node, **data["payload"].model_dump(mode="json", exclude={"env"})}
+             for node, data in sorted(g.nodes(data=True))]
+    edges = [{"source": s, "target": t, **p.model_dump(mode="json")}
+             for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind))]
+    return {"schema_version": GRAPH_SCHEMA_VERSION, "topology": topology, "nodes": nodes, "edges": edges,
+            "firewalls": _firewalls(graph)}
+
+
+def graph_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``graph_document``, from the payload models themselves (so it cannot
+    drift from them); ``docs/graph-schema.json`` is this, written out."""
+    from pydantic.json_schema import models_json_schema
+
+    node_models: list[type[BaseModel]] = [Component, Listener, Host, Network, Pool]
+    edge_models: list[type[BaseModel]] = [Edge, Publish, Allow, Route, HealthProbe, Connect, Dependency]
+    wanted: list[tuple[type[BaseModel], Literal["serialization"]]] = [
+        (m, "serialization") for m in (*node_models, *edge_models)]
+    _, schema = models_json_schema(wanted, ref_template="#/$defs/{model}")
+    defs = schema["$defs"]
+    for model in edge_models:  # an edge is its payload plus the two node ids it joins
+        edge = defs[model.__name__]
+        edge["properties"] = {"source": {"type": "string"}, "target": {"type": "string"}, **edge["properties"]}
+        edge["required"] = ["source", "target", *edge.get("required", [])]
+    position = {"type": "object", "required": ["path", "line", "column"],
+                "properties": {"path": {"type": "string"}, "line": {"type": "integer"},
+                               "column": {"type": "integer"}}}
+    ports = {"type": "array", "items": {"type": ["integer", "null"]}, "minItems": 2, "maxItems": 2}
+    firewall = {
+        "type": "object", "additionalProperties": False, "required": ["node", "layer", "allow", "unreadable"],
+        "properties": {
+            "node": {"type": "string", "description": "the host or listener the layer guards"},
+            "layer": {"enum": [*(layer.value for layer in Layer), "publish"]},
+            "allow": {"type": "array", "items": {
+                "type": "object", "required": ["protocol", "ports", "sources", "location"],
+                "properties": {"protocol": {"enum": ["tcp", "udp", "all"]}, "ports": ports,
+                               "sources": {"type": "array", "items": {"type": "string"}},
+                               "listener": {"type": "string"}, "description": {"type": "string"},
+                               "location": position}}},
+            "unreadable": {"type": "array", "items": {
+                "type": "object", "required": ["why", "location"],
+                "properties": {"protocol": {"type": "string"}, "ports": ports, "why": {"type": "string"},
+                               "location": position}}},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "bitriver-lint service graph (bitriver-lint graph --format json)",
+        "description": "Nodes and edges as in bitriver_lint/graph.py; firewalls: each layer's normalised "
+                       "allow-list. Components are listed without their environment (it may hold secrets).",
+        "type": "object",
+        "required": ["schema_version", "topology", "nodes", "edges", "firewalls"],
+        "properties": {
+            "schema_version": {"const": GRAPH_SCHEMA_VERSION},
+            "topology": {"type": "string"},
+            "nodes": {"type": "array", "items": {"oneOf": [{"$ref": f"#/$defs/{m.__name__}"} for m in node_models]}},
+            "edges": {"type": "array", "items": {"anyOf": [{"$ref": f"#/$defs/{m.__name__}"} for m in edge_models]}},
+            "firewalls": {"type": "array", "items": firewall},
+        },
+        "$defs": defs,
+    }
+
+
+def _firewalls(graph: ServiceGraph) -> list[dict[str, Any]]:
+    """One entry per (node, layer): what it lets through, and what could not be read."""
+    layers: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def layer(node: str, name: str) -> dict[str, Any]:
+        return layers.setdefault((node, name), {"node": node, "layer": name, "allow": [], "unreadable": []})
+
+    for _, target, edge in graph.edges("allows"):
+        assert isinstance(edge, Allow)
+        layer(target, edge.layer.value)["allow"].append({
+            "protocol": edge.protocol, "ports": [edge.port_from, edge.port_to], "sources": list(edge.cidrs),
+            "description": edge.description, "location": _where(edge.location)})
+    for source, target, edge in graph.edges("publishes"):
+        assert isinstance(edge, Publish)
+        listener = graph.node(target)
+        host_ip = edge.host_ip if isinstance(edge.host_ip, str) else None
+        port = edge.host_port if isinstance(edge.host_port, int) else None
+        entry = {"protocol": edge.protocol, "ports": [port, port], "listener": target,
+                 "sources": [str(n) for n in bind_reach(host_ip).networks] if host_ip is not None else [],
+                 "description": f"host port {port} to container port {getattr(listener, 'port', '?')}",
+                 "location": _where(edge.location)}
+        if host_ip is None or port is None:
+            unknown = edge.host_ip if host_ip is None else edge.host_port
+            layer(source, "publish")["unreadable"].append({
+                "why": f"{getattr(unknown, 'describe', lambda: '?')()} {getattr(unknown, 'why', '')}".strip(),
+                "location": _where(edge.location)})
+        else:
+            layer(source, "publish")["allow"].append(entry)
+    for host in graph.hosts():
+        for rule in host.unknown_rules:
+            unknown = rule.sources.value
+            layer(host.id, "security group")["unreadable"].append({
+                "protocol": rule.protocol, "ports": [rule.port_from, rule.port_to],
+                "why": f"{unknown.describe()} {unknown.why}" if isinstance(unknown, Unknown) else str(unknown),
+                "location": _where(rule.sources.location)})
+    return [layers[key] for key in sorted(layers)]
+
+
 def render_graph(graph: ServiceGraph, topology: str, fmt: str) -> str:
     """``graph`` as ``fmt`` (mermaid, dot or json; json also names the ``topology``).
 
@@ -57,14 +190,7 @@ def render_graph(graph: ServiceGraph, topology: str, fmt: str) -> str:
     g = graph.g
     ids = {node: f"n{i}" for i, node in enumerate(sorted(g.nodes))}
     if fmt == "json":
-        nodes = [
-            {"id": node, **data["payload"].model_dump(mode="json", exclude={"env"})}
-            for node, data in sorted(g.nodes(data=True))
-        ]
-        edges = [
-            {"source": s, "target": t, **p.model_dump(mode="json")} for s, t, p in g.edges(data="payload")
-        ]
-        return json.dumps({"topology": topology, "nodes": nodes, "edges": edges}, indent=2, default=str)
+        return json.dumps(graph_document(graph, topology), indent=2, default=str)
     if fmt == "dot":
         lines = ["digraph bitriver {", "  rankdir=LR;"]
         for node, mid in ids.items():
