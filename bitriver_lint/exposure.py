@@ -12,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from bitriver_lint.config import Config
 from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
-from bitriver_lint.rules import builtin_rules_dir
+from bitriver_lint.rules import builtin_rules_dir, load_data_file
 from bitriver_lint.vocabulary import Layer
 
 # Layers every host sits behind, described or not.
@@ -171,5 +169,5 @@ def shipped_range_names() -> list[str]:
 def shipped_ranges(name: str) -> CidrSet:
     """A CDN's edge ranges as shipped in ``rules/data/cdn-ranges/<name>.yaml`` (config
     validation has already checked the name)."""
-    data = yaml.safe_load((_ranges_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
+    data = load_data_file(_ranges_dir() / f"{name}.yaml")
     return CidrSet(list(data.get("ipv4", [])) + list(data.get("ipv6", [])))

@@ -10,13 +10,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.graph import Component, Host, Role
 from bitriver_lint.model import Located, Location, Related, Unknown
-from bitriver_lint.rules import builtin_rules_dir
+from bitriver_lint.rules import builtin_rules_dir, load_data_file
 from bitriver_lint.vocabulary import Runtime
 
 
@@ -130,7 +129,7 @@ API_REDUNDANCY = Check("placement.api_redundancy", _api_redundancy, RedundancyPa
 
 @cache
 def _instance_table() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((Path(builtin_rules_dir()) / "data" / "instance-types.yaml").read_text(encoding="utf-8"))
+    data = load_data_file(Path(builtin_rules_dir()) / "data" / "instance-types.yaml")
     return {**data.get("ec2", {}), **data.get("rds", {})}
 
 
