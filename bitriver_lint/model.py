@@ -112,3 +112,12 @@ class Diagnostic:
     rule_id: str
     message: str
     location: Location
+
+
+def port_number(text: str) -> int | None:
+    """``text`` as a port number (ASCII digits, at most 65535), or None. ``str.isdigit()`` is
+    not the test: "²" is a digit to it and not to ``int()``, and ``int()`` refuses a string of
+    more than 4300 digits."""
+    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 5 and int(text) <= 65535:
+        return int(text)
+    return None

@@ -226,3 +226,17 @@ def test_deeply_nested_caddyfile(tree: Path) -> None:
     deep = [k for k in keys if k.startswith("BRL001 edge/Caddyfile")]
     assert deep == ["BRL001 edge/Caddyfile:67:1"], keys
     assert "nested more than 64 deep" in messages[deep[0]]
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "70000"])
+def test_odd_port_numbers_in_units_and_environments(tree: Path, value: str) -> None:
+    (tree / "units").mkdir()
+    (tree / "units" / "api.socket").write_text(f"[Socket]\nListenStream=0.0.0.0:{value}\n")
+    (tree / "units" / "api.service").write_text(
+        f"[Service]\nExecStart=/usr/bin/bitriver-live --addr :{value}\nRestart=always\n")
+    compose(tree, f"services:\n  viewer:\n    image: ghcr.io/bitriver/bitriver-viewer:1\n"
+                  f"    environment:\n      PORT: '{value}'\n  redis:\n    image: redis:7\n"
+                  f"    command: redis-server --port {value}\n")
+    keys, messages, _ = findings(tree)
+    assert GOOD_FINDING in keys
+    assert not any("internal error" in m for m in messages.values()), messages

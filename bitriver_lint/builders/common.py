@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from bitriver_lint.config import Config
 from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Listener, Role, ServiceGraph
 from bitriver_lint.loaders.envfile import EnvFile
-from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_KEY as TLS_KEY
@@ -46,9 +46,10 @@ class BuildContext:
 def _addr_port(text: str) -> tuple[str | None, int | None]:
     """``":8080"`` -> (None, 8080); ``"127.0.0.1:8443"`` -> ("127.0.0.1", 8443)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    number = port_number(port) if sep else None
+    if number is None:
         return None, None
-    return (host.strip("[]") or None), int(port)
+    return (host.strip("[]") or None), number
 
 
 def declared_listeners(
@@ -76,8 +77,9 @@ def declared_listeners(
         hostname = env.get("HOSTNAME")
         bind = hostname.value if hostname is not None and isinstance(hostname.value, str) else None
         port_env = env.get("PORT")
-        if port_env is not None and isinstance(port_env.value, str) and port_env.value.isdigit():
-            return [(int(port_env.value), False, bind, f"PORT={port_env.value}", port_env.location)]
+        number = port_number(port_env.value) if port_env is not None and isinstance(port_env.value, str) else None
+        if port_env is not None and number is not None:
+            return [(number, False, bind, f"PORT={port_env.value}", port_env.location)]
         return [(3000, False, bind, "default port of the viewer (guide service table)", where)]
     if role is Role.SRS:
         # SRS 5 reads any config key from SRS_<KEY> variables; listen entries are [ip:]port.
@@ -93,8 +95,9 @@ def declared_listeners(
     if role is Role.REDIS:
         flag = _flag_value(command, ("--port",))
         bind_flag = _flag_value(command, ("--bind",))
-        if (flag and flag.isdigit()) or bind_flag:
-            port = int(flag) if flag and flag.isdigit() else 6379
+        number = port_number(flag) if flag else None
+        if number is not None or bind_flag:
+            port = number or 6379
             return [(port, False, bind_flag, " ".join(w for w in command[1:] if w.startswith("--"))[:60], where)]
     if role is Role.POSTGRES:
         flag = _flag_value(command, ("-p",))
@@ -104,10 +107,12 @@ def declared_listeners(
             listen = conf.split("=", 1)[1].strip("'\"")
         bind_pg = "0.0.0.0" if listen in ("*", "0.0.0.0") else (listen.split(",")[0] if listen else None)
         pgport = env.get("PGPORT")
-        if flag and flag.isdigit():
-            return [(int(flag), False, bind_pg, f"-p {flag}", where)]
-        if pgport is not None and isinstance(pgport.value, str) and pgport.value.isdigit():
-            return [(int(pgport.value), False, bind_pg, f"PGPORT={pgport.value}", pgport.location)]
+        number = port_number(flag) if flag else None
+        if number is not None:
+            return [(number, False, bind_pg, f"-p {flag}", where)]
+        number = port_number(pgport.value) if pgport is not None and isinstance(pgport.value, str) else None
+        if pgport is not None and number is not None:
+            return [(number, False, bind_pg, f"PGPORT={pgport.value}", pgport.location)]
         if bind_pg:
             return [(5432, False, bind_pg, f"listen address {listen}", where)]
     ports = DEFAULT_PORTS.get(role, ())

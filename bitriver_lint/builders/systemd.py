@@ -32,7 +32,7 @@ from bitriver_lint.graph import (
 )
 from bitriver_lint.loaders.interpolate import interpolate
 from bitriver_lint.loaders.systemd import SystemdDirectory, Unit, split_assignments
-from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_name
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
@@ -258,10 +258,11 @@ def _add_socket(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, services:
         if address.startswith(("/", "@")):
             continue  # a unix socket
         host, sep, port = address.rpartition(":")
-        if not port.isdigit():
+        number = port_number(port)
+        if number is None:
             continue
         bind = host.strip("[]") if sep else None
-        listener = graph.listener_for(node, int(port), directive.value_location, declared=True, host_bound=True,
+        listener = graph.listener_for(node, number, directive.value_location, declared=True, host_bound=True,
                                       reason=f"ListenStream={address} in {unit.name}")
         listener.bind = bind if bind else None
         listener.location = directive.value_location

@@ -27,11 +27,10 @@ from bitriver_lint.loaders.proxy import (
     Server,
     dig,
     load_all,
-    port_number,
 )
 from bitriver_lint.loaders.proxy import substitute as substitute_placeholders
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, loc_of
-from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.model import Diagnostic, Location, port_number
 from bitriver_lint.workspace import Workspace
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{\$[^\s{}]*\}\S*|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')

@@ -24,10 +24,9 @@ from bitriver_lint.loaders.proxy import (
     RouteRule,
     Server,
     load_all,
-    port_number,
     substitute,
 )
-from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.model import Diagnostic, Location, port_number
 from bitriver_lint.workspace import Workspace
 
 SECTIONS = {"global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "cache",

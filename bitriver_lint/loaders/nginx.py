@@ -23,9 +23,8 @@ from bitriver_lint.loaders.proxy import (
     ProxyConfig,
     RouteRule,
     Server,
-    port_number,
 )
-from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.model import Diagnostic, Location, port_number
 from bitriver_lint.workspace import FileProblem, Workspace
 
 Directive = dict[str, Any]

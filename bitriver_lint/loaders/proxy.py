@@ -105,15 +105,6 @@ def substitute(text: str, pattern: re.Pattern[str], env: Mapping[str, str]) -> t
     return pattern.sub(one, text), missing
 
 
-def port_number(text: str) -> int | None:
-    """``text`` as a port number (ASCII digits, at most 65535), or None. ``str.isdigit()`` is
-    not the test: "²" is a digit to it and not to ``int()``, and ``int()`` refuses a string of
-    more than 4300 digits."""
-    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 5 and int(text) <= 65535:
-        return int(text)
-    return None
-
-
 def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:
     """Run ``fill`` on each readable file; unreadable ones become documents with a BRL001."""
     out: list[ProxyConfig] = []
