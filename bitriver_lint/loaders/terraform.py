@@ -9,6 +9,7 @@ sources, remote modules) are ``Unknown``s.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +17,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.terraform_eval import Guard, Literal, Scope, Syntax, evaluate_value, to_syntax
+from bitriver_lint.loaders.terraform_eval import (
+    Guard,
+    JsonExpression,
+    Literal,
+    Scope,
+    Syntax,
+    evaluate_value,
+    to_syntax,
+    token_text,
+)
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -115,6 +125,8 @@ class TerraformModule:
             return None
         if attribute.scope:
             extra = {**attribute.scope, **(extra or {})}
+        if extra and not _names_used(attribute).intersection(extra):
+            extra = None  # the same value for every instance: computed once
         if not extra:
             cached = self._values.get(id(attribute))
             if cached is not None and cached[0] is attribute:
@@ -281,6 +293,30 @@ class TerraformModule:
         return Unknown((ref,), ".".join(path), why="is not defined in this module")
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_USED: dict[int, tuple[Attribute, frozenset[str]]] = {}
+
+
+def _names_used(attribute: Attribute) -> frozenset[str]:
+    """Every name the expression's text mentions (a superset of the names it reads): a value
+    that mentions none of an instance's bound names (``count``, ``each``) is the same for all."""
+    cached = _USED.get(id(attribute))
+    if cached is not None and cached[0] is attribute:
+        return cached[1]
+    expr = attribute.expr
+    if isinstance(expr, tuple):
+        text = token_text(expr)
+    elif isinstance(expr, JsonExpression):
+        text = repr(expr.value)
+    else:
+        text = ""
+    names = frozenset(_NAME.findall(text)) if not isinstance(expr, Literal) else frozenset()
+    if len(_USED) > 100_000:
+        _USED.clear()
+    _USED[id(attribute)] = (attribute, names)
+    return names
+
+
 # The fields rules read from a nested block (ports, sources, paths, targets).
 _UNKNOWN_ENTRY_KEYS = ("from_port", "to_port", "protocol", "cidr_blocks", "ipv6_cidr_blocks", "security_groups",
                        "prefix_list_ids", "path", "port", "target_group_arn", "container_port")
@@ -414,8 +450,14 @@ def _block(rule: Syntax, path: str) -> Block:
 
 
 def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block], list[Diagnostic]]:
+    import gc
+
     import hcl2
 
+    # Parsing allocates millions of small objects and no cycles: the cyclic collector, run again
+    # and again over the growing tree, would take three quarters of the time on a large file.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         tree = to_syntax(hcl2.parses(text))
     except RecursionError:
@@ -427,10 +469,52 @@ def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block],
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         message = re.sub(r"\s*at line \d+, column \d+\.?$", "", message)
         return {}, [], [Diagnostic("BRL001", f"invalid HCL: {message}", Location(path, int(line), int(column)))]
+    finally:
+        if collecting:
+            gc.enable()
     body = next((c for c in _kids(tree) if _name(c) == "BodyRule"), None)
     if body is None:
         return {}, [], []
     attributes, blocks = _body(body, path)
+    return attributes, blocks, []
+
+
+# A line that starts a top-level block: where a large file may be cut into pieces parsed apart.
+_TOP_LEVEL = re.compile(r"^(?:resource|data|module|variable|output|locals|provider|terraform|moved|import|check|"
+                        r"removed)\b", re.M)
+
+
+def split_file(text: str, pieces: int) -> list[tuple[int, str]]:
+    """(lines before it, text) for about ``pieces`` parts of a file, each cut just before a
+    line that starts a top-level block. A cut that falls inside a heredoc or a comment leaves
+    a part Terraform could not read either, and the whole file is parsed again instead."""
+    target = max(len(text) // max(pieces, 1), 1)
+    cuts = [0]
+    for match in _TOP_LEVEL.finditer(text):
+        if match.start() - cuts[-1] >= target:
+            cuts.append(match.start())
+    cuts.append(len(text))
+    out: list[tuple[int, str]] = []
+    line = 0
+    for start, end in itertools.pairwise(cuts):
+        if start == end:
+            continue
+        out.append((line, text[start:end]))
+        line += text.count("\n", start, end)
+    return out
+
+
+def _parse_piece(text: str, path: str, lines_before: int) -> Parsed:
+    # Blank lines in front keep every position where it is in the whole file.
+    return parse_file("\n" * lines_before + text, path)
+
+
+def _merge(parts: list[Parsed]) -> Parsed:
+    attributes: dict[str, Attribute] = {}
+    blocks: list[Block] = []
+    for part_attributes, part_blocks, _ in parts:
+        attributes.update(part_attributes)
+        blocks.extend(part_blocks)
     return attributes, blocks, []
 
 
@@ -601,7 +685,8 @@ PARALLEL_MIN_BYTES = 256 * 1024
 
 def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
     """Every file parsed once; HCL in ``ws.jobs`` processes when there is enough of it, since
-    python-hcl2 is the slowest step of a Terraform scan."""
+    python-hcl2 is the slowest step of a Terraform scan. A large file is cut into pieces at
+    top-level blocks, so one big file is parsed in parallel too."""
     parsed: dict[str, Parsed] = {}
     hcl: list[tuple[str, str]] = []
     for rel in files:
@@ -614,17 +699,39 @@ def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
             parsed[rel] = _parse_text(text, rel)
         else:
             hcl.append((text, rel))
-    if ws.jobs > 1 and len(hcl) > 1 and sum(len(t) for t, _ in hcl) >= PARALLEL_MIN_BYTES:
+    tasks: list[tuple[str, str, int]] = []  # (text, file, lines before it)
+    for text, rel in hcl:
+        pieces = split_file(text, 4 * ws.jobs) if ws.jobs > 1 and len(text) >= PARALLEL_MIN_BYTES else [(0, text)]
+        tasks.extend((piece, rel, before) for before, piece in pieces)
+    if ws.jobs > 1 and len(tasks) > 1 and sum(len(t) for t, _ in hcl) >= PARALLEL_MIN_BYTES:
+        import gc
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        collecting = gc.isenabled()
+        gc.disable()  # unpickling the trees allocates as much as parsing them
         try:
-            with ProcessPoolExecutor(max_workers=min(ws.jobs, len(hcl))) as pool:
-                results = list(pool.map(parse_file, [t for t, _ in hcl], [r for _, r in hcl], chunksize=4))
-            parsed.update(zip((r for _, r in hcl), results, strict=True))
-            return parsed
+            with ProcessPoolExecutor(max_workers=min(ws.jobs, len(tasks))) as pool:
+                results = list(pool.map(_parse_piece, [t for t, _, _ in tasks], [r for _, r, _ in tasks],
+                                        [b for _, _, b in tasks], chunksize=1))
         except (OSError, BrokenProcessPool):
-            pass  # no process pool here (a sandbox without shared memory): parse in this process
+            results = []  # no process pool here (a sandbox without shared memory): parse in this process
+        finally:
+            if collecting:
+                gc.enable()
+        if results:
+            by_file: dict[str, list[Parsed]] = {}
+            for (_, rel, _), result in zip(tasks, results, strict=True):
+                by_file.setdefault(rel, []).append(result)
+            for text, rel in hcl:
+                parts = by_file[rel]
+                if len(parts) == 1:
+                    parsed[rel] = parts[0]
+                elif any(problems for _, _, problems in parts):
+                    parsed[rel] = parse_file(text, rel)  # a cut in the wrong place, or a real error: the whole file
+                else:
+                    parsed[rel] = _merge(parts)
+            return parsed
     parsed.update((rel, parse_file(text, rel)) for text, rel in hcl)
     return parsed
 

@@ -196,6 +196,11 @@ def _token_text(node: Syntax) -> str:
     return "".join(out)
 
 
+def token_text(node: Syntax) -> str:
+    """The expression's whole text, as written less its whitespace and comments."""
+    return _token_text(node)
+
+
 _MESSAGE_TEXT = 60
 
 

@@ -40,8 +40,7 @@ def _references(configuration: Any) -> dict[str, dict[str, list[str]]]:
     """address -> attribute -> the references its expression makes (for after-apply values)."""
     found: dict[str, dict[str, list[str]]] = {}
     root = configuration.get("root_module") if isinstance(configuration, LDict) else None
-    resources = root.get("resources", []) if isinstance(root, LDict) else []
-    for resource in resources:
+    for resource in _list(root.get("resources") if isinstance(root, LDict) else None):
         if not isinstance(resource, LDict):
             continue
         expressions = resource.get("expressions")
@@ -57,11 +56,16 @@ def _references(configuration: Any) -> dict[str, dict[str, list[str]]]:
 def _collect(module: TerraformModule, node: Any, references: dict[str, dict[str, list[str]]]) -> None:
     if not isinstance(node, LDict):
         return
-    for resource in node.get("resources", []) or []:
+    for resource in _list(node.get("resources")):
         if isinstance(resource, LDict) and resource.get("mode", "managed") == "managed":
             module.blocks.append(_block(resource, references))
-    for child in node.get("child_modules", []) or []:
+    for child in _list(node.get("child_modules")):
         _collect(module, child, references)
+
+
+def _list(value: Any) -> list[Any]:
+    """A list the plan should hold there; anything else (null, an object, a number) holds nothing."""
+    return list(value) if isinstance(value, LList) else []
 
 
 def _block(resource: LDict, references: dict[str, dict[str, list[str]]]) -> Block:
