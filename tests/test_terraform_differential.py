@@ -209,6 +209,11 @@ CASES: list[tuple[str, str]] = [
     ('try(1 / "x", 5)', "same"),
     ('try({ a = 1 }.b, "d")', "same"),
     ("try(1, 2)", "same"),
+    # files of the tree (the console runs in a directory holding greeting.txt)
+    ('file("greeting.txt")', "same"),
+    ('templatefile("greeting.txt", { name = "world", n = 2 })', "same"),
+    ('filebase64("greeting.txt")', "base64"),
+    ('file("missing.txt")', "same"),
     # hostile inputs: Terraform computes some of them; we may call them unknown (a safety limit)
     ('cidrsubnet("10.0.0.0/8", 24, 99999999)', "same"),
     ("4" * 4301, "may-unknown"),
@@ -274,7 +279,10 @@ def _json(text: str) -> Any:
     return json.loads(text, parse_int=lambda digits: int(digits) if len(digits) < 4000 else float("inf"))
 
 
-def _ours(expressions: list[str]) -> list[Any]:
+GREETING = "hello ${name}, ${n + 1} times\n"
+
+
+def _ours(expressions: list[str], workdir: Path | None = None) -> list[Any]:
     import hcl2
 
     source = "".join(f"e{i} = {e}\n" for i, e in enumerate(expressions))
@@ -287,7 +295,11 @@ def _ours(expressions: list[str]) -> list[Any]:
     def resolve(path: list[str]) -> Any:
         return Unknown((".".join(path),), ".".join(path))
 
-    return [evaluate_value(a[3][-1], Scope({}, {}, resolve, guard=guard)) for a in attributes]
+    def read(rel: str) -> str | None:
+        path = (workdir / rel) if workdir is not None else None
+        return path.read_text() if path is not None and path.is_file() else None
+
+    return [evaluate_value(a[3][-1], Scope({}, {}, resolve, read=read, guard=guard)) for a in attributes]
 
 
 def _same(theirs: Any, ours: Any) -> bool:
@@ -299,6 +311,8 @@ def _same(theirs: Any, ours: Any) -> bool:
         return len(theirs) == len(ours) and all(_same(a, b) for a, b in zip(theirs, ours, strict=True))
     if isinstance(theirs, dict) and isinstance(ours, dict):
         return theirs.keys() == ours.keys() and all(_same(theirs[k], ours[k]) for k in theirs)
+    if isinstance(theirs, str) and isinstance(ours, str):  # ours may be a FileText, which is a str
+        return str(theirs) == str(ours)
     return type(theirs) is type(ours) and bool(theirs == ours)
 
 
@@ -312,9 +326,10 @@ def _decoded(value: Any, mode: str) -> Any:
 
 
 def test_evaluator_agrees_with_terraform_console(tmp_path: Path) -> None:
+    (tmp_path / "greeting.txt").write_text(GREETING)
     expressions = [e for e, _ in CASES]
     theirs = _terraform_values(expressions, tmp_path)
-    ours = _ours(expressions)
+    ours = _ours(expressions, tmp_path)
     problems = []
     for (expression, mode), their, our in zip(CASES, theirs, ours, strict=True):
         their = _decoded(their, mode)

@@ -303,18 +303,61 @@ def _names_used(attribute: Attribute) -> frozenset[str]:
     cached = _USED.get(id(attribute))
     if cached is not None and cached[0] is attribute:
         return cached[1]
-    expr = attribute.expr
-    if isinstance(expr, tuple):
-        text = token_text(expr)
-    elif isinstance(expr, JsonExpression):
-        text = repr(expr.value)
-    else:
-        text = ""
-    names = frozenset(_NAME.findall(text)) if not isinstance(expr, Literal) else frozenset()
+    names = frozenset(_NAME.findall(_expression_text(attribute)))
     if len(_USED) > 100_000:
         _USED.clear()
     _USED[id(attribute)] = (attribute, names)
     return names
+
+
+def _expression_text(attribute: Attribute) -> str:
+    """The text of the expression's code (JSON syntax: of its template strings)."""
+    expr = attribute.expr
+    if isinstance(expr, tuple):
+        return token_text(expr)
+    if not isinstance(expr, JsonExpression):
+        return ""
+    texts: list[str] = []
+    todo: list[Any] = [expr.value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, tuple):
+            texts.append(token_text(item))
+    return " ".join(texts)
+
+
+_LOCAL_REFERENCE = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+def _settle_locals(module: TerraformModule) -> None:
+    """Evaluate the locals in the order they depend on each other (without recursion), so a
+    long chain of locals never nests evaluation deeply; a cycle is left to ``_Locals``, which
+    names it."""
+    depends = {name: [d for d in dict.fromkeys(_LOCAL_REFERENCE.findall(_expression_text(a))) if d in module.locals_]
+               for name, a in module.locals_.items()}
+    locals_ = module.scope().locals
+    done: set[str] = set()
+    for start in depends:
+        if start in done:
+            continue
+        stack = [(start, iter(depends[start]))]
+        visiting = {start}
+        while stack:
+            name, pending = stack[-1]
+            following = next(pending, None)
+            if following is None:
+                stack.pop()
+                visiting.discard(name)
+                if name not in done:
+                    done.add(name)
+                    locals_.get(name)
+            elif following not in done and following not in visiting:
+                visiting.add(following)
+                stack.append((following, iter(depends[following])))
 
 
 # The fields rules read from a nested block (ports, sources, paths, targets).
@@ -580,6 +623,7 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
     out = [module]
     guard = module.guard
     limits = guard.limits
+    _settle_locals(module)
     for block, target in _calls(module):
         if target not in standalone or not block.labels:
             continue
@@ -624,8 +668,6 @@ def _prewalk(module: TerraformModule) -> None:
     """Evaluate every value of the module once, for each instance, while loading: a value that
     hits a safety limit is reported now, with the loader's other diagnostics, whether or not a
     rule reads it later."""
-    for name in module.locals_:
-        module.scope().locals.get(name)
     for block in module.blocks:
         if block.type in ("resource", "data"):
             for _, extra in module.instance_scopes(block):

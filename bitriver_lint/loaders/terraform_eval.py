@@ -1276,24 +1276,3 @@ def _call(rule: Any, scope: Scope) -> Any:
         return fn(*args)
     except TypeError as exc:  # the wrong number of arguments
         raise EvalError(f"{name}() called with {len(args)} arguments") from exc
-
-
-# A Mapping that evaluates lazily, for locals -------------------------------------------------
-
-class LazyValues(Mapping[str, Any]):
-    """Values computed on first use by ``compute`` (locals: any order, each once)."""
-
-    def __init__(self, names: Mapping[str, Any], compute: Callable[[str], Any]) -> None:
-        self._names = names
-        self._compute = compute
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._names:
-            raise KeyError(key)
-        return self._compute(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
