@@ -104,11 +104,13 @@ def _extends_absolute(root: Path) -> None:
 
 CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     # name: (make the hostile part, the finding it must give, words its message must hold)
-    "env_file ../": (_env_file_relative, "BRL001 app/docker-compose.yml:4:15", "outside the scanned tree"),
-    "env_file absolute": (_env_file_absolute, "BRL001 app/docker-compose.yml:4:15", "outside the scanned tree"),
-    ".env symlink": (_dotenv_symlink, "BRL001 app/.env:1:1", "outside the scanned tree (through a symlink)"),
-    "extends ../": (_extends_relative, "BRL001 app/docker-compose.yml:3:14", "outside the scanned tree"),
-    "extends absolute": (_extends_absolute, "BRL001 app/docker-compose.yml:3:14", "outside the scanned tree"),
+    # A path outside the tree may be legitimate (an env file on the deployment host): its values
+    # are unknown (a BRL002 note at the reference), never read.
+    "env_file ../": (_env_file_relative, "BRL002 app/docker-compose.yml:4:15", "outside the scanned tree"),
+    "env_file absolute": (_env_file_absolute, "BRL002 app/docker-compose.yml:4:15", "outside the scanned tree"),
+    ".env symlink": (_dotenv_symlink, "BRL002 app/.env:1:1", "outside the scanned tree (through a symlink)"),
+    "extends ../": (_extends_relative, "BRL002 app/docker-compose.yml:3:14", "outside the scanned tree"),
+    "extends absolute": (_extends_absolute, "BRL002 app/docker-compose.yml:3:14", "outside the scanned tree"),
 }
 
 
@@ -122,6 +124,14 @@ def test_references_out_of_the_tree_are_findings_not_reads(tree: Path, case: str
     assert words in messages[expected]
     assert OUTSIDE_MARKER not in json.dumps(report)
     assert not any(key.split()[1].startswith(("../", "/")) for key in keys), keys
+
+
+def test_settings_in_an_env_file_outside_the_tree_are_unknown_not_missing(tree: Path) -> None:
+    compose(tree, "services:\n  api:\n    image: ghcr.io/bitriver/bitriver-live:1\n"
+                  "    env_file: /etc/bitriver/api.env\n  viewer:\n    image: ghcr.io/bitriver/bitriver-viewer:1\n")
+    keys, messages, _ = findings(tree)
+    assert not any(k.startswith("BRL303 app/") for k in keys), keys  # not "has no BITRIVER_VIEWER_ORIGIN"
+    assert "BITRIVER_VIEWER_ORIGIN" not in " ".join(m for k, m in messages.items() if k.startswith("BRL303"))
 
 
 def test_no_byte_from_outside_in_any_report_format(tree: Path) -> None:
@@ -143,8 +153,8 @@ def test_nginx_include_out_of_the_tree(tree: Path) -> None:
         "events {}\nhttp {\n  include ../../../../../../../../outside/*;\n  server { listen 8080; }\n}\n")
     keys, messages, report = findings(tree)
     assert GOOD_FINDING in keys
-    assert "BRL001 web/nginx.conf:3:3" in keys
-    assert "outside the scanned tree" in messages["BRL001 web/nginx.conf:3:3"]
+    assert "BRL002 web/nginx.conf:3:3" in keys
+    assert "outside the scanned tree" in messages["BRL002 web/nginx.conf:3:3"]
     assert OUTSIDE_MARKER not in json.dumps(report)
 
 

@@ -19,6 +19,7 @@ from bitriver_lint.loaders.envfile import EnvFile, parse_env
 from bitriver_lint.loaders.interpolate import interpolate
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, new_ldict
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
+from bitriver_lint.vocabulary import WATCHED_SETTINGS
 from bitriver_lint.workspace import FileProblem, Workspace
 
 BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -222,7 +223,12 @@ class _Loader:
             return self.env_files[rel]
         refused = self.ws.refusal(rel)
         if refused is not None:
-            if refused.kind != "missing":
+            if refused.kind == "outside":
+                # An absolute path on the deployment host (/etc/app.env) is legitimate: a note
+                # that its values are unknown, not an error. Its content is never read.
+                self.diagnostics.append(Diagnostic(
+                    "BRL002", f"env file {refused.message}, so the settings it holds are unknown", reference))
+            elif refused.kind != "missing":
                 self.error(f"env file: {refused.message}", reference)
             return None
         try:
@@ -260,7 +266,12 @@ class _Loader:
             self.extended.add(base_rel)
             refused = self.ws.refusal(base_rel)
             if refused is not None:
-                self.error(f"extends file {base_file!r}: {refused.message}", ext_loc)
+                if refused.kind == "outside":
+                    self.diagnostics.append(Diagnostic(
+                        "BRL002", f"extends file {base_file!r}: {refused.message}, so what {name!r} inherits "
+                        "is unknown", ext_loc))
+                else:
+                    self.error(f"extends file {base_file!r}: {refused.message}", ext_loc)
                 return body
             other = self.read_yaml(base_rel)
             if other is None:
@@ -309,6 +320,12 @@ class _Loader:
             env = self.read_env(env_rel, self.variables, env_ref.location)
             for entry in env.entries if env else []:
                 svc.environment[entry.key] = Located(entry.value, entry.value_location)
+            refused = self.ws.refusal(env_rel) if env is None else None
+            if refused is not None and refused.kind == "outside":
+                # Rules must not read "not set" where that file may well set it.
+                unread = Unknown((f"env_file {env_ref.value}",), env_ref.value, why="is outside the scanned tree")
+                for key in WATCHED_SETTINGS:
+                    svc.environment.setdefault(key, Located(unread, env_ref.location))
         svc.environment.update(_environment(body))
         svc.healthcheck = _healthcheck(body)
         restart = body.get("restart")

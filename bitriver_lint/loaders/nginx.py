@@ -128,7 +128,8 @@ class _Reader:
                     where = Location(rel, line, self.column(rel, line, "include"))
                     targets, refusal = self.resolve_include(d["args"][0], rel)
                     if refusal is not None:
-                        self.diagnostics.setdefault(rel, []).append(Diagnostic("BRL001", refusal, where))
+                        self.diagnostics.setdefault(rel, []).append(Diagnostic(
+                            "BRL002", f"{refusal}, so what it would add is unknown", where))
                     out.extend((t, where) for t in targets if t != rel)
                 stack[:0] = d.get("block", [])
             self._includes[rel] = out
