@@ -47,3 +47,16 @@ def test_duplicate_keys_are_an_error() -> None:
 def test_recursive_alias_is_refused() -> None:
     with pytest.raises(YamlError, match="recursive"):
         load_document("a: &a\n  - *a\n", "rec.yml")
+
+
+def test_plain_scalars_follow_yaml_1_2_as_compose_reads_them() -> None:
+    from bitriver_lint.loaders.yamlpos import load_document, plain
+
+    doc = plain(load_document(
+        "a: [2222:22, no, on, yes, off, 010, 0o17, 0x1f, 1_000, 2001-01-01, ~, true, FALSE, 1.5, 1e3, .inf]\n",
+        "x.yml"))
+    assert doc["a"][:10] == ["2222:22", "no", "on", "yes", "off", 10, 15, 31, "1_000", "2001-01-01"]
+    assert doc["a"][10:15] == [None, True, False, 1.5, 1000.0]
+    assert doc["a"][15] == float("inf")
+    # Quoting and explicit tags still decide.
+    assert plain(load_document('b: ["010", !!int "7", !!str 5]\n', "x.yml")) == {"b": ["010", 7, "5"]}

@@ -270,6 +270,8 @@ class _Loader:
                     self.diagnostics.append(Diagnostic(
                         "BRL002", f"extends file {base_file!r}: {refused.message}, so what {name!r} inherits "
                         "is unknown", ext_loc))
+                elif refused.kind == "missing":
+                    self.error(f"extends file {base_file!r} does not exist", ext_loc)
                 else:
                     self.error(f"extends file {base_file!r}: {refused.message}", ext_loc)
                 return body

@@ -7,6 +7,7 @@ alias bombs ("billion laughs") into a clean error, and (c) refuse recursive alia
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
@@ -15,9 +16,39 @@ import yaml
 from bitriver_lint.model import Location
 
 try:  # the C parser is several times faster and gives the same marks
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """YAML 1.2's core schema, as docker compose (go-yaml v3) and Envoy read their files.
+
+    PyYAML resolves plain scalars the YAML 1.1 way: ``2222:22`` is the base-60 number 133342,
+    ``no``/``on`` are booleans, ``010`` is octal and ``2001-01-01`` a date. In YAML 1.2 those
+    are the strings ``"2222:22"``, ``"no"``, ``"on"``, the integer 10 and a string."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level registry
+
+
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+              r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+.0123456789"),
+    ("merge", r"^(?:<<)$", "<"),
+):
+    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _core_int(text: str) -> int:
+    """A YAML 1.2 core-schema integer: decimal (leading zeros included), 0o octal, 0x hex."""
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
 
 MAX_EXPANDED_NODES = 250_000
 MAX_DEPTH = 200
@@ -123,6 +154,11 @@ class _Converter:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == "tag:yaml.org,2002:int" and not node.style:
+            try:  # PyYAML's constructor reads 010 as octal and 1_000 as a thousand: 1.1 rules
+                return _core_int(node.value)
+            except ValueError:
+                pass  # an explicit !!int on something else: PyYAML's constructor decides below
         build = _SCALARS.get(node.tag)
         if build is None:
             # Unknown tags (e.g. !reference, !Ref) keep their text: safe and still useful.
