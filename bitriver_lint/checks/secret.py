@@ -18,11 +18,26 @@ class SecretParams(Params):
     ignore_key_pattern: str = _NOT_A_SECRET
 
 
-def _literal(value: object) -> bool:
+# Values that switch or choose a mode rather than being a secret (MYSQL_ALLOW_EMPTY_PASSWORD=no,
+# MYSQL_RANDOM_ROOT_PASSWORD=yes, Terraform's http_tokens = "required" for IMDSv2).
+_SETTING_WORDS = frozenset((
+    "true", "false", "yes", "no", "on", "off", "y", "n", "enabled", "disabled", "enable", "disable",
+    "required", "optional", "none", "null", "auto", "always", "never", "strict", "lax", "allow", "deny",
+))
+_NUMBER_OR_DURATION = re.compile(r"[-+]?\d+(\.\d+)?([a-z]{1,3}|%)?|(\d+(ms|s|m|h|d|w))+", re.IGNORECASE)
+# A number is a secret's measure, not the secret, where the key says so (SECRET_FILE_SIZE=10,
+# TOKEN_TTL_SECONDS=3600); POSTGRES_PASSWORD=123456 is still a literal password.
+_MEASURE_KEY = re.compile(r"(SIZE|TTL|SECONDS?|MINUTES?|HOURS?|DAYS?|LENGTH|LEN|MIN|MAX|COUNT|TIMEOUT|EXPIR|AGE|"
+                          r"LIMIT|ROUNDS|RETRIES|ATTEMPTS|INTERVAL|BITS|LIFETIME|DURATION|PERIOD)", re.IGNORECASE)
+
+
+def _literal(key: str, value: object) -> bool:
     if not isinstance(value, str) or isinstance(value, Interpolated):
         return False
     text = value.strip()
-    if not text or text.lower() in ("true", "false"):
+    if not text or text.lower() in _SETTING_WORDS:
+        return False
+    if _NUMBER_OR_DURATION.fullmatch(text) and _MEASURE_KEY.search(key):
         return False
     return not text.startswith(("/run/secrets/", "${", "$(", "{{"))
 
@@ -48,7 +63,7 @@ def _plaintext(ctx: CheckContext, params: SecretParams) -> None:
         if _url_password(value):
             reported.add(location)
             ctx.report(f"{key} in {where} embeds a literal password in its URL; reference a secret instead", location)
-        elif key_re.search(key) and not skip_re.search(key) and _literal(value):
+        elif key_re.search(key) and not skip_re.search(key) and _literal(key, value):
             reported.add(location)
             ctx.report(f"{key} in {where} is a literal secret; reference a variable or secrets manager instead",
                        location)
