@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
@@ -25,28 +25,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_cidr(value: str) -> str:
-    CidrSet([value])  # raises ValueError naming the bad text
-    return value
-
-
-Cidr = Annotated[str, AfterValidator(_check_cidr)]
-
-
 class Networks(_Strict):
-    """Named source sets. ``cdn`` may name a range set shipped in ``rules/data/cdn-ranges``."""
+    """Named source sets. Each is a list of CIDRs and/or names of range sets shipped in
+    ``rules/data/cdn-ranges`` (``cdn: [cloudfront, 203.0.113.0/24]``); a single name or CIDR
+    may stand alone (``cdn: cloudflare``)."""
 
-    encoders: list[Cidr] | None = None
-    operators: list[Cidr] | None = None
-    cdn: str | list[Cidr] | None = None
+    encoders: list[str] | None = None
+    operators: list[str] | None = None
+    cdn: list[str] | None = None
 
-    @field_validator("cdn")
+    @field_validator("encoders", "operators", "cdn", mode="before")
     @classmethod
-    def _known_set(cls, value: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(value, str):
-            known = shipped_range_names()
-            if value not in known:
-                raise ValueError(f"no shipped range set {value!r} (known: {', '.join(known)}, or a list of CIDRs)")
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("encoders", "operators", "cdn")
+    @classmethod
+    def _cidrs_or_shipped_sets(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or []:
+            try:
+                CidrSet([entry])
+            except ValueError:
+                known = shipped_range_names()
+                if entry not in known:
+                    raise ValueError(f"{entry!r} is neither a CIDR nor a shipped range set "
+                                     f"({', '.join(known)})") from None
         return value
 
 

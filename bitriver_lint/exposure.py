@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bitriver_lint.config import Config
+from bitriver_lint.config import Config, shipped_range_names
 from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
@@ -142,15 +142,12 @@ def named_set(config: Config, name: str) -> CidrSet:
         return PRIVATE
     if name == "loopback":
         return LOOPBACK
-    if name in ("encoders", "operators"):
-        value = getattr(networks, name)
-        return PRIVATE if value is None else CidrSet(value).union(PRIVATE)
-    if name == "cdn":
-        if networks.cdn is None:
-            return PRIVATE
-        if isinstance(networks.cdn, str):
-            return shipped_ranges(networks.cdn).union(PRIVATE)
-        return CidrSet(networks.cdn).union(PRIVATE)
+    if name in ("encoders", "operators", "cdn"):
+        entries: list[str] | None = getattr(networks, name)
+        found = PRIVATE
+        for entry in entries or []:
+            found = found.union(shipped_ranges(entry) if entry in shipped_range_names() else CidrSet([entry]))
+        return found
     raise ValueError(f"unknown source set {name!r}")
 
 
@@ -162,8 +159,6 @@ def _ranges_dir() -> Path:
     return Path(builtin_rules_dir()) / "data" / "cdn-ranges"
 
 
-def shipped_range_names() -> list[str]:
-    return sorted(p.stem for p in _ranges_dir().glob("*.yaml"))
 
 
 def shipped_ranges(name: str) -> CidrSet:

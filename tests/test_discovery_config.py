@@ -125,7 +125,7 @@ def test_named_networks_decide_what_is_outside(tmp_path: Path) -> None:
 def test_shipped_cdn_ranges_by_name(tmp_path: Path) -> None:
     path = tmp_path / ".bitriver-lint.yaml"
     path.write_text("networks:\n  cdn: cloudflare\n")
-    assert load_config(path).networks.cdn == "cloudflare"
+    assert load_config(path).networks.cdn == ["cloudflare"]
     from bitriver_lint.exposure import named_set
     from bitriver_lint.netsets import CidrSet
 
@@ -135,8 +135,22 @@ def test_shipped_cdn_ranges_by_name(tmp_path: Path) -> None:
     assert CidrSet(["130.176.88.0/21", "2600:9000:1000::/36"]).issubset(cloudfront)
     assert not CidrSet(["173.245.48.0/20"]).issubset(cloudfront)
     path.write_text("networks:\n  cdn: akamai\n")
-    with pytest.raises(ConfigError, match=r":2: networks.cdn: Value error, no shipped range set 'akamai'"):
+    with pytest.raises(ConfigError, match=r":2: networks.cdn: Value error, 'akamai' is neither a CIDR nor a "
+                                          r"shipped range set \(cloudflare, cloudfront\)"):
         load_config(path)
+
+
+def test_a_source_set_mixes_shipped_ranges_and_cidrs(tmp_path: Path) -> None:
+    from bitriver_lint.exposure import named_set
+    from bitriver_lint.netsets import CidrSet
+
+    path = tmp_path / ".bitriver-lint.yaml"
+    path.write_text("networks:\n  cdn: [cloudfront, 203.0.113.0/24]\n  operators: [cloudflare]\n")
+    config = load_config(path)
+    cdn = named_set(config, "cdn")
+    assert CidrSet(["130.176.88.0/21", "203.0.113.0/24"]).issubset(cdn)
+    assert not CidrSet(["173.245.48.0/20"]).issubset(cdn)
+    assert CidrSet(["173.245.48.0/20"]).issubset(named_set(config, "operators"))
 
 
 def test_shipped_range_sets_say_when_and_where_they_were_taken() -> None:
