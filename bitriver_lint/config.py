@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
@@ -25,32 +25,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _cidr_or_shipped_set(entry: str) -> str:
+    try:
+        CidrSet([entry])
+    except ValueError:
+        known = shipped_range_names()
+        if entry not in known:
+            raise ValueError(f"{entry!r} is neither a CIDR nor a shipped range set ({', '.join(known)})") from None
+    return entry
+
+
+NetworkEntry = Annotated[str, AfterValidator(_cidr_or_shipped_set)]
+
+
 class Networks(_Strict):
     """Named source sets. Each is a list of CIDRs and/or names of range sets shipped in
     ``rules/data/cdn-ranges`` (``cdn: [cloudfront, 203.0.113.0/24]``); a single name or CIDR
     may stand alone (``cdn: cloudflare``)."""
 
-    encoders: list[str] | None = None
-    operators: list[str] | None = None
-    cdn: list[str] | None = None
+    encoders: list[NetworkEntry] | None = None
+    operators: list[NetworkEntry] | None = None
+    cdn: list[NetworkEntry] | None = None
 
     @field_validator("encoders", "operators", "cdn", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
-
-    @field_validator("encoders", "operators", "cdn")
-    @classmethod
-    def _cidrs_or_shipped_sets(cls, value: list[str] | None) -> list[str] | None:
-        for entry in value or []:
-            try:
-                CidrSet([entry])
-            except ValueError:
-                known = shipped_range_names()
-                if entry not in known:
-                    raise ValueError(f"{entry!r} is neither a CIDR nor a shipped range set "
-                                     f"({', '.join(known)})") from None
-        return value
 
 
 def shipped_range_names() -> list[str]:

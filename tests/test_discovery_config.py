@@ -135,7 +135,7 @@ def test_shipped_cdn_ranges_by_name(tmp_path: Path) -> None:
     assert CidrSet(["130.176.88.0/21", "2600:9000:1000::/36"]).issubset(cloudfront)
     assert not CidrSet(["173.245.48.0/20"]).issubset(cloudfront)
     path.write_text("networks:\n  cdn: akamai\n")
-    with pytest.raises(ConfigError, match=r":2: networks.cdn: Value error, 'akamai' is neither a CIDR nor a "
+    with pytest.raises(ConfigError, match=r":2: networks.cdn\[0\]: Value error, 'akamai' is neither a CIDR nor a "
                                           r"shipped range set \(cloudflare, cloudfront\)"):
         load_config(path)
 
