@@ -77,6 +77,9 @@ class Mount(Payload):
     persistent: bool
     read_only: bool = False
     note: str = ""  # why it is (not) persistent, when the kind alone does not say
+    # A source written with a variable nobody sets ("${DATA_DIR}:/var/lib/..."): what backs the
+    # target is unknown, so rules note it instead of judging.
+    unresolved: Unknown | None = None
 
 
 class EnvFileRef(Payload):
@@ -314,7 +317,9 @@ class ServiceGraph:
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
         self._components: list[Component] | None = None
-        self._names: dict[str, list[Component]] | None = None  # name or alias -> components
+        # name or alias -> directory prefix (path parts) -> the component with the smallest id
+        # defined at or below it: find_component's answer in one lookup per directory level.
+        self._names: dict[str, dict[tuple[str, ...], Component]] | None = None
         self._envs: dict[int, str] | None = None  # deployment -> environment directory
         # Where a node's deployment lives, where its location does not say: a resource defined
         # in a shared local module lives in the root module that calls it.
@@ -323,10 +328,12 @@ class ServiceGraph:
     # -- building -------------------------------------------------------------------------
 
     def add(self, node: NodePayload) -> str:
+        if isinstance(node, Component) or isinstance(self.g.nodes.get(node.id, {}).get("payload"), Component):
+            # Only components change the component indexes: adding a listener or a pool keeps them.
+            self._components = None
+            self._names = None
         self.g.add_node(node.id, payload=node)
         self._parts = self._envs = None
-        self._components = None
-        self._names = None
         return node.id
 
     def link(self, source: str, target: str, edge: Edge) -> None:
@@ -522,20 +529,29 @@ class ServiceGraph:
 
     def find_component(self, name: str, near: str | None = None) -> Component | None:
         """The component a name refers to. Where several share it (two compose projects each
-        with an ``api``), the one defined closest to ``near``, the referring file, wins."""
+        with an ``api``), the one defined closest to ``near``, the referring file, wins: the one
+        whose directory shares the most leading directories with it, then the smallest id."""
         if self._names is None:  # one index for every lookup, instead of a scan per backend server
             self._names = {}
             for component in self._of(Component):
+                parts = _directory_parts(component.location.path)
                 for known in dict.fromkeys((component.name, *component.aliases)):
-                    self._names.setdefault(known, []).append(component)
-        matches = self._names.get(name, [])
-        if not matches:
+                    best = self._names.setdefault(known, {})
+                    for depth in range(len(parts) + 1):
+                        prefix = parts[:depth]
+                        if prefix not in best or component.id < best[prefix].id:
+                            best[prefix] = component
+        by_prefix = self._names.get(name)
+        if not by_prefix:
             return None
-        here = posixpath.dirname(near or "")
+        here = _directory_parts(near or "")
+        for depth in range(len(here), -1, -1):  # the deepest directory of ``near`` anything is defined in
+            found = by_prefix.get(here[:depth])
+            if found is not None:
+                return found
+        return None
 
-        def closeness(component: Component) -> int:  # how many directories the two share
-            shared = posixpath.commonpath([here, posixpath.dirname(component.location.path)])
-            return len(PurePosixPath(shared).parts)
 
-        return min(matches, key=lambda c: (-closeness(c), c.id))
-
+def _directory_parts(path: str) -> tuple[str, ...]:
+    """The directories of a root-relative file path, as ``posixpath.commonpath`` compares them."""
+    return PurePosixPath(posixpath.dirname(path)).parts

@@ -107,6 +107,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
                 kind=v.kind if v.kind in _MOUNT_KINDS else "other",  # type: ignore[arg-type]
                 persistent=v.kind in ("volume", "bind"),
                 read_only=v.read_only,
+                unresolved=v.unresolved,
             )
             for v in service.volumes
         ],

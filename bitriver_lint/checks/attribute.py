@@ -51,6 +51,9 @@ def _persistent_volumes(ctx: CheckContext, params: VolumesParams) -> None:
                     continue
                 # The most specific mount decides what backs the path.
                 mount = max(covering, key=lambda m: len(m.target))
+                if mount.unresolved is not None:
+                    ctx.note_unknown(mount.unresolved, mount.location, f"what keeps {path}")
+                    continue
                 if not mount.persistent:
                     how = mount.note or f"a non-persistent {mount.kind} mount"
                     ctx.report(f"{component.name} keeps {path} on {how}", mount.location)

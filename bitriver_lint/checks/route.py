@@ -9,6 +9,7 @@ from pydantic import Field
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.graph import Component, Listener, Role, Route
 from bitriver_lint.model import Location, Related
+from bitriver_lint.vocabulary import Runtime
 
 
 class ViewerOriginParams(Params):
@@ -52,7 +53,14 @@ def _origin_problem(ctx: CheckContext, api: Component, origin: str, viewers: lis
     target = graph.find_component(host, near=api.location.path)
     if ctx.topology == "single-node":
         if target is None:
-            if host in ("localhost", "127.0.0.1", "::1"):
+            local = host in ("localhost", "::1") or host.startswith("127.")
+            host_network = any(li.host_bound for li in graph.listeners(api))  # network_mode: host
+            if local and api.runtime is Runtime.CONTAINER and not host_network:
+                # Inside the API's container, localhost is the container itself: the viewer
+                # service is reached by its compose name.
+                return (f"points at the API container itself ({host} inside {api.name}), not at the viewer; "
+                        f"use the viewer service's name (http://{viewers[0].name}:3000)")
+            if local:
                 ports = {li.port for v in viewers for li in graph.listeners(v)}
                 effective = port or (443 if url.scheme == "https" else 80)
                 if effective not in ports:

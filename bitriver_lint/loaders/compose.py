@@ -51,6 +51,7 @@ class VolumeMount:
     source: str | None
     kind: str  # volume, bind, tmpfs, anonymous, secret
     read_only: bool = False
+    unresolved: Unknown | None = None  # the source depends on a variable nobody sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +419,12 @@ class _Loader:
         mounts: list[VolumeMount] = []
         for i, entry in enumerate(_seq(body.get("volumes"))):
             where = body["volumes"].item_loc(i)
+            if isinstance(entry, Unknown):
+                # "${DATA_DIR}:/var/lib/postgresql/data": the target is still known.
+                target = _volume_target(entry.raw)
+                if target is not None:
+                    mounts.append(VolumeMount(where, target, None, "bind", unresolved=entry))
+                continue
             if isinstance(entry, str):
                 parts = entry.split(":")
                 mode = ""
@@ -457,6 +464,23 @@ class _Loader:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _volume_target(raw: str) -> str | None:
+    """The container path of a short volume entry as written, ``${...}`` parts left alone."""
+    parts: list[str] = []
+    depth, current = 0, ""
+    for char in raw:
+        if char == ":" and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += char == "{"
+        depth -= char == "}" and depth > 0
+        current += char
+    parts.append(current)
+    target = parts[1] if len(parts) >= 2 else None
+    return target if target is not None and target.startswith("/") and "$" not in target else None
 
 
 def _seq(value: Any) -> list[Any]:
