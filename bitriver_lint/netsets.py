@@ -42,8 +42,17 @@ class CidrSet:
         return f"CidrSet({self.describe()})"
 
     def describe(self) -> str:
-        if self == ANY:
+        """For a reader: a set holding a whole address family is "the internet" over it, and the
+        private ranges it also holds say nothing more."""
+        everyone = [str(n) for n in self._nets if n.prefixlen == 0]
+        if len(everyone) == 2:
             return "anywhere (0.0.0.0/0, ::/0)"
+        if everyone:
+            version = 4 if everyone[0] == "0.0.0.0/0" else 6
+            others = [str(n) for n in self._nets if n.version != version
+                      and not (n.is_private or n.is_loopback or n.is_link_local)]
+            extra = f" and {', '.join(others)}" if others else ""
+            return f"anyone on the internet over IPv{version} ({everyone[0]}){extra}"
         return ", ".join(str(n) for n in self._nets) or "nowhere"
 
     def union(self, other: CidrSet) -> CidrSet:

@@ -14,7 +14,7 @@ from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.exposure import Entry, entries, is_configured, named_set
 from bitriver_lint.graph import Component, Listener, Role
 from bitriver_lint.model import Location
-from bitriver_lint.netsets import ANY, LOOPBACK, CidrSet
+from bitriver_lint.netsets import LOOPBACK, CidrSet
 
 SourceSet = str
 
@@ -89,7 +89,7 @@ def _judge(
     outside = entry.reach.difference(allowed)
     if not outside:
         return
-    who = "anywhere (0.0.0.0/0, ::/0)" if entry.reach == ANY else entry.reach.describe()
+    who = entry.reach.describe()
     # The fix belongs where a firewall rule lets outsiders in (a security group rule, an ACL),
     # when one does; otherwise at the bind or publish that opened the port.
     culprit = next((a for a in entry.admitted_by if CidrSet(a.cidrs).intersection(outside)
