@@ -317,6 +317,8 @@ class ServiceGraph:
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
         self._components: list[Component] | None = None
+        self._with_roles: dict[tuple[Role, ...], list[Component]] = {}  # components(*roles), kept
+        self._in_environment: dict[str, list[Component]] | None = None  # environment -> components
         # name or alias -> directory prefix (path parts) -> the component with the smallest id
         # defined at or below it: find_component's answer in one lookup per directory level.
         self._names: dict[str, dict[tuple[str, ...], Component]] | None = None
@@ -331,14 +333,17 @@ class ServiceGraph:
         if isinstance(node, Component) or isinstance(self.g.nodes.get(node.id, {}).get("payload"), Component):
             # Only components change the component indexes: adding a listener or a pool keeps them.
             self._components = None
+            self._with_roles = {}
             self._names = None
         self.g.add_node(node.id, payload=node)
         self._parts = self._envs = None
+        self._in_environment = None
         return node.id
 
     def link(self, source: str, target: str, edge: Edge) -> None:
         self.g.add_edge(source, target, key=None, payload=edge)
         self._parts = self._envs = None
+        self._in_environment = None
 
     def runs_on(self, component: str, host: str, location: Location) -> None:
         self.link(component, host, Edge(kind="runs_on", location=location))
@@ -394,10 +399,22 @@ class ServiceGraph:
             if isinstance(data, cls):
                 yield data
 
-    def components(self, *roles: Role) -> list[Component]:
+    def components(self, *roles: Role, environment: str | None = None) -> list[Component]:
+        """Components (of these roles, if any are given; in this environment, if one is given,
+        see ``environment_of``), ordered by where they are defined. Each answer is kept until a
+        component is added (an environment's until anything is), so that asking once per
+        component does not cost a scan of them all each time."""
         if self._components is None:  # checks ask this many times over; the graph is done by then
             self._components = sorted(self._of(Component), key=lambda c: (c.location, c.id))
-        return [c for c in self._components if not roles or c.role in roles]
+        if environment is not None:
+            if self._in_environment is None:
+                self._in_environment = {}
+                for component in self._components:
+                    self._in_environment.setdefault(self.environment_of(component.id), []).append(component)
+            return [c for c in self._in_environment.get(environment, []) if not roles or c.role in roles]
+        if roles not in self._with_roles:
+            self._with_roles[roles] = [c for c in self._components if not roles or c.role in roles]
+        return list(self._with_roles[roles])
 
     def hosts(self) -> list[Host]:
         return sorted(self._of(Host), key=lambda h: (h.location, h.id))
