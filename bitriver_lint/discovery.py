@@ -1,48 +1,26 @@
 """Find the deployment files under the given paths and tell which format each one is.
 
-A name decides where it can (``docker-compose.yml``, ``*.service``, ``*.tf``, ``Caddyfile``);
-otherwise a quick look at the content does (a ``*.yml`` is compose only if it has a top-level
-``services:``; a ``*.conf`` can be nginx, HAProxy or a systemd drop-in).
+Which format a file is, the format registry (``formats.REGISTRY``) says: by name where it can
+(``docker-compose.yml``, ``*.service``, ``*.tf``, ``Caddyfile``), otherwise after a quick look
+at the content (a ``*.yml`` is compose only if it has a top-level ``services:``; a ``*.conf``
+can be nginx, HAProxy or a systemd drop-in). This module only walks the tree and asks.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pathspec
 
+from bitriver_lint import formats as registry
+from bitriver_lint.formats import Claim, FileName, Format
 from bitriver_lint.workspace import FileProblem, Workspace
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".terraform", ".venv", "venv", "__pycache__", ".tox"}
 SNIFF_BYTES = 64 * 1024
-# Names a format might claim after a look inside: worth a "skipped" line when not readable.
-_MAYBE_OURS = re.compile(r"\.(ya?ml|json|conf|cfg|template|tf|key|pem)$|caddyfile", re.IGNORECASE)
-
-SYSTEMD_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
-
-_COMPOSE_NAME = re.compile(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml", re.IGNORECASE)
-# A top-level services: mapping (inline, or an indented key below). GitLab CI also has a
-# top-level services:, but it is a list of images, and .gitlab-ci.yml is not a compose file.
-_TOP_SERVICES = re.compile(r"^services\s*:[ \t]*(\{|(#.*)?\n(([ \t]*(#.*)?)?\n)*[ \t]+[^\s#-])", re.MULTILINE)
-_ENVOY = re.compile(r"^(static_resources|dynamic_resources|admin)\s*:", re.MULTILINE)
-_ENVOY_JSON = re.compile(r'"static_resources"\s*:')
-_CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
-_TFPLAN = re.compile(r'"format_version"\s*:.*"(planned_values|resource_changes)"', re.DOTALL)
-# A section header: "listen stats" or "listen stats :8404", never "listen 1935;" (nginx, SRS).
-_HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+[^\s;{]+){0,2}\s*$", re.MULTILINE)
-# Keys only compose services have: an image as a plain string, build, extends, or a compose
-# setting such as restart or depends_on (override files often carry nothing else). A Helm
-# values file may have a services: mapping too, but its image is a mapping (repository:, tag:).
-_SERVICE_SOURCE = re.compile(r"(^[ \t]+|[{,][ \t]*)(image:[ \t]*[^\s#{]|(build|extends|env_file|depends_on|restart"
-                             r"|healthcheck|container_name|network_mode|profiles):)", re.MULTILINE)
-# SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
-_SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
-_NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
-_SYSTEMD = re.compile(r"^\[(Unit|Service|Socket|Timer|Install)\]\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -62,64 +40,39 @@ class Discovery:
         return sum(len(v) for v in self.by_format.values())
 
 
-def sniff(rel: str, ws: Workspace) -> str | None:
-    """The format of one file, or None when it is none of ours."""
-    name = PurePosixPath(rel).name
-    lower = name.lower()
-    parent = PurePosixPath(rel).parent.name
-    if lower.endswith((".key", ".pem")):
-        # Only a private key is ours (a secret in the tree); certificates are public.
-        head = _head(rel, ws)
-        return "pem" if head is not None and "PRIVATE KEY-----" in head else None
-    if _COMPOSE_NAME.fullmatch(name):
-        return "compose"
-    if lower.endswith(SYSTEMD_SUFFIXES):
-        return "systemd"
-    if lower.endswith(".tf") or lower.endswith(".tf.json"):
-        return "terraform"
-    if lower.startswith("caddyfile") or lower.endswith(("caddyfile", ".caddy")):
-        return "caddy"
-    if lower.endswith(".conf") and parent.endswith((".service.d", ".socket.d", ".timer.d")):
-        return "systemd"
-    if lower == "haproxy.cfg":
-        return "haproxy"
-    if lower == "nginx.conf":
-        return "nginx"
-    if lower.endswith(".template"):
-        # The official nginx image renders /etc/nginx/templates/*.template with envsubst.
-        head = _head(rel, ws)
-        return "nginx" if head is not None and _NGINX.search(head) else None
-    if not lower.endswith((".yml", ".yaml", ".json", ".conf", ".cfg")):
+def sniff(rel: str, ws: Workspace, formats: Sequence[Format] | None = None) -> str | None:
+    """The format of one file, or None when it is none of ours (``formats``: the registry's)."""
+    formats = registry.REGISTRY if formats is None else formats
+    file = FileName.of(rel)
+    for fmt in formats:
+        claim = fmt.by_name(file)
+        if claim is Claim.YES:
+            return fmt.name
+        if claim is Claim.LOOK:
+            head = _head(rel, ws)
+            return fmt.name if head is not None and fmt.by_content(file, head) is Claim.YES else None
+    readers = [fmt for fmt in formats if fmt.looks_inside(file)]
+    if not readers:
         return None
     head = _head(rel, ws)
     if head is None:
         # Unreadable: only claim it when the name is unambiguous enough to be ours.
         return None
-    if lower.endswith((".yml", ".yaml")):
-        if _TOP_SERVICES.search(head) and _SERVICE_SOURCE.search(head):
-            return "compose"
-        if _ENVOY.search(head) and ("listeners" in head or "clusters" in head):
-            return "envoy"
-        return None
-    if lower.endswith(".json"):
-        if _TFPLAN.search(head):
-            return "tfplan"
-        if _ENVOY_JSON.search(head):
-            return "envoy"
-        if _CADDY_JSON.search(head):
-            return "caddy"
-        return None
-    if _SYSTEMD.search(head):
-        return "systemd"
-    if _SRS.search(head):
-        return None
-    if lower.endswith(".cfg") or "haproxy" in lower:
-        return "haproxy" if _HAPROXY.search(head) else None
-    if _NGINX.search(head):
-        return "nginx"
-    if _HAPROXY.search(head):
-        return "haproxy"
+    for fmt in readers:
+        claim = fmt.by_content(file, head)
+        if claim is Claim.YES:
+            return fmt.name
+        if claim is Claim.NO:
+            return None
     return None
+
+
+def might_be_ours(rel: str, formats: Sequence[Format] | None = None) -> bool:
+    """Whether a format would claim a file of this name, or look inside it: worth a "skipped"
+    line when the file cannot be read."""
+    formats = registry.REGISTRY if formats is None else formats
+    file = FileName.of(rel)
+    return any(fmt.by_name(file) is not Claim.PASS or fmt.looks_inside(file) for fmt in formats)
 
 
 def _head(rel: str, ws: Workspace) -> str | None:
@@ -175,7 +128,7 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
             if not explicit:
                 return
         fmt = sniff(rel, ws)
-        if fmt is None and not explicit and not _MAYBE_OURS.search(rel):
+        if fmt is None and not explicit and not might_be_ours(rel):
             return
         refused = ws.refusal(rel)
         if refused is not None and PurePosixPath(rel).parent.name.endswith((".wants", ".requires")):

@@ -17,14 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from bitriver_lint import baseline as baselines
-from bitriver_lint import suppressions
+from bitriver_lint import formats, suppressions
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.checks import META_CHECK, get_check
 from bitriver_lint.checks.base import CheckContext, Unresolved, unresolved_findings
 from bitriver_lint.config import Config
 from bitriver_lint.discovery import discover
 from bitriver_lint.errors import ConfigError
-from bitriver_lint.formats import FORMATS
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
 from bitriver_lint.report import Environment, Report, RuleInfo
@@ -130,17 +129,19 @@ def scan(
     graph = ctx.graph
     diagnostics: list[Diagnostic] = []
     trouble = _Trouble()
-    loaded: list[tuple[str, Any, list[Any]]] = []
-    known = [name for name in found.by_format if name in FORMATS]
-    for name in sorted(known, key=lambda n: (FORMATS[n].stage, n)):
-        fmt = FORMATS[name]
-        docs = _load_isolated(fmt.load_fn(), found.by_format[name], ws, config, name, trouble, diagnostics)
+    loaded: list[tuple[formats.Format, list[Any]]] = []
+    registry = {fmt.name: fmt for fmt in formats.REGISTRY}
+    present: list[formats.Format] = [registry[name] for name in found.by_format if name in registry]
+    for fmt in sorted(present, key=lambda f: (f.stage, f.name)):
+        name = fmt.name
+        docs = _load_isolated(fmt.load, found.by_format[name], ws, config, name, trouble, diagnostics)
         for doc in docs:
             diagnostics.extend(getattr(doc, "diagnostics", []))
-        loaded.append((name, fmt.builder_module(), docs))
+        loaded.append((fmt, docs))
     for phase in ("nodes", "edges"):
-        for name, module, docs in loaded:
-            build = getattr(module, phase)
+        for fmt, docs in loaded:
+            name = fmt.name
+            build = fmt.nodes if phase == "nodes" else fmt.edges
             try:
                 build(docs, ctx)
             except Exception as exc:

@@ -1,40 +1,267 @@
-"""The formats bitriver-lint reads: which loader parses them and which builder graphs them.
+"""The formats bitriver-lint reads, in one registry: how a file of each is recognised, which
+loader reads it and which builder puts it in the graph.
 
-Modules are named as strings and imported only when a scan finds a file of that format, so
-the CLI starts fast and python-hcl2 or crossplane load only when needed.
+Adding a format touches three places: its loader module (``load(files, workspace, config)``
+returning documents that carry their ``diagnostics``), its builder module (``nodes(docs, ctx)``
+then ``edges(docs, ctx)``), and one entry of ``REGISTRY`` below, which carries its sniffing.
+
+Discovery asks the entries in registry order, twice. First by name: the first entry that
+claims the name wins (``Claim.YES``), or takes the file for itself pending a look inside
+(``Claim.LOOK``: a ``*.key`` is a private key or nothing). Then, for a name no entry claimed,
+by content (the first 64 KiB), asking only the entries that look inside such names: the first
+``YES`` wins and a ``NO`` ends the search (SRS's nginx-like ``srs.conf`` is nobody's).
+
+Loader and builder modules are named as strings and imported only when a scan finds a file of
+that format, so the CLI starts fast and python-hcl2 or crossplane load only when needed.
 """
 
 from __future__ import annotations
 
+import enum
 import importlib
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bitriver_lint.builders.common import BuildContext
+    from bitriver_lint.config import Config
+    from bitriver_lint.model import Diagnostic
+    from bitriver_lint.workspace import Workspace
+
+
+class Claim(enum.Enum):
+    YES = "yes"  # the file is this format's
+    LOOK = "look"  # (by name) this format's or nobody's, as its content test decides
+    NO = "no"  # (by content) nobody's: stop asking
+    PASS = "pass"  # not this format's: ask the next one
 
 
 @dataclass(frozen=True)
-class Format:
+class FileName:
+    """What sniffing looks at of a path, worked out once per file."""
+
+    rel: str
     name: str
-    loader: str  # "module:function" with signature (files, workspace, config) -> documents
+    lower: str  # the name in lower case
+    parent: str  # the name of its directory
+
+    @classmethod
+    def of(cls, rel: str) -> FileName:
+        path = PurePosixPath(rel)
+        return cls(rel, path.name, path.name.lower(), path.parent.name)
+
+    def endswith(self, *suffixes: str) -> bool:
+        """Whether the lower-cased name ends with one of ``suffixes`` (given in lower case)."""
+        return self.lower.endswith(suffixes)
+
+
+class Document(Protocol):
+    """What the engine needs of every loaded document."""
+
+    diagnostics: list[Diagnostic]
+
+
+class Format(Protocol):
+    """One file format: its sniffing, its load stage and its build stage."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def stage(self) -> int:
+        """Builders run in this order: proxies (stage 1) join the components others defined."""
+        ...
+
+    def by_name(self, file: FileName) -> Claim: ...
+
+    def looks_inside(self, file: FileName) -> bool:
+        """Whether ``by_content`` wants to see a file of this name no one claimed by name."""
+        ...
+
+    def by_content(self, file: FileName, head: str) -> Claim: ...
+
+    def load(self, files: list[str], ws: Workspace, config: Config) -> Sequence[Document]: ...
+
+    def nodes(self, docs: list[Any], ctx: BuildContext) -> None: ...
+
+    def edges(self, docs: list[Any], ctx: BuildContext) -> None: ...
+
+
+def _no_name(file: FileName) -> Claim:
+    return Claim.PASS
+
+
+def _no_content(file: FileName, head: str) -> Claim:
+    return Claim.PASS
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A registry entry: a ``Format`` whose loader and builder are imported on first use."""
+
+    name: str
+    loader: str  # module with load(files, workspace, config) -> documents
     builder: str  # module with nodes(docs, ctx) and edges(docs, ctx)
-    # Builders run in this order: proxies join the components the others defined.
+    names: Callable[[FileName], Claim] = _no_name
+    content: Callable[[FileName, str], Claim] = _no_content
+    reads: tuple[str, ...] = ()  # name endings (lower case) whose content ``content`` judges
     stage: int = 0
 
-    def load_fn(self) -> Any:
-        module, attr = self.loader.split(":")
-        return getattr(importlib.import_module(module), attr)
+    def by_name(self, file: FileName) -> Claim:
+        return self.names(file)
 
-    def builder_module(self) -> Any:
-        return importlib.import_module(self.builder)
+    def looks_inside(self, file: FileName) -> bool:
+        return bool(self.reads) and file.endswith(*self.reads)
+
+    def by_content(self, file: FileName, head: str) -> Claim:
+        return self.content(file, head)
+
+    def load(self, files: list[str], ws: Workspace, config: Config) -> Sequence[Document]:
+        docs: Sequence[Document] = importlib.import_module(self.loader).load(files, ws, config)
+        return docs
+
+    def nodes(self, docs: list[Any], ctx: BuildContext) -> None:
+        importlib.import_module(self.builder).nodes(docs, ctx)
+
+    def edges(self, docs: list[Any], ctx: BuildContext) -> None:
+        importlib.import_module(self.builder).edges(docs, ctx)
 
 
-FORMATS: dict[str, Format] = {
-    "compose": Format("compose", "bitriver_lint.loaders.compose:load", "bitriver_lint.builders.compose"),
-    "envoy": Format("envoy", "bitriver_lint.loaders.envoy:load", "bitriver_lint.builders.proxy", stage=1),
-    "caddy": Format("caddy", "bitriver_lint.loaders.caddy:load", "bitriver_lint.builders.proxy", stage=1),
-    "nginx": Format("nginx", "bitriver_lint.loaders.nginx:load", "bitriver_lint.builders.proxy", stage=1),
-    "haproxy": Format("haproxy", "bitriver_lint.loaders.haproxy:load", "bitriver_lint.builders.proxy", stage=1),
-    "terraform": Format("terraform", "bitriver_lint.loaders.terraform:load", "bitriver_lint.builders.terraform"),
-    "tfplan": Format("tfplan", "bitriver_lint.loaders.tfplan:load", "bitriver_lint.builders.terraform"),
-    "systemd": Format("systemd", "bitriver_lint.loaders.systemd:load", "bitriver_lint.builders.systemd"),
-    "pem": Format("pem", "bitriver_lint.loaders.pem:load", "bitriver_lint.builders.pem"),
-}
+# -- sniffing, one pair of tests per format ---------------------------------------------------
+
+def _pem_name(file: FileName) -> Claim:
+    return Claim.LOOK if file.endswith(".key", ".pem") else Claim.PASS
+
+
+def _pem_content(file: FileName, head: str) -> Claim:
+    # Only a private key is ours (a secret in the tree); certificates are public.
+    return Claim.YES if "PRIVATE KEY-----" in head else Claim.NO
+
+
+_COMPOSE_NAME = re.compile(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml", re.IGNORECASE)
+# A top-level services: mapping (inline, or an indented key below). GitLab CI also has a
+# top-level services:, but it is a list of images, and .gitlab-ci.yml is not a compose file.
+_TOP_SERVICES = re.compile(r"^services\s*:[ \t]*(\{|(#.*)?\n(([ \t]*(#.*)?)?\n)*[ \t]+[^\s#-])", re.MULTILINE)
+# Keys only compose services have: an image as a plain string, build, extends, or a compose
+# setting such as restart or depends_on (override files often carry nothing else). A Helm
+# values file may have a services: mapping too, but its image is a mapping (repository:, tag:).
+_SERVICE_SOURCE = re.compile(r"(^[ \t]+|[{,][ \t]*)(image:[ \t]*[^\s#{]|(build|extends|env_file|depends_on|restart"
+                             r"|healthcheck|container_name|network_mode|profiles):)", re.MULTILINE)
+
+
+def _compose_name(file: FileName) -> Claim:
+    return Claim.YES if _COMPOSE_NAME.fullmatch(file.name) else Claim.PASS
+
+
+def _compose_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _TOP_SERVICES.search(head) and _SERVICE_SOURCE.search(head) else Claim.PASS
+
+
+SYSTEMD_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
+_SYSTEMD = re.compile(r"^\[(Unit|Service|Socket|Timer|Install)\]\s*$", re.MULTILINE)
+
+
+def _systemd_name(file: FileName) -> Claim:
+    if file.endswith(*SYSTEMD_SUFFIXES):
+        return Claim.YES
+    if file.endswith(".conf") and file.parent.endswith((".service.d", ".socket.d", ".timer.d")):
+        return Claim.YES  # a drop-in
+    return Claim.PASS
+
+
+def _systemd_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _SYSTEMD.search(head) else Claim.PASS
+
+
+def _terraform_name(file: FileName) -> Claim:
+    return Claim.YES if file.endswith(".tf", ".tf.json") else Claim.PASS
+
+
+_TFPLAN = re.compile(r'"format_version"\s*:.*"(planned_values|resource_changes)"', re.DOTALL)
+
+
+def _tfplan_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _TFPLAN.search(head) else Claim.PASS
+
+
+_ENVOY = re.compile(r"^(static_resources|dynamic_resources|admin)\s*:", re.MULTILINE)
+_ENVOY_JSON = re.compile(r'"static_resources"\s*:')
+
+
+def _envoy_content(file: FileName, head: str) -> Claim:
+    if file.endswith(".json"):
+        return Claim.YES if _ENVOY_JSON.search(head) else Claim.PASS
+    return Claim.YES if _ENVOY.search(head) and ("listeners" in head or "clusters" in head) else Claim.PASS
+
+
+_CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
+
+
+def _caddy_name(file: FileName) -> Claim:
+    if file.lower.startswith("caddyfile") or file.endswith("caddyfile", ".caddy"):
+        return Claim.YES
+    return Claim.PASS
+
+
+def _caddy_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _CADDY_JSON.search(head) else Claim.PASS
+
+
+_NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
+# SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
+_SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
+
+
+def _nginx_name(file: FileName) -> Claim:
+    if file.lower == "nginx.conf":
+        return Claim.YES
+    # The official nginx image renders /etc/nginx/templates/*.template with envsubst.
+    return Claim.LOOK if file.endswith(".template") else Claim.PASS
+
+
+def _nginx_content(file: FileName, head: str) -> Claim:
+    if file.endswith(".template"):
+        return Claim.YES if _NGINX.search(head) else Claim.NO
+    if _SRS.search(head):
+        return Claim.NO
+    if file.endswith(".cfg") or "haproxy" in file.lower:
+        return Claim.PASS  # named for HAProxy: its if anyone's
+    return Claim.YES if _NGINX.search(head) else Claim.PASS
+
+
+# A section header: "listen stats" or "listen stats :8404", never "listen 1935;" (nginx, SRS).
+_HAPROXY = re.compile(r"^\s*(frontend|backend|listen|defaults)(\s+[^\s;{]+){0,2}\s*$", re.MULTILINE)
+
+
+def _haproxy_name(file: FileName) -> Claim:
+    return Claim.YES if file.lower == "haproxy.cfg" else Claim.PASS
+
+
+def _haproxy_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _HAPROXY.search(head) else Claim.PASS
+
+
+_LOADERS = "bitriver_lint.loaders."
+_BUILDERS = "bitriver_lint.builders."
+_CONF = (".conf", ".cfg")
+
+# Registry order is the order of both sniffing passes (see the module docstring).
+REGISTRY: tuple[Format, ...] = (
+    FileFormat("pem", _LOADERS + "pem", _BUILDERS + "pem", _pem_name, _pem_content),
+    FileFormat("compose", _LOADERS + "compose", _BUILDERS + "compose", _compose_name, _compose_content,
+               (".yml", ".yaml")),
+    FileFormat("systemd", _LOADERS + "systemd", _BUILDERS + "systemd", _systemd_name, _systemd_content, _CONF),
+    FileFormat("terraform", _LOADERS + "terraform", _BUILDERS + "terraform", _terraform_name),
+    FileFormat("tfplan", _LOADERS + "tfplan", _BUILDERS + "terraform", content=_tfplan_content, reads=(".json",)),
+    FileFormat("envoy", _LOADERS + "envoy", _BUILDERS + "proxy", content=_envoy_content,
+               reads=(".yml", ".yaml", ".json"), stage=1),
+    FileFormat("caddy", _LOADERS + "caddy", _BUILDERS + "proxy", _caddy_name, _caddy_content, (".json",), stage=1),
+    FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1),
+    FileFormat("haproxy", _LOADERS + "haproxy", _BUILDERS + "proxy", _haproxy_name, _haproxy_content, _CONF,
+               stage=1),
+)
+
+FORMATS: dict[str, Format] = {fmt.name: fmt for fmt in REGISTRY}  # the registry by name
