@@ -1,4 +1,4 @@
-"""One scan, one direction: discover → load → build graph → check → suppress → filter → report.
+"""One scan, one direction: discover → load → build graph → join → check → suppress → filter → report.
 
 ``scan`` is the whole flow: it validates what it was asked (paths, rule catalog, ``select`` and
 ``ignore``, the baseline file) before it reads a single scanned file, and returns a frozen
@@ -25,6 +25,7 @@ from bitriver_lint.config import Config
 from bitriver_lint.discovery import discover
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.graph import ServiceGraph
+from bitriver_lint.join import steps as join_steps
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
 from bitriver_lint.report import Environment, Report, RuleInfo
 from bitriver_lint.ruledocs import rule_page
@@ -121,10 +122,10 @@ def scan(
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
     found = discover([p.resolve() for p in paths], ws, excludes)
 
-    # Load and build. An exception here is our bug, not the user's, and it must not cost the
-    # other findings: the format is loaded again file by file so that only the file that
-    # triggers it is lost (a BRL001 naming the exception type), and a builder that fails is
-    # run again document by document.
+    # Load, build and join. An exception here is our bug, not the user's, and it must not cost
+    # the other findings: the format is loaded again file by file so that only the file that
+    # triggers it is lost (a BRL001 naming the exception type), a builder that fails is run
+    # again document by document, and each join step stands alone.
     ctx = build_ctx
     graph = ctx.graph
     diagnostics: list[Diagnostic] = []
@@ -155,6 +156,11 @@ def scan(
                     where = getattr(docs[0], "location", None) if docs else None
                     diagnostics.append(trouble.report(f"building the graph from {name} files", exc,
                                                       where or Location(found.by_format[name][0])))
+    for step in join_steps(ctx):
+        try:
+            step.run()
+        except Exception as exc:
+            diagnostics.append(trouble.report(f"joining {step.what}", exc, step.where))
 
     chosen = topology or config.topology
     topo, reason = detect(graph, chosen)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bitriver_lint.config import Config
 from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Listener, Role, ServiceGraph
 from bitriver_lint.loaders.envfile import EnvFile
+from bitriver_lint.loaders.proxy import ProxyConfig
 from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
@@ -28,10 +29,25 @@ _ADDR_FLAGS = ("--addr", "-addr", "--listen", "-listen", "--http-addr")
 
 
 @dataclass
+class ProxyPlacement:
+    """A proxy/LB config and the component that runs it, as the build placed it."""
+
+    doc: ProxyConfig
+    runner: Component
+    # The runner's environment sets placeholders of the config: its listeners wait for the join
+    # stage, which renders the config with that environment first.
+    awaiting_environment: bool = False
+
+
+@dataclass
 class BuildContext:
     graph: ServiceGraph
     config: Config
     workspace: Workspace
+    # Proxy/LB configs by document key, as builders/proxy.py placed them, and the keys whose
+    # backends the join stage routes, in the order builders queued them.
+    placements: dict[str, ProxyPlacement] = field(default_factory=dict)
+    routing: list[str] = field(default_factory=list)
 
     def config_path(self, path: str) -> str:
         """A path written in the config, as a root-relative path (configs say paths relative

@@ -1,86 +1,110 @@
-"""Load-balancer and proxy configs (any of the four formats) into the graph.
+"""Load-balancer and proxy configs (any of the four formats, and Terraform's ALBs) into the graph.
 
-A config is joined to the component that runs it: the compose service that mounts the file,
-else the one systemd/compose proxy of the same software; otherwise it is an edge load balancer
-of its own. Its binds become listeners (with TLS known), its ACLs an ``lb acl`` firewall layer,
-its pools ``routes`` and ``health_checks`` edges to the backend listeners they reach.
+``nodes`` places a config on the component that runs it: the compose service that mounts the
+file, else the one systemd/compose proxy of the same software; otherwise it is an edge load
+balancer of its own. Its binds become listeners (with TLS known), its ACLs an ``lb acl``
+firewall layer. ``edges`` hands the config to the join stage (``bitriver_lint/join.py``), which
+writes its pools and the ``routes`` and ``health_checks`` edges to the backend listeners once
+it has resolved the servers (``route`` below). A config with placeholders that its runner's
+environment sets waits for the join entirely: the join renders it with that environment first
+(``ProxyConfig.render``; no builder parses anything).
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 
-from bitriver_lint.builders.common import BuildContext, resolves_by_name
-from bitriver_lint.graph import Allow, Component, Dangling, HealthProbe, Host, Pool, PoolHealth, Role, Route
+from bitriver_lint.builders.common import BuildContext, ProxyPlacement
+from bitriver_lint.graph import (
+    Allow,
+    Component,
+    Dangling,
+    HealthProbe,
+    Host,
+    Pool,
+    PoolHealth,
+    Role,
+    Route,
+    ServiceGraph,
+)
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
-_LOCAL = ("localhost", "127.0.0.1", "::1")
+# The listener a backend server reaches (None: not known, or dangling), for ``route``.
+Resolver = Callable[[Component, Server], str | None]
 
 
-def _mounting_component(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
-    if doc.name:
-        return None  # a cloud load balancer: nothing mounts it
-    for component in ctx.graph.components():
-        if component.origin != "compose":
-            continue
-        base = posixpath.dirname(component.location.path)
-        for mount in component.mounts:
-            if mount.kind != "bind" or not mount.source:
-                continue
-            source = posixpath.normpath(posixpath.join(base, mount.source))
-            if any(f == source or f.startswith(source.rstrip("/") + "/") for f in doc.files):
-                return component
-    return None
+def environment(component: Component) -> dict[str, str]:
+    """The component's environment values that are known."""
+    return {key: value.value for key, value in component.env.items() if isinstance(value.value, str)}
 
 
-def _same_software(ctx: BuildContext, doc: ProxyConfig) -> Component | None:
-    if doc.name:
-        return None
-    here = posixpath.dirname(doc.path)
+class _Runners:
+    """Where to look for the component that runs a config: compose bind mounts by the path they
+    mount, and proxies/LBs by directory. Built once per ``nodes`` call."""
 
-    def nearby(component: Component) -> bool:
-        # The config sits in that component's directory tree, or it in the config's: an nginx
-        # config under envs/prod/ is not the one envs/staging's nginx container runs.
-        there = posixpath.dirname(component.location.path)
-        return posixpath.commonpath([here, there]) in (here, there)
+    def __init__(self, graph: ServiceGraph) -> None:
+        self.mounts: dict[str, list[Component]] = {}  # a bind mount's source, root-relative
+        self.proxies: dict[str, list[Component]] = {}  # directory -> proxies/LBs defined there
+        self.below: dict[tuple[str, ...], list[Component]] = {}  # directory prefix -> those under it
+        for component in graph.components():
+            if component.origin == "compose":
+                base = posixpath.dirname(component.location.path)
+                for mount in component.mounts:
+                    if mount.kind == "bind" and mount.source:
+                        source = posixpath.normpath(posixpath.join(base, mount.source)).rstrip("/")
+                        self.mounts.setdefault(source, []).append(component)
+            if component.role in (Role.PROXY, Role.LB):
+                self.add(component)
 
-    candidates = [
-        c for c in ctx.graph.components(Role.PROXY, Role.LB)
-        if (doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in (c.unit or ""))
-        and nearby(c)
-    ]
-    return candidates[0] if len(candidates) == 1 else None
+    def add(self, proxy: Component) -> None:
+        directory = posixpath.dirname(proxy.location.path)
+        self.proxies.setdefault(directory, []).append(proxy)
+        parts = _parts(directory)
+        for depth in range(len(parts) + 1):
+            self.below.setdefault(parts[:depth], []).append(proxy)
+
+    def mounting(self, doc: ProxyConfig) -> Component | None:
+        """The compose service that bind-mounts one of the config's files (or a directory
+        holding one); the first in graph order when several do."""
+        found: dict[str, Component] = {}
+        for path in doc.files:
+            parts = path.split("/")
+            for depth in range(len(parts), 0, -1):
+                for component in self.mounts.get("/".join(parts[:depth]), []):
+                    found.setdefault(component.id, component)
+        return min(found.values(), key=lambda c: (c.location, c.id)) if found else None
+
+    def same_software(self, doc: ProxyConfig) -> Component | None:
+        """The one proxy of the config's software defined in the config's directory tree, or in
+        a directory above it: an nginx config under envs/prod/ is not the one envs/staging's
+        nginx container runs."""
+        here = posixpath.dirname(doc.path)
+        nearby: dict[str, Component] = {}
+        ancestors = _parts(here)
+        for depth in range(len(ancestors) + 1):
+            for component in self.proxies.get("/".join(ancestors[:depth]), []):
+                nearby.setdefault(component.id, component)
+        for component in self.below.get(ancestors, []):
+            nearby.setdefault(component.id, component)
+        candidates = [c for c in nearby.values()
+                      if doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in (c.unit or "")]
+        return candidates[0] if len(candidates) == 1 else None
 
 
-def _with_environment(ctx: BuildContext, doc: ProxyConfig, component: Component) -> None:
-    """Caddy ({$VAR}), HAProxy ("${VAR}") and the nginx image's templates (${VAR}) take values
-    from the proxy's own environment: re-read the config with the environment of the service
-    that runs it, where that sets any of them."""
-    env = {key: value.value for key, value in component.env.items() if isinstance(value.value, str)}
-    if not doc.placeholders & set(env):
-        return
-    env = {**ctx.config.variables, **env}
-    if doc.kind == "caddy":
-        from bitriver_lint.loaders import caddy
-
-        caddy.fill(doc, ctx.workspace.read_text(doc.path), env)
-    elif doc.kind == "nginx":
-        from bitriver_lint.loaders import nginx
-
-        nginx.reload(doc, ctx.workspace, env)
-    elif doc.kind == "haproxy":
-        from bitriver_lint.loaders import haproxy
-
-        haproxy.fill(doc, ctx.workspace.read_text(doc.path), env)
+def _parts(directory: str) -> tuple[str, ...]:
+    return tuple(part for part in directory.split("/") if part and part != ".")
 
 
 def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
+    runners: _Runners | None = None
     for doc in docs:
-        component = _mounting_component(ctx, doc) or _same_software(ctx, doc)
-        if component is not None and doc.placeholders:
-            _with_environment(ctx, doc, component)
+        component: Component | None = None
+        if not doc.name:  # a cloud load balancer (doc.name) is nothing's config file
+            runners = runners or _Runners(graph)
+            component = runners.mounting(doc) or runners.same_software(doc)
         if component is None:
             name = doc.name or doc.path
             host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind=HostKind.LB_HOST,
@@ -90,116 +114,85 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
                                   location=doc.location, ports_known=True)
             graph.add(component)
             graph.runs_on(component.id, host_id, doc.location)
-        containerized = component.runtime is Runtime.CONTAINER
+            if runners is not None:
+                runners.add(component)
         component.proxy_configs.append(doc.key)
-        for frontend in doc.frontends:
-            for bind in frontend.binds:
-                listener = graph.listener_for(component, bind.port, bind.location, declared=True,
-                                              host_bound=not containerized, reason=f"{doc.kind} bind")
-                listener.tls = bind.tls
-                if not containerized:
-                    listener.bind = bind.address if bind.address not in ("", "*") else None
-                    listener.location = bind.location
-                if frontend.redirect_https is not None and not bind.tls:
-                    # A redirect to HTTPS concerns plain HTTP: a frontend with both kinds of
-                    # bind (HAProxy "unless { ssl_fc }", nginx "if ($scheme)") still serves TLS.
-                    listener.redirect_https = frontend.redirect_https
-                if frontend.allow is not None:
-                    graph.link(listener.id, listener.id, Allow(
-                        location=frontend.acl_location or frontend.location, layer=Layer.LB_ACL, cidrs=frontend.allow,
-                        port_from=bind.port, port_to=bind.port, protocol="tcp",
-                        description=f"{doc.kind} {frontend.name} ACL"))
+        awaiting = doc.render is not None and bool(doc.placeholders & set(environment(component)))
+        ctx.placements[doc.key] = ProxyPlacement(doc, component, awaiting)
+        if not awaiting:
+            add_listeners(graph, doc, component)
+
+
+def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -> None:
+    """The config's binds as listeners of the component that runs it, and its ACLs."""
+    containerized = component.runtime is Runtime.CONTAINER
+    for frontend in doc.frontends:
+        for bind in frontend.binds:
+            listener = graph.listener_for(component, bind.port, bind.location, declared=True,
+                                          host_bound=not containerized, reason=f"{doc.kind} bind")
+            listener.tls = bind.tls
+            if not containerized:
+                listener.bind = bind.address if bind.address not in ("", "*") else None
+                listener.location = bind.location
+            if frontend.redirect_https is not None and not bind.tls:
+                # A redirect to HTTPS concerns plain HTTP: a frontend with both kinds of
+                # bind (HAProxy "unless { ssl_fc }", nginx "if ($scheme)") still serves TLS.
+                listener.redirect_https = frontend.redirect_https
+            if frontend.allow is not None:
+                graph.link(listener.id, listener.id, Allow(
+                    location=frontend.acl_location or frontend.location, layer=Layer.LB_ACL, cidrs=frontend.allow,
+                    port_from=bind.port, port_to=bind.port, protocol="tcp",
+                    description=f"{doc.kind} {frontend.name} ACL"))
 
 
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
-    graph = ctx.graph
+    """Queue each placed config for the join stage, which routes its backends."""
     for doc in docs:
-        component = next(c for c in graph.components() if doc.key in c.proxy_configs)
-        resolved: dict[str, list[tuple[str, Server]]] = {}
-        for backend in doc.backends.values():
-            pairs = [(t, s) for s in backend.servers if (t := _resolve(ctx, component, s))]
-            resolved[backend.name] = pairs
-            targets = [t for t, _ in pairs]
-            health = backend.health
-            pool = Pool(id=f"pool:{doc.key}:{backend.name}", name=backend.name, lb=component.id,
-                        origin=doc.kind, location=backend.location, sticky=backend.sticky,
-                        websocket=backend.websocket,
-                        health=PoolHealth(location=health.location, path=health.path, method=health.method)
-                        if health is not None else None)
-            graph.add_pool(pool)
-            for target, server in pairs:
-                graph.add_member(pool, target, server.location)
-            if backend.health is not None:
-                for target in targets:
-                    graph.link(component.id, target, HealthProbe(location=backend.health.location,
-                                                                 path=backend.health.path,
-                                                                 method=backend.health.method))
-        for frontend in doc.frontends:
-            for rule in frontend.routes:
-                if rule.backend is None:
-                    continue
-                if rule.backend not in doc.backends:
-                    graph.dangling.append(Dangling(kind="backend", name=rule.backend, location=rule.location,
-                                                   source=component.id))
-                    continue
-                for bind in frontend.binds:
-                    source = graph.listener_for(component, bind.port, bind.location)
-                    for target, server in resolved[rule.backend]:
-                        # A scheme written on the route (nginx proxy_pass https://) is the
-                        # mistake's place; one written on the server line (HAProxy ssl) is that line.
-                        raw = rule.scheme or server.scheme
-                        scheme = raw if raw in ("https", "tcp") else "http"
-                        graph.link(source.id, target, Route(location=rule.location, path=rule.path,
-                                                            scheme=scheme,  # type: ignore[arg-type]
-                                                            server_location=None if rule.scheme else server.location))
-            component.cached_paths.extend(r.path for r in frontend.routes if r.cached and r.path)
+        if doc.key not in ctx.placements:
+            raise KeyError(f"{doc.key} was never placed")  # its nodes() failed: already reported
+        if doc.key not in ctx.routing:
+            ctx.routing.append(doc.key)
 
 
-def _resolve(ctx: BuildContext, lb: Component, server: Server) -> str | None:
-    """The listener a backend server reaches, or None (recorded as dangling when it names
-    something no file defines)."""
-    graph = ctx.graph
-    if server.port is None or "${" in server.host or "{$" in server.host:
-        return None  # not known (an unfilled template placeholder), which is not the same as undefined
-    peer: Component | None = None
-    if server.host in _LOCAL:
-        if lb.runtime is Runtime.CONTAINER:
-            return None  # the proxy's own container
-        home = graph.hosts_of(lb.id)[:1]
-        for candidate in graph.components():
-            if candidate.id != lb.id and graph.hosts_of(candidate.id)[:1] == home and any(
-                li.port == server.port and li.declared for li in graph.listeners(candidate)
-            ):
-                peer = candidate
-                break
-        if peer is None:
-            return None
-    else:
-        peer = graph.find_component(server.host, near=server.location.path)
-        if peer is not None and lb.runtime is Runtime.CONTAINER and not resolves_by_name(graph, lb, peer):
-            peer = None  # another compose project's service: not reachable by that name
-        peer = peer or _bound_host(ctx, server)
-    if peer is None:
-        graph.dangling.append(Dangling(kind="backend_server", name=f"{server.host}:{server.port}",
-                                       location=server.location, source=lb.id))
-        return None
-    return graph.listener_for(peer, server.port, server.location).id
-
-
-def _bound_host(ctx: BuildContext, server: Server) -> Component | None:
-    """Config ``hosts``: a name or address bound to directories of the tree."""
-    for name, binding in ctx.config.hosts.items():
-        if server.host not in (name, binding.address):
-            continue
-        prefixes = [ctx.config_path(p) for p in binding.paths]
-        members = [c for c in ctx.graph.components()
-                   if any(not p or c.location.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
-        if binding.resource:
-            # A Terraform instance (or one copy of it: aws_instance.api[1]).
-            members += [c for c in ctx.graph.components()
-                        if any(h.resource in (binding.resource, binding.resource.split("[")[0])
-                               for h in ctx.graph.hosts_of(c.id))]
-        listening = [c for c in members if any(li.port == server.port for li in ctx.graph.listeners(c))]
-        chosen = listening or members
-        return chosen[0] if chosen else None
-    return None
+def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> None:
+    """The config's pools, their members and health checks, and its routes, with the backend
+    servers resolved by ``resolve`` (the join stage's)."""
+    doc, component = placement.doc, placement.runner
+    resolved: dict[str, list[tuple[str, Server]]] = {}
+    for backend in doc.backends.values():
+        pairs = [(t, s) for s in backend.servers if (t := resolve(component, s))]
+        resolved[backend.name] = pairs
+        targets = [t for t, _ in pairs]
+        health = backend.health
+        pool = Pool(id=f"pool:{doc.key}:{backend.name}", name=backend.name, lb=component.id,
+                    origin=doc.kind, location=backend.location, sticky=backend.sticky,
+                    websocket=backend.websocket,
+                    health=PoolHealth(location=health.location, path=health.path, method=health.method)
+                    if health is not None else None)
+        graph.add_pool(pool)
+        for target, server in pairs:
+            graph.add_member(pool, target, server.location)
+        if backend.health is not None:
+            for target in targets:
+                graph.link(component.id, target, HealthProbe(location=backend.health.location,
+                                                             path=backend.health.path,
+                                                             method=backend.health.method))
+    for frontend in doc.frontends:
+        for rule in frontend.routes:
+            if rule.backend is None:
+                continue
+            if rule.backend not in doc.backends:
+                graph.dangling.append(Dangling(kind="backend", name=rule.backend, location=rule.location,
+                                               source=component.id))
+                continue
+            for bind in frontend.binds:
+                source = graph.listener_for(component, bind.port, bind.location)
+                for target, server in resolved[rule.backend]:
+                    # A scheme written on the route (nginx proxy_pass https://) is the
+                    # mistake's place; one written on the server line (HAProxy ssl) is that line.
+                    raw = rule.scheme or server.scheme
+                    scheme = raw if raw in ("https", "tcp") else "http"
+                    graph.link(source.id, target, Route(location=rule.location, path=rule.path,
+                                                        scheme=scheme,  # type: ignore[arg-type]
+                                                        server_location=None if rule.scheme else server.location))
+        component.cached_paths.extend(r.path for r in frontend.routes if r.cached and r.path)

@@ -4,9 +4,10 @@ A site address with a host name means automatic HTTPS: Caddy serves 443 with a c
 manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP.
 
 Environment placeholders (``{$DOMAIN}``, ``{$DOMAIN:default}``) are replaced before the
-Caddyfile is read, as Caddy does: from the environment of the service that mounts it (the
-builder re-reads the file with it), else the default. A site address still unknown after that
-is read as a host name, the only kind of address Caddy's documentation puts there.
+Caddyfile is read, as Caddy does: from the environment of the service that mounts it (the join
+stage reads the text again with it, through ``ProxyConfig.render``), else the default. A site
+address still unknown after that is read as a host name, the only kind of address Caddy's
+documentation puts there.
 """
 
 from __future__ import annotations
@@ -100,14 +101,24 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
 
 
 def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
-    """Read one Caddy config into ``doc`` (again, when the builder has the environment)."""
+    """Read one Caddy config into ``doc``; while placeholders are unset, ``doc.render`` reads
+    the same text again with more environment."""
     doc.frontends, doc.backends = [], {}
     if doc.path.lower().endswith(".json"):
         _from_json(doc, text)
         return
+    source = text
     text, doc.placeholders = substitute(text, env)
     nodes, doc.diagnostics = parse_caddyfile(text, doc.path)
     _Caddyfile(doc, nodes).build()
+    if doc.placeholders:
+        doc.render = lambda more: _again(doc, source, {**env, **more})
+
+
+def _again(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> ProxyConfig:
+    again = ProxyConfig(doc.path, doc.kind, doc.location, files=list(doc.files), name=doc.name)
+    fill(again, text, env)
+    return again
 
 
 def _is_hostname(address: str) -> bool:

@@ -119,11 +119,21 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
 
 
 def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
-    """Read one haproxy.cfg into ``doc`` (again, when the builder has the environment)."""
+    """Read one haproxy.cfg into ``doc``; while placeholders are unset, ``doc.render`` reads
+    the same text again with more environment (the service's that runs HAProxy)."""
+    source = text
     text, doc.placeholders = substitute(text, _ENV_REFERENCE, env)
     doc.frontends, doc.backends = [], {}
     sections, doc.diagnostics = parse_sections(text, doc.path)
     _interpret(doc, sections)
+    if doc.placeholders:
+        doc.render = lambda more: _again(doc, source, {**env, **more})
+
+
+def _again(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> ProxyConfig:
+    again = ProxyConfig(doc.path, doc.kind, doc.location, files=list(doc.files), name=doc.name)
+    fill(again, text, env)
+    return again
 
 
 def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:

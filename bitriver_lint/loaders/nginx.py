@@ -8,7 +8,9 @@ backends. crossplane gives lines; columns come from the line text.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import functools
 import posixpath
 import re
 from collections.abc import Mapping
@@ -35,22 +37,47 @@ Directive = dict[str, Any]
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
+class _Parsed:
+    """What reading a tree's nginx files found, shared by every rendering of them: the trees
+    crossplane gave (templates unsubstituted), its errors, and where each include led."""
+
+    def __init__(self) -> None:
+        self.trees: dict[str, list[Directive]] = {}
+        self.errors: dict[str, list[Diagnostic]] = {}
+        self.includes: dict[tuple[str, str], tuple[list[str], str | None]] = {}
+
+
 class _Reader:
-    def __init__(self, ws: Workspace, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, ws: Workspace, env: Mapping[str, str] | None = None, read: _Parsed | None = None) -> None:
         self.ws = ws
         self.env = env or {}
+        self.read = read or _Parsed()
         self.parsed: dict[str, list[Directive]] = {}
         self.diagnostics: dict[str, list[Diagnostic]] = {}
         self.placeholders: set[str] = set()  # ${NAME} in templates that nothing defines
         self._includes: dict[str, list[tuple[str, Location]]] = {}
 
+    def with_env(self, env: Mapping[str, str]) -> _Reader:
+        """The same files rendered with another environment, without reading them again."""
+        return _Reader(self.ws, env, self.read)
+
     def parse(self, rel: str) -> list[Directive]:
         if rel in self.parsed:
             return self.parsed[rel]
+        if rel not in self.read.trees:
+            self.read.errors[rel] = []
+            self.read.trees[rel] = self._crossplane(rel, self.read.errors[rel])
+        tree = self.read.trees[rel]
+        self.diagnostics.setdefault(rel, []).extend(self.read.errors[rel])
+        if rel.endswith(".template"):
+            tree = copy.deepcopy(tree)  # the unsubstituted tree stays for another environment
+            self._substitute(tree)
+        self.parsed[rel] = tree
+        return tree
+
+    def _crossplane(self, rel: str, diagnostics: list[Diagnostic]) -> list[Directive]:
         import crossplane
 
-        self.parsed[rel] = []
-        diagnostics = self.diagnostics.setdefault(rel, [])
         try:
             text = self.ws.read_text(rel)  # size, encoding and binary checks first
         except FileProblem as exc:
@@ -62,6 +89,7 @@ class _Reader:
         except RecursionError:
             diagnostics.append(Diagnostic("BRL001", "blocks are nested too deeply to read", Location(rel, 1, 1)))
             return []
+        tree: list[Directive] = []
         for config in payload.get("config", []):
             for error in config.get("errors", []):
                 message = re.sub(r"\s+in \S+:\d+$", "", str(error.get("error") or ""))
@@ -73,10 +101,8 @@ class _Reader:
                     body = text.rstrip()
                     where = Location(rel, body.count("\n") + 1, len(body) - body.rfind("\n"))
                 diagnostics.append(Diagnostic("BRL001", message, where))
-            self.parsed[rel] = config.get("parsed", [])
-        if rel.endswith(".template"):
-            self._substitute(self.parsed[rel])
-        return self.parsed[rel]
+            tree = config.get("parsed", [])
+        return tree
 
     def _substitute(self, block: list[Directive]) -> None:
         def one(match: re.Match[str]) -> str:
@@ -98,6 +124,13 @@ class _Reader:
 
     def resolve_include(self, pattern: str, including: str) -> tuple[list[str], str | None]:
         """The tree's files an ``include`` names, and why none were read when it leaves the tree."""
+        key = (pattern, including)
+        if key not in self.read.includes:
+            self.read.includes[key] = self._resolve_include(pattern, including)
+        found, refusal = self.read.includes[key]
+        return list(found), refusal
+
+    def _resolve_include(self, pattern: str, including: str) -> tuple[list[str], str | None]:
         base = posixpath.dirname(including)
         relative = pattern.removeprefix("/etc/nginx/").lstrip("/") if pattern.startswith("/") else pattern
         candidates = [posixpath.normpath(posixpath.join(base, relative)),
@@ -145,14 +178,11 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
     return read(files, ws, config.variables)
 
 
-def reload(doc: ProxyConfig, ws: Workspace, env: Mapping[str, str]) -> None:
-    """Read ``doc``'s templates again with the environment of the service that renders them."""
-    (again,) = [d for d in read(doc.files, ws, env) if d.path == doc.path]
-    doc.frontends, doc.backends, doc.placeholders = again.frontends, again.backends, again.placeholders
-
-
 def read(files: list[str], ws: Workspace, env: Mapping[str, str]) -> list[ProxyConfig]:
-    reader = _Reader(ws, env)
+    return _documents(_Reader(ws, env), files)
+
+
+def _documents(reader: _Reader, files: list[str]) -> list[ProxyConfig]:
     for rel in files:
         reader.parse(rel)
     # Files pulled in by another file's include are part of that config, not roots of their own;
@@ -172,8 +202,17 @@ def read(files: list[str], ws: Workspace, env: Mapping[str, str]) -> list[ProxyC
         for path in doc.files:
             doc.diagnostics.extend(reader.diagnostics.get(path, []))
         doc.placeholders = set(reader.placeholders)
+        if doc.placeholders:
+            doc.render = functools.partial(_again, reader, doc.files, doc.path)
         out.append(doc)
     return out
+
+
+def _again(reader: _Reader, files: list[str], path: str, env: Mapping[str, str]) -> ProxyConfig:
+    """The config rooted at ``path`` rendered with ``env`` added to the reader's environment
+    (the official image's envsubst run with the service's environment)."""
+    (again,) = [d for d in _documents(reader.with_env({**reader.env, **env}), files) if d.path == path]
+    return again
 
 
 def _reachable(reader: _Reader, starts: list[str]) -> set[str]:

@@ -2,7 +2,9 @@
 
 HAProxy, nginx, Envoy and Caddy differ in syntax, not in what the guide asks of them: where
 TLS ends, which path goes to which pool, how pools are health-checked, who may connect. Each
-loader fills a ``ProxyConfig``; one builder (``builders/proxy.py``) puts it in the graph.
+loader fills a ``ProxyConfig``; one builder (``builders/proxy.py``) puts it in the graph, and the
+join stage (``join.py``) completes it: placeholders from the environment of the service that runs
+it, backend servers resolved to the components they name.
 """
 
 from __future__ import annotations
@@ -81,6 +83,11 @@ class ProxyConfig:
     files: list[str] = field(default_factory=list)  # every file read (includes)
     name: str | None = None  # a name for the LB when it is not a file of its own (a Terraform aws_lb)
     placeholders: set[str] = field(default_factory=set)  # environment names the file uses but nothing set
+    # The same config read again, from the text already read, with more environment (added to
+    # the variables it was loaded with): set by the loaders of formats with placeholders when
+    # some are unset. The join stage calls it with the environment of the service that runs
+    # the config; nothing reads the file again.
+    render: Callable[[Mapping[str, str]], ProxyConfig] | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
