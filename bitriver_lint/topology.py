@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bitriver_lint.graph import Component, ServiceGraph
+from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.report import Environment
 from bitriver_lint.vocabulary import AUTO, Role, Topology
 
@@ -13,14 +13,11 @@ def detect(graph: ServiceGraph, choice: str, environment: str | None = None) -> 
     if choice != AUTO:
         return choice, f"set to {choice} by configuration"
 
-    def mine(components: list[Component]) -> list[Component]:
-        return [c for c in components if environment is None or graph.environment_of(c.id) == environment]
-
-    cdns = mine(graph.components(Role.CDN))
+    cdns = graph.components(Role.CDN, environment=environment)
     if cdns:
         first = cdns[0]
         return Topology.CDN, f"a CDN is defined ({first.name} at {first.location})"
-    for lb in mine(graph.components(Role.LB)):
+    for lb in graph.components(Role.LB, environment=environment):
         lb_hosts = {h.id for h in graph.hosts_of(lb.id)[:1]}
         pools = [graph.component_of(graph.node(t)) for li in graph.listeners(lb)  # type: ignore[arg-type]
                  for _, t, _ in graph.out_edges(li.id, "routes")]

@@ -20,7 +20,7 @@ def _viewer_origin(ctx: CheckContext, params: ViewerOriginParams) -> None:
     graph = ctx.graph
     for api in graph.components(Role.API):
         home = graph.environment_of(api.id)
-        viewers = [v for v in graph.components(Role.VIEWER) if graph.environment_of(v.id) == home]
+        viewers = graph.components(Role.VIEWER, environment=home)
         if not viewers:
             continue  # no viewer runtime in this API's environment
         setting = api.env.get(params.env)
@@ -127,7 +127,7 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
         routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
         home = graph.environment_of(lb.id)
         for spec in params.routes:
-            if not any(graph.environment_of(c.id) == home for c in graph.components(spec.role)):
+            if not graph.components(spec.role, environment=home):
                 continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
             matching = [r for r in routes if _covers(r[0].path, spec.path)]
             if not matching:
@@ -199,7 +199,7 @@ def _static_cache(ctx: CheckContext, params: StaticCacheParams) -> None:
     for lb in bitriver_lbs(ctx):
         by_environment.setdefault(graph.environment_of(lb.id), []).append(lb)
     for home, lbs in by_environment.items():
-        fronts = [c for c in graph.components(Role.LB, Role.PROXY, Role.CDN) if graph.environment_of(c.id) == home]
+        fronts = graph.components(Role.LB, Role.PROXY, Role.CDN, environment=home)
         cached = [p for c in fronts for p in c.cached_paths]
         if not any(_covers(p, params.path) or params.path.startswith(p.rstrip("*")) for p in cached):
             _report_uncached(ctx, params, lbs[0])
