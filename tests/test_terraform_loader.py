@@ -50,7 +50,7 @@ def _module(tmp_path: Path, files: dict[str, str], config: Config | None = None)
 
 def test_locals_functions_conditionals_and_references(tmp_path: Path) -> None:
     module = _module(tmp_path, {"main.tf": MAIN})
-    local = module.scope().locals
+    local = {name: located.value for name, located in module.locals.items()}
     assert local["az"] == "eu-west-1a"
     assert local["ports"] == [80, 443]
     assert local["name"] == "bitriver-api"
@@ -61,12 +61,13 @@ def test_locals_functions_conditionals_and_references(tmp_path: Path) -> None:
     assert local["n"] == 4
     assert isinstance(local["maybe"], Unknown) and local["maybe"].names == ("var.api_count",)
     assert isinstance(local["remote"], Unknown)
-    (pg,) = module.resources("aws_db_instance")
+    (pg,) = module.of_type("aws_db_instance")
     assert str(pg.location) == "main.tf:21:1"
-    assert module.value(pg.attributes["vpc_security_group_ids"]) == ["aws_security_group.lb"]
-    assert module.value(pg.attributes["availability_zone"]) == "eu-west-1a"
-    assert pg.attributes["password"].literal and str(pg.attributes["password"].value_location) == "main.tf:23:28"
-    assert not pg.attributes["availability_zone"].literal
+    assert pg.attributes["vpc_security_group_ids"].value == ["aws_security_group.lb"]
+    assert pg.attributes["availability_zone"].value == "eu-west-1a"
+    assert str(pg.attributes["password"].location) == "main.tf:23:28"
+    # Written as a literal, the password is a secret of the document; the computed zone is not.
+    assert [(s.name, str(s.location)) for s in module.secrets] == [("password", "main.tf:23:28")]
 
 
 def test_tfvars_precedence_and_config_variables(tmp_path: Path) -> None:
@@ -74,17 +75,17 @@ def test_tfvars_precedence_and_config_variables(tmp_path: Path) -> None:
              "b.auto.tfvars": 'region = "ap-south-1"\napi_count = 3\n'}
     module = _module(tmp_path, files)
     assert module.variables["region"].value == "ap-south-1"  # *.auto.tfvars after terraform.tfvars
-    assert module.scope().locals["maybe"] == 4
+    assert module.locals["maybe"].value == 4
     assert str(module.variables["region"].location) == "b.auto.tfvars:1:10"
     overridden = _module(tmp_path, files, Config(variables={"region": "eu-central-1"}))
-    assert overridden.scope().locals["az"] == "eu-central-1a"
+    assert overridden.locals["az"].value == "eu-central-1a"
 
 
 def test_malformed_file_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Path) -> None:
     module = _module(tmp_path, {"main.tf": MAIN, "broken.tf": 'resource "aws_instance" "x" {\n  ami = \n}\n'})
     assert [(d.rule_id, str(d.location)) for d in module.diagnostics] == [("BRL001", "broken.tf:2:9")]
     assert "invalid HCL" in module.diagnostics[0].message
-    assert [b.labels for b in module.resources()] == [["aws_security_group", "lb"], ["aws_db_instance", "pg"]]
+    assert [[r.type, r.name] for r in module.resources] == [["aws_security_group", "lb"], ["aws_db_instance", "pg"]]
 
 
 MAIN_JSON = """{
@@ -110,21 +111,21 @@ MAIN_JSON = """{
 def test_json_syntax_evaluates_like_hcl_with_json_positions(tmp_path: Path) -> None:
     module = _module(tmp_path, {"main.tf.json": MAIN_JSON, "terraform.tfvars.json": '{"region": "us-east-1"}\n'})
     assert module.diagnostics == []
-    local = module.scope().locals
+    local = {name: located.value for name, located in module.locals.items()}
     assert local["az"] == "us-east-1a"
     assert local["all_ports"] == [80, 443]  # "${expr}" alone keeps the value's type
     assert local["literal"] == "${not.a.ref}"
     assert str(module.variables["region"].location) == "terraform.tfvars.json:1:12"
-    (sg,) = module.resources("aws_security_group")
+    (sg,) = module.of_type("aws_security_group")
     assert str(sg.location) == "main.tf.json:7:7"
-    assert module.value(sg.attributes["tags"]) == {"Role": "lb"}  # an object argument...
+    assert sg.attributes["tags"].value == {"Role": "lb"}  # an object argument...
     (ingress,) = [b for b in sg.blocks if b.type == "ingress"]  # ...and a list of nested blocks
     assert str(ingress.location) == "main.tf.json:10:21"
-    assert module.value(ingress.attributes["cidr_blocks"]) == ["0.0.0.0/0"]
-    (tg,) = module.resources("aws_lb_target_group")
+    assert ingress.attributes["cidr_blocks"].value == ["0.0.0.0/0"]
+    (tg,) = module.of_type("aws_lb_target_group")
     (check,) = [b for b in tg.blocks if b.type == "health_check"]  # a single object is one block
-    assert module.value(check.attributes["path"]) == "/healthz"
-    assert str(check.attributes["path"].value_location) == "main.tf.json:14:54"
+    assert check.attributes["path"].value == "/healthz"
+    assert str(check.attributes["path"].location) == "main.tf.json:14:54"
 
 
 def test_malformed_json_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Path) -> None:
@@ -134,7 +135,8 @@ def test_malformed_json_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Pat
         ("BRL001", "broken.tf.json:3:1"), ("BRL001", "odd.tf.json:1:2")]
     assert "invalid JSON" in module.diagnostics[0].message
     assert "'resources'" in module.diagnostics[1].message
-    assert [b.labels for b in module.resources()] == [["aws_security_group", "lb"], ["aws_lb_target_group", "api"]]
+    assert [[r.type, r.name] for r in module.resources] == [["aws_security_group", "lb"],
+                                                            ["aws_lb_target_group", "api"]]
 
 
 def test_string_escapes_and_heredocs(tmp_path: Path) -> None:
@@ -146,7 +148,7 @@ def test_string_escapes_and_heredocs(tmp_path: Path) -> None:
             '    EOT\n'
             '}\n'
             'variable "region" {\n  default = "eu-west-1"\n}\n')
-    local = _module(tmp_path, {"main.tf": text}).scope().locals
+    local = {name: located.value for name, located in _module(tmp_path, {"main.tf": text}).locals.items()}
     assert local["quoted"] == 'a"b\tc ${not.a.ref} é'
     assert local["doc"] == "region=eu-west-1\n  kept \\n literally\n"
 
@@ -164,8 +166,8 @@ def test_parallel_parsing_gives_the_same_modules(tmp_path: Path, monkeypatch: py
     rels = sorted([*files, "m0/broken.tf"])
 
     def shape(modules: list[TerraformModule]) -> list[object]:
-        return [(m.directory, [(b.type, b.labels, str(b.location)) for b in m.blocks],
-                 [(d.rule_id, str(d.location)) for d in m.diagnostics], m.scope().locals["ports"]) for m in modules]
+        return [(m.directory, [(r.address, str(r.location)) for r in m.resources],
+                 [(d.rule_id, str(d.location)) for d in m.diagnostics], m.locals["ports"].value) for m in modules]
 
     serial = shape(load(rels, Workspace(tmp_path), Config()))
     pools: list[int] = []
@@ -199,7 +201,7 @@ def test_parsing_falls_back_to_one_process_when_no_pool_can_start(tmp_path: Path
     monkeypatch.setattr(terraform, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     modules = load(["m0/main.tf", "m1/main.tf"], Workspace(tmp_path, jobs=2), Config())
-    assert [m.scope().locals["az"] for m in modules] == ["eu-west-1a", "eu-west-1a"]
+    assert [m.locals["az"].value for m in modules] == ["eu-west-1a", "eu-west-1a"]
 
 
 def test_modules_calling_the_root_and_resources_switched_off(tmp_path: Path) -> None:
@@ -215,8 +217,8 @@ def test_modules_calling_the_root_and_resources_switched_off(tmp_path: Path) -> 
     # The root directory is read through its callers (as Terraform would), once per call.
     assert [m.prefix for m in modules] == ["", "module.on.", "module.off."]
     on, off = modules[1], modules[2]
-    assert [b.labels for b in on.resources()] == [["aws_lb", "this"], ["aws_security_group", "lb"]]
-    assert off.resources() == []  # count = 0 and an empty for_each create nothing
+    assert [[r.type, r.name] for r in on.resources] == [["aws_lb", "this"], ["aws_security_group", "lb"]]
+    assert off.resources == []  # count = 0 and an empty for_each create nothing
 
 
 def test_for_expressions_and_splats(tmp_path: Path) -> None:
@@ -229,7 +231,7 @@ def test_for_expressions_and_splats(tmp_path: Path) -> None:
             '  ids     = [{id = 1}, {id = 2}][*].id\n'
             '  unknown = [for s in var.nope : s]\n'
             '}\n')
-    local = _module(tmp_path, {"main.tf": text}).scope().locals
+    local = {name: located.value for name, located in _module(tmp_path, {"main.tf": text}).locals.items()}
     assert local["ports"] == [8080]
     assert local["by_port"] == {"80": "web", "8080": "api"}
     assert local["grouped"] == {"a": ["a", "a"], "b": ["b"]}
@@ -251,7 +253,7 @@ def test_file_functions_read_only_the_scanned_tree(tmp_path: Path) -> None:
             '}\n')
     (tmp_path / "infra" / "main.tf").write_text(text)
     (module,) = load(["infra/main.tf"], Workspace(tmp_path), Config())
-    local = module.scope().locals
+    local = {name: located.value for name, located in module.locals.items()}
     assert local["rendered"] == "export ORIGIN=https://x\n" and local["rendered"].path == "infra/boot.sh.tftpl"
     assert local["sibling"].startswith("not in the module's tree")
     for name in ("absolute", "escaping", "missing"):

@@ -1,27 +1,27 @@
-"""Small helpers every part of the Terraform builder uses: addresses and located values."""
+"""What every Terraform provider builds the same way: graph ids and hosts bound to trees."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from bitriver_lint.loaders.terraform import Block, TerraformModule
-from bitriver_lint.model import Located
-
-
-def located_value(
-    module: TerraformModule, block: Block, name: str, extra: dict[str, Any] | None = None
-) -> Located[Any] | None:
-    attribute = block.attributes.get(name)
-    if attribute is None:
-        return None
-    return Located(module.value(attribute, extra), attribute.value_location)
-
-
-def resource_ref(block: Block) -> str:
-    return ".".join(block.labels[:2])
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.graph import Host
+from bitriver_lint.loaders.terraform_document import TerraformModule
+from bitriver_lint.model import Location
 
 
 def node_id(module: TerraformModule, address: str) -> str:
     """A graph id for a resource address (module prefix included): unique across root modules,
     since environments kept side by side (envs/prod, envs/staging) reuse the same addresses."""
     return f"tf:{module.root_directory}:{address}"
+
+
+def bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Location) -> bool:
+    """Config ``hosts`` entries that put compose/systemd directories on this machine: their hosts
+    run on it (and so sit behind its firewall layers). True when any binding applied."""
+    bound = [b for b in ctx.config.hosts.values() if b.resource in refs and b.paths]
+    for binding in bound:
+        prefixes = [ctx.config_path(p) for p in binding.paths]
+        for other in ctx.graph.hosts():
+            directory = other.directory or ""
+            if other.id != host.id and any(directory == p or directory.startswith(p + "/") for p in prefixes):
+                ctx.graph.runs_on(other.id, host.id, where)
+    return bool(bound)

@@ -5,6 +5,12 @@ column of every block and attribute. A directory is one module: variable default
 ``terraform.tfvars``, then ``*.auto.tfvars`` in name order, then the config's ``variables``;
 ``locals`` are evaluated on demand. Values that cannot be known (unset variables, data
 sources, remote modules) are ``Unknown``s.
+
+The parsed configuration (``ModuleSource``, with its evaluator) stays in the loader: ``load``
+returns ``terraform_document.TerraformModule``s, in which every resource instance (after
+``count``/``for_each``) has its arguments and nested blocks evaluated already. Every safety
+limit evaluation can hit is therefore met while loading and reported as BRL001 with the
+loader's other diagnostics.
 """
 
 from __future__ import annotations
@@ -17,10 +23,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bitriver_lint.config import Config
+from bitriver_lint.loaders.terraform_document import (
+    Body,
+    ProviderConfig,
+    ResourceInstance,
+    SecretLiteral,
+    TerraformModule,
+)
 from bitriver_lint.loaders.terraform_eval import (
     Guard,
     JsonExpression,
-    Literal,
     Scope,
     Syntax,
     evaluate_value,
@@ -51,7 +63,10 @@ class Block:
 
 
 @dataclass
-class TerraformModule:
+class ModuleSource:
+    """One module instance as written: its parsed blocks and what evaluates them. The loader's
+    own working state; ``load`` turns each into the ``TerraformModule`` builders read."""
+
     directory: str
     files: list[str]
     blocks: list[Block]
@@ -95,12 +110,6 @@ class TerraformModule:
 
     def of_type(self, block_type: str) -> list[Block]:
         return self._index().get((block_type,), [])
-
-    def resources(self, resource_type: str | None = None) -> list[Block]:
-        """Resources Terraform would create: not those switched off with ``count = 0`` or an
-        empty ``for_each`` (community modules guard everything with ``var.create ? 1 : 0``)."""
-        key = ("resource",) if resource_type is None else ("resource", resource_type)
-        return [b for b in self._index().get(key, []) if not self._switched_off(b)]
 
     def _switched_off(self, block: Block) -> bool:
         off = self._off.get(id(block))
@@ -189,43 +198,9 @@ class TerraformModule:
         self.guard.expanded += keep
         return keep
 
-    def instances(self, block: Block) -> list[tuple[str, Block]]:
-        """(address, copy) per instance, each copy evaluated with its own ``count``/``each``."""
-        return [(address, _bound(block, block.type, block.location, scope) if scope else block)
-                for address, scope in self.instance_scopes(block)]
-
-    def nested(self, block: Block, *block_types: str) -> list[Block]:
-        """The nested blocks of these types, ``dynamic`` ones expanded with this module's values
-        (a ``for_each`` that cannot be known gives one copy whose values are all Unknown)."""
-        out: list[Block] = []
-        for child in block.blocks:
-            if child.type in block_types:
-                out.append(child)
-            elif child.type == "dynamic" and child.labels[:1] and child.labels[0] in block_types:
-                out.extend(self._expand_dynamic(child))
-        for block_type in block_types:
-            if not any(b.type == block_type for b in out) and block_type in block.attributes:
-                out.extend(self._attribute_blocks(block.attributes[block_type]))
-        return out
-
-    def _attribute_blocks(self, attribute: Attribute) -> list[Block]:
-        """``ingress = [{...}]``: the attribute form of nested blocks the AWS provider accepts."""
-        value = self.value(attribute)
-        items = value if isinstance(value, list) else [value]
-        if not all(isinstance(i, (dict, Unknown)) for i in items):
-            return []
-        blocks: list[Block] = []
-        for item in items:
-            copy = Block(attribute.name, [], attribute.value_location)
-            # An entry we cannot know makes every value of its copy unknown: rules note, not guess.
-            fields = item if isinstance(item, dict) else dict.fromkeys(_UNKNOWN_ENTRY_KEYS, item)
-            copy.attributes = {k: Attribute(k, Literal(v), attribute.location, attribute.value_location,
-                                            isinstance(v, (str, int, float, bool)))
-                               for k, v in fields.items()}
-            blocks.append(copy)
-        return blocks
-
     def _expand_dynamic(self, dynamic: Block) -> list[Block]:
+        """A ``dynamic`` block's copies of its ``content``, one per ``for_each`` entry (one whose
+        values are all Unknown when the ``for_each`` cannot be known)."""
         content = next((b for b in dynamic.blocks if b.type == "content"), None)
         if content is None:
             return []
@@ -333,7 +308,7 @@ def _expression_text(attribute: Attribute) -> str:
 _LOCAL_REFERENCE = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_-]*)")
 
 
-def _settle_locals(module: TerraformModule) -> None:
+def _settle_locals(module: ModuleSource) -> None:
     """Evaluate the locals in the order they depend on each other (without recursion), so a
     long chain of locals never nests evaluation deeply; a cycle is left to ``_Locals``, which
     names it."""
@@ -358,11 +333,6 @@ def _settle_locals(module: TerraformModule) -> None:
             elif following not in done and following not in visiting:
                 visiting.add(following)
                 stack.append((following, iter(depends[following])))
-
-
-# The fields rules read from a nested block (ports, sources, paths, targets).
-_UNKNOWN_ENTRY_KEYS = ("from_port", "to_port", "protocol", "cidr_blocks", "ipv6_cidr_blocks", "security_groups",
-                       "prefix_list_ids", "path", "port", "target_group_arn", "container_port")
 
 
 def _bound(block: Block, block_type: str, location: Location, scope: dict[str, Any]) -> Block:
@@ -393,7 +363,7 @@ class _Locals(Mapping[str, Any]):
     """Locals evaluated on first use, so they may refer to each other in any order. Locals that
     refer to each other in a loop are Unknowns naming the loop (reported once as BRL001)."""
 
-    def __init__(self, module: TerraformModule) -> None:
+    def __init__(self, module: ModuleSource) -> None:
         self.module = module
 
     def __getitem__(self, key: str) -> Any:
@@ -565,9 +535,16 @@ _META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depen
 
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModule]:
-    """Every root module, with the local modules it calls instantiated inside it. A directory
-    that another module calls is read through its callers (with their inputs), not on its own;
-    modules calling each other in a loop are read from the first of them, the loop reported."""
+    """Every root module, with the local modules it calls instantiated inside it, every value
+    evaluated (see ``documents``)."""
+    return documents(load_sources(files, ws, config))
+
+
+def load_sources(files: list[str], ws: Workspace, config: Config) -> list[ModuleSource]:
+    """Every root module, with the local modules it calls instantiated inside it, as written.
+    A directory that another module calls is read through its callers (with their inputs), not
+    on its own; modules calling each other in a loop are read from the first of them, the loop
+    reported."""
     by_dir: dict[str, list[str]] = {}
     for rel in files:
         by_dir.setdefault(posixpath.dirname(rel), []).append(rel)
@@ -575,7 +552,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModul
     guard = Guard()
     standalone = {d: _load_module(d, sorted(rels), ws, config, parsed, guard) for d, rels in sorted(by_dir.items())}
     calls = {d: [t for _, t in _calls(m) if t in standalone] for d, m in standalone.items()}
-    out: list[TerraformModule] = []
+    out: list[ModuleSource] = []
     emitted: set[str] = set()  # callee directories whose parse errors were already reported
     covered: set[str] = set()
     called = {t for d, targets in calls.items() for t in targets if t != d}
@@ -588,10 +565,6 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModul
         module = standalone[directory]
         module.root = directory
         out.extend(_with_children(module, standalone, ws, config, (directory,), emitted))
-    for module in out:
-        _prewalk(module)
-    if out:
-        out[0].diagnostics.extend(guard.diagnostics)
     return out
 
 
@@ -606,7 +579,7 @@ def _reachable(start: str, calls: dict[str, list[str]]) -> set[str]:
     return seen
 
 
-def _calls(module: TerraformModule) -> list[tuple[Block, str]]:
+def _calls(module: ModuleSource) -> list[tuple[Block, str]]:
     found = []
     for block in module.of_type("module"):
         source = module.value(block.attributes.get("source"))
@@ -616,8 +589,8 @@ def _calls(module: TerraformModule) -> list[tuple[Block, str]]:
     return found
 
 
-def _with_children(module: TerraformModule, standalone: dict[str, TerraformModule], ws: Workspace,
-                   config: Config, chain: tuple[str, ...], emitted: set[str]) -> list[TerraformModule]:
+def _with_children(module: ModuleSource, standalone: dict[str, ModuleSource], ws: Workspace,
+                   config: Config, chain: tuple[str, ...], emitted: set[str]) -> list[ModuleSource]:
     """``module`` and, depth first, the instances of the local modules it calls. ``chain`` is the
     directories from the root down to ``module``: a call back into one of them is a cycle."""
     out = [module]
@@ -647,7 +620,7 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
         guard.modules += 1
         # One parse per file: instances share the callee's blocks, with their own variables.
         callee = standalone[target]
-        child = TerraformModule(callee.directory, callee.files, callee.blocks, dict(callee.variables),
+        child = ModuleSource(callee.directory, callee.files, callee.blocks, dict(callee.variables),
                                 set(callee.sensitive), list(callee.tfvars), [], dict(callee.locals_))
         child.guard = guard
         if target not in emitted:
@@ -664,29 +637,140 @@ def _with_children(module: TerraformModule, standalone: dict[str, TerraformModul
     return out
 
 
-def _prewalk(module: TerraformModule) -> None:
-    """Evaluate every value of the module once, for each instance, while loading: a value that
-    hits a safety limit is reported now, with the loader's other diagnostics, whether or not a
-    rule reads it later."""
-    for block in module.blocks:
+def documents(sources: list[ModuleSource]) -> list[TerraformModule]:
+    """Each module instance with every value evaluated, for each resource instance: a value
+    that hits a safety limit is reported now, with the loader's other diagnostics (on the
+    first module of the load), whether or not a rule reads it later."""
+    out = [_document(source) for source in sources]
+    regions: dict[str, str | None] = {}
+    for document in out:
+        own = None
+        for provider in document.providers:
+            value = provider.arg("region")
+            own = value if isinstance(value, str) else own
+        if document.prefix:
+            document.region = own or regions.get(document.root_directory)  # providers live in the root
+        else:
+            document.region = regions[document.root_directory] = own
+        configured = {p.ref: p.arg("region") for p in document.providers}  # the last block of a name wins
+        for instance in document.resources + document.data:
+            # Its provider configuration's region; else the module's (a provider from the root).
+            region = configured.get(instance.provider)
+            instance.region = region if isinstance(region, str) else document.region
+    reported: set[int] = set()
+    for source, document in zip(sources, out, strict=True):
+        if id(source.guard) not in reported:  # a guard is shared by all modules of one load
+            reported.add(id(source.guard))
+            document.diagnostics.extend(source.guard.diagnostics)
+    return out
+
+
+def _document(source: ModuleSource) -> TerraformModule:
+    document = TerraformModule(source.directory, source.files, prefix=source.prefix, root=source.root,
+                               called_at=source.called_at, variables=dict(source.variables),
+                               sensitive=set(source.sensitive), diagnostics=source.diagnostics)
+    for block in source.blocks:
         if block.type in ("resource", "data"):
-            for _, extra in module.instance_scopes(block):
-                _walk_block(module, block, extra)
+            scopes = source.instance_scopes(block)
+            for address, extra in scopes:
+                if not block.labels:
+                    _evaluated(source, block, extra)  # nothing to name it by: evaluated for its limits only
+                    continue
+                instance = _instance(source, block, address, extra)
+                instance.siblings = len(scopes)
+                (document.resources if instance.mode == "managed" else document.data).append(instance)
+        elif block.type == "provider":
+            body = _evaluated(source, block, {})
+            alias = body.arg("alias")
+            document.providers.append(ProviderConfig(
+                block.type, block.location, body.attributes, body.blocks, body.keys,
+                name=block.labels[0] if block.labels else "", alias=alias if isinstance(alias, str) else None))
         elif block.type not in ("locals", "variable"):
-            _walk_block(module, block, {})
+            _evaluated(source, block, {})  # outputs, module calls...: evaluated for the limits they hit
+    locals_ = source.scope().locals
+    document.locals = {name: Located(locals_.get(name), attribute.value_location)
+                       for name, attribute in source.locals_.items()}
+    document.secrets = _secrets(source)
+    return document
 
 
-def _walk_block(module: TerraformModule, block: Block, extra: dict[str, Any]) -> None:
-    for attribute in block.attributes.values():
-        module.value(attribute, extra)
+def _instance(source: ModuleSource, block: Block, address: str, extra: dict[str, Any]) -> ResourceInstance:
+    body = _evaluated(source, block, extra)
+    key: int | str | None = None
+    if "count" in extra:
+        key = extra["count"]["index"]
+    elif "each" in extra:
+        key = extra["each"]["key"]
+    resource_type = block.labels[0]
+    name = block.labels[1] if len(block.labels) > 1 else ""
+    data = block.type == "data"
+    return ResourceInstance(resource_type, block.location, body.attributes, body.blocks, body.keys, name=name,
+                            address=f"data.{address}" if data else address, module=source.prefix,
+                            mode="data" if data else "managed", key=key,
+                            provider=_provider_of(block) or resource_type.split("_")[0])
+
+
+def _provider_of(block: Block) -> str | None:
+    """The ``provider`` meta-argument as written (``aws.west``): a reference, not a value."""
+    attribute = block.attributes.get("provider")
+    if attribute is None:
+        return None
+    if isinstance(attribute.expr, tuple):
+        return token_text(attribute.expr).strip() or None
+    value = getattr(attribute.expr, "value", None)
+    return value if isinstance(value, str) else None
+
+
+def _evaluated(source: ModuleSource, block: Block, extra: dict[str, Any]) -> Body:
+    """The block with every argument evaluated (``extra``: its instance's ``count``/``each``)
+    and its nested blocks likewise, ``dynamic`` ones expanded."""
+    attributes = {name: Located(source.value(a, extra), a.value_location) for name, a in block.attributes.items()}
+    keys = {name: a.location for name, a in block.attributes.items()}
+    blocks: list[Body] = []
     for child in block.blocks:
         if child.type == "dynamic":
             for attribute in child.attributes.values():
-                module.value(attribute, extra)
-            for expanded in module._expand_dynamic(child):
-                _walk_block(module, expanded, extra)
+                source.value(attribute, extra)  # its for_each, iterator...: for the limits they hit
+            blocks.extend(_evaluated(source, expanded, extra) for expanded in source._expand_dynamic(child))
         else:
-            _walk_block(module, child, extra)
+            blocks.append(_evaluated(source, child, extra))
+    return Body(block.type, block.location, attributes, blocks, keys)
+
+
+def _secret_literals(blocks: list[Block]) -> list[Attribute]:
+    found: list[Attribute] = []
+    for block in blocks:
+        for name, attribute in block.attributes.items():
+            if attribute.literal and SECRET_NAME.search(name):
+                found.append(attribute)
+        found.extend(_secret_literals(block.blocks))
+    return found
+
+
+def _secrets(source: ModuleSource) -> list[SecretLiteral]:
+    """Literal values under secret-looking names: in every resource as written (also one
+    switched off: the secret is committed all the same) and provider, in variable defaults
+    (unless declared sensitive) and in tfvars."""
+    found: list[SecretLiteral] = []
+    for attribute in _secret_literals(source.of_type("resource") + source.of_type("provider")):
+        value = source.value(attribute)
+        if isinstance(value, str) and value:
+            found.append(SecretLiteral(attribute.name, value, attribute.value_location))
+    for variable in source.of_type("variable"):
+        name = variable.labels[0] if variable.labels else ""
+        default = variable.attributes.get("default")
+        if default is None or not default.literal or not SECRET_NAME.search(name) or name in source.sensitive:
+            continue
+        value = source.value(default)
+        if isinstance(value, str) and value:
+            found.append(SecretLiteral(name, value, default.value_location))
+    for path, attribute in source.tfvars:
+        if not attribute.literal or not SECRET_NAME.search(attribute.name):
+            continue
+        value = source.value(attribute)
+        if isinstance(value, str) and value:
+            found.append(SecretLiteral(attribute.name, value, attribute.value_location, tfvars=path))
+    return found
 
 
 def _reader(ws: Workspace) -> Callable[[str], str | None]:
@@ -779,14 +863,14 @@ def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
 
 
 def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
-                 parsed: dict[str, Parsed], guard: Guard) -> TerraformModule:
+                 parsed: dict[str, Parsed], guard: Guard) -> ModuleSource:
     diagnostics: list[Diagnostic] = []
     blocks: list[Block] = []
     for rel in rels:
         _, file_blocks, problems = parsed[rel]
         blocks.extend(file_blocks)
         diagnostics.extend(problems)
-    module = TerraformModule(directory, rels, blocks, {}, set(), [], diagnostics)
+    module = ModuleSource(directory, rels, blocks, {}, set(), [], diagnostics)
     module.guard = guard
     module.reader = _reader(ws)
     for block in module.of_type("variable"):

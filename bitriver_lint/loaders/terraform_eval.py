@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from bitriver_lint.loaders.terraform_document import FileText
 from bitriver_lint.model import Diagnostic, Location, Unknown
 
 
@@ -140,19 +141,6 @@ class Scope:
         if self.exact and isinstance(rule, tuple) and rule[1]:
             return Location(self.origin.path, rule[1], rule[2] or 1)
         return self.origin
-
-
-class FileText(str):
-    """Text read from a file of the tree by file()/templatefile(), which remembers the file, so
-    positions inside it can be reported (``exact``: its lines are the file's lines)."""
-
-    path: str
-    exact: bool
-
-    def __new__(cls, text: str, path: str, exact: bool) -> FileText:
-        value = super().__new__(cls, text)
-        value.path, value.exact = path, exact
-        return value
 
 
 # python-hcl2's parse tree reduced to plain tuples, ``(kind, line, column, content)``: content

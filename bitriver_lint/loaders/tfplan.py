@@ -3,6 +3,8 @@
 A plan carries what ``terraform plan`` resolved, so no evaluation is needed; values that are
 only known after apply (IDs) come back as the references the configuration section records
 (``aws_security_group.api``), which is all joins need. Locations point into the plan file.
+Each planned resource is one block of its own (named as its address, ``api[0]``), turned into
+the same documents as ``.tf`` files.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.terraform import Attribute, Block, TerraformModule
+from bitriver_lint.loaders.terraform import Attribute, Block, ModuleSource, documents
+from bitriver_lint.loaders.terraform_document import TerraformModule
 from bitriver_lint.loaders.terraform_eval import Literal
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, plain
 from bitriver_lint.model import Diagnostic, Location
@@ -19,9 +22,9 @@ from bitriver_lint.workspace import FileProblem, Workspace
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModule]:
     del config
-    out: list[TerraformModule] = []
+    out: list[ModuleSource] = []
     for rel in files:
-        module = TerraformModule(rel, [rel], [], {}, set(), [])
+        module = ModuleSource(rel, [rel], [], {}, set(), [])
         out.append(module)
         try:
             plan = load_document(ws.read_text(rel), rel)
@@ -33,7 +36,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModul
         references = _references(plan.get("configuration"))
         _collect(module, plan.get("planned_values", {}).get("root_module") if isinstance(
             plan.get("planned_values"), LDict) else None, references)
-    return out
+    return documents(out)
 
 
 def _references(configuration: Any) -> dict[str, dict[str, list[str]]]:
@@ -53,7 +56,7 @@ def _references(configuration: Any) -> dict[str, dict[str, list[str]]]:
     return found
 
 
-def _collect(module: TerraformModule, node: Any, references: dict[str, dict[str, list[str]]]) -> None:
+def _collect(module: ModuleSource, node: Any, references: dict[str, dict[str, list[str]]]) -> None:
     if not isinstance(node, LDict):
         return
     for resource in _list(node.get("resources")):

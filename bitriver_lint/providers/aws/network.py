@@ -1,4 +1,4 @@
-"""Terraform networking into firewall layers: subnets, security groups and public addressing."""
+"""AWS networking into firewall layers: subnets, security groups and public addressing."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import located_value, node_id, resource_ref
+from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.exposure import named_set
 from bitriver_lint.graph import Allow, Dangling, Host, Network, UnknownRule
-from bitriver_lint.loaders.terraform import Block, TerraformModule
+from bitriver_lint.loaders.terraform_document import Body, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.vocabulary import Layer
@@ -26,11 +26,36 @@ class SgRule:
     cidrs: list[str] | Unknown
 
 
+class SgRules:
+    """Ingress rules by the security group they belong to: a group instance
+    (``aws_security_group.lb["web"]``) or a group as a whole (``aws_security_group.lb``)."""
+
+    def __init__(self) -> None:
+        self.by_group: dict[str, list[SgRule]] = {}
+
+    def add(self, group: str, rule: SgRule) -> None:
+        self.by_group.setdefault(group, []).append(rule)
+
+    def of(self, group: str) -> list[SgRule]:
+        """The rules of a group a reference names: one instance's (with those written for the
+        whole group), or every instance's for the whole group. Instances with the same rules
+        (the usual case: rules that do not depend on ``count``/``each``) count once."""
+        resource = group.split("[")[0]
+        taken: list[list[SgRule]] = []
+        for key, rules in self.by_group.items():
+            named = key in (group, resource) or ("[" not in group and key.split("[")[0] == group)
+            if named and rules not in taken:
+                taken.append(rules)
+        return [rule for rules in taken for rule in rules]
+
+
 def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
     """Security group -> the subnet CIDRs its members sit in. A member whose subnet CIDR is not
     known makes the group count as the whole private address space."""
-    subnet_cidrs = {resource_ref(s): module.value(s.attributes.get("cidr_block"))
-                    for s in module.resources("aws_subnet")}
+    subnet_cidrs: dict[str, Any] = {}
+    for subnet in module.of_type("aws_subnet"):
+        subnet_cidrs[subnet.address] = subnet.arg("cidr_block")
+        subnet_cidrs.setdefault(subnet.ref, subnet.arg("cidr_block"))
     private = [str(n) for n in PRIVATE.networks]
     members: dict[str, list[str]] = {}
 
@@ -41,65 +66,55 @@ def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
             key = str(group).split("[")[0]
             members.setdefault(key, []).extend(known if known and len(known) == len(cidrs) else private)
 
-    def value(block: Block, name: str) -> Any:
-        return module.value(block.attributes.get(name))
-
-    for block in module.resources("aws_instance"):
-        add(value(block, "vpc_security_group_ids"), value(block, "subnet_id"))
-    for block in module.resources("aws_lb") + module.resources("aws_alb"):
-        add(module.value(block.attributes.get("security_groups")), module.value(block.attributes.get("subnets")))
-    for block in module.resources("aws_ecs_service"):
-        for network in module.nested(block, "network_configuration"):
-            add(value(network, "security_groups"), value(network, "subnets"))
-    for block in module.resources("aws_autoscaling_group"):
-        spec = next(iter(module.nested(block, "launch_template")), None)
-        template_ref = module.value(spec.attributes.get("id")) if spec else None
-        template = next((t for t in module.resources("aws_launch_template") if resource_ref(t) == template_ref), None)
+    for instance in module.of_type("aws_instance"):
+        add(instance.arg("vpc_security_group_ids"), instance.arg("subnet_id"))
+    for lb in module.of_type("aws_lb", "aws_alb"):
+        add(lb.arg("security_groups"), lb.arg("subnets"))
+    for service in module.of_type("aws_ecs_service"):
+        for network in service.nested("network_configuration"):
+            add(network.arg("security_groups"), network.arg("subnets"))
+    for group in module.of_type("aws_autoscaling_group"):
+        spec = group.first("launch_template")
+        template = module.find("aws_launch_template", spec.arg("id")) if spec else None
         if template is not None:
-            add(module.value(template.attributes.get("vpc_security_group_ids")),
-                module.value(block.attributes.get("vpc_zone_identifier")))
+            add(template.arg("vpc_security_group_ids"), group.arg("vpc_zone_identifier"))
     return members
 
 
-def security_group_rules(module: TerraformModule, ctx: BuildContext) -> dict[str, list[SgRule]]:
-    rules: dict[str, list[SgRule]] = {}
+def security_group_rules(module: TerraformModule, ctx: BuildContext) -> SgRules:
+    rules = SgRules()
     members = _sg_members(module)
-    for sg in module.resources("aws_security_group"):
-        for ingress in module.nested(sg, "ingress"):
-            rules.setdefault(resource_ref(sg), []).append(_rule(module, ctx, ingress, "protocol", "cidr_blocks",
-                                                        "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
-                                                        members))
-    for rule in module.resources("aws_security_group_rule"):
-        kind = located_value(module, rule, "type")
-        target = located_value(module, rule, "security_group_id")
+    for sg in module.of_type("aws_security_group"):
+        for ingress in sg.nested("ingress"):
+            rules.add(sg.address, _rule(module, ctx, ingress, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
+                                        "security_groups", "prefix_list_ids", members))
+    for rule in module.of_type("aws_security_group_rule"):
+        kind = rule.get("type")
+        target = rule.get("security_group_id")
         if kind is None or kind.value != "ingress" or target is None or not isinstance(target.value, str):
             continue
-        rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "protocol", "cidr_blocks",
-                                                        "ipv6_cidr_blocks", "source_security_group_id",
-                                                        "prefix_list_ids", members))
-    for rule in module.resources("aws_vpc_security_group_ingress_rule"):
-        target = located_value(module, rule, "security_group_id")
+        rules.add(target.value, _rule(module, ctx, rule, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
+                                      "source_security_group_id", "prefix_list_ids", members))
+    for rule in module.of_type("aws_vpc_security_group_ingress_rule"):
+        target = rule.get("security_group_id")
         if target is None or not isinstance(target.value, str):
             continue
-        rules.setdefault(target.value, []).append(_rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
-                                                        "referenced_security_group_id", "prefix_list_id", members))
+        rules.add(target.value, _rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
+                                      "referenced_security_group_id", "prefix_list_id", members))
     return rules
 
 
-def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key: str, v4: str, v6: str,
+def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key: str, v4: str, v6: str,
           sg_key: str, prefix_key: str, members: dict[str, list[str]]) -> SgRule:
-    def value(name: str) -> Any:
-        return module.value(block.attributes.get(name))
-
-    protocol = _PROTOCOLS.get(str(value(protocol_key)).lower(), "tcp")
-    low, high = value("from_port"), value("to_port")
+    protocol = _PROTOCOLS.get(str(block.arg(protocol_key)).lower(), "tcp")
+    low, high = block.arg("from_port"), block.arg("to_port")
     cidrs: list[str] | Unknown = []
     if protocol != "all" and isinstance(low, Unknown):
         cidrs = low  # which ports it opens is not known: exposure through it cannot be judged
     if protocol == "all" or not isinstance(low, int):
         low, high = 0, 65535
     for key in (v4, v6) if isinstance(cidrs, list) else ():
-        found = value(key)
+        found = block.arg(key)
         if isinstance(found, Unknown):
             cidrs = found
             break
@@ -112,11 +127,11 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Block, protocol_key
                 break
             cidrs.extend(str(c) for c in found)
     if isinstance(cidrs, list):
-        sources = value(sg_key)
+        sources = block.arg(sg_key)
         for source in sources if isinstance(sources, list) else ([sources] if sources else []):
             # Another group's members: the subnets they sit in (private space when unknown).
             cidrs.extend(members.get(str(source).split("[")[0]) or [str(n) for n in PRIVATE.networks])
-        lists = value(prefix_key)
+        lists = block.arg(prefix_key)
         for item in lists if isinstance(lists, list) else ([lists] if lists else []):
             entries = _prefix_list(module, ctx, item)
             if isinstance(entries, Unknown):
@@ -133,20 +148,19 @@ def _prefix_list(module: TerraformModule, ctx: BuildContext, item: Any) -> list[
     """The sources a prefix list in a rule stands for: CloudFront's origin-facing list is the
     CDN; a list defined in the files is its entries; anything else cannot be known."""
     if isinstance(item, str) and item.startswith("aws_ec2_managed_prefix_list."):
-        block = next((b for b in module.resources("aws_ec2_managed_prefix_list")
-                      if resource_ref(b) == item.split("[")[0]), None)
-        entries = [module.value(e.attributes.get("cidr")) for e in module.nested(block, "entry")] if block else []
+        found = module.find("aws_ec2_managed_prefix_list", item)
+        entries = [e.arg("cidr") for e in found.nested("entry")] if found else []
         unknown = next((e for e in entries if not isinstance(e, str)), None)
-        if block is not None and unknown is None:
+        if found is not None and unknown is None:
             return [str(e) for e in entries]
         return unknown if isinstance(unknown, Unknown) else Unknown((item,), item, why="has entries we cannot read")
     if isinstance(item, Unknown) and item.names and item.names[0].startswith("data.aws_ec2_managed_prefix_list."):
         label = item.names[0].split(".")[2]
-        data = next((b for b in module.of_type("data") if b.labels == ["aws_ec2_managed_prefix_list", label]), None)
-        names = [module.value(data.attributes.get("name"))] if data else []
-        names += [v for f in (module.nested(data, "filter") if data else [])
-                  if module.value(f.attributes.get("name")) == "prefix-list-name"
-                  for v in (module.value(f.attributes.get("values")) or [])]
+        data = module.data_source("aws_ec2_managed_prefix_list", label)
+        names = [data.arg("name")] if data else []
+        names += [v for f in (data.nested("filter") if data else [])
+                  if f.arg("name") == "prefix-list-name"
+                  for v in (f.arg("values") or [])]
         if CLOUDFRONT_PREFIX_LIST in names:
             return [str(n) for n in named_set(ctx.config, "cdn").networks]
         return item
@@ -163,24 +177,27 @@ class Subnet:
 
 
 def subnets_of(module: TerraformModule, ctx: BuildContext) -> dict[str, Subnet]:
+    """Subnets as network nodes, by the addresses references name them with."""
     subnets: dict[str, Subnet] = {}
-    for subnet in module.resources("aws_subnet"):
-        az = module.value(subnet.attributes.get("availability_zone"))
-        public = module.value(subnet.attributes.get("map_public_ip_on_launch"))
-        cidr = module.value(subnet.attributes.get("cidr_block"))
-        node = Network(id=node_id(module, module.prefix + resource_ref(subnet)), name=resource_ref(subnet),
+    for subnet in module.of_type("aws_subnet"):
+        az = subnet.arg("availability_zone")
+        public = subnet.arg("map_public_ip_on_launch")
+        cidr = subnet.arg("cidr_block")
+        node = Network(id=node_id(module, subnet.full_label), name=subnet.label,
                        net_kind="subnet", location=subnet.location,
                        cidr=cidr if isinstance(cidr, str) else None,
                        public=public if isinstance(public, bool) else None)
         ctx.graph.add(node)
-        flag = subnet.attributes.get("map_public_ip_on_launch")
-        subnets[resource_ref(subnet)] = Subnet(node, az if isinstance(az, str) else None,
-                                       flag.location if flag else subnet.location)
+        flag = "map_public_ip_on_launch" in subnet.attributes
+        found = Subnet(node, az if isinstance(az, str) else None,
+                       subnet.key_location("map_public_ip_on_launch") if flag else subnet.location)
+        subnets[subnet.address] = found
+        subnets.setdefault(subnet.ref, found)
     return subnets
 
 
-def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, list[SgRule]], public: bool | None,
-              public_where: Location, sgs_where: Location | None = None) -> None:
+def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: SgRules, public: bool | None,
+                 public_where: Location, sgs_where: Location | None = None) -> None:
     graph = ctx.graph
     host.described_layers.add(Layer.SECURITY_GROUP)
     for sg in sgs if isinstance(sgs, list) else []:
@@ -189,8 +206,7 @@ def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: dict[str, li
             graph.dangling.append(Dangling(kind="terraform", name=name, location=sgs_where or host.location,
                                            source=host.id))
             continue
-        # Rules are kept per resource, not per for_each/count copy of a security group.
-        for rule in sg_rules.get(str(sg).split("[")[0], []):
+        for rule in sg_rules.of(str(sg)):
             if isinstance(rule.cidrs, Unknown):
                 # Exposure through this rule cannot be judged: checks get a BRL002 instead.
                 host.unknown_rules.append(UnknownRule(

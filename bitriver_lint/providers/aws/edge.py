@@ -1,0 +1,184 @@
+"""AWS's edge: ALBs as load-balancer documents, CloudFront distributions and S3 buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Component, Host, Listener, Role
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
+from bitriver_lint.model import Located, Unknown
+from bitriver_lint.netsets import PRIVATE
+from bitriver_lint.providers.aws.network import SgRules, add_firewall
+from bitriver_lint.providers.base import LoadBalancer
+from bitriver_lint.vocabulary import Layer, Runtime
+
+
+def _text(value: Any) -> str:
+    """An evaluated id as text: an unknown one by what it was written as."""
+    return value.raw if isinstance(value, Unknown) else str(value)
+
+
+def add_distribution(ctx: BuildContext, module: TerraformModule, distribution: ResourceInstance) -> None:
+    """A CloudFront distribution: a CDN that terminates TLS, with its origins and behaviours."""
+    ref = distribution.full_label
+    origins: list[CdnOrigin] = []
+    for origin in distribution.nested("origin"):
+        custom = origin.first("custom_origin_config")
+        s3 = origin.first("s3_origin_config")
+        domain = origin.arg("domain_name")
+        # A computed attribute (bucket_regional_domain_name) is unknown before apply, but its
+        # expression still names the bucket.
+        domain_text = domain.raw if isinstance(domain, Unknown) else str(domain)
+        origins.append(CdnOrigin(
+            id=_text(origin.arg("origin_id")),
+            location=origin.location,
+            custom=custom is not None,
+            protocol_policy=custom.get("origin_protocol_policy") if custom else None,
+            s3=s3 is not None or ".s3." in domain_text or domain_text.startswith("aws_s3_bucket."),
+            bucket=".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None,
+            access_control="origin_access_control_id" in origin.attributes
+            or (s3 is not None and "origin_access_identity" in s3.attributes),
+        ))
+    behaviours: list[CdnBehaviour] = []
+    for behaviour in distribution.nested("default_cache_behavior", "ordered_cache_behavior"):
+        path = behaviour.arg("path_pattern") if behaviour.type != "default_cache_behavior" else "*"
+        behaviours.append(CdnBehaviour(
+            path=path if isinstance(path, str) else None,
+            origin=_text(behaviour.arg("target_origin_id")),
+            signed=any(k in behaviour.attributes for k in ("trusted_key_groups", "trusted_signers")),
+            location=behaviour.location,
+        ))
+    component = Component(id=node_id(module, ref), name=ref, role=Role.CDN, role_reason=distribution.type,
+                          origin="terraform", location=distribution.location,
+                          origins=origins, behaviours=behaviours, ports_known=True, runtime=Runtime.MANAGED,
+                          cached_paths=[b.path for b in behaviours if b.path])
+    ctx.graph.add(component)
+    ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
+                                    location=distribution.location, reason="CloudFront serves HTTPS"))
+
+
+def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
+    """S3 buckets and their public-access blocks, for segment-access checks."""
+    for bucket in module.of_type("aws_s3_bucket"):
+        guards = [g for g in module.of_type("aws_s3_bucket_public_access_block") if bucket.named_by(g.arg("bucket"))]
+        open_flags = [
+            Located(True, flag.location)
+            for g in guards for name in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                         "restrict_public_buckets")
+            if (flag := g.get(name)) is not None and flag.value is False
+        ]
+        status = None
+        for entry in module.of_type("aws_s3_bucket_versioning"):
+            if bucket.named_by(entry.arg("bucket")):
+                for config in entry.nested("versioning_configuration"):
+                    status = config.get("status")
+        # Named as references inside the module name it (no module path), as before.
+        component = Component(id=node_id(module, bucket.label), name=bucket.label, role=Role.BUCKET,
+                              role_reason="aws_s3_bucket", origin="terraform", location=bucket.location,
+                              runtime=Runtime.MANAGED, public_flags=open_flags, versioning=status)
+        ctx.graph.add(component)
+
+
+def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules) -> list[LoadBalancer]:
+    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply;
+    each placed behind its security groups once the load-balancer builder made its host."""
+    # One backend per target group instance: routes name them as aws_lb_target_group.api["web"].
+    backends: dict[str, Backend] = {}
+    attachments: dict[Any, list[ResourceInstance]] = {}
+    for attachment in module.of_type("aws_lb_target_group_attachment"):
+        group_ref = attachment.arg("target_group_arn")
+        attachments.setdefault(group_ref if isinstance(group_ref, str) else None, []).append(attachment)
+    for group in module.of_type("aws_lb_target_group"):
+        ref = group.address
+        backend = Backend(ref, group.location)
+        protocol = str(group.arg("protocol") or "HTTP").upper()
+        port = group.arg("port")
+        for check in group.nested("health_check"):
+            if check.arg("enabled") is not False:
+                path = check.arg("path")
+                where = check.attributes["path"].location if "path" in check.attributes else check.location
+                backend.health = HealthSpec(where, path if isinstance(path, str) else "/", "GET")
+        if backend.health is None:
+            # AWS always health-checks a target group; without a block it probes "/".
+            backend.health = HealthSpec(group.location, "/", "GET")
+        for sticky in group.nested("stickiness"):
+            if sticky.arg("enabled") is not False:
+                backend.sticky = sticky.location
+        backend.websocket = group.location  # ALBs pass WebSocket upgrades natively
+        scheme = "https" if protocol == "HTTPS" else "http"
+        for attachment in attachments.get(ref, []):
+            target_port = attachment.arg("port")
+            target = attachment.arg("target_id")
+            if not isinstance(target, str):
+                continue
+            instances = module.of_resource(_resource_of(target))
+            addresses = [target] if "[" in target or not instances else [i.address for i in instances]
+            chosen = target_port if isinstance(target_port, int) else port
+            for address in addresses:
+                backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,
+                                              attachment.location, scheme))
+        for component in ctx.graph.components():
+            if ref in component.target_groups:
+                backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
+                                              group.location, scheme))
+        backends[ref] = backend
+    out: list[LoadBalancer] = []
+    for lb in module.of_type("aws_lb", "aws_alb"):
+        doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path],
+                          name=lb.full_label)
+        doc.backends = dict(backends)
+        for listener in module.of_type("aws_lb_listener"):
+            if not lb.named_by(listener.arg("load_balancer_arn")):
+                continue
+            port = listener.arg("port")
+            protocol = str(listener.arg("protocol") or "HTTP").upper()
+            if not isinstance(port, int):
+                continue
+            port_where = listener.attributes["port"].location
+            frontend = Frontend(listener.label, listener.location,
+                                [Bind("", port, protocol in ("HTTPS", "TLS"), port_where)])
+            for action in listener.nested("default_action"):
+                kind = action.arg("type")
+                if kind == "redirect" and any(r.arg("protocol") == "HTTPS" for r in action.nested("redirect")):
+                    frontend.redirect_https = action.location
+                target = action.arg("target_group_arn")
+                if kind == "forward" and isinstance(target, str):
+                    frontend.routes.append(RouteRule(None, target, action.location))
+            for rule in module.of_type("aws_lb_listener_rule"):
+                if not listener.named_by(rule.arg("listener_arn")):
+                    continue
+                paths = [p.arg("values") for c in rule.nested("condition") for p in c.nested("path_pattern")]
+                targets = [a.arg("target_group_arn") for a in rule.nested("action") if a.arg("type") == "forward"]
+                for values in paths or [[None]]:
+                    for path in values if isinstance(values, list) else [None]:
+                        for target in targets:
+                            if isinstance(target, str):
+                                frontend.routes.append(RouteRule(str(path) if path else None, target, rule.location))
+            doc.frontends.append(frontend)
+        out.append(LoadBalancer(doc, _placement(lb, sg_rules)))
+    return out
+
+
+def _resource_of(reference: str) -> str:
+    """``aws_lb.this[0]`` -> ``aws_lb.this``: which resource a reference to one of its instances names."""
+    return reference.split("[")[0]
+
+
+def _placement(lb: ResourceInstance, sg_rules: SgRules) -> Any:
+    def place(host: Host, ctx: BuildContext) -> None:
+        """The ALB's host behind its security groups, as instances are; an internal ALB is
+        reachable from private addresses only."""
+        groups = lb.get("security_groups")
+        if groups is not None:
+            add_firewall(ctx, host, groups.value, sg_rules, None, lb.location, groups.location)
+        if lb.arg("internal") is True:
+            host.described_layers.add(Layer.PUBLIC_ADDRESS)
+            ctx.graph.link(host.id, host.id, Allow(location=lb.key_location("internal"), layer=Layer.PUBLIC_ADDRESS,
+                                                   cidrs=[str(n) for n in PRIVATE.networks], port_from=0,
+                                                   port_to=65535, protocol="all",
+                                                   description="internal load balancer"))
+
+    return place
