@@ -240,8 +240,14 @@ def _haproxy_name(file: FileName) -> Claim:
     return Claim.YES if file.lower == "haproxy.cfg" else Claim.PASS
 
 
+# HAProxy's conditional blocks and messages (".if feature(QUIC)", ".notice 'text'"): no other
+# format we read has lines like these, and a file may start with one (a "traces" section in
+# an ".if version_atleast(...)" block has no frontend to recognise it by).
+_HAPROXY_DIRECTIVE = re.compile(r"^[ \t]*\.(if|elif|else|endif|notice|warning|alert|diag)\b", re.MULTILINE)
+
+
 def _haproxy_content(file: FileName, head: str) -> Claim:
-    return Claim.YES if _HAPROXY.search(head) else Claim.PASS
+    return Claim.YES if _HAPROXY.search(head) or _HAPROXY_DIRECTIVE.search(head) else Claim.PASS
 
 
 _LOADERS = "bitriver_lint.loaders."

@@ -62,9 +62,14 @@ def _split(text: str) -> list[str]:
         return text.split("#", 1)[0].split()
 
 
-def parse_sections(text: str, path: str) -> tuple[list[_Section], list[Diagnostic]]:
+def parse_sections(text: str, path: str,
+                   env: Mapping[str, str] | None = None) -> tuple[list[_Section], list[Diagnostic]]:
+    """The sections of one file. Conditional blocks (``.if``/``.elif``/``.else``/``.endif``) are
+    read where their condition may hold: one known to be false is skipped, one that cannot be
+    decided here is read like one that holds (so both branches of an unknown ``.if`` are read)."""
     sections: list[_Section] = []
     diagnostics: list[Diagnostic] = []
+    blocks: list[_Block] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -73,6 +78,13 @@ def parse_sections(text: str, path: str) -> tuple[list[_Section], list[Diagnosti
         where = Location(path, number, column)
         words = _split(stripped)
         if not words:
+            continue
+        if words[0].startswith("."):
+            problem = _directive(words, stripped, where, blocks, env or {})
+            if problem is not None:
+                diagnostics.append(Diagnostic("BRL001", problem, where))
+            continue
+        if not all(block.active for block in blocks):
             continue
         if not _KEYWORD.match(words[0]):
             diagnostics.append(Diagnostic("BRL001", f"not an HAProxy keyword: {stripped[:60]!r}", where))
@@ -84,14 +96,184 @@ def parse_sections(text: str, path: str) -> tuple[list[_Section], list[Diagnosti
             diagnostics.append(Diagnostic("BRL001", f"{words[0]!r} outside of any section", where))
             continue
         sections[-1].lines.append(_Line(words, where, stripped))
+    for block in blocks:
+        diagnostics.append(Diagnostic("BRL001", ".if without a matching .endif", block.location))
     return sections, diagnostics
+
+
+# -- conditional blocks -------------------------------------------------------------------------
+
+@dataclass
+class _Block:
+    """One ``.if`` ... ``.endif`` being read."""
+
+    location: Location
+    active: bool  # the lines of the current branch may be read by HAProxy
+    decided: bool  # an earlier branch certainly holds: the later ones are never read
+    in_else: bool = False
+
+
+# Messages HAProxy prints while reading the file; they change nothing of the configuration.
+_MESSAGES = {".notice", ".warning", ".alert", ".diag"}
+# The HAProxy the scan assumes: a current 3.x (any minor), so only versions outside 3.x decide.
+_ASSUMED_MAJOR = 3
+
+
+def _directive(words: list[str], text: str, where: Location, blocks: list[_Block],
+               env: Mapping[str, str]) -> str | None:
+    """Apply one ``.``-directive; returns what is wrong with it, if anything."""
+    head = words[0]
+    outer = all(block.active for block in blocks)
+    if head == ".if":
+        held = _condition(" ".join(words[1:]), env) if outer else False
+        blocks.append(_Block(where, outer and held is not False, held is True))
+        return None if len(words) > 1 else ".if without a condition"
+    if head in (".elif", ".else", ".endif") and not blocks:
+        return f"{head} without an opening .if"
+    if head == ".elif":
+        block = blocks[-1]
+        if block.in_else:
+            return ".elif after .else"
+        outer = all(b.active for b in blocks[:-1])
+        held = _condition(" ".join(words[1:]), env) if outer and not block.decided else False
+        block.active = outer and held is not False
+        block.decided = block.decided or held is True
+        return None
+    if head == ".else":
+        block = blocks[-1]
+        if block.in_else:
+            return "a second .else in one .if block"
+        block.in_else = True
+        block.active = all(b.active for b in blocks[:-1]) and not block.decided
+        block.decided = True
+        return None
+    if head == ".endif":
+        blocks.pop()
+        return None
+    if head in _MESSAGES:
+        return None
+    return f"not an HAProxy directive: {text[:60]!r}"
+
+
+_TOKEN = re.compile(r"\s*(\|\||&&|!|\(|\)|[A-Za-z_][A-Za-z0-9_]*\((?:[^()\"']|\"[^\"]*\"|'[^']*')*\)|[^\s()!&|]+)")
+
+
+def _condition(text: str, env: Mapping[str, str]) -> bool | None:
+    """The value of a ``.if`` condition: True, False, or None when the scan cannot tell."""
+    tokens: list[str] = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            return None
+        tokens.append(match.group(1))
+        position = match.end()
+    parser = _ConditionParser(tokens, env)
+    try:
+        value = parser.expression()
+    except ValueError:
+        return None
+    return value if parser.done() else None
+
+
+class _ConditionParser:
+    """``term (&& term | || term)*`` as HAProxy reads it (&& before ||), in three values."""
+
+    def __init__(self, tokens: list[str], env: Mapping[str, str]) -> None:
+        self.tokens = tokens
+        self.env = env
+        self.at = 0
+
+    def done(self) -> bool:
+        return self.at == len(self.tokens)
+
+    def _next(self) -> str:
+        if self.at >= len(self.tokens):
+            raise ValueError("condition ends early")
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def expression(self) -> bool | None:
+        value = self.conjunction()
+        while self._peek() == "||":
+            self._next()
+            other = self.conjunction()
+            value = True if value is True or other is True else (False if value is False and other is False else None)
+        return value
+
+    def conjunction(self) -> bool | None:
+        value = self.term()
+        while self._peek() == "&&":
+            self._next()
+            other = self.term()
+            value = False if value is False or other is False else (True if value is True and other is True else None)
+        return value
+
+    def term(self) -> bool | None:
+        token = self._next()
+        if token == "!":
+            value = self.term()
+            return None if value is None else not value
+        if token == "(":
+            value = self.expression()
+            if self._next() != ")":
+                raise ValueError("unbalanced parenthesis")
+            return value
+        if token in ("&&", "||", ")"):
+            raise ValueError(f"unexpected {token}")
+        name, paren, rest = token.partition("(")
+        if not paren:
+            return _word(token)
+        return _predicate(name, _arguments(rest[:-1]), self.env)
+
+
+def _word(token: str) -> bool | None:
+    word = token.strip("\"'")
+    if "$" in word:
+        return None
+    if re.fullmatch(r"-?\d+", word):
+        return int(word) != 0
+    return word != ""
+
+
+def _arguments(text: str) -> list[str]:
+    return [arg.strip().strip("\"'") for arg in text.split(",")] if text.strip() else []
+
+
+def _predicate(name: str, args: list[str], env: Mapping[str, str]) -> bool | None:
+    if any("$" in arg for arg in args):
+        return None  # a variable the scan could not expand
+    if name == "defined" and len(args) == 1:
+        return True if args[0] in env else None
+    if name in ("streq", "strneq", "strstr") and len(args) == 2:
+        a, b = args
+        return a == b if name == "streq" else (a != b if name == "strneq" else b in a)
+    if name in ("version_atleast", "version_before") and len(args) == 1:
+        major = re.match(r"\d+", args[0])
+        if major is None:
+            return None
+        number = int(major.group())
+        if number == _ASSUMED_MAJOR:
+            whole = re.fullmatch(r"\d+(\.0)*", args[0])
+            if whole is None:
+                return None  # 3.1 or 3.1-dev8: it depends on the minor version
+            at_least: bool | None = True  # every 3.x is at least 3.0
+        else:
+            at_least = number < _ASSUMED_MAJOR
+        return at_least if name == "version_atleast" else not at_least
+    return None  # feature(), enabled(), OpenSSL versions: what the build has, unknown here
 
 
 def _bind(words: list[str], where: Location) -> list[Bind]:
     binds: list[Bind] = []
     tls = "ssl" in words[2:]
     for spec in words[1].split(",") if len(words) > 1 else []:
-        spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6)@", "", spec)
+        spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6|quic4|quic6|quic)@", "", spec)
         if spec.startswith(("unix@", "/", "abns@", "fd@", "sockpair@")):
             continue
         address, _, port = spec.rpartition(":")
@@ -124,7 +306,7 @@ def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
     source = text
     text, doc.placeholders = substitute(text, _ENV_REFERENCE, env)
     doc.frontends, doc.backends = [], {}
-    sections, doc.diagnostics = parse_sections(text, doc.path)
+    sections, doc.diagnostics = parse_sections(text, doc.path, env)
     _interpret(doc, sections)
     if doc.placeholders:
         doc.render = lambda more: _again(doc, source, {**env, **more})
@@ -169,7 +351,10 @@ def _frontend(section: _Section) -> Frontend:
         words = line.words
         head = words[0]
         if head == "bind":
-            frontend.binds.extend(_bind(words, line.location))
+            for bind in _bind(words, line.location):
+                # HTTP/3 (a quic4@ bind) beside TCP on the same port is one termination point.
+                if not any((b.address, b.port, b.tls) == (bind.address, bind.port, bind.tls) for b in frontend.binds):
+                    frontend.binds.append(bind)
         elif head == "acl" and len(words) >= 4:
             name, criterion = words[1], words[2]
             if criterion in ("path_beg", "path", "path_dir") or criterion.startswith("path_beg"):
