@@ -137,9 +137,9 @@ def scan(
 def rules(fmt: str, config_path: Path | None) -> None:
     """List the rules: id, name, severity, topologies."""
     from bitriver_lint.config import find_config, load_config
-    from bitriver_lint.engine import load_rules
+    from bitriver_lint.catalog import load_catalog
 
-    catalog = load_rules(load_config(config_path or find_config(Path.cwd())))
+    catalog = load_catalog(load_config(config_path or find_config(Path.cwd())))
     if fmt == "json":
         data = [r.model_dump(exclude={"source"}) for r in catalog.values()]
         click.echo(json.dumps(data, indent=2))
@@ -162,10 +162,10 @@ def rules(fmt: str, config_path: Path | None) -> None:
 def explain(rule_id: str, config_path: Path | None) -> None:
     """Show a rule's documentation (what, why, example, fix), custom rules included."""
     from bitriver_lint.config import find_config, load_config
-    from bitriver_lint.engine import load_rules
     from bitriver_lint.ruledocs import rule_page
+    from bitriver_lint.catalog import load_catalog
 
-    rules_by_id = load_rules(load_config(config_path or find_config(Path.cwd())))
+    rules_by_id = load_catalog(load_config(config_path or find_config(Path.cwd())))
     by_name = {r.name: r for r in rules_by_id.values()}
     rule = rules_by_id.get(rule_id.upper()) or by_name.get(rule_id)
     if rule is None:

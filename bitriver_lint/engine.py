@@ -14,11 +14,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import ValidationError
-
 from bitriver_lint import baseline as baselines
 from bitriver_lint import formats, suppressions
 from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.catalog import load_catalog
 from bitriver_lint.checks import META_CHECK, get_check
 from bitriver_lint.checks.base import CheckContext, Unresolved, unresolved_findings
 from bitriver_lint.config import Config
@@ -29,7 +28,7 @@ from bitriver_lint.join import steps as join_steps
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
 from bitriver_lint.report import Environment, Report, RuleInfo
 from bitriver_lint.ruledocs import rule_page
-from bitriver_lint.rules import Rule, RuleError, catalog
+from bitriver_lint.rules import Rule
 from bitriver_lint.topology import detect, environments
 from bitriver_lint.vocabulary import MIXED
 from bitriver_lint.workspace import Workspace, containment_root
@@ -60,25 +59,7 @@ def selected(rule_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool
 
 
 def load_rules(config: Config) -> dict[str, Rule]:
-    base = config.source.parent if config.source else Path.cwd()
-    try:
-        rules = catalog([base / p for p in config.rules.paths])
-    except RuleError as exc:
-        raise ConfigError(str(exc)) from exc
-    for rule in rules.values():
-        if rule.check != META_CHECK:
-            try:
-                get_check(rule.check).params.model_validate(rule.parameters)
-            except KeyError as exc:
-                raise ConfigError(f"{rule.source}: check: {exc.args[0]}") from exc
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                key = ".".join(str(p) for p in ("parameters", *err["loc"]))
-                raise ConfigError(f"{rule.source}: {key}: {err['msg']}") from exc
-    for rule_id in config.rules.severity:
-        if rule_id not in rules:
-            raise ConfigError(f"rules.severity.{rule_id}: unknown rule")
-    return rules
+    return load_catalog(config)
 
 
 def check_selection(rules: Iterable[str], select: Iterable[str], ignore: Iterable[str]) -> None:

@@ -10,7 +10,7 @@ import yaml
 from conftest import FIXTURES, REPO
 
 from bitriver_lint.checks import CHECKS, META_CHECK, get_check
-from bitriver_lint.config import Config
+from bitriver_lint.config import Config, load_config
 from bitriver_lint.engine import load_rules
 from bitriver_lint.ruledocs import SECTIONS, expected_pages
 from bitriver_lint.rules import builtin_rules
@@ -84,3 +84,26 @@ def test_every_rule_has_a_failing_and_a_passing_fixture(rule: object) -> None:
     passing = [name for name, topo, ids in fixtures if rid not in ids and applies(topo or "single-node")]
     assert failing, f"no fixture violates {rid}"
     assert passing, f"no fixture in a topology where {rid} applies passes it"
+
+
+def test_custom_rules_are_validated_and_the_catalog_alone_needs_no_graph(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bitriver_lint.catalog import load_catalog
+    from bitriver_lint.errors import ConfigError
+
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    builtin = (REPO / "rules" / "BRL103.yaml").read_text(encoding="utf-8")
+    (policy / "ACME103.yaml").write_text(builtin.replace("id: BRL103", "id: ACME103")
+                                         .replace("name: datastore-not-public", "name: acme-datastore")
+                                         .replace("  - role: redis", "  - rolle: redis"))
+    config_file = tmp_path / ".bitriver-lint.yaml"
+    config_file.write_text("rules:\n  paths: [policy]\n")
+    with pytest.raises(ConfigError, match=r"ACME103.yaml: parameters.targets.1.role: Field required"):
+        load_catalog(load_config(config_file))
+    code = ("import sys\nfrom bitriver_lint.config import Config\nfrom bitriver_lint.catalog import load_catalog\n"
+            "load_catalog(Config())\nprint([m for m in ('networkx', 'bitriver_lint.graph') if m in sys.modules])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert proc.stdout.strip() == "[]"
