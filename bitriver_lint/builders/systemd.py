@@ -159,7 +159,8 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     restart_value = restart_directive.value.strip() if restart_directive else "no"
     restart = RestartPolicy(
         location=restart_directive.value_location if restart_directive else unit.section_location("Service"),
-        value=f"Restart={restart_value}",
+        # Without a Restart= line, say so rather than quote a line the unit does not have.
+        value=f"Restart={restart_value}" if restart_directive else "no Restart= line (systemd's default is no)",
         restarts_on_failure=restart_value in _RESTARTS,
     )
     mounts = _mounts(unit)

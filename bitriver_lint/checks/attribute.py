@@ -23,7 +23,9 @@ def _restart_policy(ctx: CheckContext, params: NoParams) -> None:
         if policy is None:
             ctx.report(f"{component.name} has no restart policy, so it stays down after a crash", component.location)
         elif not policy.restarts_on_failure:
-            ctx.report(f"{component.name} is not restarted on failure ({policy.value})", policy.location)
+            # "(restart: no)" quotes a setting; a value with parentheses of its own reads as a clause.
+            why = f": {policy.value}" if "(" in policy.value else f" ({policy.value})"
+            ctx.report(f"{component.name} is not restarted on failure{why}", policy.location)
 
 
 RESTART_POLICY = Check("attribute.restart_policy", _restart_policy, NoParams, "Services restart on failure")
