@@ -99,12 +99,13 @@ class Layer(enum.StrEnum):
 
 
 class HostKind(enum.StrEnum):
-    """What a ``host`` node stands for."""
+    """What a ``host`` node stands for, in words every provider shares (an EC2 instance and a
+    Compute Engine VM are both an ``instance``), so a new cloud adds no host kinds."""
 
     COMPOSE_PROJECT = "compose-project"
     SYSTEMD = "systemd"
-    EC2_INSTANCE = "ec2-instance"
-    AUTOSCALING_GROUP = "autoscaling-group"
-    ECS_SERVICE = "ecs-service"
-    RDS = "rds"
+    INSTANCE = "instance"  # a virtual machine (aws_instance)
+    INSTANCE_GROUP = "instance-group"  # identical machines scaled together (an autoscaling group)
+    CONTAINER_SERVICE = "container-service"  # a managed container scheduler's service (ECS)
+    MANAGED_DATABASE = "managed-database"  # a database the cloud runs (RDS)
     LB_HOST = "lb-host"  # the machine a standalone proxy config runs on

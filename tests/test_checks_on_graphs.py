@@ -44,7 +44,7 @@ def test_srs_api_published_on_loopback_passes() -> None:
 )
 def test_a_security_group_rule_decides_and_is_blamed(cidrs: list[str], expected: list[str]) -> None:
     graph = ServiceGraph()
-    box = host(graph, "aws_instance.srs", "ec2-instance")
+    box = host(graph, "aws_instance.srs", "instance")
     srs = component(graph, "srs", Role.SRS, on=box, origin="terraform")
     publish(graph, listener(graph, srs, 1985))
     allow(graph, box, cidrs, 1985, at="main.tf:14:3")

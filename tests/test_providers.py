@@ -48,7 +48,7 @@ class Acme:
             if widget.type != "acme_widget":
                 continue
             host = Host(id=node_id(module, widget.full_address), name=widget.full_address,
-                        host_kind=HostKind.EC2_INSTANCE, location=widget.location, resource=widget.full_address,
+                        host_kind=HostKind.INSTANCE, location=widget.location, resource=widget.full_address,
                         region=widget.region)
             component = Component(id=host.id + "#component", name=widget.full_address, role=Role.API,
                                   role_reason="acme_widget", origin="terraform", location=widget.location)

@@ -80,7 +80,7 @@ def test_asg_joins_its_target_group_and_keeps_its_security_group(tmp_path: Path)
     graph = result.graph
     (api,) = [c for c in graph.components() if c.name == "aws_autoscaling_group.api"]
     (host,) = graph.hosts_of(api.id)
-    assert host.host_kind == "autoscaling-group" and "security group" in host.described_layers
+    assert host.host_kind == "instance-group" and "security group" in host.described_layers
     assert api.replicas is not None and api.replicas.value == 2
 
 

@@ -54,7 +54,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     public = public_ip.value if public_ip and isinstance(public_ip.value, bool) else (
         subnet.node.public if subnet else None)
     public_where = public_ip.location if public_ip else (subnet.public_location if subnet else instance.location)
-    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.EC2_INSTANCE,
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.INSTANCE,
                 location=instance.location, resource=address, instance_type=instance.get("instance_type"),
                 public=public, public_location=public_where, region=instance.region,
                 az=az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None))
@@ -97,7 +97,7 @@ def add_autoscaling_group(ctx: BuildContext, module: TerraformModule, group: Res
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
     if public is None and first is not None:
         public, public_where = first.node.public, first.public_location
-    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.AUTOSCALING_GROUP,
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.INSTANCE_GROUP,
                 location=group.location, resource=address, instance_type=instance_type, public=public,
                 public_location=public_where, region=group.region, az=first.az if first else None)
     graph.add(host)
@@ -149,7 +149,7 @@ def add_ecs_service(ctx: BuildContext, module: TerraformModule, service: Resourc
     public = public_flag.value if public_flag and isinstance(public_flag.value, bool) else None
     zones = network.arg("subnets") if network else None
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
-    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.ECS_SERVICE, location=service.location,
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.CONTAINER_SERVICE, location=service.location,
                 resource=address, public=public, region=service.region, az=first.az if first else None,
                 public_location=public_flag.location if public_flag else service.location)
     graph.add(host)
@@ -191,7 +191,7 @@ def add_database(ctx: BuildContext, module: TerraformModule, database: ResourceI
     settings = {name: database.get(name) for name in _DATABASE_SETTINGS}
     public = settings["publicly_accessible"]
     zone = settings["availability_zone"]
-    host = Host(id=node_id(module, ref), name=ref, host_kind=HostKind.RDS, location=database.location, managed=True,
+    host = Host(id=node_id(module, ref), name=ref, host_kind=HostKind.MANAGED_DATABASE, location=database.location, managed=True,
                 resource=ref, region=database.region, az=zone.value if zone and isinstance(zone.value, str) else None,
                 public=public.value is True if public else False,
                 public_location=public.location if public else database.location)
