@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED, scan_tree
 
 from bitriver_lint.discovery import sniff
-from bitriver_lint.loaders.haproxy import _condition, parse_sections
+from bitriver_lint.loaders.haproxy import _condition, _redirects_everything_but_acme, parse_sections
 from bitriver_lint.workspace import Workspace
 
 # -- HAProxy conditional blocks ------------------------------------------------------------------
@@ -73,3 +73,29 @@ def test_corpus_haproxy_files_have_no_parse_errors_for_conditionals() -> None:
         pytest.skip(f"{corpus} is absent")
     result = scan_tree(corpus)
     assert [f"{f.location} {f.message}" for f in result.findings if f.rule_id == "BRL001"] == []
+
+
+# -- BRL204: a redirect that spares the ACME challenge is still a redirect -----------------------
+
+_ACLS = {"acme": "/.well-known/acme-challenge/", "is_api": "/api"}
+
+
+@pytest.mark.parametrize(("line", "redirects"), [
+    ("http-request redirect scheme https", True),
+    ("http-request redirect scheme https unless { ssl_fc }", True),
+    ("http-request redirect scheme https if !{ ssl_fc }", True),
+    ("http-request redirect scheme https if !{ ssl_fc } !acme", True),
+    ("http-request redirect scheme https if ! { ssl_fc } ! acme", True),
+    ("redirect scheme https code 301 if !acme", True),
+    ("http-request redirect scheme https unless { ssl_fc } || acme", True),
+    ("http-request redirect scheme https unless acme or { ssl_fc }", True),
+    ("http-request redirect scheme https if !{ path_beg /.well-known/acme-challenge/ }", True),
+    ("http-request redirect scheme https if is_api", False),  # only /api is redirected
+    ("http-request redirect scheme https if acme", False),  # only the challenge is
+    ("http-request redirect scheme https unless is_api", False),
+    ("http-request redirect scheme https if !{ ssl_fc } || !acme", True),
+    ("http-request redirect scheme https if is_api || !acme", True),
+    ("http-request redirect scheme https if is_api || acme", False),
+])
+def test_https_redirects_that_spare_acme(line: str, redirects: bool) -> None:
+    assert _redirects_everything_but_acme(line.split(), _ACLS) is redirects

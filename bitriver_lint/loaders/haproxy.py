@@ -369,8 +369,7 @@ def _frontend(section: _Section) -> Frontend:
         elif head == "default_backend" and len(words) >= 2:
             frontend.routes.append(RouteRule(None, words[1], line.location))
         elif _is_https_redirect(words):
-            names, _ = _condition_names(words)
-            if not names or all(n in ("!{", "{", "ssl_fc", "}", "!ssl_fc") for n in names):
+            if _redirects_everything_but_acme(words, path_acls):
                 frontend.redirect_https = line.location
         elif head in ("tcp-request", "http-request") and ("reject" in words or "deny" in words):
             names, unless = _condition_names(words)
@@ -380,6 +379,59 @@ def _frontend(section: _Section) -> Frontend:
                 frontend.allow = [c for n in admitted for c in src_acls[n]]
                 frontend.acl_location = line.location
     return frontend
+
+
+_ACME = "/.well-known/acme-challenge"
+_TLS_FETCHES = {"ssl_fc", "ssl_c_used"}
+
+
+def _terms(condition: list[str]) -> list[list[tuple[bool, list[str]]]]:
+    """A condition as groups joined by ``||``/``or``, each a list of (negated, words) terms: an
+    ACL name is one word, an anonymous ACL (``{ path_beg /x }``) its words."""
+    groups: list[list[tuple[bool, list[str]]]] = [[]]
+    negated = False
+    inline: list[str] | None = None
+    for word in condition:
+        if inline is not None:
+            if word == "}":
+                groups[-1].append((negated, inline))
+                inline, negated = None, False
+            else:
+                inline.append(word)
+        elif word in ("||", "or"):
+            groups.append([])
+        elif word == "!":
+            negated = True
+        elif word in ("{", "!{"):
+            negated = negated or word == "!{"
+            inline = []
+        else:
+            groups[-1].append((negated or word.startswith("!"), [word.lstrip("!")]))
+            negated = False
+    return groups
+
+
+def _redirects_everything_but_acme(words: list[str], path_acls: Mapping[str, str]) -> bool:
+    """Whether a redirect to HTTPS applies to every plain-HTTP request, or to every one but the
+    ACME HTTP-01 challenge path (``if !{ ssl_fc } !acme``, ``unless { ssl_fc } || acme``)."""
+    condition, unless = _condition_names(words)
+    if not condition:
+        return True
+
+    def tls(term: list[str]) -> bool:
+        return len(term) == 1 and term[0] in _TLS_FETCHES
+
+    def acme(term: list[str]) -> bool:
+        if len(term) == 1:
+            return path_acls.get(term[0], "").startswith(_ACME)
+        return len(term) == 2 and term[0].startswith(("path", "url")) and term[1].startswith(_ACME)
+
+    groups = _terms(condition)
+    if unless:  # unless A || B: redirected when none holds; A and B may be TLS or the ACME path
+        return all(tls(term) or (acme(term) and not negated) for group in groups for negated, term in group)
+    # if A B || C: redirected when a group holds; a group of TLS-or-not terms (true of any plain
+    # request) and "not ACME" ones holds for everything but the challenge
+    return any(all(tls(term) or (acme(term) and negated) for negated, term in group) for group in groups)
 
 
 def _inline_path(words: list[str]) -> str | None:
