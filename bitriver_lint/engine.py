@@ -28,7 +28,7 @@ from bitriver_lint.join import steps as join_steps
 from bitriver_lint.model import Diagnostic, Finding, Location, Severity
 from bitriver_lint.report import Environment, Report, RuleInfo
 from bitriver_lint.ruledocs import rule_page
-from bitriver_lint.rules import Rule
+from bitriver_lint.rules import META_RULES, Rule
 from bitriver_lint.topology import detect, environments
 from bitriver_lint.vocabulary import MIXED
 from bitriver_lint.workspace import Workspace, containment_root
@@ -176,9 +176,11 @@ def scan(
             findings.extend(f for f in check_ctx.findings if ours(f.location))
             unresolved.extend(u for u in check_ctx.unresolved if ours(u.location))
     findings.extend(unresolved_findings(unresolved))
-
     directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
     findings.extend(suppressions.apply(findings, directives, set(rules)))
+    for finding in findings:  # the engine's own rules take their severity from the catalog too
+        if finding.rule_id in META_RULES and finding.rule_id in rules:
+            finding.severity = Severity.parse(rules[finding.rule_id].severity)
 
     findings = _finish(findings, config, ws, select, ignore)
     if focus is not None:
