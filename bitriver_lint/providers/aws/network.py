@@ -15,6 +15,16 @@ from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.vocabulary import Layer
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "-1": "all", "all": "all"}
+# Protocols that have no ports: a rule for one (ICMP's from/to are a type and a code) opens no
+# TCP or UDP port, whatever numbers it is written with.
+_PORTLESS = {"icmp", "icmpv6", "1", "58", "esp", "50", "ah", "51", "gre", "47"}
+
+
+def _port(value: Any) -> Any:
+    """A port as Terraform converts it: ``"22"`` (a string where a number is expected) is 22."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return value
 
 
 @dataclass
@@ -86,28 +96,38 @@ def security_group_rules(module: TerraformModule, ctx: BuildContext) -> SgRules:
     members = _sg_members(module)
     for sg in module.of_type("aws_security_group"):
         for ingress in sg.nested("ingress"):
-            rules.add(sg.address, _rule(module, ctx, ingress, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
-                                        "security_groups", "prefix_list_ids", members))
+            _add(rules, sg.address, _rule(module, ctx, ingress, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
+                                          "security_groups", "prefix_list_ids", members))
     for rule in module.of_type("aws_security_group_rule"):
         kind = rule.get("type")
         target = rule.get("security_group_id")
         if kind is None or kind.value != "ingress" or target is None or not isinstance(target.value, str):
             continue
-        rules.add(target.value, _rule(module, ctx, rule, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
-                                      "source_security_group_id", "prefix_list_ids", members))
+        _add(rules, target.value, _rule(module, ctx, rule, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
+                                        "source_security_group_id", "prefix_list_ids", members))
     for rule in module.of_type("aws_vpc_security_group_ingress_rule"):
         target = rule.get("security_group_id")
         if target is None or not isinstance(target.value, str):
             continue
-        rules.add(target.value, _rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
-                                      "referenced_security_group_id", "prefix_list_id", members))
+        _add(rules, target.value, _rule(module, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
+                                        "referenced_security_group_id", "prefix_list_id", members))
     return rules
 
 
+def _add(rules: SgRules, group: str, rule: SgRule | None) -> None:
+    if rule is not None:
+        rules.add(group, rule)
+
+
 def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key: str, v4: str, v6: str,
-          sg_key: str, prefix_key: str, members: dict[str, list[str]]) -> SgRule:
-    protocol = _PROTOCOLS.get(str(block.arg(protocol_key)).lower(), "tcp")
-    low, high = block.arg("from_port"), block.arg("to_port")
+          sg_key: str, prefix_key: str, members: dict[str, list[str]]) -> SgRule | None:
+    """The rule as sources and a port range, or None when it opens no TCP/UDP port (ICMP)."""
+    written = block.arg(protocol_key)
+    name = str(written).strip().lower() if isinstance(written, (str, int)) else None
+    if name in _PORTLESS:
+        return None
+    protocol = _PROTOCOLS.get(name or "", "tcp")
+    low, high = _port(block.arg("from_port")), _port(block.arg("to_port"))
     cidrs: list[str] | Unknown = []
     if protocol != "all" and isinstance(low, Unknown):
         cidrs = low  # which ports it opens is not known: exposure through it cannot be judged
