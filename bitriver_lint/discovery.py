@@ -4,12 +4,17 @@ Which format a file is, the format registry (``formats.REGISTRY``) says: by name
 (``docker-compose.yml``, ``*.service``, ``*.tf``, ``Caddyfile``), otherwise after a quick look
 at the content (a ``*.yml`` is compose only if it has a top-level ``services:``; a ``*.conf``
 can be nginx, HAProxy or a systemd drop-in). This module only walks the tree and asks.
+
+Nothing that looks like ours is dropped without a word: templates and samples of our files,
+git-ignored ones, an Envoy bootstrap with nothing static, an nginx fragment of ``location``
+blocks that no file includes: each goes to ``skipped`` with the reason it is not read.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -42,28 +47,67 @@ class Discovery:
 
 def sniff(rel: str, ws: Workspace, formats: Sequence[Format] | None = None) -> str | None:
     """The format of one file, or None when it is none of ours (``formats``: the registry's)."""
+    return classify(rel, ws, formats)[0]
+
+
+def classify(rel: str, ws: Workspace, formats: Sequence[Format] | None = None) -> tuple[str | None, str | None]:
+    """The format of one file; or, for a file that looks like ours but is not read (a template,
+    a sample, an Envoy bootstrap with nothing static), None and the reason."""
     formats = registry.REGISTRY if formats is None else formats
+    heads: list[str | None] = []
+
+    def head() -> str | None:
+        if not heads:
+            heads.append(_head(rel, ws))
+        return heads[0]
+
     file = FileName.of(rel)
+    fmt, reason = _claim(file, head, formats)
+    if fmt is None and reason is None:
+        template = registry.template_of(file)
+        if template is not None:
+            stands_for, _ = _claim(template[0], head, formats)
+            if stands_for is not None:
+                reason = template[1].format(format=stands_for)
+    return fmt, reason
+
+
+def _claim(file: FileName, head: Callable[[], str | None],
+           formats: Sequence[Format]) -> tuple[str | None, str | None]:
     for fmt in formats:
         claim = fmt.by_name(file)
         if claim is Claim.YES:
-            return fmt.name
+            return fmt.name, None
         if claim is Claim.LOOK:
-            head = _head(rel, ws)
-            return fmt.name if head is not None and fmt.by_content(file, head) is Claim.YES else None
+            text = head()
+            return (fmt.name if text is not None and fmt.by_content(file, text) is Claim.YES else None), None
     readers = [fmt for fmt in formats if fmt.looks_inside(file)]
     if not readers:
-        return None
-    head = _head(rel, ws)
-    if head is None:
+        return None, None
+    text = head()
+    if text is None:
         # Unreadable: only claim it when the name is unambiguous enough to be ours.
-        return None
+        return None, None
     for fmt in readers:
-        claim = fmt.by_content(file, head)
+        claim = fmt.by_content(file, text)
         if claim is Claim.YES:
-            return fmt.name
+            return fmt.name, None
         if claim is Claim.NO:
-            return None
+            return None, None
+    for fmt in readers:
+        not_read: Callable[[FileName, str], str | None] | None = getattr(fmt, "not_read", None)
+        reason = not_read(file, text) if not_read is not None else None
+        if reason is not None:
+            return None, reason
+    return None, None
+
+
+def _named(rel: str, formats: Sequence[Format] | None = None) -> str | None:
+    """The format that claims a file by its name alone (nothing read)."""
+    file = FileName.of(rel)
+    for fmt in registry.REGISTRY if formats is None else formats:
+        if fmt.by_name(file) is Claim.YES:
+            return fmt.name
     return None
 
 
@@ -126,8 +170,14 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
         if ignored.match_file(rel):
             found.ignored.add(rel)
             if not explicit:
+                named = _named(rel)
+                if named is not None:
+                    found.skipped.append((rel, f"git-ignored: a {named} file that is not committed, so not read"))
                 return
-        fmt = sniff(rel, ws)
+        fmt, reason = classify(rel, ws)
+        if fmt is None and reason is not None and ws.refusal(rel) is None:
+            found.skipped.append((rel, reason))
+            return
         if fmt is None and not explicit and not might_be_ours(rel):
             return
         refused = ws.refusal(rel)
@@ -149,6 +199,35 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
             for filename in sorted(filenames):
                 consider(ws.rel(Path(dirpath) / filename), explicit=False)
+    _drop_lone_nginx_fragments(found, ws)
     for rels in found.by_format.values():
         rels.sort()
+    found.skipped.sort()
     return found
+
+
+def _may_include(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """Whether an include of ``pattern`` (often absolute: /etc/nginx/snippets/*.conf) may name the
+    file at ``parts``: their trailing components match as far as both go."""
+    return all(fnmatch.fnmatchcase(part, glob) for part, glob in zip(reversed(parts), reversed(pattern), strict=False))
+
+
+def _drop_lone_nginx_fragments(found: Discovery, ws: Workspace) -> None:
+    """An nginx file of ``location`` blocks only is a piece of a ``server`` block: read where an
+    include pulls it in, and nothing on its own. One that no nginx file of the tree includes
+    (by its name, or a wildcard that matches it) is listed as skipped."""
+    files = found.by_format.get("nginx", [])
+    heads = {rel: _head(rel, ws) or "" for rel in files}
+    fragments = [rel for rel in files if registry.nginx_fragment(heads[rel])]
+    if not fragments:
+        return
+    patterns = {tuple(p for p in PurePosixPath(m.group(1).strip("\"'")).parts if p not in ("/", "."))
+                for text in heads.values() for m in registry.NGINX_INCLUDE.finditer(text)}
+    for rel in fragments:
+        if any(_may_include(pattern, PurePosixPath(rel).parts) for pattern in patterns if pattern):
+            continue
+        files.remove(rel)
+        found.skipped.append((rel, "an nginx fragment (location blocks only, for a server block) that no file "
+                                   "of the tree includes: not valid on its own, so not read"))
+    if not files:
+        del found.by_format["nginx"]

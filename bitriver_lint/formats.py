@@ -11,6 +11,12 @@ claims the name wins (``Claim.YES``), or takes the file for itself pending a loo
 by content (the first 64 KiB), asking only the entries that look inside such names: the first
 ``YES`` wins and a ``NO`` ends the search (SRS's nginx-like ``srs.conf`` is nobody's).
 
+A file that looks like one of ours but is not read says why, so that nothing is dropped
+without a word: an entry's ``not_read`` gives the reason for a file its content test turned
+down (an Envoy bootstrap with only ``dynamic_resources``), and ``template_of`` recognises
+templates and samples of our files (``unit.service.in``, ``haproxy.cfg.j2``,
+``docker-compose.yml.dist``). Discovery lists them in the report's ``skipped``.
+
 Loader and builder modules are named as strings and imported only when a scan finds a file of
 that format, so the CLI starts fast and python-hcl2 or crossplane load only when needed.
 """
@@ -98,6 +104,10 @@ def _no_content(file: FileName, head: str) -> Claim:
     return Claim.PASS
 
 
+def _no_reason(file: FileName, head: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class FileFormat:
     """A registry entry: a ``Format`` whose loader and builder are imported on first use."""
@@ -109,6 +119,12 @@ class FileFormat:
     content: Callable[[FileName, str], Claim] = _no_content
     reads: tuple[str, ...] = ()  # name endings (lower case) whose content ``content`` judges
     stage: int = 0
+    # Why a file whose content this format turned down is still worth a "skipped" line (it is
+    # this format's, with nothing we can read); None: it is not this format's at all.
+    skip: Callable[[FileName, str], str | None] = _no_reason
+
+    def not_read(self, file: FileName, head: str) -> str | None:
+        return self.skip(file, head) if self.looks_inside(file) else None
 
     def by_name(self, file: FileName) -> Claim:
         return self.names(file)
@@ -191,10 +207,24 @@ _ENVOY = re.compile(r"^(static_resources|dynamic_resources|admin)\s*:", re.MULTI
 _ENVOY_JSON = re.compile(r'"static_resources"\s*:')
 
 
+_ENVOY_DYNAMIC = re.compile(r"^dynamic_resources\s*:|\"dynamic_resources\"\s*:", re.MULTILINE)
+_ENVOY_XDS = re.compile(r"\b(lds_config|cds_config|ads_config)\b")
+_ENVOY_LISTENERS = re.compile(r"^\s*(-\s+)?\"?listeners\"?\s*:", re.MULTILINE)
+
+
 def _envoy_content(file: FileName, head: str) -> Claim:
+    if _ENVOY_DYNAMIC.search(head) and _ENVOY_XDS.search(head) and not _ENVOY_LISTENERS.search(head):
+        return Claim.PASS  # listeners from a control plane: see _envoy_skip
     if file.endswith(".json"):
         return Claim.YES if _ENVOY_JSON.search(head) else Claim.PASS
     return Claim.YES if _ENVOY.search(head) and ("listeners" in head or "clusters" in head) else Claim.PASS
+
+
+def _envoy_skip(file: FileName, head: str) -> str | None:
+    if _ENVOY_DYNAMIC.search(head) and _ENVOY_XDS.search(head) and not _ENVOY_LISTENERS.search(head):
+        return ("an Envoy bootstrap with no static listeners (dynamic_resources: xDS): its listeners come "
+                "from a control plane, so there is nothing static to read")
+    return None
 
 
 _CADDY_JSON = re.compile(r'"apps"\s*:\s*\{[^{}]*"http"')
@@ -210,7 +240,10 @@ def _caddy_content(file: FileName, head: str) -> Claim:
     return Claim.YES if _CADDY_JSON.search(head) else Claim.PASS
 
 
-_NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+\S+|rtmp)\s*\{", re.MULTILINE)
+# (a location may have a modifier: "location ^~ /x/ {"; a file of locations only is a fragment,
+# see nginx_fragment below)
+_NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+[^\s{;]+(\s+[^\s{;]+)?|rtmp)\s*\{",
+                    re.MULTILINE)
 # SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
 _SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
 
@@ -263,7 +296,7 @@ REGISTRY: tuple[Format, ...] = (
     FileFormat("terraform", _LOADERS + "terraform", _BUILDERS + "terraform", _terraform_name),
     FileFormat("tfplan", _LOADERS + "tfplan", _BUILDERS + "terraform", content=_tfplan_content, reads=(".json",)),
     FileFormat("envoy", _LOADERS + "envoy", _BUILDERS + "proxy", content=_envoy_content,
-               reads=(".yml", ".yaml", ".json"), stage=1),
+               reads=(".yml", ".yaml", ".json"), stage=1, skip=_envoy_skip),
     FileFormat("caddy", _LOADERS + "caddy", _BUILDERS + "proxy", _caddy_name, _caddy_content, (".json",), stage=1),
     FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1),
     FileFormat("haproxy", _LOADERS + "haproxy", _BUILDERS + "proxy", _haproxy_name, _haproxy_content, _CONF,
@@ -271,3 +304,40 @@ REGISTRY: tuple[Format, ...] = (
 )
 
 FORMATS: dict[str, Format] = {fmt.name: fmt for fmt in REGISTRY}  # the registry by name
+
+
+# -- templates and samples: our files, not as they are deployed -----------------------------------
+
+# Rendered before use (Jinja, Go templates, autoconf/meson "@VAR@" files) or kept as a sample to
+# copy: the file with the suffix removed is ours, this one is not read. nginx's ``*.template``
+# is not here: the official image renders it with envsubst, and the nginx entry reads it so.
+_TEMPLATES = {".j2": "a Jinja template", ".jinja": "a Jinja template", ".jinja2": "a Jinja template",
+              ".tmpl": "a template", ".tpl": "a template", ".in": "a build-time template"}
+_SAMPLES = (".dist", ".example", ".sample")
+
+
+def template_of(file: FileName) -> tuple[FileName, str] | None:
+    """For a template or sample of a file: the name it stands for, and the reason it is not
+    read, with ``{format}`` for the format that name is."""
+    for suffix, what in _TEMPLATES.items():
+        if file.endswith(suffix) and len(file.name) > len(suffix):
+            return (FileName.of(file.rel[:-len(suffix)]),
+                    f"{what} ({suffix}) of a {{format}} file: rendered before use, so not read as it stands")
+    for suffix in _SAMPLES:
+        if file.endswith(suffix) and len(file.name) > len(suffix):
+            return (FileName.of(file.rel[:-len(suffix)]),
+                    f"a sample ({suffix}) of a {{format}} file: not the deployed file, so not read")
+    return None
+
+
+# -- nginx fragments ------------------------------------------------------------------------------
+
+_NGINX_CONTAINER = re.compile(r"^\s*(http|server|stream|upstream|events|mail|rtmp|map\s+\S+\s+\S+)\s*\{", re.MULTILINE)
+_NGINX_LOCATION = re.compile(r"^\s*location\s+[^{;]+\{", re.MULTILINE)
+NGINX_INCLUDE = re.compile(r"^\s*include\s+([^;#\s]+)\s*;", re.MULTILINE)
+
+
+def nginx_fragment(head: str) -> bool:
+    """Whether an nginx file holds only ``location`` blocks (and directives): a piece of some
+    ``server`` block, which nginx would refuse on its own ("location" is not allowed here)."""
+    return bool(_NGINX_LOCATION.search(head)) and not _NGINX_CONTAINER.search(head)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, scan_tree
+from conftest import FIXTURES, SHARED, scan_tree
 
-from bitriver_lint.discovery import sniff
+from bitriver_lint.discovery import classify, discover, sniff
 from bitriver_lint.loaders.haproxy import _condition, _redirects_everything_but_acme, parse_sections
 from bitriver_lint.workspace import Workspace
 
@@ -99,3 +99,47 @@ _ACLS = {"acme": "/.well-known/acme-challenge/", "is_api": "/api"}
 ])
 def test_https_redirects_that_spare_acme(line: str, redirects: bool) -> None:
     assert _redirects_everything_but_acme(line.split(), _ACLS) is redirects
+
+
+# -- nothing is skipped without a word ------------------------------------------------------------
+
+def test_files_not_read_are_listed_with_their_reason() -> None:
+    result = scan_tree(FIXTURES / "real-tree-files-not-read")
+    skipped = dict(result.skipped)
+    assert sorted(skipped) == [
+        "docker-compose.override.yml", "docker-compose.yml.dist", "edge/haproxy.cfg.j2", "envoy/envoy.yaml",
+        "nginx/snippets/acme-challenge.conf", "units/bitriver-live.service.in",
+    ]
+    assert skipped["docker-compose.override.yml"].startswith("git-ignored")
+    assert "sample (.dist) of a compose file" in skipped["docker-compose.yml.dist"]
+    assert "template (.j2) of a haproxy file" in skipped["edge/haproxy.cfg.j2"]
+    assert "template (.in) of a systemd file" in skipped["units/bitriver-live.service.in"]
+    assert "dynamic_resources" in skipped["envoy/envoy.yaml"]
+    assert "no file of the tree includes" in skipped["nginx/snippets/acme-challenge.conf"]
+    (error,) = [f for f in result.findings if f.rule_id == "BRL001"]
+    assert error.message == ("duplicate key 'api': a key may appear only once in a mapping; "
+                             "the services of this file were not analysed")
+
+
+def test_an_included_nginx_fragment_is_read_with_its_server(tmp_path: Path) -> None:
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "acme.conf").write_text("location ^~ /.well-known/acme-challenge/ {\n    root /srv;\n}\n")
+    (tmp_path / "nginx.conf").write_text(
+        "events {}\nhttp {\n    server {\n        listen 80;\n        include snippets/*.conf;\n    }\n}\n")
+    found = discover([tmp_path], Workspace(tmp_path), [])
+    assert found.by_format == {"nginx": ["nginx.conf", "snippets/acme.conf"]}
+    assert found.skipped == []
+
+
+@pytest.mark.parametrize(("name", "text", "reason"), [
+    ("nginx.conf.tmpl", "events {}\n", "a template (.tmpl) of a nginx file"),
+    ("site.conf.j2", "server {\n    listen 80;\n}\n", "a Jinja template (.j2) of a nginx file"),
+    ("compose.yaml.example", "services: {}\n", "a sample (.example) of a compose file"),
+    ("Makefile.in", "all:\n", None),  # not a template of ours
+    ("notes.txt.sample", "hello\n", None),
+])
+def test_templates_and_samples_of_our_files(tmp_path: Path, name: str, text: str, reason: str | None) -> None:
+    (tmp_path / name).write_text(text)
+    fmt, why = classify(name, Workspace(tmp_path))
+    assert fmt is None
+    assert (why is not None and why.startswith(reason)) if reason else why is None

@@ -191,7 +191,8 @@ class _Converter:
             if isinstance(key, (dict, list)):
                 key = str(key)
             if key in result:
-                raise YamlError(f"duplicate key {key!r}", *self._pos(key_node))
+                raise YamlError(f"duplicate key {key!r}: a key may appear only once in a mapping",
+                                *self._pos(key_node))
             result[key] = self.convert(value_node, depth + 1)
             result.key_locs[key] = self.loc(key_node)
             result.value_locs[key] = self.loc(value_node)
