@@ -41,7 +41,23 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.group(cls=_DefaultScan, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bitriver-lint")
 def cli() -> None:
-    """Check a BitRiver Live deployment tree against the scaling guide."""
+    """Check a BitRiver Live deployment tree against the scaling guide.
+
+    \b
+    Examples:
+      bitriver-lint deploy/                       scan a tree (scan is the default command)
+      bitriver-lint deploy/ -f sarif -o out.sarif for GitHub code scanning
+      bitriver-lint rules                         the rule catalog
+      bitriver-lint explain BRL102                what a rule checks, why, and the fix
+      bitriver-lint graph deploy/                 the service graph, to check the joins
+
+    \b
+    Exit codes:
+      0  no finding at or above --severity-threshold
+      1  findings at or above the threshold
+      2  usage or configuration error, or an output file that cannot be written
+      3  the scan hit an internal error (even with --exit-zero)
+    """
 
 
 @cli.command()
@@ -117,6 +133,9 @@ def scan(
         click.echo(f"wrote {len(result.active)} finding(s) to {printable(str(baseline_path))}", err=True)
         _internal_errors(result, debug)
         return
+    if not any(result.files.values()):
+        where = ", ".join(printable(str(t)) for t in targets)
+        click.echo(f"bitriver-lint: no deployment file found under {where} (nothing was checked)", err=True)
     reporter = get_reporter(fmt)
     if output is not None:
         from bitriver_lint.output import write_file  # all at once; OutputError (exit 2) if it cannot be
@@ -124,7 +143,7 @@ def scan(
         write_file(output, lambda stream: reporter.render(result, stream, color=False, show_suppressed=show_suppressed),
                    option="--output")
     else:
-        use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+        use_color = color if color is not None else _wants_color()
         reporter.render(result, sys.stdout, color=use_color, show_suppressed=show_suppressed)
     _internal_errors(result, debug)
     if not exit_zero:
@@ -136,13 +155,18 @@ def scan(
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
 def rules(fmt: str, config_path: Path | None) -> None:
     """List the rules: id, name, severity, topologies."""
-    from bitriver_lint.config import find_config, load_config
     from bitriver_lint.catalog import load_catalog
+    from bitriver_lint.config import find_config, load_config
 
     catalog = load_catalog(load_config(config_path or find_config(Path.cwd())))
     if fmt == "json":
         data = [r.model_dump(exclude={"source"}) for r in catalog.values()]
         click.echo(json.dumps(data, indent=2))
+        return
+    if not sys.stdout.isatty():
+        # Piped (grep, a CI log): one whole line per rule, never wrapped to a terminal width.
+        for rule in catalog.values():
+            click.echo(f"{rule.id}\t{rule.name}\t{rule.severity}\t{rule.topology_label}\t{rule.summary}")
         return
     from rich.console import Console
     from rich.table import Table
@@ -161,9 +185,9 @@ def rules(fmt: str, config_path: Path | None) -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
 def explain(rule_id: str, config_path: Path | None) -> None:
     """Show a rule's documentation (what, why, example, fix), custom rules included."""
+    from bitriver_lint.catalog import load_catalog
     from bitriver_lint.config import find_config, load_config
     from bitriver_lint.ruledocs import rule_page
-    from bitriver_lint.catalog import load_catalog
 
     rules_by_id = load_catalog(load_config(config_path or find_config(Path.cwd())))
     by_name = {r.name: r for r in rules_by_id.values()}
@@ -192,6 +216,15 @@ def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology:
     config = load_config(config_path or find_config(targets[0].resolve()))
     result = run_scan(targets, config, topology=topology)
     click.echo(render_graph(result.graph, result.topology, fmt))
+
+
+def _wants_color() -> bool:
+    """The no-color.org and force-color.org conventions: only a non-empty value counts."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
 
 
 def _internal_errors(result: Any, debug: bool) -> None:
