@@ -19,11 +19,19 @@ from bitriver_lint.providers import Provider
 
 
 def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
+    graph = ctx.graph
+    spans: list[tuple[TerraformModule, int, int]] = []  # what each module added: graph positions
     for module in modules:
         _secrets(module, ctx)
+        start = len(graph.g)
         for provider, resources in _by_provider(module):
             provider.nodes(module, resources, ctx)
-        _anchor(ctx, module)
+        spans.append((module, start, len(graph.g)))
+    # Nodes keep the order they were added in: one list of them all tells each module what it
+    # created, instead of a scan of the whole graph per module.
+    ordered = list(graph.g.nodes)
+    for module, start, end in spans:
+        _anchor(ctx, module, ordered[start:end])
 
 
 def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
@@ -57,14 +65,15 @@ def _by_provider(module: TerraformModule) -> list[tuple[Provider, list[ResourceI
     return [(registry[i], found[i]) for i in sorted(found)]
 
 
-def _anchor(ctx: BuildContext, module: TerraformModule) -> None:
-    """Tie what one root module creates to its region, so it reads as one deployment even where
-    nothing else joins its parts (an RDS instance shares no edge with the API hosts)."""
+def _anchor(ctx: BuildContext, module: TerraformModule, added: list[str]) -> None:
+    """Tie what one module instance creates (``added``: the nodes its providers added) to its
+    region, so it reads as one deployment even where nothing else joins its parts (an RDS
+    instance shares no edge with the API hosts)."""
     graph = ctx.graph
     region = module.region
     prefix = node_id(module, module.prefix)
     anchor = node_id(module, f"region:{region or 'unknown'}")
-    created = [n for n in graph.g.nodes if str(n).startswith(prefix) and n != anchor
+    created = [n for n in added if str(n).startswith(prefix) and n != anchor
                and isinstance(graph.node(n), (Host, Component))]
     if not created:
         return
