@@ -155,6 +155,11 @@ class Component(Payload):
     # A bucket: public-access guards switched off, and its versioning status.
     public_flags: list[Located[bool]] = Field(default_factory=list)
     versioning: Located[Any] | None = None
+    # A backend a proxy config names that the tree does not describe (an LB config alone in its
+    # repository): kept so that its routes and pools are judged, its role inferred from the
+    # guide's ports and paths (``role_reason`` says how). It is reached only through the edges
+    # that point at it: ``components()`` leaves it out unless asked, and nothing is exposed by it.
+    external: bool = False
 
     def env_value(self, key: str) -> Located[str] | None:
         return self.env.get(key)
@@ -317,7 +322,8 @@ class ServiceGraph:
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
         self._components: list[Component] | None = None
-        self._with_roles: dict[tuple[Role, ...], list[Component]] = {}  # components(*roles), kept
+        # components(*roles, external=...), kept
+        self._with_roles: dict[tuple[tuple[Role, ...], bool], list[Component]] = {}
         self._in_environment: dict[str, list[Component]] | None = None  # environment -> components
         # name or alias -> directory prefix (path parts) -> the component with the smallest id
         # defined at or below it: find_component's answer in one lookup per directory level.
@@ -326,6 +332,9 @@ class ServiceGraph:
         # Where a node's deployment lives, where its location does not say: a resource defined
         # in a shared local module lives in the root module that calls it.
         self.homes: dict[str, str] = {}
+        # A container's own name-to-address table (compose ``extra_hosts``), by component id:
+        # the join resolves a name there before anything else.
+        self.extra_hosts: dict[str, dict[str, str]] = {}
 
     # -- building -------------------------------------------------------------------------
 
@@ -399,9 +408,10 @@ class ServiceGraph:
             if isinstance(data, cls):
                 yield data
 
-    def components(self, *roles: Role, environment: str | None = None) -> list[Component]:
+    def components(self, *roles: Role, environment: str | None = None, external: bool = False) -> list[Component]:
         """Components (of these roles, if any are given; in this environment, if one is given,
-        see ``environment_of``), ordered by where they are defined. Each answer is kept until a
+        see ``environment_of``), ordered by where they are defined; external targets (see
+        ``Component.external``) only when ``external`` is true. Each answer is kept until a
         component is added (an environment's until anything is), so that asking once per
         component does not cost a scan of them all each time."""
         if self._components is None:  # checks ask this many times over; the graph is done by then
@@ -411,10 +421,13 @@ class ServiceGraph:
                 self._in_environment = {}
                 for component in self._components:
                     self._in_environment.setdefault(self.environment_of(component.id), []).append(component)
-            return [c for c in self._in_environment.get(environment, []) if not roles or c.role in roles]
-        if roles not in self._with_roles:
-            self._with_roles[roles] = [c for c in self._components if not roles or c.role in roles]
-        return list(self._with_roles[roles])
+            return [c for c in self._in_environment.get(environment, [])
+                    if (not roles or c.role in roles) and (external or not c.external)]
+        key = (roles, external)
+        if key not in self._with_roles:
+            self._with_roles[key] = [c for c in self._components
+                                     if (not roles or c.role in roles) and (external or not c.external)]
+        return list(self._with_roles[key])
 
     def hosts(self) -> list[Host]:
         return sorted(self._of(Host), key=lambda h: (h.location, h.id))
@@ -551,6 +564,8 @@ class ServiceGraph:
         if self._names is None:  # one index for every lookup, instead of a scan per backend server
             self._names = {}
             for component in self._of(Component):
+                if component.external:
+                    continue  # named by a config, defined by nothing in the tree
                 parts = _directory_parts(component.location.path)
                 for known in dict.fromkeys((component.name, *component.aliases)):
                     best = self._names.setdefault(known, {})

@@ -6,30 +6,98 @@ which answers them through indexes of the finished graph, each built once:
 - placeholders in proxy configs: a config whose runner's environment sets some of its
   placeholders is rendered with that environment (``ProxyConfig.render``, from the text the
   loader already read), then its listeners are written;
-- backend servers of proxies and load balancers: a name to the component of that name defined
-  closest to the config (``ServiceGraph.find_component``), ``localhost`` to a component on the
-  proxy's own host (an index by host), else a ``hosts:`` binding of the config (indexes by name
-  or address, by directory and by resource address).
+- backend servers of proxies and load balancers: an address (or a name the proxy container's
+  ``extra_hosts`` maps to one) to the compose service with that fixed ``ipv4_address`` (an index
+  by address), a name to the component of that name defined closest to the config
+  (``ServiceGraph.find_component``), loopback to a component on the proxy's own host (an index
+  by host), else a ``hosts:`` binding of the config (indexes by name or address, by directory
+  and by resource address).
 
-What cannot be joined stays an explicit ``Dangling`` reference (BRL604). The engine runs each
-step on its own, so that an internal error costs only what that step touched.
+What cannot be joined is told apart (``classify``): a single-label name that the tree's compose
+files or units should define is a ``Dangling`` reference (BRL604); loopback, variables and
+wildcards are never dangling; an address the tree does not describe (an IP, a fully qualified
+name, or any name where no compose file or unit could define it) is summarised once per config
+(a BRL604 note) and, where the guide's ports or paths say what it runs, becomes an external
+target component (``Component.external``) so that the routes and pools to it are still judged.
+The engine runs each step on its own, so that an internal error costs only what that step
+touched.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Literal
 
 from bitriver_lint.builders import proxy
 from bitriver_lint.builders.common import BuildContext, ProxyPlacement, resolves_by_name
 from bitriver_lint.config import HostBinding
-from bitriver_lint.graph import Component, Dangling
+from bitriver_lint.graph import Component, Dangling, Host, Role
 from bitriver_lint.loaders.proxy import Server
 from bitriver_lint.model import Location
-from bitriver_lint.vocabulary import Runtime
+from bitriver_lint.vocabulary import HostKind, Runtime
 
-_LOCAL = ("localhost", "127.0.0.1", "::1")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+_DOTTED = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# Names every container or host answers without the tree saying so.
+_PLATFORM = ("host.docker.internal", "gateway.docker.internal", "host-gateway")
+
+# What the guide's ports say a server runs, and whether it speaks TLS there.
+_ROLE_BY_PORT = {8080: (Role.API, "API"), 3000: (Role.VIEWER, "viewer"), 1985: (Role.SRS, "SRS API")}
+_ROLE_BY_PATH = (("/api", Role.API), ("/viewer", Role.VIEWER))
+_TLS_BY_PORT = {8080: False, 3000: False, 1985: False, 443: True}
+
+
+def infer_role(port: int, paths: tuple[str | None, ...]) -> tuple[Role, str] | None:
+    """The role of a backend the tree does not describe, and the reason: its port, else the
+    paths routed to it (the guide's conventions)."""
+    if port in _ROLE_BY_PORT:
+        role, what = _ROLE_BY_PORT[port]
+        return role, f"inferred: port {port} is the guide's {what} port"
+    for prefix, role in _ROLE_BY_PATH:
+        for path in paths:
+            if path is not None and (path == prefix or path.startswith(prefix + "/")):
+                return role, f"inferred: the config routes {path} to it"
+    return None
+
+
+Kind = Literal["local", "name", "address", "unjudged", "resource"]
+
+
+def classify(host: str) -> Kind:
+    """What a backend server's host is, for the join:
+
+    - ``local``: loopback (all of 127.0.0.0/8, ``::1``, ``localhost``), the proxy's own machine;
+    - ``name``: a single-label name, which a compose service or unit may define;
+    - ``address``: an IP literal or a fully qualified name, a machine the tree may not describe;
+    - ``unjudged``: a variable, a wildcard or the platform's own names, never dangling.
+    """
+    bare = host.strip()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]
+    if not bare or "$" in bare or "{" in bare or "@" in bare or bare == "*":
+        return "unjudged"
+    if bare.lower() == "localhost":
+        return "local"
+    if bare.lower() in _PLATFORM:
+        return "unjudged"
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    else:
+        if ip.is_loopback:
+            return "local"
+        return "unjudged" if ip.is_unspecified else "address"
+    if _NAME.fullmatch(bare):
+        return "name"
+    if _DOTTED.fullmatch(bare) and not bare.endswith("."):
+        return "address"
+    return "unjudged"
 
 
 @dataclass(frozen=True)
@@ -74,30 +142,122 @@ class References:
         self._bound: dict[str, list[Component]] = {}
         self._on_resource: dict[str, list[Component]] | None = None
         self._order: dict[str, int] | None = None
+        self._addresses: dict[str, Component] | None = None  # a fixed address -> its service
+        # Directories at or above a compose file or unit, and those holding one.
+        self._naming: tuple[set[tuple[str, ...]], set[tuple[str, ...]]] | None = None
 
-    def resolve(self, lb: Component, server: Server) -> str | None:
+    def resolve(self, lb: Component, server: Server, paths: tuple[str | None, ...] = ()) -> str | None:
         """The listener a backend server reaches, or None (recorded as dangling when it names
-        something no file defines)."""
+        something no file defines). ``paths``: the paths the config routes to the server's pool,
+        which name the role of a server the tree does not describe."""
         graph = self.graph
         if server.port is None or "${" in server.host or "{$" in server.host:
             return None  # not known (an unfilled template placeholder), which is not the same as undefined
         peer: Component | None
-        if server.host in _LOCAL:
+        kind: Kind = "resource" if lb.origin == "terraform" else classify(server.host)
+        if kind == "local":
             if lb.runtime is Runtime.CONTAINER:
                 return None  # the proxy's own container
             peer = self._local_peer(lb, server.port)
             if peer is None:
-                return None
+                return None  # a port on the proxy's own machine we cannot attribute: not a name
         else:
-            peer = graph.find_component(server.host, near=server.location.path)
-            if peer is not None and lb.runtime is Runtime.CONTAINER and not resolves_by_name(graph, lb, peer):
-                peer = None  # another compose project's service: not reachable by that name
+            peer = self._by_address(lb, server)
+            if peer is None:
+                peer = graph.find_component(server.host, near=server.location.path)
+                if peer is not None and lb.runtime is Runtime.CONTAINER and not resolves_by_name(graph, lb, peer):
+                    peer = None  # another compose project's service: not reachable by that name
             peer = peer or self._bound_host(server)
         if peer is None:
-            graph.dangling.append(Dangling(kind="backend_server", name=f"{server.host}:{server.port}",
-                                           location=server.location, source=lb.id))
+            mapped = graph.extra_hosts.get(lb.id, {}).get(server.host)
+            if mapped is not None:  # defined by the container's extra_hosts: an address, or the host itself
+                kind = "address" if classify(mapped) == "address" else "unjudged"
+            if kind == "unjudged":
+                return None  # a variable, a wildcard, the platform's own name: never dangling
+            if kind == "resource" or (kind == "name" and self._could_define(lb, server.location.path)):
+                graph.dangling.append(Dangling(kind="backend_server", name=f"{server.host}:{server.port}",
+                                               location=server.location, source=lb.id))
+            else:
+                # A machine this tree does not describe: summarised once per config (a note).
+                host = f"[{server.host}]" if ":" in server.host and not server.host.startswith("[") else server.host
+                graph.dangling.append(Dangling(kind="undescribed_address", name=f"{host}:{server.port}",
+                                               location=server.location, source=lb.id))
+                return self._external(server, host, paths)
             return None
         return graph.listener_for(peer, server.port, server.location).id
+
+    # -- addresses: fixed compose addresses, the proxy's extra_hosts ------------------------
+
+    def _by_address(self, lb: Component, server: Server) -> Component | None:
+        """The component at the server's address: the proxy container's ``extra_hosts`` entry
+        for its name first, then a service with that fixed address (``ipv4_address``) or a
+        ``hosts:`` binding of that address. An address is reached over the network, whichever
+        compose project holds it."""
+        address = self.graph.extra_hosts.get(lb.id, {}).get(server.host)
+        if address is None and classify(server.host) == "address":
+            address = server.host
+        if address is None:
+            return None
+        if self._addresses is None:
+            self._addresses = {}
+            for component in self.graph.components():
+                for alias in component.aliases:
+                    if classify(alias) == "address":
+                        self._addresses.setdefault(alias, component)
+        found = self._addresses.get(address)
+        if found is None and address != server.host:
+            found = self._bound_host(Server(address, server.port, server.location, server.scheme))
+        return found
+
+    # -- what the tree does not describe: an external target of the inferred role -----------
+
+    def _external(self, server: Server, host: str, paths: tuple[str | None, ...]) -> str | None:
+        """The listener of an external component standing for ``host``, when the guide's
+        conventions say what it runs; None (no route) when they do not."""
+        assert server.port is not None
+        inferred = infer_role(server.port, paths)
+        if inferred is None:
+            return None
+        role, reason = inferred
+        where = server.location.path
+        key = f"{where}:{host}"
+        component_id = f"external:{key}"
+        graph = self.graph
+        if component_id in graph:
+            component = graph.node(component_id)
+            assert isinstance(component, Component)
+        else:
+            host_id = graph.add(Host(id=f"external-host:{key}", name=f"{host} (outside this tree)",
+                                     host_kind=HostKind.INSTANCE, location=server.location))
+            component = Component(id=component_id, name=host, role=role, role_reason=reason, origin="external",
+                                  location=server.location, external=True)
+            graph.add(component)
+            graph.runs_on(component.id, host_id, server.location)
+        listener = graph.listener_for(component, server.port, server.location, reason=reason)
+        if listener.tls is None:
+            listener.tls = _TLS_BY_PORT.get(server.port)
+        return listener.id
+
+    # -- names: only a tree with compose files or units near the config could define one ------
+
+    def _could_define(self, lb: Component, config_path: str) -> bool:
+        """Whether a single-label name in this config is the tree's to define: compose services
+        or systemd units run the proxy, or are defined in the config's directory, above it or
+        below it. An LB config alone in its repository names machines kept elsewhere."""
+        if lb.origin in ("compose", "systemd"):
+            return True
+        if self._naming is None:
+            below: set[tuple[str, ...]] = set()  # every directory holding one at or below it
+            exact: set[tuple[str, ...]] = set()
+            for component in self.graph.components():
+                if component.origin in ("compose", "systemd"):
+                    parts = _dir_parts(component.location.path)
+                    exact.add(parts)
+                    below.update(parts[:depth] for depth in range(len(parts) + 1))
+            self._naming = (below, exact)
+        below, exact = self._naming
+        here = _dir_parts(config_path)
+        return here in below or any(here[:depth] in exact for depth in range(len(here)))
 
     # -- localhost: another component on the proxy's own host --------------------------------
 
@@ -158,3 +318,7 @@ class References:
         found = {c.id: c for resource in resources for c in self._on_resource.get(resource, [])}
         order = self._order
         return sorted(found.values(), key=lambda c: order[c.id])
+
+
+def _dir_parts(path: str) -> tuple[str, ...]:
+    return tuple(part for part in posixpath.dirname(path).split("/") if part and part != ".")

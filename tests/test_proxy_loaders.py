@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bitriver_lint.config import Config
 from bitriver_lint.loaders import haproxy
+from bitriver_lint.model import Severity
 from bitriver_lint.workspace import Workspace
 
 
@@ -166,10 +167,12 @@ def test_an_unjoined_backend_address_says_how_to_join_it(tmp_path: Path) -> None
 
     (tmp_path / "haproxy.cfg").write_text(
         "frontend fe\n  bind :80\n  default_backend api\nbackend api\n  server api1 10.0.1.10:8080 check\n")
+    # An address is not dangling: the config's undescribed addresses are one note.
     (finding,) = [f for f in scan_tree(tmp_path).active if f.rule_id == "BRL604"]
     assert str(finding.location) == "haproxy.cfg:5:3"
-    assert finding.message == ("a backend server points at '10.0.1.10:8080', which no file in the deployment "
-                               "defines; if 10.0.1.10 runs part of this tree, bind it under `hosts:` in the config")
+    assert finding.severity is Severity.NOTE
+    assert finding.message == ("1 backend address is not described in this tree (10.0.1.10:8080); "
+                               "bind it under `hosts:` in the config to check it")
 
 
 def test_a_redirect_to_https_concerns_the_plain_binds_of_a_frontend(tmp_path: Path) -> None:

@@ -116,9 +116,12 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
         runtime=Runtime.CONTAINER,
         healthcheck_supported=True,
         ports_known=role in FULLY_KNOWN_PORTS,
-        aliases=list(service.aliases),
+        # A fixed address on its network is another name it answers to there.
+        aliases=list(dict.fromkeys([*service.aliases, *service.addresses])),
     )
     graph.add(component)
+    if service.extra_hosts:
+        graph.extra_hosts[component.id] = dict(service.extra_hosts)
     graph.runs_on(component.id, host_id, service.location)
     if role in DEFAULT_PORTS:
         where = service.network_mode.location if host_network and service.network_mode else None

@@ -31,8 +31,9 @@ from bitriver_lint.graph import (
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
-# The listener a backend server reaches (None: not known, or dangling), for ``route``.
-Resolver = Callable[[Component, Server], str | None]
+# The listener a backend server reaches (None: not known, or dangling), for ``route``, given the
+# paths the config routes to the server's pool.
+Resolver = Callable[[Component, Server, tuple[str | None, ...]], str | None]
 
 
 def environment(component: Component) -> dict[str, str]:
@@ -88,9 +89,17 @@ class _Runners:
                 nearby.setdefault(component.id, component)
         for component in self.below.get(ancestors, []):
             nearby.setdefault(component.id, component)
-        candidates = [c for c in nearby.values()
-                      if doc.kind in (c.image or "") or doc.kind in c.name or doc.kind in (c.unit or "")]
+        candidates = [c for c in nearby.values() if _runs_software(c, doc.kind)]
         return candidates[0] if len(candidates) == 1 else None
+
+
+def _runs_software(component: Component, kind: str) -> bool:
+    """Whether a compose service or unit runs this software, by its image, name or unit file.
+    Another standalone config's component runs nothing the tree shows: its name is a path
+    ("edge-nginx-caddy/Caddyfile" is no nginx), and two configs side by side are two proxies."""
+    if component.origin not in ("compose", "systemd"):
+        return False
+    return kind in (component.image or "") or kind in component.name or kind in (component.unit or "")
 
 
 def _parts(directory: str) -> tuple[str, ...]:
@@ -159,8 +168,14 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
     servers resolved by ``resolve`` (the join stage's)."""
     doc, component = placement.doc, placement.runner
     resolved: dict[str, list[tuple[str, Server]]] = {}
+    paths: dict[str, list[str | None]] = {}
+    for frontend in doc.frontends:
+        for rule in frontend.routes:
+            if rule.backend is not None:
+                paths.setdefault(rule.backend, []).append(rule.path)
     for backend in doc.backends.values():
-        pairs = [(t, s) for s in backend.servers if (t := resolve(component, s))]
+        routed = tuple(dict.fromkeys(paths.get(backend.name, [])))
+        pairs = [(t, s) for s in backend.servers if (t := resolve(component, s, routed))]
         resolved[backend.name] = pairs
         targets = [t for t, _ in pairs]
         health = backend.health

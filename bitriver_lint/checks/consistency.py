@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams
-from bitriver_lint.graph import Connect, Publish, Route
-from bitriver_lint.model import Location, Related
+from bitriver_lint.graph import Connect, Dangling, Publish, Route
+from bitriver_lint.model import Finding, Location, Related, Severity
 
 _WHAT = {"publishes": "publishes", "connects_to": "connects to", "routes": "routes to", "health_checks": "probes"}
 
@@ -70,14 +70,46 @@ _REFERENCE = {
 
 
 def _references(ctx: CheckContext, params: NoParams) -> None:
+    undescribed: dict[str, list[Dangling]] = {}
     for ref in ctx.graph.dangling:
+        if ref.kind == "undescribed_address":
+            undescribed.setdefault(ref.location.path, []).append(ref)
+            continue
         what = _REFERENCE.get(ref.kind, f"{ref.kind.replace('_', ' ')} names")
         hint = ""
         if ref.kind == "backend_server":
             # An address of a machine described elsewhere is joined by config, not guessed.
-            host = ref.name.rsplit(":", 1)[0].strip("[]")
-            hint = f"; if {host} runs part of this tree, bind it under `hosts:` in the config"
+            hint = f"; if {_host_of(ref.name)} runs part of this tree, bind it under `hosts:` in the config"
         ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines{hint}", ref.location)
+    for refs in undescribed.values():
+        _summarise(ctx, refs)
+
+
+def _host_of(name: str) -> str:
+    """The host of ``host:port``: ``[::1]:80`` is ``::1``; a resource address keeps its index."""
+    host = name.rsplit(":", 1)[0] if ":" in name else name
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host
+
+
+def _summarise(ctx: CheckContext, refs: list[Dangling]) -> None:
+    """One note per config file for the backend addresses (IPs, fully qualified names, names
+    of a tree without compose files or units) that no file describes: they are not dangling,
+    but nothing checks them until a ``hosts:`` binding says what runs there."""
+    names = list(dict.fromkeys(ref.name for ref in refs))
+    first = min(refs, key=lambda ref: (ref.location.line, ref.location.column)).location
+    shown = ", ".join(names[:_SHOWN]) + (", …" if len(names) > _SHOWN else "")
+    many = len(names) > 1
+    count = f"{len(names)} backend address{'es are' if many else ' is'}"
+    them = "them" if many else "it"
+    ctx.findings.append(Finding(
+        ctx.rule.id, Severity.NOTE,
+        f"{count} not described in this tree ({shown}); bind {them} under `hosts:` in the config to check {them}",
+        first))
+
+
+_SHOWN = 3
 
 
 REFERENCES = Check("consistency.references", _references, NoParams, "References resolve")

@@ -116,8 +116,9 @@ class AllowlistParams(Params):
 def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
     graph = ctx.graph
     private = named_set(ctx.config, "private")
-    # One finding per written entry: a range like "6379-6380:6379-6380" is one mistake.
-    by_location: dict[Location, tuple[Component, list[Entry]]] = {}
+    # One finding per written entry and component that listens behind it: a range like
+    # "6379-6380:6379-6380" is one mistake, and each port is named once.
+    by_location: dict[tuple[Location, str], tuple[Component, list[Entry]]] = {}
     for component in graph.components():
         for listener in graph.listeners(component):
             for entry in entries(graph, listener):
@@ -126,9 +127,9 @@ def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
                     continue
                 if entry.port in params.ports or not entry.reach.difference(private):
                     continue
-                by_location.setdefault(entry.location, (component, []))[1].append(entry)
-    for location, (component, found) in sorted(by_location.items()):
-        ports = ", ".join(f"{e.port}/{e.listener.protocol}" for e in sorted(found, key=lambda e: e.port))
+                by_location.setdefault((entry.location, component.id), (component, []))[1].append(entry)
+    for (location, _), (component, found) in sorted(by_location.items(), key=lambda item: item[0]):
+        ports = ", ".join(dict.fromkeys(f"{e.port}/{e.listener.protocol}" for e in sorted(found, key=lambda e: e.port)))
         ctx.report(
             f"{component.name} opens {ports} on all interfaces; a single-node appliance should only "
             f"expose {', '.join(map(str, params.ports))}",

@@ -63,12 +63,16 @@ def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
     graph = ctx.graph
     for lb in graph.components(Role.LB, Role.PROXY, Role.CDN):
         for pool in graph.pools(lb):
-            roles = {c.role for c in graph.components_behind(graph.members(pool))}
+            behind = graph.components_behind(graph.members(pool))
+            roles = {c.role for c in behind}
             expected = next((params.probes[r] for r in roles if r in params.probes), None)
             role = next((r for r in roles if r in params.probes), None)
             if expected is None or role is None:
                 continue
             want = f"{expected.method + ' ' if expected.method else ''}{expected.path}"
+            external = next((c for c in behind if c.external and c.role is role), None)
+            if external is not None:  # the role of a pool the tree does not describe is a guess: say whose
+                want += f"; {external.name} is outside this tree, {external.role_reason}"
             health = pool.health
             if health is None:
                 ctx.report(f"{lb.name}'s {role.value} pool {pool.name} has no health check (expected {want})",

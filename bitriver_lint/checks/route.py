@@ -92,6 +92,13 @@ class LbRoutesParams(Params):
     routes: list[RouteSpec]
 
 
+def named(component: Component) -> str:
+    """A component's name in a message; a target outside the tree says how its role was inferred."""
+    if component.external:
+        return f"{component.name} (outside this tree; {component.role_reason})"
+    return component.name
+
+
 def _covers(prefix: str | None, path: str) -> bool:
     if prefix is None:
         return True
@@ -126,8 +133,10 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
     for lb in bitriver_lbs(ctx):
         routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
         home = graph.environment_of(lb.id)
+        # Targets outside the tree count for the LB that routes to them only.
+        outside = {graph.component_of(b).role for _, _, b in routes if graph.component_of(b).external}
         for spec in params.routes:
-            if not graph.components(spec.role, environment=home):
+            if not graph.components(spec.role, environment=home) and spec.role not in outside:
                 continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
             matching = [r for r in routes if _covers(r[0].path, spec.path)]
             if not matching:
@@ -139,12 +148,12 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
             wrong_role: set[tuple[Location, str]] = set()
             for edge, _, backend in [r for r in matching if len((r[0].path or "").rstrip("/*")) == best]:
                 peer = graph.component_of(backend)
-                where = f"{peer.name} ({peer.role.value}) on {backend.port}"
+                where = f"{named(peer)} ({peer.role.value}) on {backend.port}"
                 if peer.role is not spec.role:
                     if (edge.location, peer.role.value) in wrong_role:
                         continue  # one finding per route, however many members the pool has
                     wrong_role.add((edge.location, peer.role.value))
-                    ctx.report(f"{lb.name} routes {spec.path} to {peer.name} ({peer.role.value}), not to the "
+                    ctx.report(f"{lb.name} routes {spec.path} to {named(peer)} ({peer.role.value}), not to the "
                                f"{spec.role.value} pool", edge.location,
                                [Related(peer.location, f"{peer.name} is defined here")])
                 elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it

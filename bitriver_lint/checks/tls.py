@@ -137,18 +137,27 @@ def _at_edge(ctx: CheckContext, params: NoParams) -> None:
                 continue
             peer = graph.component_of(backend)
             where = edge.server_location or edge.location
-            if (where, backend.id) in reported:
+            # Servers outside the tree are told apart by nothing but their address: one finding
+            # per route and port for them, as for one component.
+            key = f"external:{backend.port}" if peer.external else backend.id
+            if (where, key) in reported:
                 continue
             evidence = [Related(backend.location, f"{peer.name} listens on {backend.port} ({backend.reason})"),
                         Related(edge.location, f"route for {edge.path or 'all paths'}")]
             if edge.scheme == "https" and not backend.tls:
-                reported.add((where, backend.id))
-                ctx.report(f"{lb.name} speaks TLS to {peer.name}:{backend.port}, which serves plain HTTP",
+                reported.add((where, key))
+                ctx.report(f"{lb.name} speaks TLS to {peer.name}:{backend.port}, which serves plain HTTP"
+                           + _inferred(peer),
                            where, evidence)
             elif edge.scheme == "http" and backend.tls:
-                reported.add((where, backend.id))
-                ctx.report(f"{lb.name} sends plain HTTP to {peer.name}:{backend.port}, which expects TLS",
+                reported.add((where, key))
+                ctx.report(f"{lb.name} sends plain HTTP to {peer.name}:{backend.port}, which expects TLS"
+                           + _inferred(peer),
                            where, evidence)
+
+
+def _inferred(peer: Component) -> str:
+    return f" ({peer.name} is outside this tree; {peer.role_reason})" if peer.external else ""
 
 
 AT_EDGE = Check("tls.at_edge", _at_edge, NoParams, "TLS terminated at the edge")
