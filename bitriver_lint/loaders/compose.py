@@ -89,6 +89,10 @@ class Service:
     memory: Located[str] | None = None
     command: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
+    # Fixed addresses on its networks (networks.<net>.ipv4_address / ipv6_address).
+    addresses: list[str] = field(default_factory=list)
+    # extra_hosts: a name resolved to an address inside the container ("api-host:10.40.1.10").
+    extra_hosts: dict[str, str] = field(default_factory=dict)
     links: list[Located[str]] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
 
@@ -368,6 +372,9 @@ class _Loader:
             for net in networks.values():
                 if isinstance(net, LDict):
                     svc.aliases.extend(str(a) for a in _seq(net.get("aliases")))
+                    svc.addresses.extend(str(net[key]) for key in ("ipv4_address", "ipv6_address")
+                                         if isinstance(net.get(key), str))
+        svc.extra_hosts = _extra_hosts(body.get("extra_hosts"))
         if isinstance(body.get("hostname"), str):
             svc.aliases.append(body["hostname"])
         if isinstance(body.get("container_name"), str):
@@ -483,6 +490,26 @@ def _volume_target(raw: str) -> str | None:
     parts.append(current)
     target = parts[1] if len(parts) >= 2 else None
     return target if target is not None and target.startswith("/") and "$" not in target else None
+
+
+def _extra_hosts(value: Any) -> dict[str, str]:
+    """``extra_hosts`` as a list ("name:address", "name=address") or a mapping; IPv6 addresses
+    keep their colons ("name:::1", "name=[::1]")."""
+    found: dict[str, str] = {}
+    if isinstance(value, LDict):
+        pairs = [(str(k), v) for k, v in value.items()]
+    else:
+        pairs = []
+        for item in _seq(value):
+            if not isinstance(item, str):
+                continue
+            name, sep, address = item.partition("=") if "=" in item else item.partition(":")
+            if sep:
+                pairs.append((name, address))
+    for name, address in pairs:
+        if isinstance(address, str) and name.strip() and address.strip():
+            found[name.strip()] = address.strip().strip("[]")
+    return found
 
 
 def _seq(value: Any) -> list[Any]:
