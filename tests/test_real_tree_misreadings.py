@@ -143,3 +143,17 @@ def test_templates_and_samples_of_our_files(tmp_path: Path, name: str, text: str
     fmt, why = classify(name, Workspace(tmp_path))
     assert fmt is None
     assert (why is not None and why.startswith(reason)) if reason else why is None
+
+
+# -- BRL201: HTTP/3 beside HTTPS is one termination point ----------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="the 443/udp listener compose publishes for HTTP/3 counts as a second TLS "
+                                       "termination point (checks/tls.py _terminates_tls: any 443 of a proxy)")
+def test_caddy_http3_on_443_udp_is_not_a_second_termination_point(tmp_path: Path) -> None:
+    (tmp_path / "Caddyfile").write_text("live.example.com {\n\treverse_proxy /api/* api:8080\n}\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  caddy:\n    image: caddy:2.8\n    ports:\n      - \"80:80\"\n      - \"443:443\"\n"
+        "      - \"443:443/udp\"\n    volumes:\n      - ./Caddyfile:/etc/caddy/Caddyfile:ro\n"
+        "  api:\n    image: ghcr.io/bitriver/bitriver-live:1.4.2\n")
+    result = scan_tree(tmp_path)
+    assert [f"{f.location} {f.message}" for f in result.active if f.rule_id == "BRL201"] == []
