@@ -99,3 +99,12 @@ def test_an_extra_hosts_name_the_tree_does_not_describe_is_an_address(tmp_path: 
     (finding,) = [f for f in scan_tree(tmp_path).active if f.rule_id == "BRL604"]
     assert finding.severity is Severity.NOTE
     assert "db-host:5432" in finding.message
+
+
+def test_the_corpus_gives_few_brl604(shared: Path) -> None:
+    """Trees we did not write: 5,069 BRL604 before, almost all false; at most 25 now, notes
+    included, and every warning is a single-label name."""
+    result = scan_tree(shared / "corpus")
+    found = [f for f in result.active if f.rule_id == "BRL604"]
+    assert len(found) <= 25, "\n".join(f"{f.location} {f.message}" for f in found)
+    assert all(f.severity is Severity.NOTE or "'" in f.message for f in found)
