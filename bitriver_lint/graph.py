@@ -212,6 +212,9 @@ class Host(Payload):
     region: str | None = None
     az: str | None = None
     unknown_rules: list[UnknownRule] = Field(default_factory=list)
+    # The IP addresses the files give it (an instance's private_ip, its interfaces', an Elastic
+    # IP's): a backend server written as one of them is what runs on this host.
+    addresses: list[str] = Field(default_factory=list)
 
 
 class PoolHealth(Payload):
@@ -332,6 +335,9 @@ class ServiceGraph:
         # Where a node's deployment lives, where its location does not say: a resource defined
         # in a shared local module lives in the root module that calls it.
         self.homes: dict[str, str] = {}
+        # Directories of Terraform root modules planned on their own (provider, terraform or
+        # backend blocks, tfvars): each is an environment of its own unless a join ties them.
+        self.environment_roots: set[str] = set()
         # A container's own name-to-address table (compose ``extra_hosts``), by component id:
         # the join resolves a name there before anything else.
         self.extra_hosts: dict[str, dict[str, str]] = {}
@@ -504,12 +510,14 @@ class ServiceGraph:
                 tops.append(directory)
                 top = directory
             out[deployment] = "/".join(top) or "."
-        # Directories are separate environments only when at least two of them run an API:
-        # Terraform in one directory for the instances a compose project in another runs on
-        # is one environment.
+        # Directories are separate environments only when at least two of them run an API, or
+        # are Terraform roots planned on their own (envs/prod beside envs/staging): Terraform
+        # in one directory for the instances a compose project in another runs on is one
+        # environment.
         with_api = {out[self.deployment_of(c.id)] for c in self.components(Role.API)
                      if self.deployment_of(c.id) in out}
-        if len(with_api) < 2:
+        roots = {top for top in out.values() if top in self.environment_roots}
+        if len(with_api) < 2 and len(roots) < 2:
             return {deployment: "." for deployment in out}
         return out
 

@@ -23,6 +23,8 @@ def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
     spans: list[tuple[TerraformModule, int, int]] = []  # what each module added: graph positions
     for module in modules:
         _secrets(module, ctx)
+        if module.environment:
+            graph.environment_roots.add(module.directory)
         start = len(graph.g)
         for provider, resources in _by_provider(module):
             provider.nodes(module, resources, ctx)

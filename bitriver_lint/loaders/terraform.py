@@ -29,6 +29,7 @@ from bitriver_lint.loaders.terraform_document import (
     ResourceInstance,
     SecretLiteral,
     TerraformModule,
+    region_of_zone,
 )
 from bitriver_lint.loaders.terraform_eval import (
     Guard,
@@ -88,6 +89,7 @@ class ModuleSource:
     _resolving: list[tuple[str, ...]] = field(default_factory=list)
     _local_stack: list[str] = field(default_factory=list)
     _by_type: tuple[int, dict[tuple[str, ...], list[Block]]] = (-1, {})
+    children: dict[str, ModuleSource] = field(default_factory=dict)  # local module calls, by name
 
     @property
     def root_directory(self) -> str:
@@ -122,8 +124,31 @@ class ModuleSource:
               exact: bool = True) -> Scope:
         paths = {"path": {"module": self.directory or ".", "root": self.root_directory or ".",
                           "cwd": self.root_directory or "."}}
-        return Scope(_Values(self.variables), _Locals(self), self._resolve, {**paths, **(extra or {})}, self.reader,
+        return Scope(_Values(self.variables), _Locals(self), self._resolve,
+                     {**paths, "module": _ModuleOutputs(self), **(extra or {})}, self.reader,
                      guard=self.guard, origin=origin, exact=exact)
+
+    def output(self, name: str, ref: str) -> Any:
+        """The value of this module instance's output ``name`` (``ref``: how the caller names it,
+        ``module.api.sg_id``), with references to its resources given their module path
+        (``module.api.aws_security_group.api``), the addresses builders know them by."""
+        block = next((b for b in self.of_type("output") if b.labels and b.labels[0] == name), None)
+        if block is None:
+            return Unknown((ref,), ref, why="is not an output of the module")
+        if "value" not in block.attributes:
+            return Unknown((ref,), ref)
+        return self._qualified(self.value(block.attributes["value"]))
+
+    def _qualified(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._qualified(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._qualified(v) for k, v in value.items()}
+        if isinstance(value, str):
+            kind, _, rest = value.split("[")[0].partition(".")
+            if rest and "." not in rest and self._index().get(("resource", kind, rest)):
+                return self.prefix + value
+        return value
 
     def value(self, attribute: Attribute | None, extra: Mapping[str, Any] | None = None) -> Any:
         """The attribute's value; never raises: what cannot be computed, or would cost more than
@@ -306,6 +331,38 @@ def _expression_text(attribute: Attribute) -> str:
 
 
 _LOCAL_REFERENCE = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+class _Outputs(dict[str, Any]):
+    """``module.<name>``: the outputs of one module call, each evaluated when read; not known
+    when the module is not a local one read with the tree (a registry module)."""
+
+    def __init__(self, child: ModuleSource | None, name: str) -> None:
+        super().__init__()
+        self.child, self.name = child, name
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __getitem__(self, key: str) -> Any:
+        ref = f"module.{self.name}.{key}"
+        if self.child is None:
+            return Unknown((ref,), ref)
+        return self.child.output(key, ref)
+
+
+class _ModuleOutputs(dict[str, Any]):
+    """``module``: the module calls of a module instance, by name."""
+
+    def __init__(self, module: ModuleSource) -> None:
+        super().__init__()
+        self.module = module
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __getitem__(self, key: str) -> Any:
+        return _Outputs(self.module.children.get(key), key)
 
 
 def _settle_locals(module: ModuleSource) -> None:
@@ -630,10 +687,15 @@ def _with_children(module: ModuleSource, standalone: dict[str, ModuleSource], ws
         child.root = module.root
         child.reader = callee.reader
         child.called_at = module.called_at or block.location
+        module.children[block.labels[0]] = child
         for name, attribute in block.attributes.items():
             if name not in _META_ARGUMENTS:
                 child.variables[name] = Located(module.value(attribute), attribute.value_location)
         out.extend(_with_children(child, standalone, ws, config, (*chain, target), emitted))
+    if module.children:
+        # Values computed before the calls were read saw their outputs as not known: again.
+        for cache in (module._values, module._local_values, module._resolved):
+            cache.clear()
     return out
 
 
@@ -657,6 +719,9 @@ def documents(sources: list[ModuleSource]) -> list[TerraformModule]:
             # Its provider configuration's region; else the module's (a provider from the root).
             region = configured.get(instance.provider)
             instance.region = region if isinstance(region, str) else document.region
+            if instance.region is None:
+                # No provider block says: the zone it is placed in does (as plan would fail otherwise).
+                instance.region = region_of_zone(instance.arg("availability_zone"))
     reported: set[int] = set()
     for source, document in zip(sources, out, strict=True):
         if id(source.guard) not in reported:  # a guard is shared by all modules of one load
@@ -669,6 +734,8 @@ def _document(source: ModuleSource) -> TerraformModule:
     document = TerraformModule(source.directory, source.files, prefix=source.prefix, root=source.root,
                                called_at=source.called_at, variables=dict(source.variables),
                                sensitive=set(source.sensitive), diagnostics=source.diagnostics)
+    document.environment = not source.prefix and bool(
+        source.tfvars or source.of_type("provider") or source.of_type("terraform"))
     for block in source.blocks:
         if block.type in ("resource", "data"):
             scopes = source.instance_scopes(block)

@@ -13,6 +13,7 @@ evaluates or parses anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +23,15 @@ from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 # a nested block (ports, sources, paths, targets) is that Unknown, so rules note, not guess.
 UNKNOWN_ENTRY_KEYS = ("from_port", "to_port", "protocol", "cidr_blocks", "ipv6_cidr_blocks", "security_groups",
                       "prefix_list_ids", "path", "port", "target_group_arn", "container_port")
+
+
+_ZONE = re.compile(r"([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]")
+
+
+def region_of_zone(zone: Any) -> str | None:
+    """The region an availability zone is in (``eu-west-1a`` -> ``eu-west-1``), or None."""
+    found = _ZONE.fullmatch(zone.strip()) if isinstance(zone, str) else None
+    return found.group(1) if found else None
 
 
 class FileText(str):
@@ -160,6 +170,9 @@ class TerraformModule:
     prefix: str = ""  # "module.cdn." for an instance of a local module
     root: str | None = None  # the directory of the root module this instance belongs to
     called_at: Location | None = None  # the root module's ``module`` block this instance comes from
+    # A root module that is planned on its own (it has provider, terraform or backend blocks,
+    # or tfvars): an environment of its own unless a join ties it to another.
+    environment: bool = False
     variables: dict[str, Located[Any]] = field(default_factory=dict)
     locals: dict[str, Located[Any]] = field(default_factory=dict)
     sensitive: set[str] = field(default_factory=set)  # variables declared ``sensitive``

@@ -9,6 +9,7 @@ backup settings.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext, add_declared_listeners
 from bitriver_lint.builders.terraform_common import bind_trees, node_id
 from bitriver_lint.graph import Component, Edge, Host, Listener, Role
-from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
+from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule, region_of_zone
 from bitriver_lint.model import Located
 from bitriver_lint.providers.aws.network import SgRules, Subnet, add_firewall
 from bitriver_lint.roles import DEFAULT_PORTS, role_from_image, role_from_name
@@ -56,8 +57,10 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     public_where = public_ip.location if public_ip else (subnet.public_location if subnet else instance.location)
     host = Host(id=node_id(module, address), name=address, host_kind=HostKind.INSTANCE,
                 location=instance.location, resource=address, instance_type=instance.get("instance_type"),
-                public=public, public_location=public_where, region=instance.region,
-                az=az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None))
+                public=public, public_location=public_where,
+                region=instance.region or region_of_zone(subnet.az if subnet else None),
+                az=az.value if az and isinstance(az.value, str) else (subnet.az if subnet else None),
+                addresses=addresses_of(module, instance))
     graph.add(host)
     if subnet is not None:
         graph.link(host.id, subnet.node.id, Edge(kind="located_in", location=subnet_ref.location if subnet_ref else
@@ -70,11 +73,55 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     if role is None:
         return
     env = userdata.settings(ctx, instance.get("user_data"), instance.ref, instance.location)
+    # Its addresses are names the join's address index knows it by (an HAProxy server 10.0.1.10:8080).
     component = Component(id=node_id(module, address) + "#component", name=address, role=role,
-                          role_reason="tags or name", origin="terraform", location=instance.location, env=env)
+                          role_reason="tags or name", origin="terraform", location=instance.location, env=env,
+                          aliases=list(host.addresses))
     graph.add(component)
     graph.runs_on(component.id, host.id, instance.location)
     add_declared_listeners(graph, component, host_bound=True)
+
+
+def _ips(*values: Any) -> list[str]:
+    """The IP literals among these values (a string, or lists of them); others are left out."""
+    found: list[str] = []
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    found.append(str(ipaddress.ip_address(item.strip())))
+                except ValueError:
+                    continue
+    return found
+
+
+def addresses_of(module: TerraformModule, instance: ResourceInstance) -> list[str]:
+    """The addresses the files give an EC2 instance: its ``private_ip`` and secondary ones, those
+    of the network interfaces attached to it (in its ``network_interface`` blocks, by an
+    interface's ``attachment`` or an ``aws_network_interface_attachment``) and of the Elastic IPs
+    associated with it or with those interfaces (``address``, ``associate_with_private_ip``,
+    ``aws_eip_association.public_ip``)."""
+    found = _ips(instance.arg("private_ip"), instance.arg("secondary_private_ips"), instance.arg("ipv6_addresses"))
+    interfaces = [n.arg("network_interface_id") for n in instance.nested("network_interface")]
+    interfaces += [a.arg("network_interface_id") for a in module.of_type("aws_network_interface_attachment")
+                   if instance.named_by(a.arg("instance_id"))]
+    attached = [eni for eni in module.of_type("aws_network_interface")
+                if any(eni.named_by(ref) for ref in interfaces)
+                or any(instance.named_by(a.arg("instance")) for a in eni.nested("attachment"))]
+    for eni in attached:
+        found += _ips(eni.arg("private_ip"), eni.arg("private_ips"), eni.arg("ipv6_addresses"))
+    eips = [eip for eip in module.of_type("aws_eip")
+            if instance.named_by(eip.arg("instance")) or any(eni.named_by(eip.arg("network_interface"))
+                                                             for eni in attached)]
+    for eip in eips:
+        found += _ips(eip.arg("address"), eip.arg("associate_with_private_ip"))
+    for association in module.of_type("aws_eip_association"):
+        if instance.named_by(association.arg("instance_id")) or any(
+                eni.named_by(association.arg("network_interface_id")) for eni in attached):
+            allocated = module.find("aws_eip", association.arg("allocation_id"))
+            found += _ips(association.arg("public_ip"), association.arg("private_ip_address"),
+                          allocated.arg("address") if allocated is not None else None)
+    return list(dict.fromkeys(found))
 
 
 def add_autoscaling_group(ctx: BuildContext, module: TerraformModule, group: ResourceInstance, sg_rules: SgRules,
@@ -99,7 +146,8 @@ def add_autoscaling_group(ctx: BuildContext, module: TerraformModule, group: Res
         public, public_where = first.node.public, first.public_location
     host = Host(id=node_id(module, address), name=address, host_kind=HostKind.INSTANCE_GROUP,
                 location=group.location, resource=address, instance_type=instance_type, public=public,
-                public_location=public_where, region=group.region, az=first.az if first else None)
+                public_location=public_where, region=group.region or region_of_zone(first.az if first else None),
+                az=first.az if first else None)
     graph.add(host)
     add_firewall(ctx, host, sgs, sg_rules, public, public_where)
     if bind_trees(ctx, host, (address, group.ref), group.location):
@@ -149,8 +197,9 @@ def add_ecs_service(ctx: BuildContext, module: TerraformModule, service: Resourc
     public = public_flag.value if public_flag and isinstance(public_flag.value, bool) else None
     zones = network.arg("subnets") if network else None
     first = subnets.get(str(zones[0])) if isinstance(zones, list) and zones else None
-    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.CONTAINER_SERVICE, location=service.location,
-                resource=address, public=public, region=service.region, az=first.az if first else None,
+    host = Host(id=node_id(module, address), name=address, host_kind=HostKind.CONTAINER_SERVICE,
+                location=service.location, resource=address, public=public, region=service.region,
+                az=first.az if first else None,
                 public_location=public_flag.location if public_flag else service.location)
     graph.add(host)
     add_firewall(ctx, host, network.arg("security_groups") if network else None, sg_rules,
@@ -181,9 +230,23 @@ _DATABASE_SETTINGS = ("multi_az", "backup_retention_period", "skip_final_snapsho
                       "availability_zone", "replicate_source_db", "instance_class")
 
 
+def _replica_source(module: TerraformModule, reference: Any) -> ResourceInstance | None:
+    """The database a ``replicate_source_db`` names: by reference, identifier or ARN."""
+    if not isinstance(reference, str):
+        return None
+    found = module.find("aws_db_instance", reference)
+    if found is not None:
+        return found
+    name = reference.rsplit(":db:", 1)[-1]
+    return next((d for d in module.of_type("aws_db_instance") if d.arg("identifier") == name), None)
+
+
 def add_database(ctx: BuildContext, module: TerraformModule, database: ResourceInstance, sg_rules: SgRules) -> None:
     """RDS or Aurora PostgreSQL: the postgres component on a managed host."""
     engine = database.arg("engine")
+    source = _replica_source(module, database.arg("replicate_source_db"))
+    if engine is None and source is not None:
+        engine = source.arg("engine")  # a read replica runs its source's engine, and need not say so
     if not isinstance(engine, str) or "postgres" not in engine:
         return
     graph = ctx.graph
@@ -191,8 +254,9 @@ def add_database(ctx: BuildContext, module: TerraformModule, database: ResourceI
     settings = {name: database.get(name) for name in _DATABASE_SETTINGS}
     public = settings["publicly_accessible"]
     zone = settings["availability_zone"]
-    host = Host(id=node_id(module, ref), name=ref, host_kind=HostKind.MANAGED_DATABASE, location=database.location, managed=True,
-                resource=ref, region=database.region, az=zone.value if zone and isinstance(zone.value, str) else None,
+    host = Host(id=node_id(module, ref), name=ref, host_kind=HostKind.MANAGED_DATABASE, location=database.location,
+                managed=True, resource=ref, region=database.region,
+                az=zone.value if zone and isinstance(zone.value, str) else None,
                 public=public.value is True if public else False,
                 public_location=public.location if public else database.location)
     graph.add(host)

@@ -120,8 +120,10 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
             for address in addresses:
                 backend.servers.append(Server(address, chosen if isinstance(chosen, int) else None,
                                               attachment.location, scheme))
+        # Named in this module, or from its caller through a module output (module.edge.aws_lb_target_group.api).
+        names = {ref, group.full_address}
         for component in ctx.graph.components():
-            if ref in component.target_groups:
+            if names.intersection(component.target_groups):
                 backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
                                               group.location, scheme))
         backends[ref] = backend
