@@ -147,8 +147,6 @@ def test_templates_and_samples_of_our_files(tmp_path: Path, name: str, text: str
 
 # -- BRL201: HTTP/3 beside HTTPS is one termination point ----------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the 443/udp listener compose publishes for HTTP/3 counts as a second TLS "
-                                       "termination point (checks/tls.py _terminates_tls: any 443 of a proxy)")
 def test_caddy_http3_on_443_udp_is_not_a_second_termination_point(tmp_path: Path) -> None:
     (tmp_path / "Caddyfile").write_text("live.example.com {\n\treverse_proxy /api/* api:8080\n}\n")
     (tmp_path / "docker-compose.yml").write_text(

@@ -49,7 +49,11 @@ def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
     terminators: list[Component] = []
     undecided: list[Component] = []
     for component in members:
-        for listener in graph.listeners(component):
+        listeners = graph.listeners(component)
+        tcp_ports = {li.port for li in listeners if li.protocol == "tcp"}
+        for listener in listeners:
+            if listener.protocol == "udp" and listener.port in tcp_ports:
+                continue  # HTTP/3 (QUIC) beside HTTPS on one port: the same termination point
             tls = _terminates_tls(listener, component)
             if tls is None and component.role is Role.API:
                 undecided.append(component)
