@@ -195,3 +195,23 @@ def test_module_outputs_are_the_module_values_and_registry_ones_stay_unknown(tmp
     assert rule.arg("from_port") == 8080
     unknown = rule.arg("source_security_group_id")
     assert isinstance(unknown, Unknown) and unknown.names == ("module.remote.security_group_id",)
+
+
+def test_a_module_security_group_as_a_source_is_its_members_subnets(tmp_path: Path) -> None:
+    (tmp_path / "edge").mkdir()
+    (tmp_path / "edge" / "main.tf").write_text(
+        'resource "aws_subnet" "a" {\n  cidr_block = "10.70.1.0/24"\n}\n'
+        'resource "aws_security_group" "lb" {\n  name = "lb"\n}\n'
+        'resource "aws_lb" "this" {\n  subnets         = [aws_subnet.a.id]\n'
+        '  security_groups = [aws_security_group.lb.id]\n}\n'
+        'output "sg_id" {\n  value = aws_security_group.lb.id\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "edge" {\n  source = "./edge"\n}\n'
+        'resource "aws_security_group" "api" {\n  ingress {\n    from_port = 8080\n    to_port = 8080\n'
+        '    protocol = "tcp"\n    security_groups = [module.edge.sg_id]\n  }\n}\n'
+        'resource "aws_instance" "api" {\n  instance_type = "m6i.xlarge"\n'
+        '  vpc_security_group_ids = [aws_security_group.api.id]\n}\n')
+    graph = scan_tree(tmp_path).graph
+    (host,) = [h for h in graph.hosts() if h.name == "aws_instance.api"]
+    allows = [e.cidrs for _, _, e in graph.out_edges(host.id, "allows") if isinstance(e, Allow)]
+    assert allows == [["10.70.1.0/24"]]

@@ -722,6 +722,10 @@ def documents(sources: list[ModuleSource]) -> list[TerraformModule]:
             if instance.region is None:
                 # No provider block says: the zone it is placed in does (as plan would fail otherwise).
                 instance.region = region_of_zone(instance.arg("availability_zone"))
+    families: dict[str, list[TerraformModule]] = {}
+    for document in out:
+        families.setdefault(document.root_directory, []).append(document)
+        document.family = families[document.root_directory]
     reported: set[int] = set()
     for source, document in zip(sources, out, strict=True):
         if id(source.guard) not in reported:  # a guard is shared by all modules of one load

@@ -182,6 +182,9 @@ class TerraformModule:
     data: list[ResourceInstance] = field(default_factory=list)  # data sources
     secrets: list[SecretLiteral] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Every module instance of the same root, this one included: what plan joins through module
+    # outputs (a rule in the root on a group a called module creates) crosses them.
+    family: list[TerraformModule] = field(default_factory=list, repr=False, compare=False)
     _by_type: dict[str, list[ResourceInstance]] | None = field(default=None, repr=False, compare=False)
     _by_ref: dict[str, list[ResourceInstance]] | None = field(default=None, repr=False, compare=False)
 

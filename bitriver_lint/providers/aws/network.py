@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +12,7 @@ from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.exposure import named_set
 from bitriver_lint.graph import Allow, Dangling, Host, Network, UnknownRule
-from bitriver_lint.loaders.terraform_document import Body, TerraformModule
+from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.vocabulary import Layer
@@ -91,9 +94,57 @@ def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
     return members
 
 
+_MODULE_GROUP = re.compile(r"((?:module\.[^.]+\.)+)(aws_security_group\..+)")
+
+
+@dataclass
+class _Family:
+    """What the modules of one root share through module outputs, built once per root."""
+
+    modules: list[TerraformModule]
+    members: dict[str, list[str]]  # module path + group -> its members' subnet CIDRs
+    rules: dict[str, list[tuple[TerraformModule, ResourceInstance, str]]]  # module path -> rules on its groups
+
+
+_last_family: list[_Family] = []  # the family being built (modules are built root by root)
+
+
+def _family(module: TerraformModule) -> _Family:
+    cached = next(iter(_last_family), None)
+    if cached is not None and cached.modules is module.family:
+        return cached
+    members: dict[str, list[str]] = {}
+    rules: dict[str, list[tuple[TerraformModule, ResourceInstance, str]]] = {}
+    for other in module.family:
+        if other.prefix:
+            for group, cidrs in _sg_members(other).items():
+                members.setdefault(other.prefix + group, cidrs)
+        for rule in other.of_type("aws_security_group_rule"):
+            target = rule.arg("security_group_id")
+            found = _MODULE_GROUP.fullmatch(target) if isinstance(target, str) else None
+            if found is not None and rule.arg("type") == "ingress" and found.group(1) != other.prefix:
+                rules.setdefault(found.group(1), []).append((other, rule, found.group(2)))
+    family = _Family(module.family, members, rules)
+    _last_family[:] = [family]
+    return family
+
+
+def _members(module: TerraformModule, family: _Family) -> Mapping[str, list[str]]:
+    """Security group -> its members' subnet CIDRs: this module's groups by their addresses, the
+    other modules' of its root by their module paths (``module.edge.aws_security_group.lb``,
+    what a module output names)."""
+    return ChainMap(_sg_members(module), family.members)
+
+
 def security_group_rules(module: TerraformModule, ctx: BuildContext) -> SgRules:
+    """Ingress rules by group: those written in this module, and those another module of its
+    root writes on this module's groups (through an output: ``module.api.security_group_id``)."""
     rules = SgRules()
-    members = _sg_members(module)
+    family = _family(module)
+    members = _members(module, family)
+    for other, rule, local in family.rules.get(module.prefix, []) if module.prefix else []:
+        _add(rules, local, _rule(other, ctx, rule, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
+                                 "source_security_group_id", "prefix_list_ids", _members(other, family)))
     for sg in module.of_type("aws_security_group"):
         for ingress in sg.nested("ingress"):
             _add(rules, sg.address, _rule(module, ctx, ingress, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
@@ -120,7 +171,7 @@ def _add(rules: SgRules, group: str, rule: SgRule | None) -> None:
 
 
 def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key: str, v4: str, v6: str,
-          sg_key: str, prefix_key: str, members: dict[str, list[str]]) -> SgRule | None:
+          sg_key: str, prefix_key: str, members: Mapping[str, list[str]]) -> SgRule | None:
     """The rule as sources and a port range, or None when it opens no TCP/UDP port (ICMP)."""
     written = block.arg(protocol_key)
     name = str(written).strip().lower() if isinstance(written, (str, int)) else None
