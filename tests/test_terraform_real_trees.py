@@ -215,3 +215,20 @@ def test_a_module_security_group_as_a_source_is_its_members_subnets(tmp_path: Pa
     (host,) = [h for h in graph.hosts() if h.name == "aws_instance.api"]
     allows = [e.cidrs for _, _, e in graph.out_edges(host.id, "allows") if isinstance(e, Allow)]
     assert allows == [["10.70.1.0/24"]]
+
+
+def test_a_root_rule_on_a_module_group_in_the_newer_resource_form(tmp_path: Path) -> None:
+    (tmp_path / "srs").mkdir()
+    (tmp_path / "srs" / "main.tf").write_text(
+        'resource "aws_security_group" "srs" {\n  name = "srs"\n}\n'
+        'resource "aws_instance" "srs" {\n  instance_type = "c6i.xlarge"\n'
+        '  vpc_security_group_ids = [aws_security_group.srs.id]\n  tags = { Role = "srs" }\n}\n'
+        'output "sg" {\n  value = aws_security_group.srs.id\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "srs" {\n  source = "./srs"\n}\n'
+        'resource "aws_vpc_security_group_ingress_rule" "api" {\n  security_group_id = module.srs.sg\n'
+        '  from_port = 1985\n  to_port = 1985\n  ip_protocol = "tcp"\n  cidr_ipv4 = "0.0.0.0/0"\n}\n')
+    graph = scan_tree(tmp_path).graph
+    (host,) = [h for h in graph.hosts() if h.name == "module.srs.aws_instance.srs"]
+    allows = [(e.cidrs, e.port_from) for _, _, e in graph.out_edges(host.id, "allows") if isinstance(e, Allow)]
+    assert allows == [(["0.0.0.0/0"], 1985)]

@@ -119,10 +119,11 @@ def _family(module: TerraformModule) -> _Family:
         if other.prefix:
             for group, cidrs in _sg_members(other).items():
                 members.setdefault(other.prefix + group, cidrs)
-        for rule in other.of_type("aws_security_group_rule"):
+        for rule in other.of_type("aws_security_group_rule", "aws_vpc_security_group_ingress_rule"):
             target = rule.arg("security_group_id")
             found = _MODULE_GROUP.fullmatch(target) if isinstance(target, str) else None
-            if found is not None and rule.arg("type") == "ingress" and found.group(1) != other.prefix:
+            ingress = rule.type != "aws_security_group_rule" or rule.arg("type") == "ingress"
+            if found is not None and ingress and found.group(1) != other.prefix:
                 rules.setdefault(found.group(1), []).append((other, rule, found.group(2)))
     family = _Family(module.family, members, rules)
     _last_family[:] = [family]
@@ -143,8 +144,13 @@ def security_group_rules(module: TerraformModule, ctx: BuildContext) -> SgRules:
     family = _family(module)
     members = _members(module, family)
     for other, rule, local in family.rules.get(module.prefix, []) if module.prefix else []:
-        _add(rules, local, _rule(other, ctx, rule, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
-                                 "source_security_group_id", "prefix_list_ids", _members(other, family)))
+        theirs = _members(other, family)
+        if rule.type == "aws_security_group_rule":
+            _add(rules, local, _rule(other, ctx, rule, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
+                                     "source_security_group_id", "prefix_list_ids", theirs))
+        else:
+            _add(rules, local, _rule(other, ctx, rule, "ip_protocol", "cidr_ipv4", "cidr_ipv6",
+                                     "referenced_security_group_id", "prefix_list_id", theirs))
     for sg in module.of_type("aws_security_group"):
         for ingress in sg.nested("ingress"):
             _add(rules, sg.address, _rule(module, ctx, ingress, "protocol", "cidr_blocks", "ipv6_cidr_blocks",
