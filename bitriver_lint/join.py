@@ -142,7 +142,6 @@ class References:
         self._bound: dict[str, list[Component]] = {}
         self._on_resource: dict[str, list[Component]] | None = None
         self._order: dict[str, int] | None = None
-        self._addresses: dict[str, Component] | None = None  # a fixed address -> its service
         # Directories at or above a compose file or unit, and those holding one.
         self._naming: tuple[set[tuple[str, ...]], set[tuple[str, ...]]] | None = None
 
@@ -198,13 +197,9 @@ class References:
             address = server.host
         if address is None:
             return None
-        if self._addresses is None:
-            self._addresses = {}
-            for component in self.graph.components():
-                for alias in component.aliases:
-                    if classify(alias) == "address":
-                        self._addresses.setdefault(alias, component)
-        found = self._addresses.get(address)
+        # Addresses are aliases of what holds them; the definition nearest the config wins, as
+        # for names: prod and staging side by side often reuse the same private addresses.
+        found = self.graph.find_component(address, near=server.location.path)
         if found is None and address != server.host:
             found = self._bound_host(Server(address, server.port, server.location, server.scheme))
         return found

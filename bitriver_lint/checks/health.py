@@ -64,7 +64,9 @@ def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
     for lb in graph.components(Role.LB, Role.PROXY, Role.CDN):
         for pool in graph.pools(lb):
             behind = graph.components_behind(graph.members(pool))
-            roles = {c.role for c in behind}
+            # In the pool's own order, not a set's: a pool mixing roles is judged the same way on
+            # every run (a set of enum members iterates in a per-process hash order).
+            roles = list(dict.fromkeys(c.role for c in behind))
             expected = next((params.probes[r] for r in roles if r in params.probes), None)
             role = next((r for r in roles if r in params.probes), None)
             if expected is None or role is None:
