@@ -127,7 +127,8 @@ def _narrow(
         entry.admitted_by.extend(allows.get(layer, []))
         for allow in allows.get(layer, []):
             entry.evidence.append(
-                Related(allow.location, f"{layer} allows {', '.join(allow.cidrs)} on {port}/{listener.protocol}")
+                Related(allow.location, f"{layer} allows {allow.assumed or ', '.join(allow.cidrs)} on "
+                        f"{port}/{listener.protocol}")
             )
         if not allows.get(layer):
             entry.evidence.append(Related(location, f"no {layer} rule admits {port}/{listener.protocol}"))

@@ -267,6 +267,9 @@ class Allow(Edge):
     port_to: int
     protocol: Literal["tcp", "udp", "all"] = "tcp"
     description: str = ""
+    # Sources not written as CIDRs, in words ("members of aws_security_group.lb"): the proof
+    # chain names them instead of the CIDRs they were taken to be.
+    assumed: str = ""
 
 
 class Route(Edge):

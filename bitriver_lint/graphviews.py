@@ -155,7 +155,8 @@ def _firewalls(graph: ServiceGraph) -> list[dict[str, Any]]:
         assert isinstance(edge, Allow)
         layer(target, edge.layer.value)["allow"].append({
             "protocol": edge.protocol, "ports": [edge.port_from, edge.port_to], "sources": list(edge.cidrs),
-            "description": edge.description, "location": _where(edge.location)})
+            "description": edge.description, "location": _where(edge.location),
+            **({"assumed": edge.assumed} if edge.assumed else {})})
     for source, target, edge in graph.edges("publishes"):
         assert isinstance(edge, Publish)
         listener = graph.node(target)

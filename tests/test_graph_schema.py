@@ -44,3 +44,20 @@ def test_firewall_layers_are_listed_with_their_rules(capsys: pytest.CaptureFixtu
     assert any(rule["sources"] == ["0.0.0.0/0"] and rule["ports"] == [1935, 1935] for rule in rules), rules
     for rule in rules:
         assert Path(rule["location"]["path"]).name == "main.tf" and rule["location"]["line"] > 0
+
+
+def test_a_rule_whose_source_group_is_unresolved_says_so(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'module "edge" {\n  source = "git::https://example.com/edge.git"\n}\n\n'
+        'resource "aws_security_group" "db" {\n  name = "db"\n}\n\n'
+        'resource "aws_security_group_rule" "db_from_edge" {\n  type                     = "ingress"\n'
+        '  security_group_id        = aws_security_group.db.id\n  from_port                = 5432\n'
+        '  to_port                  = 5432\n  protocol                 = "tcp"\n'
+        '  source_security_group_id = module.edge.security_group_id\n}\n\n'
+        'resource "aws_db_instance" "postgres" {\n  engine                 = "postgres"\n'
+        '  vpc_security_group_ids = [aws_security_group.db.id]\n}\n')
+    result = scan_tree(tmp_path)
+    document = graph_document(result.graph, result.topology)
+    rules = [r for f in document["firewalls"] if f["layer"] == "security group" for r in f["allow"]]
+    assert [r["assumed"] for r in rules] == [
+        "module.edge.security_group_id, a group whose members are not known (taken as the private networks)"]

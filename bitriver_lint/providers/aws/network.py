@@ -37,6 +37,9 @@ class SgRule:
     port_to: int
     protocol: str
     cidrs: list[str] | Unknown
+    # Sources that are not written as CIDRs, in words ("members of aws_security_group.lb"; "an
+    # unresolved group ..."), for the finding's proof chain.
+    assumed: str = ""
 
 
 class SgRules:
@@ -186,6 +189,7 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key:
     protocol = _PROTOCOLS.get(name or "", "tcp")
     low, high = _port(block.arg("from_port")), _port(block.arg("to_port"))
     cidrs: list[str] | Unknown = []
+    assumed: list[str] = []
     if protocol != "all" and isinstance(low, Unknown):
         cidrs = low  # which ports it opens is not known: exposure through it cannot be judged
     if protocol == "all" or not isinstance(low, int):
@@ -207,7 +211,11 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key:
         sources = block.arg(sg_key)
         for source in sources if isinstance(sources, list) else ([sources] if sources else []):
             # Another group's members: the subnets they sit in (private space when unknown).
-            cidrs.extend(members.get(str(source).split("[")[0]) or [str(n) for n in PRIVATE.networks])
+            known = members.get(str(source).split("[")[0])
+            cidrs.extend(known or [str(n) for n in PRIVATE.networks])
+            name = source.raw if isinstance(source, Unknown) else str(source)
+            assumed.append(f"members of {name}" if known else
+                           f"{name}, a group whose members are not known (taken as the private networks)")
         lists = block.arg(prefix_key)
         for item in lists if isinstance(lists, list) else ([lists] if lists else []):
             entries = _prefix_list(module, ctx, item)
@@ -215,7 +223,7 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key:
                 cidrs = entries
                 break
             cidrs.extend(entries)
-    return SgRule(block.location, low, high if isinstance(high, int) else low, protocol, cidrs)
+    return SgRule(block.location, low, high if isinstance(high, int) else low, protocol, cidrs, "; ".join(assumed))
 
 
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
@@ -293,7 +301,7 @@ def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: SgRules, pub
             graph.link(host.id, host.id, Allow(location=rule.location, layer=Layer.SECURITY_GROUP, cidrs=rule.cidrs,
                                                port_from=rule.port_from, port_to=rule.port_to,
                                                protocol=rule.protocol,  # type: ignore[arg-type]
-                                               description=str(sg)))
+                                               description=str(sg), assumed=rule.assumed))
     if public is None:
         return  # the files do not say (a default VPC gives public IPs): the layer is assumed open
     host.described_layers.add(Layer.PUBLIC_ADDRESS)
