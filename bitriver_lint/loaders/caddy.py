@@ -28,6 +28,7 @@ from bitriver_lint.loaders.proxy import (
     Server,
     dig,
     load_all,
+    rerender,
 )
 from bitriver_lint.loaders.proxy import substitute as substitute_placeholders
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, loc_of
@@ -112,13 +113,7 @@ def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
     nodes, doc.diagnostics = parse_caddyfile(text, doc.path)
     _Caddyfile(doc, nodes).build()
     if doc.placeholders:
-        doc.render = lambda more: _again(doc, source, {**env, **more})
-
-
-def _again(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> ProxyConfig:
-    again = ProxyConfig(doc.path, doc.kind, doc.location, files=list(doc.files), name=doc.name)
-    fill(again, text, env)
-    return again
+        rerender(doc, source, env, fill)
 
 
 def _is_hostname(address: str) -> bool:

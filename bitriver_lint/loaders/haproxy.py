@@ -24,6 +24,7 @@ from bitriver_lint.loaders.proxy import (
     RouteRule,
     Server,
     load_all,
+    rerender,
     substitute,
 )
 from bitriver_lint.model import Diagnostic, Location, port_number
@@ -309,13 +310,7 @@ def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
     sections, doc.diagnostics = parse_sections(text, doc.path, env)
     _interpret(doc, sections)
     if doc.placeholders:
-        doc.render = lambda more: _again(doc, source, {**env, **more})
-
-
-def _again(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> ProxyConfig:
-    again = ProxyConfig(doc.path, doc.kind, doc.location, files=list(doc.files), name=doc.name)
-    fill(again, text, env)
-    return again
+        rerender(doc, source, env, fill)
 
 
 def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:

@@ -112,6 +112,21 @@ def substitute(text: str, pattern: re.Pattern[str], env: Mapping[str, str]) -> t
     return pattern.sub(one, text), missing
 
 
+Fill = Callable[[ProxyConfig, str, Mapping[str, str]], None]
+
+
+def rerender(doc: ProxyConfig, text: str, env: Mapping[str, str], fill: Fill) -> None:
+    """Let the join stage read ``doc``'s text again with more environment (the service's that
+    runs it): ``doc.render(more)`` returns a new document, ``doc`` stays as it is."""
+
+    def again(more: Mapping[str, str]) -> ProxyConfig:
+        fresh = ProxyConfig(doc.path, doc.kind, doc.location, files=list(doc.files), name=doc.name)
+        fill(fresh, text, {**env, **more})
+        return fresh
+
+    doc.render = again
+
+
 def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:
     """Run ``fill`` on each readable file; unreadable ones become documents with a BRL001."""
     out: list[ProxyConfig] = []
