@@ -83,6 +83,8 @@ def cli() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Processes for parsing large Terraform trees (default 0: one per CPU; 1: none).")
 @click.option("--debug", is_flag=True, help="Print the traceback of an internal error (exit code 3).")
+@click.option("--category", default=None,
+              help="Name of this analysis in SARIF (automationDetails); default: the scan paths in the repository.")
 def scan(
     paths: tuple[Path, ...],
     fmt: str,
@@ -100,6 +102,7 @@ def scan(
     color: bool | None,
     jobs: int,
     debug: bool,
+    category: str | None,
 ) -> None:
     """Scan deployment files (default: the current directory)."""
     from bitriver_lint import baseline as baselines
@@ -124,7 +127,8 @@ def scan(
     try:
         # --update-baseline records every finding: the old baseline must not hide any of them.
         result = run_scan(targets, config, topology=topology, select=_split(select), ignore=_split(ignore),
-                          jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path, focus=focus)
+                          jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path, focus=focus,
+                          category=category)
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from exc
     if update_baseline:

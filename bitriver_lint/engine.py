@@ -50,6 +50,18 @@ def scan_root(paths: Sequence[Path]) -> Path:
     return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in resolved]))
 
 
+def _category(root: Path, paths: Sequence[Path]) -> str:
+    """The scan paths relative to ``root`` (the git work tree), POSIX style: the same tree scanned
+    from the repository's root or from inside it names the same analysis."""
+    names = []
+    for path in paths:
+        try:
+            names.append(path.resolve().relative_to(root).as_posix() or ".")
+        except ValueError:
+            names.append(path.resolve().name)
+    return ",".join(sorted(set(names))) or "."
+
+
 def selected(rule_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool:
     """Prefix matching as ruff does it: ``BRL1`` selects BRL101..BRL107."""
     select, ignore = list(select), list(ignore)
@@ -83,6 +95,7 @@ def scan(
     jobs: int = 1,
     baseline: Path | None = None,
     focus: Collection[Path] | None = None,
+    category: str | None = None,
 ) -> Report:
     """Scan ``paths`` and report what the rules find.
 
@@ -198,6 +211,7 @@ def scan(
         skipped=tuple(found.skipped),
         errors=tuple(trouble.errors),
         tracebacks=tuple(trouble.tracebacks),
+        category=category or _category(containment_root(paths[0]) if paths else root, paths),
         graph=graph,
     )
 

@@ -68,6 +68,9 @@ class Report:
     skipped: tuple[tuple[str, str], ...] = ()
     errors: tuple[str, ...] = ()
     tracebacks: tuple[str, ...] = ()
+    # What was scanned, as code scanning tells analyses apart: the scan paths relative to the
+    # root ("deploy", "."). Never the detected topology, which a change to the tree can move.
+    category: str = "."
     graph: Any = field(default=None, repr=False, compare=False)
 
     @property

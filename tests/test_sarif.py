@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, scan_tree
+from conftest import FIXTURES, REPO, scan_tree
 
 from bitriver_lint.reporters import sarif
 from bitriver_lint.rules import catalog
@@ -64,3 +64,19 @@ def test_fingerprints_survive_line_shifts(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text("# a new comment\n\n" + compose)
     after = {f.rule_id: f.fingerprint for f in scan_tree(tmp_path).findings}
     assert before == after and before
+
+
+def test_the_sarif_category_names_the_scan_not_the_topology() -> None:
+    import json
+    import subprocess
+    import sys
+
+    def category(cwd: Path, *args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "bitriver_lint", *args, "-f", "sarif", "--exit-zero"],
+                              capture_output=True, text=True, cwd=cwd, check=True)
+        return str(json.loads(proc.stdout)["runs"][0]["automationDetails"]["id"])
+
+    tree = FIXTURES / "compose-exposure"
+    # From the repository's root or from inside the tree: one analysis, named by its path.
+    assert category(REPO, str(tree)) == category(tree, ".") == "bitriver-lint/fixtures/compose-exposure/"
+    assert category(REPO, str(tree), "--category", "prod") == "bitriver-lint/prod/"

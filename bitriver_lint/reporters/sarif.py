@@ -96,7 +96,7 @@ def build(result: Report) -> dict[str, Any]:
                         ],
                     }
                 ],
-                "automationDetails": {"id": f"bitriver-lint/{result.topology}/"},
+                "automationDetails": {"id": f"bitriver-lint/{result.category}/"},
                 "properties": {
                     "topology": result.topology,
                     "topologyReason": result.topology_reason,
