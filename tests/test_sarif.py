@@ -80,3 +80,20 @@ def test_the_sarif_category_names_the_scan_not_the_topology() -> None:
     # From the repository's root or from inside the tree: one analysis, named by its path.
     assert category(REPO, str(tree)) == category(tree, ".") == "bitriver-lint/fixtures/compose-exposure/"
     assert category(REPO, str(tree), "--category", "prod") == "bitriver-lint/prod/"
+
+
+def test_only_security_rules_carry_a_security_severity_and_messages_link_their_proof() -> None:
+    from bitriver_lint.reporters.sarif import build
+
+    result = scan_tree(FIXTURES / "compose-exposure")
+    run = build(result)["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert "security-severity" in rules["BRL103"]["properties"]
+    for rule_id in ("BRL001", "BRL002", "BRL501", "BRL502"):
+        if rule_id in rules:
+            assert "security-severity" not in rules[rule_id]["properties"], rule_id
+    with_proof = [r for r in run["results"] if r.get("relatedLocations")]
+    assert with_proof
+    for r in with_proof:
+        ids = [loc["id"] for loc in r["relatedLocations"]]
+        assert all(f"]({i})" in r["message"]["text"] for i in ids), r["message"]["text"]

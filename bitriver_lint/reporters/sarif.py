@@ -31,7 +31,9 @@ def _location(location: Location, message: str | None = None, ident: int | None 
 def _rule_descriptor(result: Report, rule_id: str) -> dict[str, Any]:
     rule = result.rules[rule_id]
     properties: dict[str, Any] = {"tags": list(rule.tags), "precision": "high", "topologies": list(rule.topologies)}
-    if rule.security_severity is not None:
+    # GitHub files a result with a security-severity as a security alert: only rules that are
+    # about security carry one (a missing restart policy or a parse error is not).
+    if rule.security_severity is not None and "security" in rule.tags:
         properties["security-severity"] = f"{rule.security_severity:.1f}"
     return {
         "id": rule.id,
@@ -45,11 +47,21 @@ def _rule_descriptor(result: Report, rule_id: str) -> dict[str, Any]:
     }
 
 
+def _linked(finding: Finding) -> str:
+    """The message, with a link to each related location: GitHub shows a result's related
+    locations only where its message links them (``[text](id)``). The link text is ours, so
+    nothing from a scanned file can break out of the link syntax."""
+    if not finding.related:
+        return finding.message
+    links = ", ".join(f"[{i}]({i})" for i in range(1, len(finding.related) + 1))
+    return f"{finding.message} (proof: {links})"
+
+
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "level": _LEVEL[finding.severity],
-        "message": {"text": finding.message},
+        "message": {"text": _linked(finding)},
         "locations": [_location(finding.location)],
         "partialFingerprints": {"bitriverLint/v1": finding.fingerprint},
     }
