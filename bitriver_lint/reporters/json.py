@@ -1,4 +1,5 @@
-"""Machine-readable findings, stable keys, one document per scan."""
+"""Machine-readable findings, stable keys, one document per scan, following
+``docs/report-schema.json`` (``schema_version`` changes when a key changes meaning or goes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any, TextIO
 from bitriver_lint import __version__
 from bitriver_lint.model import Finding, Location
 from bitriver_lint.report import Report
+
+SCHEMA_VERSION = 1
 
 
 def _loc(location: Location) -> dict[str, Any]:
@@ -35,12 +38,14 @@ def finding_dict(result: Report, finding: Finding) -> dict[str, Any]:
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
     del color, show_suppressed
     document = {
+        "schema_version": SCHEMA_VERSION,
         "tool": {"name": "bitriver-lint", "version": __version__},
         "topology": {"name": result.topology, "reason": result.topology_reason},
         "environments": [{"directory": e.directory, "topology": e.topology, "reason": e.reason}
                          for e in result.environments],
         "files": {name: list(paths) for name, paths in result.files.items()},
         "skipped": [{"path": path, "reason": reason} for path, reason in result.skipped],
+        "errors": list(result.errors),
         "findings": [finding_dict(result, f) for f in result.findings],
         "summary": {
             sev: sum(1 for f in result.active if f.severity.label == sev) for sev in ("error", "warning", "note")
