@@ -149,7 +149,32 @@ def _validate(data: Any, path: Path, positioned: LDict | None) -> Config:
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         raise ConfigError(f"{where}: {key}: {message}") from exc
-    return config.model_copy(update={"source": path})
+    config = config.model_copy(update={"source": path})
+    _check_rule_ids(config, path, positioned)
+    return config
+
+
+def _check_rule_ids(config: Config, path: Path, positioned: LDict | None) -> None:
+    """A rule id or prefix in ``rules`` that matches no rule fails closed: ``select: [BRL9]``
+    would otherwise run nothing and pass, ``ignore: [BRL11]`` silence nothing."""
+    from bitriver_lint.rules import RuleError, catalog
+
+    try:
+        known = list(catalog([path.parent / p for p in config.rules.paths]))
+    except RuleError:
+        return  # reported, with its file and key, when the catalog is loaded for the scan
+
+    def fail(loc: tuple[Any, ...], message: str) -> None:
+        where = f"{path}:{_line_of(positioned, loc)}" if positioned is not None else str(path)
+        raise ConfigError(f"{where}: {_key_path(loc)}: {message}")
+
+    for option in ("select", "ignore"):
+        for i, value in enumerate(getattr(config.rules, option)):
+            if not any(rule_id.startswith(value) for rule_id in known):
+                fail(("rules", option, i), f"no rule matches {value!r}")
+    for rule_id in config.rules.severity:
+        if rule_id not in known:
+            fail(("rules", "severity", rule_id), "unknown rule")
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:

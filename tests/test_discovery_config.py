@@ -169,3 +169,16 @@ def test_shipped_range_sets_say_when_and_where_they_were_taken() -> None:
         for version, key in ((4, "ipv4"), (6, "ipv6")):
             assert data[key], (name, key)
             assert all(ipaddress.ip_network(c).version == version for c in data[key]), (name, key)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("rules:\n  select: [BRL1, BRL9]\n", ":2: rules.select[1]: no rule matches 'BRL9'"),
+    ("rules:\n  ignore:\n    - BRL107\n    - brl1\n", ":4: rules.ignore[1]: no rule matches 'brl1'"),
+    ("rules:\n  severity:\n    BRL405: note\n    BRL999: note\n", ":4: rules.severity.BRL999: unknown rule"),
+])
+def test_rule_ids_in_the_config_fail_closed(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / ".bitriver-lint.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).endswith(expected), str(info.value)
