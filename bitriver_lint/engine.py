@@ -196,7 +196,7 @@ def scan(
             finding.severity = Severity.parse(rules[finding.rule_id].severity)
 
     findings = _finish(findings, config, ws, select, ignore)
-    if focus is not None:
+    if focus is not None and not _changes_every_finding(config, rules, focus):
         findings = [f for f in findings if _touches(root, f, focus)]
     if accepted is not None:
         findings = baselines.filter_known(findings, accepted)
@@ -230,6 +230,14 @@ def rule_info(rule: Rule) -> RuleInfo:
         topologies=tuple(rule.topologies),
         security_severity=rule.security_severity,
     )
+
+
+def _changes_every_finding(config: Config, rules: dict[str, Rule], files: Collection[Path]) -> bool:
+    """A change to the config or to a rule file can move any finding of the tree."""
+    governing = {Path(r.source).resolve() for r in rules.values() if r.source}
+    if config.source is not None:
+        governing.add(config.source.resolve())
+    return any(f in governing for f in files)
 
 
 def _touches(root: Path, finding: Finding, files: Collection[Path]) -> bool:

@@ -46,3 +46,21 @@ def test_help_documents_examples_and_exit_codes() -> None:
     assert "bitriver-lint deploy/" in text
     for code in ("0  no finding", "1  findings", "2  usage", "3  the scan hit an internal error"):
         assert code in text
+
+
+def test_changing_the_config_reports_the_whole_tree(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "docker-compose.yml").write_text(
+        'services:\n  postgres:\n    image: postgres:16\n    ports: ["5432:5432"]\n')
+    (tmp_path / ".bitriver-lint.yaml").write_text("topology: single-node\n")
+    (tmp_path / "notes.yml").write_text("nothing: here\n")
+
+    def changed(*files: str) -> list[str]:
+        proc = run("--changed", "-f", "json", "--exit-zero", *files, cwd=tmp_path)
+        return sorted({f["rule_id"] for f in json.loads(proc.stdout)["findings"]})
+
+    assert changed("notes.yml") == []
+    assert "BRL103" in changed(".bitriver-lint.yaml")
+    assert "BRL103" in changed("docker-compose.yml")
