@@ -151,7 +151,19 @@ def _validate(data: Any, path: Path, positioned: LDict | None) -> Config:
         raise ConfigError(f"{where}: {key}: {message}") from exc
     config = config.model_copy(update={"source": path})
     _check_rule_ids(config, path, positioned)
+    _check_host_paths(config, path, positioned)
     return config
+
+
+def _check_host_paths(config: Config, path: Path, positioned: LDict | None) -> None:
+    """A ``hosts:`` binding whose path matches no directory binds nothing: a typo would leave
+    those files behind no firewall layer, silently."""
+    for name, binding in config.hosts.items():
+        for i, directory in enumerate(binding.paths):
+            if not (path.parent / directory).is_dir():
+                loc = ("hosts", name, "paths", i)
+                where = f"{path}:{_line_of(positioned, loc)}" if positioned is not None else str(path)
+                raise ConfigError(f"{where}: {_key_path(loc)}: {directory!r} is not a directory next to the config")
 
 
 def _check_rule_ids(config: Config, path: Path, positioned: LDict | None) -> None:

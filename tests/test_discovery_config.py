@@ -182,3 +182,12 @@ def test_rule_ids_in_the_config_fail_closed(tmp_path: Path, text: str, expected:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value).endswith(expected), str(info.value)
+
+
+def test_a_hosts_path_that_is_no_directory_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "origin").mkdir()
+    path = tmp_path / ".bitriver-lint.yaml"
+    path.write_text("hosts:\n  api-1:\n    address: 10.0.1.10\n    paths:\n      - origin\n      - orign\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).endswith(":6: hosts.api-1.paths[1]: 'orign' is not a directory next to the config")
