@@ -164,8 +164,9 @@ def test_github_annotations_stay_one_command_each(hostile: Path) -> None:
     out = report(hostile, "github")
     assert not CONTROL.search(out)
     assert "##[" not in out
-    lines = out.splitlines()
+    *lines, summary = out.splitlines()
     assert len(lines) == 10  # one per finding, none injected
+    assert re.fullmatch(r"bitriver-lint: \d+ error\(s\), \d+ warning\(s\), \d+ note\(s\)", summary)
     command = re.compile(r"::(error|warning|notice) file=[^:,]*,line=\d+,col=\d+,title=[^:,]*::")
     for line in lines:
         assert command.match(line), line
@@ -228,3 +229,17 @@ def test_markdown_does_not_mention_people() -> None:
 
     assert "@octocat" not in markdown("ping @octocat and @org/team")
     assert markdown("ping @octocat").replace("\u2060", "") == "ping @octocat"
+
+
+def test_github_annotations_most_severe_first_and_markdown_fits_one_comment(tmp_path: Path) -> None:
+    from bitriver_lint.reporters import markdown
+
+    services = "".join(f"  db{i}:\n    image: postgres:16\n    ports: ['{5000 + i}:5432']\n" for i in range(1500))
+    (tmp_path / "docker-compose.yml").write_text(f"services:\n{services}")
+    lines = report(tmp_path, "github").splitlines()
+    order = [line.split(" ", 1)[0] for line in lines[:-1]]
+    assert order == sorted(order, key=lambda c: {"::error": 0, "::warning": 1, "::notice": 2}[c])
+    comment = report(tmp_path, "markdown")
+    assert len(comment) < 65_536
+    assert "more finding(s): see the full report." in comment
+    assert markdown.COMMENT_BUDGET < 65_536

@@ -12,8 +12,11 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE:
 
 
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
+    """Most severe first (GitHub shows only the first annotations of a step), then one summary
+    line with the counts."""
     del color, show_suppressed
-    for f in result.active:
+    active = sorted(result.active, key=lambda f: -f.severity)  # stable: file order within a severity
+    for f in active:
         loc = f.location
         title = workflow_property(
             f"{f.rule_id} {result.rules[f.rule_id].name}" if f.rule_id in result.rules else f.rule_id
@@ -22,3 +25,6 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
             f"::{_COMMAND[f.severity]} file={workflow_property(loc.path)},line={loc.line},col={loc.column},"
             f"title={title}::{workflow_data(f.message)}\n"
         )
+    counts = {sev: sum(1 for f in active if f.severity is sev) for sev in Severity}
+    stream.write(f"bitriver-lint: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+                 f"{counts[Severity.NOTE]} note(s)\n")

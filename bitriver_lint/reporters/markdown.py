@@ -12,6 +12,9 @@ from bitriver_lint.report import Report
 from bitriver_lint.reporters._safe import markdown, markdown_code
 from bitriver_lint.vocabulary import MIXED
 
+# Room for the findings table in one GitHub comment (65,536 characters), headers included.
+COMMENT_BUDGET = 60_000
+
 
 def _where(location: Location) -> str:
     return markdown_code(str(location))
@@ -34,7 +37,14 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
         stream.write("No findings.\n")
         return
     stream.write("| severity | rule | location | message |\n| --- | --- | --- | --- |\n")
-    for f in active:
+    written = 0
+    for index, f in enumerate(sorted(active, key=lambda f: -f.severity)):
         name = result.rules[f.rule_id].name if f.rule_id in result.rules else ""
         rule = markdown(f"{f.rule_id} {name}")
-        stream.write(f"| {f.severity.label} | {rule} | {_where(f.location)} | {markdown(f.message)} |\n")
+        row = f"| {f.severity.label} | {rule} | {_where(f.location)} | {markdown(f.message)} |\n"
+        if written + len(row) > COMMENT_BUDGET:
+            # A pull-request comment holds 65,536 characters: the most severe rows, then a count.
+            stream.write(f"\n… and {len(active) - index} more finding(s): see the full report.\n")
+            return
+        stream.write(row)
+        written += len(row)
