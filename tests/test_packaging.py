@@ -1,0 +1,60 @@
+"""The GitHub Action and the Dockerfile, checked without GitHub or a Docker engine: the action's
+shell steps run as a script against a fixture, and the image installs only the package."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import FIXTURES, REPO
+
+
+def _steps() -> list[dict[str, object]]:
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    return list(action["runs"]["steps"])
+
+
+def _run_step(step: dict[str, object], inputs: dict[str, str], outputs: Path, tmp: Path) -> int:
+    env = {**os.environ, "GITHUB_OUTPUT": str(outputs), "RUNNER_TEMP": str(tmp), "GITHUB_ACTION_PATH": str(REPO),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for key, value in dict(step.get("env") or {}).items():  # type: ignore[call-overload]
+        env[key] = re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: inputs[m.group(1)], str(value))
+        for line in outputs.read_text().splitlines() if outputs.exists() else []:
+            name, _, found = line.partition("=")
+            env[key] = env[key].replace(f"${{{{ steps.scan.outputs.{name} }}}}", found)
+    proc = subprocess.run(["bash", "-e", "-c", str(step["run"])], env=env, cwd=REPO, capture_output=True, text=True)
+    return proc.returncode
+
+
+def test_the_action_scans_uploads_and_fails_on_findings(tmp_path: Path) -> None:
+    steps = _steps()
+    install, scan, upload, fail = steps
+    assert '"${GITHUB_ACTION_PATH}"' in str(install["run"])  # the action's own checkout, nothing else
+    assert str(upload["uses"]).startswith("github/codeql-action/upload-sarif@")
+    outputs = tmp_path / "outputs"
+    inputs = {"path": str(FIXTURES / "compose-exposure"), "severity-threshold": "warning", "category": ""}
+    assert _run_step(scan, inputs, outputs, tmp_path) == 0  # the step itself succeeds...
+    recorded = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    sarif = json.loads(Path(recorded["sarif"]).read_text())
+    assert sarif["runs"][0]["results"]
+    assert recorded["status"] == "1"
+    assert _run_step(fail, inputs, outputs, tmp_path) == 1  # ...and the last one fails the job
+
+
+def test_the_image_installs_only_the_package_and_runs_unprivileged() -> None:
+    lines = [line.strip() for line in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    copied = [part for line in lines if line.startswith("COPY ") for part in line.split()[1:-1]]
+    assert sorted(copied) == ["LICENSE", "README.md", "bitriver_lint", "pyproject.toml", "rules"]
+    assert all((REPO / name).exists() for name in copied)
+    installs = [line for line in lines if "pip install" in line]
+    assert len(installs) == 1 and "pip install --no-cache-dir /build " in installs[0]
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user and user[-1] not in ("USER root", "USER 0")
+    assert 'ENTRYPOINT ["bitriver-lint"]' in lines
