@@ -175,12 +175,14 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
                     found.skipped.append((rel, f"git-ignored: a {named} file that is not committed, so not read"))
                 return
         fmt, reason = classify(rel, ws)
-        if fmt is None and reason is not None and ws.refusal(rel) is None:
+        if fmt is None and reason is None and not explicit and not might_be_ours(rel):
+            return
+        refused = ws.refusal(rel)  # once per file: the gate resolves links and stats the target
+        if fmt is None and reason is not None and refused is None:
             found.skipped.append((rel, reason))
             return
         if fmt is None and not explicit and not might_be_ours(rel):
             return
-        refused = ws.refusal(rel)
         if refused is not None and PurePosixPath(rel).parent.name.endswith((".wants", ".requires")):
             return  # `systemctl enable` links (to /etc/systemd/...): the unit loader reads their names
         if refused is None or (refused.kind == "outside" and fmt is not None):
