@@ -159,9 +159,10 @@ def scan(
     if not any(result.files.values()):
         where = ", ".join(printable(str(t)) for t in targets)
         click.echo(f"bitriver-lint: no deployment file found under {where} (nothing was checked)", err=True)
-    if any(name == "markdown" for _, name in reports) or (fmt == "markdown" and not reports):
-        import dataclasses
+    import dataclasses
 
+    result = dataclasses.replace(result, threshold=Severity.parse(severity_threshold))
+    if any(name == "markdown" for _, name in reports) or (fmt == "markdown" and not reports):
         from bitriver_lint.graphviews import graph_summary
 
         result = dataclasses.replace(result, graph_summary=graph_summary(result.graph))

@@ -184,7 +184,7 @@ def graph_summary(graph: ServiceGraph) -> GraphSummary:
     g = graph.g
     nodes = tuple(GraphNode(node, _label(g.nodes[node]["payload"]), getattr(g.nodes[node]["payload"], "location", None))
                   for node in sorted(g.nodes))
-    edges = tuple(GraphEdge(s, t, _edge_label(p), p.location)
+    edges = tuple(GraphEdge(s, t, _edge_label(p), p.location, p.kind)
                   for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)))
     return GraphSummary(nodes, edges)
 

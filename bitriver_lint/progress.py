@@ -17,9 +17,9 @@ DELAY = 1.0  # seconds before anything is shown
 class Progress:
     """A context manager; ``stage(text)`` names what the scan does now (``engine.scan`` calls it)."""
 
-    def __init__(self, stream: TextIO, *, delay: float = DELAY) -> None:
+    def __init__(self, stream: TextIO, *, delay: float | None = None) -> None:
         self._stream = stream
-        self._delay = delay
+        self._delay = DELAY if delay is None else delay
         self._text = "scanning"
         self._lock = threading.Lock()
         self._status: Any = None

@@ -59,6 +59,7 @@ class GraphEdge:
     target: str
     label: str
     location: Location | None = None  # the line that declares the edge (a port mapping, a rule)
+    kind: str = ""  # graph.py's edge kind: runs_on, publishes, allows, routes...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,8 @@ class Report:
     # the topology of each file's environment; the engine's own rules (BRL001-BRL003) cover every
     # file read. JUnit makes one test case of each pair.
     checked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # --severity-threshold: the scan fails at this severity (exit 1), and so does a JUnit test case.
+    threshold: Severity = Severity.WARNING
     # Filled in only when a report needs the picture (the CLI adds it for Markdown).
     graph_summary: GraphSummary | None = None
     graph: Any = field(default=None, repr=False, compare=False)

@@ -19,7 +19,7 @@ _MARK_NODE = "fill:#ffeef0,stroke:#d73a49,stroke-width:2px"
 
 def label(text: str) -> str:
     """A Mermaid label: one line, without the characters that end a label or open HTML."""
-    return re.sub(r"[\"\[\]{}()|<>#;&`]", " ", printable(text)).strip()
+    return " ".join(re.sub(r"[\"\[\]{}()|<>#;&`]", " ", printable(text)).split())
 
 
 def flowchart(summary: GraphSummary, marked: Collection[int] = ()) -> list[str]:
