@@ -61,7 +61,7 @@ def _linked(finding: Finding) -> str:
     nothing from a scanned file can break out of the link syntax."""
     if not finding.related:
         return finding.message
-    links = ", ".join(f"[{i}]({i})" for i in range(1, len(finding.related) + 1))
+    links = ", ".join(f"[{i}]({i})" for i in range(1, min(len(finding.related), MAX_RELATED) + 1))
     return f"{finding.message} (proof: {links})"
 
 
@@ -99,19 +99,27 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 def _within_limits(
     findings: list[Finding], max_results: int, max_gzip_bytes: int, make: Any
-) -> tuple[dict[str, Any], int]:
-    """The log made by ``make(findings)`` from as many findings as GitHub accepts: the most
-    severe first (file order within a severity), and how many were left out."""
+) -> tuple[dict[str, Any], str]:
+    """The log made by ``make(findings, dropped)`` from as many findings as GitHub accepts (the
+    most severe first, file order within a severity), and its text, as measured."""
     order = sorted(range(len(findings)), key=lambda i: -findings[i].severity)
     keep = min(len(findings), max_results)
     while True:
         chosen = sorted(order[:keep])
         log: dict[str, Any] = make([findings[i] for i in chosen], len(findings) - keep)
-        size = len(zlib.compress(json.dumps(log, indent=2).encode("utf-8"), 6))
+        text = json.dumps(log, indent=2)  # ASCII (json escapes the rest): characters are bytes
+        # Compressing costs time on every run: only a log bigger than the limit can exceed it.
+        size = len(zlib.compress(text.encode("ascii"), 6)) if len(text) > max_gzip_bytes else len(text)
         if size <= max_gzip_bytes or keep == 0:
-            return log, len(findings) - keep
+            return log, text
         # Compressed size grows about linearly with the results: aim a little under the limit.
         keep = min(keep - 1, int(keep * max_gzip_bytes / size * 0.95))
+
+
+def _build(result: Report, suppressed: bool, max_results: int, max_gzip_bytes: int) -> tuple[dict[str, Any], str]:
+    findings = [f for f in result.findings if suppressed or f.suppression is None]
+    return _within_limits(findings, max_results, max(max_gzip_bytes, 0),
+                          lambda kept, dropped: _log(result, kept, dropped, len(findings)))
 
 
 def build(
@@ -123,10 +131,7 @@ def build(
 ) -> dict[str, Any]:
     """The SARIF log. ``suppressed=False`` leaves suppressed findings out (``--sarif-suppressed=
     omit``, for setups that open them as alerts) instead of listing them with ``suppressions``."""
-    findings = [f for f in result.findings if suppressed or f.suppression is None]
-    log, _ = _within_limits(findings, max_results, max(max_gzip_bytes, 0),
-                            lambda kept, dropped: _log(result, kept, dropped, len(findings)))
-    return log
+    return _build(result, suppressed, max_results, max_gzip_bytes)[0]
 
 
 def _dropped_notice(dropped: int, total: int) -> dict[str, Any]:
@@ -182,5 +187,5 @@ def _log(result: Report, findings: list[Finding], dropped: int, total: int) -> d
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
     """``show_suppressed`` is ``--sarif-suppressed``: keep (the default) or omit."""
     del color
-    json.dump(build(result, suppressed=show_suppressed), stream, indent=2)
+    stream.write(_build(result, show_suppressed, MAX_RESULTS, MAX_GZIP_BYTES)[1])
     stream.write("\n")
