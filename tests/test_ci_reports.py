@@ -135,6 +135,20 @@ def test_junit_only_selected_rules_and_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_junit_rule_checked_only_on_files_of_environments_it_applies_to() -> None:
+    """Side by side, a CDN environment and a single node: a single-node rule has cases for the
+    single node's files only, a CDN rule for the CDN's, the meta rules for every file."""
+    result = scan_tree(FIXTURES / "environments-mixed-layouts")
+    root = _junit_structure(_render(junit, result))
+    cases: dict[str, list[str]] = {}
+    for case in root.iter("testcase"):
+        rule_id, path = (case.get("name") or "").split(" ", 1)
+        cases.setdefault(rule_id, []).append(path)
+    assert cases["BRL107"] == ["envs/staging/Caddyfile", "envs/staging/docker-compose.yml"]
+    assert cases["BRL106"] == ["envs/prod/main.tf"]
+    assert cases["BRL001"] == ["envs/prod/main.tf", "envs/staging/Caddyfile", "envs/staging/docker-compose.yml"]
+
+
+def test_junit_a_finding_s_file_is_always_a_case() -> None:
     """A finding's file is a case even if the report says nothing else of it."""
     rule = RuleInfo("BRL900", "custom", "error", "s", "d", "https://x.test/BRL900", "# BRL900")
     finding = Finding("BRL900", Severity.ERROR, "bad", Location("b.yml", 3, 1))
