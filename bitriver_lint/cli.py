@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -47,6 +47,9 @@ def cli() -> None:
     Examples:
       bitriver-lint deploy/                       scan a tree (scan is the default command)
       bitriver-lint deploy/ -f sarif -o out.sarif for GitHub code scanning
+      bitriver-lint deploy/ -o out.sarif -o pr.md -o junit.xml
+                                                  several reports, each format from the file's
+                                                  extension, and the text report on the terminal
       bitriver-lint rules                         the rule catalog
       bitriver-lint explain BRL102                what a rule checks, why, and the fix
       bitriver-lint graph deploy/                 the service graph, to check the joins
@@ -62,8 +65,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here.")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default=None,
+              help="The report's format (default: text). With one --output, that file's format.")
+@click.option("--output", "-o", "outputs", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a report here (repeatable). Without --format each file's format comes from its "
+                   "extension (.sarif .sarif.json .json .xml .md .txt) and the text report still goes to the "
+                   "terminal; with --format (one --output only) just that file is written.")
 @click.option("--select", multiple=True, help="Only these rules (ids or prefixes, comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rules (ids or prefixes, comma-separated).")
 @click.option("--severity-threshold", type=click.Choice(SEVERITIES), default="warning", show_default=True,
@@ -85,10 +92,12 @@ def cli() -> None:
 @click.option("--debug", is_flag=True, help="Print the traceback of an internal error (exit code 3).")
 @click.option("--category", default=None,
               help="Name of this analysis in SARIF (automationDetails); default: the scan paths in the repository.")
+@click.option("--sarif-suppressed", type=click.Choice(("keep", "omit")), default="keep", show_default=True,
+              help="Suppressed findings in SARIF: kept with their justification, or left out.")
 def scan(
     paths: tuple[Path, ...],
-    fmt: str,
-    output: Path | None,
+    fmt: str | None,
+    outputs: tuple[Path, ...],
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     severity_threshold: str,
@@ -103,6 +112,7 @@ def scan(
     jobs: int,
     debug: bool,
     category: str | None,
+    sarif_suppressed: str,
 ) -> None:
     """Scan deployment files (default: the current directory)."""
     from bitriver_lint import baseline as baselines
@@ -120,15 +130,24 @@ def scan(
     focus = {p.resolve() for p in targets} if changed else None
     if changed:
         targets = [Path(".")]
+    reports = _report_targets(fmt, outputs)
     config = load_config(config_path or find_config(targets[0].resolve()))
     baseline_path = baseline or (Path(config.baseline) if config.baseline else None)
     if update_baseline and baseline_path is None:
         raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
+    if not update_baseline:
+        from bitriver_lint.output import check_writable
+
+        for path, _ in reports:  # before the scan: a typo in a path must not cost a whole scan
+            check_writable(path, option="--output")
+    from bitriver_lint.progress import Progress
+
     try:
-        # --update-baseline records every finding: the old baseline must not hide any of them.
-        result = run_scan(targets, config, topology=topology, select=_split(select), ignore=_split(ignore),
-                          jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path, focus=focus,
-                          category=category)
+        with Progress(sys.stderr) as progress:
+            # --update-baseline records every finding: the old baseline must not hide any of them.
+            result = run_scan(targets, config, topology=topology, select=_split(select), ignore=_split(ignore),
+                              jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path,
+                              focus=focus, category=category, progress=progress.stage)
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from exc
     if update_baseline:
@@ -140,15 +159,19 @@ def scan(
     if not any(result.files.values()):
         where = ", ".join(printable(str(t)) for t in targets)
         click.echo(f"bitriver-lint: no deployment file found under {where} (nothing was checked)", err=True)
-    reporter = get_reporter(fmt)
-    if output is not None:
-        from bitriver_lint.output import write_file  # all at once; OutputError (exit 2) if it cannot be
+    import dataclasses
 
-        write_file(output, lambda stream: reporter.render(result, stream, color=False, show_suppressed=show_suppressed),
-                   option="--output")
-    else:
+    result = dataclasses.replace(result, threshold=Severity.parse(severity_threshold))
+    if any(name == "markdown" for _, name in reports) or (fmt == "markdown" and not reports):
+        from bitriver_lint.graphviews import graph_summary
+
+        result = dataclasses.replace(result, graph_summary=graph_summary(result.graph))
+    _write_reports(result, reports, show_suppressed=show_suppressed, sarif_suppressed=sarif_suppressed == "keep")
+    if not reports or fmt is None:
+        name = fmt or "text"
         use_color = color if color is not None else _wants_color()
-        reporter.render(result, sys.stdout, color=use_color, show_suppressed=show_suppressed)
+        shown = sarif_suppressed == "keep" if name == "sarif" else show_suppressed
+        get_reporter(name).render(result, sys.stdout, color=use_color, show_suppressed=shown)
     _internal_errors(result, debug)
     if not exit_zero:
         sys.exit(result.exit_code(Severity.parse(severity_threshold)))
@@ -220,6 +243,64 @@ def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology:
     config = load_config(config_path or find_config(targets[0].resolve()))
     result = run_scan(targets, config, topology=topology)
     click.echo(render_graph(result.graph, result.topology, fmt))
+
+
+# A report file's format from its name, longest suffix first (.sarif.json is SARIF, not JSON).
+EXTENSIONS: tuple[tuple[str, str], ...] = (
+    (".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"), (".md", "markdown"),
+    (".markdown", "markdown"), (".txt", "text"),
+)
+
+
+def _report_targets(fmt: str | None, outputs: tuple[Path, ...]) -> list[tuple[Path, str]]:
+    """Each ``--output`` with its format: ``--format`` for a single one, else from its extension."""
+    if fmt is not None and len(outputs) == 1:
+        return [(outputs[0], fmt)]
+    if fmt is not None and len(outputs) > 1:
+        raise click.UsageError("--format: applies to a single --output; with several, each file's extension "
+                               "names its format")
+    from bitriver_lint.reporters._safe import printable
+
+    targets: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    for path in outputs:
+        name = path.name.lower()
+        found = next((f for ext, f in EXTENSIONS if name.endswith(ext) and len(name) > len(ext)), None)
+        if found is None:
+            known = " ".join(ext for ext, _ in EXTENSIONS)
+            raise click.UsageError(f"--output: cannot tell the format of {printable(str(path))} from its extension "
+                                   f"({known}); give --format with a single --output")
+        where = path.resolve()
+        if where in seen:
+            raise click.UsageError(f"--output: {printable(str(path))} is given twice")
+        seen.add(where)
+        targets.append((path, found))
+    return targets
+
+
+def _write_reports(result: Any, reports: list[tuple[Path, str]], *, show_suppressed: bool,
+                   sarif_suppressed: bool) -> None:
+    """Each file all at once (``output.write_file``); when one fails, the error (exit 2) says
+    which of the others were written before it and which were not."""
+    from bitriver_lint.output import OutputError, write_file
+    from bitriver_lint.reporters import get_reporter
+    from bitriver_lint.reporters._safe import printable
+
+    for number, (path, name) in enumerate(reports):
+        reporter = get_reporter(name)
+        shown = sarif_suppressed if name == "sarif" else show_suppressed
+
+        def write(stream: TextIO, reporter: Any = reporter, shown: bool = shown) -> None:
+            reporter.render(result, stream, color=False, show_suppressed=shown)
+
+        try:
+            write_file(path, write, option="--output")
+        except OutputError as exc:
+            if len(reports) == 1:
+                raise
+            done = ", ".join(printable(str(p)) for p, _ in reports[:number]) or "none"
+            rest = ", ".join(printable(str(p)) for p, _ in reports[number + 1:]) or "none"
+            raise click.ClickException(f"{exc.message} (written: {done}; not written: {rest})") from exc
 
 
 def _wants_color() -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -96,6 +96,7 @@ def scan(
     baseline: Path | None = None,
     focus: Collection[Path] | None = None,
     category: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Scan ``paths`` and report what the rules find.
 
@@ -103,7 +104,9 @@ def scan(
     matches no rule). ``baseline`` names a baseline file whose findings are left out (``--update-
     baseline`` scans without one to get them all). ``focus`` (resolved paths, ``--changed``) keeps
     only the findings located in, or related to, those files. All of this is checked before any
-    scanned file is read."""
+    scanned file is read. ``progress`` hears the name of each stage as it starts (the CLI's
+    progress display on a terminal)."""
+    stage = progress or (lambda _: None)
     for path in paths:
         if not path.exists():
             raise ConfigError(f"PATH: {path} does not exist")
@@ -114,6 +117,7 @@ def scan(
     ws = Workspace(root, jobs=jobs, boundary=tuple(dict.fromkeys(containment_root(p) for p in paths)))
     build_ctx = BuildContext(ServiceGraph(), config, ws)
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
+    stage("finding deployment files")
     found = discover([p.resolve() for p in paths], ws, excludes)
 
     # Load, build and join. An exception here is our bug, not the user's, and it must not cost
@@ -129,10 +133,12 @@ def scan(
     present: list[formats.Format] = [registry[name] for name in found.by_format if name in registry]
     for fmt in sorted(present, key=lambda f: (f.stage, f.name)):
         name = fmt.name
+        stage(f"reading {len(found.by_format[name])} {name} file(s)")
         docs = _load_isolated(fmt.load, found.by_format[name], ws, config, name, trouble, diagnostics)
         for doc in docs:
             diagnostics.extend(getattr(doc, "diagnostics", []))
         loaded.append((fmt, docs))
+    stage("building the service graph")
     for phase in ("nodes", "edges"):
         for fmt, docs in loaded:
             name = fmt.name
@@ -172,6 +178,11 @@ def scan(
         Finding(d.rule_id, rules[d.rule_id].severity_for(topo), d.message, d.location) for d in diagnostics
     ]
     unresolved: list[Unresolved] = []
+    stage("checking the rules")
+    wanted = [*config.rules.select, *select], [*config.rules.ignore, *ignore]
+    read = sorted({path for files in found.by_format.values() for path in files})
+    checked: dict[str, list[str]] = {rule_id: list(read) for rule_id, rule in rules.items()
+                                     if rule.check == META_CHECK and selected(rule_id, *wanted)}
     for layout in layouts if owners is not None else [topo]:
         def ours(location: Location, layout: str = layout) -> bool:
             # A file no deployment claims (none of its values became graph nodes) is checked once.
@@ -187,6 +198,8 @@ def scan(
                 trouble.report(f"checking {rule.id}", exc, None)
                 continue
             findings.extend(f for f in check_ctx.findings if ours(f.location))
+            if selected(rule.id, *wanted):
+                checked.setdefault(rule.id, []).extend(path for path in read if ours(Location(path)))
             unresolved.extend(u for u in check_ctx.unresolved if ours(u.location))
     findings.extend(unresolved_findings(unresolved))
     directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
@@ -212,6 +225,7 @@ def scan(
         errors=tuple(trouble.errors),
         tracebacks=tuple(trouble.tracebacks),
         category=category or _category(containment_root(paths[0]) if paths else root, paths),
+        checked=MappingProxyType({rule_id: tuple(sorted(set(files))) for rule_id, files in sorted(checked.items())}),
         graph=graph,
     )
 

@@ -10,7 +10,6 @@ has no exception; it shares only the escaping helpers of ``reporters._safe``.
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -33,6 +32,8 @@ from bitriver_lint.graph import (
 )
 from bitriver_lint.model import Location, Unknown
 from bitriver_lint.netsets import bind_reach
+from bitriver_lint.report import GraphEdge, GraphNode, GraphSummary
+from bitriver_lint.reporters._mermaid import flowchart
 from bitriver_lint.reporters._safe import printable
 from bitriver_lint.vocabulary import Layer
 
@@ -62,11 +63,6 @@ def _dot(text: str) -> str:
     """Inside a double-quoted dot string: one line, no quote, and backslashes doubled so that
     none can escape the closing quote."""
     return printable(text).replace("\\", "\\\\").replace('"', "'")
-
-
-def _mermaid(text: str) -> str:
-    """A Mermaid label: one line, without the characters that end a label or open HTML."""
-    return re.sub(r"[\"\[\]{}()|<>]", " ", printable(text)).strip()
 
 
 # Bumped whenever a key changes meaning or goes away (adding keys keeps the version).
@@ -183,6 +179,16 @@ def _firewalls(graph: ServiceGraph) -> list[dict[str, Any]]:
     return [layers[key] for key in sorted(layers)]
 
 
+def graph_summary(graph: ServiceGraph) -> GraphSummary:
+    """The graph as the plain data a report carries for its picture (``report.GraphSummary``)."""
+    g = graph.g
+    nodes = tuple(GraphNode(node, _label(g.nodes[node]["payload"]), getattr(g.nodes[node]["payload"], "location", None))
+                  for node in sorted(g.nodes))
+    edges = tuple(GraphEdge(s, t, _edge_label(p), p.location, p.kind)
+                  for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)))
+    return GraphSummary(nodes, edges)
+
+
 def render_graph(graph: ServiceGraph, topology: str, fmt: str) -> str:
     """``graph`` as ``fmt`` (mermaid, dot or json; json also names the ``topology``).
 
@@ -200,9 +206,4 @@ def render_graph(graph: ServiceGraph, topology: str, fmt: str) -> str:
             lines.append(f'  {ids[s]} -> {ids[t]} [label="{_dot(_edge_label(p))}"];')
         lines.append("}")
         return "\n".join(lines)
-    lines = ["flowchart LR"]
-    for node, mid in ids.items():
-        lines.append(f'  {mid}["{_mermaid(_label(g.nodes[node]["payload"]))}"]')
-    for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)):
-        lines.append(f"  {ids[s]} -->|{_mermaid(_edge_label(p))}| {ids[t]}")
-    return "\n".join(lines)
+    return "\n".join(flowchart(graph_summary(graph)))

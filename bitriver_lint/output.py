@@ -32,6 +32,30 @@ class OutputError(click.ClickException):
         super().__init__(f"{option}: cannot write {printable(str(path))}: {why}")
 
 
+def check_writable(path: Path, *, option: str) -> None:
+    """``OutputError`` now, before a scan, for a path ``write_file`` could not write: a missing
+    or unwritable directory, a directory in its place. A full disk is only found by writing."""
+    try:
+        try:
+            mode: int | None = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if mode is not None and not stat.S_ISREG(mode):
+            if not os.access(path, os.W_OK):  # a device or pipe is written through, as it is
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return
+        parent = path.parent
+        if not stat.S_ISDIR(os.stat(parent).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
+        # A regular file is replaced by a new one beside it: the directory must take new files.
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(parent))
+    except OSError as exc:
+        raise OutputError(option, path, exc) from exc
+
+
 def write_file(path: Path, write: Callable[[TextIO], None], *, option: str) -> None:
     """Write ``path`` with ``write(stream)``; ``option`` names the flag in the error message."""
     try:

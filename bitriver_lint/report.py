@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bitriver_lint.model import Finding, Severity
+from bitriver_lint.model import Finding, Location, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,33 @@ class Environment:
     directory: str
     topology: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """A node of the service graph as a picture shows it: ``id`` is only for joining edges."""
+
+    id: str
+    label: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    source: str
+    target: str
+    label: str
+    location: Location | None = None  # the line that declares the edge (a port mapping, a rule)
+    kind: str = ""  # graph.py's edge kind: runs_on, publishes, allows, routes...
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSummary:
+    """The service graph reduced to what a picture needs, so that a reporter (the Markdown one)
+    can draw it without importing the graph (``graphviews.graph_summary`` makes one)."""
+
+    nodes: tuple[GraphNode, ...] = ()
+    edges: tuple[GraphEdge, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,14 @@ class Report:
     # What was scanned, as code scanning tells analyses apart: the scan paths relative to the
     # root ("deploy", "."). Never the detected topology, which a change to the tree can move.
     category: str = "."
+    # Which files each rule was run against (rule id -> paths): the rules selected and applying to
+    # the topology of each file's environment; the engine's own rules (BRL001-BRL003) cover every
+    # file read. JUnit makes one test case of each pair.
+    checked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # --severity-threshold: the scan fails at this severity (exit 1), and so does a JUnit test case.
+    threshold: Severity = Severity.WARNING
+    # Filled in only when a report needs the picture (the CLI adds it for Markdown).
+    graph_summary: GraphSummary | None = None
     graph: Any = field(default=None, repr=False, compare=False)
 
     @property

@@ -137,27 +137,47 @@ def _unescaped(text: str) -> str:
     return re.sub(r"`[\w./:@+,=-]*`", "", text)
 
 
-def test_markdown_escapes_html_and_markdown_in_every_cell(hostile: Path) -> None:
+# Our own syntax at the start of a finding's line: the rule, linked to its page, and its name.
+RULE_LINK = re.compile(
+    r"- \*\*\[BRL\d{3}\]\(https://github\.com/bitriver-live/bitriver-lint/blob/main/docs/rules/BRL\d{3}\.md\)\*\* "
+    r"[a-z0-9-]+ at "
+)
+
+
+def test_markdown_escapes_html_and_markdown_in_every_finding(hostile: Path) -> None:
     out = report(hostile, "markdown")
     assert not CONTROL.search(out)
     assert "\x1b" not in out
-    assert "<" not in out and ">" not in out  # not even our own: no HTML at all
     _assert_no_commands(out)
-    rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line][1:]
-    assert len(rows) == 10
-    hostile_rows = 0
-    for row in rows:
-        cells = _cells(row)
-        assert len(cells) == 4, row  # no cell added by a `|`
-        for cell in cells:
-            # Once escapes are removed, no Markdown or HTML syntax is left in any cell.
-            assert not re.search(r"[`*_\[\]~$<>&|]", _unescaped(cell)), (cell, _unescaped(cell))
-        hostile_rows += "INJECTED-NL" in row
-    assert hostile_rows >= 3
+    text, fence, rest = out.partition("```mermaid\n")
+    chart, fence_end, after = rest.partition("\n```\n")
+    assert fence and fence_end and after == ""  # one chart, closed, last
+    assert "<" not in text and ">" not in text  # no HTML at all, not even our own
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(items) == 10  # one per finding: no line added by a newline in a name
+    hostile_items = 0
+    for item in items:
+        ours = RULE_LINK.match(item)
+        assert ours, item
+        # Once escapes are removed, no Markdown or HTML syntax is left in what came from the files.
+        assert not re.search(r"[`*_\[\]~$<>&|]", _unescaped(item[ours.end():])), item
+        hostile_items += "INJECTED-NL" in item
+    for proof in (line for line in text.splitlines() if line.startswith("  - ")):
+        assert not re.search(r"[`*_\[\]~$<>&|]", _unescaped(proof[4:])), proof
+    assert hostile_items >= 3
     assert "&lt;img src=x onerror=alert(1)&gt;" in out
     assert "\\| \\`tick\\` \\*bold\\* \\_em\\_ \\[link\\](http://x) \\$math\\$ \\~\\~s\\~\\~ &amp;" in out
     location = "::error file=d.yml::DIR\\\\x1b\\[31m\\\\n::notice::DIR-NL &lt;b onclick=x&gt;\\|\\`d\\`\\*/docker"
     assert location in out
+    # The chart: every line ours, every label one quoted string that nothing closes early, and
+    # nothing that could end the code fence or open HTML.
+    lines = chart.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert "`" not in chart and "<" not in chart
+    ours = re.compile(r'  n\d+\["[^"\[\]]*"\]|  n\d+ -->\|[^|]*\| n\d+|  (linkStyle|classDef|class) .*')
+    for line in lines[1:]:
+        assert ours.fullmatch(line), line
+    assert sum("INJECTED-NL" in line for line in lines) == 1
 
 
 def test_github_annotations_stay_one_command_each(hostile: Path) -> None:
@@ -183,12 +203,16 @@ def test_junit_is_well_formed_xml(hostile: Path) -> None:
     assert not XML_ILLEGAL.search(out)
     suites = ET.fromstring(out)
     failures = suites.findall("./testsuite/testcase/failure")
-    assert len(failures) == 10
+    assert len(failures) == 10  # (rule, file) pairs with a finding: BRL103 BRL107 BRL501-BRL503, 2 files
     messages = [f.get("message", "") for f in failures]
     assert sum("\\x1b[2J" in m and "\\n::error file=pwned.yml" in m for m in messages) >= 3
     assert all("\n" not in m for m in messages)  # one line: the text cannot forge a failure line
-    classnames = {case.get("classname") for case in suites.iter("testcase")}
-    assert "::error file=d.yml::DIR\\x1b[31m\\n::notice::DIR-NL <b onclick=x>|`d`*/docker-compose.yml" in classnames
+    for failure in failures:  # each line of the details is ours: a location, then the text
+        for line in (failure.text or "").splitlines():
+            assert re.match(r"(  )?(docker-compose\.yml|::error file=d\.yml::DIR\\x1b\[31m\\n::notice)", line), line
+    hostile_dir = "::error file=d.yml::DIR\\x1b[31m\\n::notice::DIR-NL <b onclick=x>|`d`*/docker-compose.yml"
+    assert hostile_dir in {case.get("file") for case in suites.iter("testcase")}
+    assert f"BRL103 {hostile_dir}" in {case.get("name") for case in suites.iter("testcase")}
 
 
 def test_graph_labels_stay_on_one_line(hostile: Path) -> None:
@@ -241,5 +265,6 @@ def test_github_annotations_most_severe_first_and_markdown_fits_one_comment(tmp_
     assert order == sorted(order, key=lambda c: {"::error": 0, "::warning": 1, "::notice": 2}[c])
     comment = report(tmp_path, "markdown")
     assert len(comment) < 65_536
-    assert "more finding(s): see the full report." in comment
+    shown = sum(line.startswith("- **") for line in comment.splitlines())
+    assert f"… and {7500 - shown} more finding(s): see the full report (" in comment
     assert markdown.COMMENT_BUDGET < 65_536

@@ -1,11 +1,26 @@
-"""JUnit XML: one test case per rule and file, failing where findings are, for CI dashboards."""
+"""JUnit XML for CI dashboards: one test case per rule and file checked.
+
+A *file checked* by a rule is one the scan read and the rule ran on (``Report.checked``: the
+rule was selected and applies to the topology of the file's environment; BRL001-BRL003 cover
+every file read), plus any file where the rule reported something. Passing cases are included,
+so a dashboard sees a rule start failing on a file and stop again. A case is named
+``BRL102 deploy/compose.yml``, without a line number, so it keeps its identity across edits.
+
+It fails when an active finding of that rule in that file is at least as severe as
+``--severity-threshold`` (the same test that sets exit 1). Findings below the threshold, and
+suppressed ones, leave the case passing and are listed in its ``system-out``.
+
+The shape follows the JUnit schema CI tools read (Jenkins' ``junit-10.xsd``, GitLab, Azure):
+``testsuites`` > one ``testsuite`` per rule > ``testcase`` with at most one ``failure``.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TextIO
 from xml.etree import ElementTree as ET
 
-from bitriver_lint.model import Location
+from bitriver_lint.model import Finding, Location
 from bitriver_lint.report import Report
 from bitriver_lint.reporters._safe import printable
 
@@ -14,26 +29,57 @@ def _where(location: Location) -> str:
     return f"{printable(location.path)}:{location.line}:{location.column}"
 
 
+def _describe(finding: Finding) -> list[str]:
+    line = f"{_where(finding.location)}: {finding.severity.label}: {printable(finding.message)}"
+    if finding.suppression:
+        line += f" (suppressed: {printable(finding.suppression.reason)})"
+    return [line, *(f"  {_where(r.location)}: {printable(r.message)}" for r in finding.related)]
+
+
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     """Text from the scanned files goes through ``printable``: XML 1.0 cannot carry most control
     characters at all (not even as references), and a newline in a message would forge a line."""
     del color, show_suppressed
-    active = result.active
-    suite = ET.Element(
-        "testsuite", name="bitriver-lint", tests=str(max(len(active), 1)), failures=str(len(active)), errors="0"
-    )
-    if not active:
-        ET.SubElement(suite, "testcase", classname="bitriver-lint", name="deployment")
-    for f in active:
-        message = printable(f.message)
-        case = ET.SubElement(
-            suite, "testcase", classname=printable(f.location.path), name=f"{printable(f.rule_id)} {_where(f.location)}"
-        )
-        failure = ET.SubElement(case, "failure", message=message, type=f.severity.label)
-        related = [f"  {_where(r.location)}: {printable(r.message)}" for r in f.related]
-        failure.text = "\n".join([f"{_where(f.location)}: {message}", *related])
-    suites = ET.Element("testsuites")
-    suites.append(suite)
+    by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in result.findings:
+        by_case[finding.rule_id, finding.location.path].append(finding)
+    files: dict[str, set[str]] = defaultdict(set)
+    for rule_id, paths in result.checked.items():
+        files[rule_id].update(paths)
+    for rule_id, path in by_case:
+        files[rule_id].add(path)
+
+    suites = ET.Element("testsuites", name="bitriver-lint")
+    total = failed = 0
+    for rule_id in sorted(files):
+        rule = result.rules.get(rule_id)
+        suite = ET.SubElement(suites, "testsuite", name=printable(f"{rule_id} {rule.name}" if rule else rule_id))
+        failures = 0
+        for path in sorted(files[rule_id]):
+            found = by_case.get((rule_id, path), [])
+            case = ET.SubElement(suite, "testcase", classname=f"bitriver-lint.{printable(rule_id)}",
+                                 name=f"{printable(rule_id)} {printable(path)}", file=printable(path))
+            failing = [f for f in found if f.suppression is None and f.severity >= result.threshold]
+            if failing:
+                failures += 1
+                worst = max(f.severity for f in failing)
+                first = printable(failing[0].message)
+                more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
+                failure = ET.SubElement(case, "failure", message=f"{first}{more}", type=worst.label)
+                failure.text = "\n".join(line for f in failing for line in _describe(f))
+            passing = [f for f in found if f not in failing]
+            if passing:
+                ET.SubElement(case, "system-out").text = "\n".join(line for f in passing for line in _describe(f))
+        cases = len(files[rule_id])
+        suite.set("tests", str(cases))
+        suite.set("failures", str(failures))
+        suite.set("errors", "0")
+        suite.set("skipped", "0")
+        total += cases
+        failed += failures
+    suites.set("tests", str(total))
+    suites.set("failures", str(failed))
+    suites.set("errors", "0")
     ET.indent(suites)
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ET.tostring(suites, encoding="unicode"))

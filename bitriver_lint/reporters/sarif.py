@@ -1,9 +1,11 @@
 """SARIF 2.1.0 as GitHub code scanning wants it: rule metadata, related locations for the
-proof chain, fingerprints that survive line shifts, and suppressed results kept visible."""
+proof chain (and a code flow when it has several hops), fingerprints that survive line shifts,
+suppressed results kept visible (or left out), and GitHub's size limits kept."""
 
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any, TextIO
 
 from bitriver_lint import __version__
@@ -12,6 +14,12 @@ from bitriver_lint.report import Report
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+
+# GitHub code scanning rejects an upload past these (docs: "SARIF support for code scanning",
+# upload limits): results per run, the gzipped file, and related locations per result.
+MAX_RESULTS = 25_000
+MAX_GZIP_BYTES = 10 * 1024 * 1024
+MAX_RELATED = 1_000
 
 
 def _location(location: Location, message: str | None = None, ident: int | None = None) -> dict[str, Any]:
@@ -53,8 +61,16 @@ def _linked(finding: Finding) -> str:
     nothing from a scanned file can break out of the link syntax."""
     if not finding.related:
         return finding.message
-    links = ", ".join(f"[{i}]({i})" for i in range(1, len(finding.related) + 1))
+    links = ", ".join(f"[{i}]({i})" for i in range(1, min(len(finding.related), MAX_RELATED) + 1))
     return f"{finding.message} (proof: {links})"
+
+
+def _code_flow(finding: Finding) -> dict[str, Any]:
+    """The proof chain as one thread flow, hop by hop, ending at the finding itself: GitHub shows
+    it as the path an exposure takes (the related locations alone are an unordered list)."""
+    hops = [_location(r.location, r.message) for r in finding.related[:MAX_RELATED]]
+    hops.append(_location(finding.location, finding.message))
+    return {"threadFlows": [{"locations": [{"location": hop} for hop in hops]}]}
 
 
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
@@ -69,8 +85,10 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         out["ruleIndex"] = index[finding.rule_id]
     if finding.related:
         out["relatedLocations"] = [
-            _location(r.location, r.message, i) for i, r in enumerate(finding.related, start=1)
+            _location(r.location, r.message, i) for i, r in enumerate(finding.related[:MAX_RELATED], start=1)
         ]
+    if len(finding.related) >= 2:
+        out["codeFlows"] = [_code_flow(finding)]
     if finding.suppression:
         out["suppressions"] = [
             {"kind": "inSource", "justification": finding.suppression.reason,
@@ -79,7 +97,51 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def build(result: Report) -> dict[str, Any]:
+def _within_limits(
+    findings: list[Finding], max_results: int, max_gzip_bytes: int, make: Any
+) -> tuple[dict[str, Any], str]:
+    """The log made by ``make(findings, dropped)`` from as many findings as GitHub accepts (the
+    most severe first, file order within a severity), and its text, as measured."""
+    order = sorted(range(len(findings)), key=lambda i: -findings[i].severity)
+    keep = min(len(findings), max_results)
+    while True:
+        chosen = sorted(order[:keep])
+        log: dict[str, Any] = make([findings[i] for i in chosen], len(findings) - keep)
+        text = json.dumps(log, indent=2)  # ASCII (json escapes the rest): characters are bytes
+        # Compressing costs time on every run: only a log bigger than the limit can exceed it.
+        size = len(zlib.compress(text.encode("ascii"), 6)) if len(text) > max_gzip_bytes else len(text)
+        if size <= max_gzip_bytes or keep == 0:
+            return log, text
+        # Compressed size grows about linearly with the results: aim a little under the limit.
+        keep = min(keep - 1, int(keep * max_gzip_bytes / size * 0.95))
+
+
+def _build(result: Report, suppressed: bool, max_results: int, max_gzip_bytes: int) -> tuple[dict[str, Any], str]:
+    findings = [f for f in result.findings if suppressed or f.suppression is None]
+    return _within_limits(findings, max_results, max(max_gzip_bytes, 0),
+                          lambda kept, dropped: _log(result, kept, dropped, len(findings)))
+
+
+def build(
+    result: Report,
+    *,
+    suppressed: bool = True,
+    max_results: int = MAX_RESULTS,
+    max_gzip_bytes: int = MAX_GZIP_BYTES,
+) -> dict[str, Any]:
+    """The SARIF log. ``suppressed=False`` leaves suppressed findings out (``--sarif-suppressed=
+    omit``, for setups that open them as alerts) instead of listing them with ``suppressions``."""
+    return _build(result, suppressed, max_results, max_gzip_bytes)[0]
+
+
+def _dropped_notice(dropped: int, total: int) -> dict[str, Any]:
+    counts = f"{dropped} of {total} results"
+    return {"level": "warning", "message": {"text": (
+        f"{counts} were left out to stay within GitHub code scanning's limits ({MAX_RESULTS:,} results, "
+        f"{MAX_GZIP_BYTES // (1024 * 1024)} MB gzipped): the most severe were kept; the JSON report lists all")}}
+
+
+def _log(result: Report, findings: list[Finding], dropped: int, total: int) -> dict[str, Any]:
     rule_ids = sorted(result.rules)
     index = {rid: i for i, rid in enumerate(rule_ids)}
     return {
@@ -105,6 +167,7 @@ def build(result: Report) -> dict[str, Any]:
                             *({"level": "note", "message": {"text": f"skipped: {reason}"},
                                "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}}}]}
                               for path, reason in result.skipped),
+                            *([_dropped_notice(dropped, total)] if dropped else []),
                         ],
                     }
                 ],
@@ -115,13 +178,14 @@ def build(result: Report) -> dict[str, Any]:
                     "environments": [{"directory": e.directory, "topology": e.topology}
                                      for e in result.environments],
                 },
-                "results": [_result(f, index) for f in result.findings],
+                "results": [_result(f, index) for f in findings],
             }
         ],
     }
 
 
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:
-    del color, show_suppressed
-    json.dump(build(result), stream, indent=2)
+    """``show_suppressed`` is ``--sarif-suppressed``: keep (the default) or omit."""
+    del color
+    stream.write(_build(result, show_suppressed, MAX_RESULTS, MAX_GZIP_BYTES)[1])
     stream.write("\n")
