@@ -117,7 +117,7 @@ def _setting(component: Component, name: str) -> Located[Any] | None:
 
 def _database_ha(ctx: CheckContext, params: NoParams) -> None:
     managed = [c for c in ctx.graph.components(Role.POSTGRES) if c.runtime is Runtime.MANAGED]
-    replicas = [c for c in managed if _setting(c, "replicate_source_db")]
+    replicas = [c for c in managed if _setting(c, "replicate_source_db") or _setting(c, "master_instance_name")]
     for db in managed:
         cluster = db.cluster_instances
         if cluster is not None:
@@ -125,15 +125,25 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
                 ctx.report(f"{db.name} has {cluster.value} cluster instance(s): no reader to fail over to or to "
                            "serve reads near the API", cluster.location)
             continue
-        if db in replicas or db.resource_type != "aws_db_instance":
+        if db in replicas or db.resource_type not in ("aws_db_instance", "google_sql_database_instance"):
             continue
-        multi_az = _setting(db, "multi_az")
-        value = ctx.need(multi_az, "whether PostgreSQL is Multi-AZ") if multi_az else False
-        if multi_az is not None and value is None:
-            continue
-        if value is not True:
-            ctx.report(f"{db.name} is a single-AZ database: a zone outage takes the control plane down",
-                       multi_az.location if multi_az else db.location)
+        if db.resource_type == "google_sql_database_instance":
+            # Cloud SQL: REGIONAL keeps a standby in a second zone; ZONAL (the default) does not.
+            kind = _setting(db, "availability_type")
+            written = ctx.need(kind, "whether Cloud SQL is regional") if kind else "ZONAL"
+            if kind is not None and written is None:
+                continue
+            if written != "REGIONAL":
+                ctx.report(f"{db.name} is a zonal Cloud SQL instance (availability_type = {written}): a zone "
+                           "outage takes the control plane down", kind.location if kind else db.location)
+        else:
+            multi_az = _setting(db, "multi_az")
+            value = ctx.need(multi_az, "whether PostgreSQL is Multi-AZ") if multi_az else False
+            if multi_az is not None and value is None:
+                continue
+            if value is not True:
+                ctx.report(f"{db.name} is a single-AZ database: a zone outage takes the control plane down",
+                           multi_az.location if multi_az else db.location)
         if not any(ctx.graph.environment_of(r.id) == ctx.graph.environment_of(db.id) for r in replicas):
             ctx.report(f"{db.name} has no read replica near the API origins", db.location)
 
@@ -143,7 +153,16 @@ DATABASE_HA = Check("attribute.database_ha", _database_ha, NoParams, "PostgreSQL
 
 def _backups(ctx: CheckContext, params: NoParams) -> None:
     for db in ctx.graph.components(Role.POSTGRES):
-        if db.runtime is not Runtime.MANAGED or _setting(db, "replicate_source_db"):
+        if db.runtime is not Runtime.MANAGED or _setting(db, "replicate_source_db") or _setting(
+                db, "master_instance_name"):
+            continue
+        if db.resource_type == "google_sql_database_instance":
+            # Cloud SQL keeps automated backups only when backup_configuration enables them.
+            enabled = _setting(db, "backup_configuration.enabled")
+            on = ctx.need(enabled, "whether Cloud SQL keeps backups") if enabled else False
+            if on is False:
+                ctx.report(f"{db.name} keeps no automated backups (backup_configuration.enabled is not true)",
+                           enabled.location if enabled else db.location)
             continue
         retention = _setting(db, "backup_retention_period")
         days = ctx.need(retention, "how long backups are kept") if retention else None
@@ -173,6 +192,15 @@ BACKUPS = Check("attribute.backups", _backups, NoParams, "Backups are kept")
 def _redis_replicated(ctx: CheckContext, params: NoParams) -> None:
     for redis in ctx.graph.components(Role.REDIS):
         if redis.runtime is not Runtime.MANAGED:
+            continue
+        if redis.resource_type == "google_redis_instance":
+            # Memorystore: STANDARD_HA keeps a replica in another zone and fails over; BASIC (the
+            # default) is one node.
+            tier = _setting(redis, "tier")
+            written = ctx.need(tier, "which Memorystore tier runs") if tier else "BASIC"
+            if written is not None and written != "STANDARD_HA":
+                ctx.report(f"{redis.name} is a {written}-tier Memorystore instance: one Redis node with no replica "
+                           "or failover", tier.location if tier else redis.location)
             continue
         if redis.resource_type == "aws_elasticache_cluster":
             nodes = _setting(redis, "num_cache_nodes")

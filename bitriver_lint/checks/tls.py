@@ -193,8 +193,10 @@ def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
             value = ctx.need(policy, "how the CDN reaches its origin") if policy else "http-only"
             if policy is not None and value is None:
                 continue
-            if value != "https-only":
-                ctx.report(f"{cdn.name} pulls origin {origin.id} with origin_protocol_policy = {value}; "
+            # CloudFront says origin_protocol_policy; a Google backend service its protocol (HTTP2 is TLS).
+            key = "protocol" if cdn.resource_type == "google_compute_url_map" else "origin_protocol_policy"
+            if value not in ("https-only", "HTTPS", "HTTP2"):
+                ctx.report(f"{cdn.name} pulls origin {origin.id} with {key} = {value}; "
                            "the CDN must fetch from origin over HTTPS only",
                            policy.location if policy else origin.location)
 
@@ -214,11 +216,15 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
             path = str(behaviour.path or "")
             serves_segments = (origin is not None and origin.s3) or any(h in path for h in _SEGMENT_HINTS)
             if serves_segments and not behaviour.signed:
+                missing = ("no signed URL key on its backend" if cdn.resource_type == "google_compute_url_map"
+                           else "no trusted_key_groups on the behaviour")
                 ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
-                           "no trusted_key_groups on the behaviour", behaviour.location)
+                           f"{missing}", behaviour.location)
         for origin in origins.values():
             if origin.s3 and not origin.access_control:
-                ctx.report(f"{cdn.name} reads bucket origin {origin.id} without origin access control, so "
+                control = ("a signed URL key (Cloud CDN reads a private bucket only with one)"
+                           if cdn.resource_type == "google_compute_url_map" else "origin access control")
+                ctx.report(f"{cdn.name} reads bucket origin {origin.id} without {control}, so "
                            "the bucket must be readable by anyone", origin.location)
             bucket = buckets.get(origin.bucket or "")
             if bucket is not None:
