@@ -139,6 +139,9 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
             if not graph.components(spec.role, environment=home) and spec.role not in outside:
                 continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
             matching = [r for r in routes if _covers(r[0].path, spec.path)]
+            if not matching and any(edge.scheme == "tcp" and graph.component_of(b).role is spec.role
+                                    for edge, _, b in lb_routes(ctx, lb)):
+                continue  # a layer-4 balancer (Global Accelerator, HAProxy mode tcp) passes every path to it
             if not matching:
                 ctx.report(f"{lb.name} does not forward {spec.path} anywhere; it should go to the "
                            f"{spec.role.value} pool on {' or '.join(map(str, spec.ports))}", lb.location)

@@ -3,6 +3,7 @@
 ``compute``: EC2 instances, autoscaling groups, ECS services, RDS/Aurora, ElastiCache.
 ``network``: VPCs and subnets, security groups and public addressing as firewall layers.
 ``edge``: ALBs (as load-balancer documents), CloudFront distributions, S3 buckets.
+``accelerator``: Global Accelerator accelerators, listeners and endpoint groups (as load-balancer documents).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.graph import Network
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
-from bitriver_lint.providers.aws import compute, edge, network
+from bitriver_lint.providers.aws import accelerator, compute, edge, network
 from bitriver_lint.providers.base import LoadBalancer
 
 
@@ -49,7 +50,8 @@ class Aws:
     def load_balancers(self, module: TerraformModule, resources: Sequence[ResourceInstance],
                        ctx: BuildContext) -> list[LoadBalancer]:
         del resources
-        return edge.load_balancers(module, ctx, network.security_group_rules(module, ctx))
+        return [*edge.load_balancers(module, ctx, network.security_group_rules(module, ctx)),
+                *accelerator.load_balancers(module)]
 
 
 AWS = Aws()
