@@ -96,22 +96,24 @@ def _ports(block: Body) -> list[tuple[int, int]] | Unknown:
     return out
 
 
-def _sources(rule: ResourceInstance) -> tuple[list[str] | Unknown, str]:
-    """Who the rule admits (or denies), as CIDRs, and how sources not written as CIDRs were read."""
+def _sources(rule: ResourceInstance) -> tuple[list[str] | Unknown, str, Location | None]:
+    """Who the rule admits (or denies), as CIDRs; how sources not written as CIDRs were read; and
+    where an unknown source is written."""
     ranges = rule.arg("source_ranges")
     tags = rule.arg("source_tags")
     accounts = rule.arg("source_service_accounts")
-    for value in (ranges, tags, accounts):
+    for key, value in (("source_ranges", ranges), ("source_tags", tags), ("source_service_accounts", accounts)):
+        found = rule.get(key)
         if isinstance(value, Unknown):
-            return value, ""
+            return value, "", found.location if found else None
         bad = next((v for v in _strings(value) if isinstance(v, Unknown)), None)
         if bad is not None:
-            return bad, ""
+            return bad, "", found.location if found else None
     cidrs: list[str] = []
     words: list[str] = []
     if not _strings(ranges) and not _strings(tags) and not _strings(accounts):
         # Google's default for an ingress rule that names no source at all.
-        return ["0.0.0.0/0"], "every source (no source_ranges, source_tags or source_service_accounts)"
+        return ["0.0.0.0/0"], "every source (no source_ranges, source_tags or source_service_accounts)", None
     lb = [str(c) for c in _strings(ranges) if is_lb_range(str(c))]
     cidrs.extend(str(c) for c in _strings(ranges) if not is_lb_range(str(c)))
     if lb:
@@ -123,7 +125,7 @@ def _sources(rule: ResourceInstance) -> tuple[list[str] | Unknown, str]:
         words.append(f"instances running as {account} (taken as the private networks)")
     if _strings(tags) or _strings(accounts):
         cidrs.extend(str(n) for n in PRIVATE.networks)
-    return cidrs, "; ".join(words)
+    return cidrs, "; ".join(words), None
 
 
 def firewall_entries(module: TerraformModule) -> list[FwEntry]:
@@ -134,7 +136,7 @@ def firewall_entries(module: TerraformModule) -> list[FwEntry]:
         if (isinstance(direction, str) and direction.upper() != "INGRESS") or rule.arg("disabled") is True:
             continue
         priority = rule.arg("priority", 1000)
-        sources, assumed = _sources(rule)
+        sources, assumed, unknown_where = _sources(rule)
         tags = rule.arg("target_tags")
         accounts = rule.arg("target_service_accounts")
         for block in rule.nested("allow", "deny"):
@@ -148,6 +150,11 @@ def firewall_entries(module: TerraformModule) -> list[FwEntry]:
             entry_sources: list[str] | Unknown = ports if isinstance(ports, Unknown) else sources
             if isinstance(written, Unknown):
                 entry_sources = written
+            if isinstance(entry_sources, Unknown):
+                # The note goes where the unknown value is written.
+                found = block.get("protocol") if entry_sources is written else block.get("ports")
+                where = (unknown_where if entry_sources is sources else None) or (
+                    found.location if found else block.location)
             for low, high in ranges:
                 out.append(FwEntry(
                     rule=rule, location=where, deny=block.type == "deny",
