@@ -563,6 +563,172 @@ def test_the_provider_is_registered_beside_aws(tmp_path: Path) -> None:
     assert [h.name for h in result.graph.hosts() if isinstance(h, Host)] == ["google_compute_instance.srs"]
 
 
+# Every value of the wrong type, or unknown, where a rule reads one.
+HOSTILE = """
+resource "google_compute_instance" "a" {
+  zone     = 5
+  tags     = "x"
+  labels   = ["role", "api"]
+  metadata = "nope"
+  network_interface = "bad"
+  service_account {
+    email = var.sa
+  }
+}
+resource "google_compute_instance_group_manager" "m" {
+  version {
+    instance_template = var.tpl
+  }
+  named_port {
+    name = 1
+    port = "x"
+  }
+  target_size = "many"
+}
+resource "google_cloud_run_v2_service" "r" {
+  ingress = 7
+  template {
+    containers {
+      image = var.image
+      env {
+        name  = "BITRIVER_LIVE_ADDR"
+        value = 8080
+      }
+      ports {
+        container_port = "http"
+      }
+    }
+    volumes {
+      name = "v"
+    }
+  }
+}
+resource "google_cloud_run_service" "v1" {
+  metadata {
+    annotations = var.ann
+  }
+  template {
+    spec {
+      containers {}
+    }
+  }
+}
+resource "google_compute_backend_service" "b" {
+  health_checks = "x"
+  backend {
+    group = var.g
+  }
+  session_affinity = ["x"]
+}
+resource "google_compute_url_map" "u" {
+  default_service = var.s
+  path_matcher {
+    path_rule {
+      paths   = var.p
+      service = google_compute_backend_service.b.id
+    }
+  }
+  default_url_redirect {
+    https_redirect = "yes"
+  }
+}
+resource "google_compute_target_https_proxy" "p" {
+  url_map = google_compute_url_map.u.id
+}
+resource "google_compute_global_forwarding_rule" "f" {
+  target     = google_compute_target_https_proxy.p.id
+  port_range = ["a"]
+}
+resource "google_compute_global_forwarding_rule" "g" {
+  target     = google_compute_target_https_proxy.p.id
+  port_range = var.pr
+}
+resource "google_sql_database_instance" "s" {
+  database_version = 16
+  settings {
+    ip_configuration {
+      authorized_networks {
+        value = 5
+      }
+    }
+  }
+}
+resource "google_sql_database_instance" "t" {
+  database_version     = "POSTGRES_15"
+  master_instance_name = var.m
+  settings {
+    availability_type = var.av
+    ip_configuration {
+      ipv4_enabled = var.ip
+      authorized_networks {
+        value = var.net
+      }
+    }
+    location_preference {
+      zone = ["a"]
+    }
+  }
+}
+resource "google_redis_instance" "r" {
+  tier = var.tier
+}
+resource "google_storage_bucket_iam_member" "m" {
+  bucket = var.b
+  member = 5
+}
+resource "google_storage_bucket" "x" {
+  versioning {
+    enabled = var.v
+  }
+}
+resource "google_compute_firewall" "f" {
+  source_ranges = "0.0.0.0/0"
+  allow {
+    protocol = var.proto
+  }
+  allow {
+    protocol = "tcp"
+    ports    = var.ports
+  }
+  deny {
+    protocol = "tcp"
+    ports    = ["65536-1"]
+  }
+}
+resource "aws_globalaccelerator_accelerator" "a" {}
+resource "aws_globalaccelerator_listener" "l" {
+  accelerator_arn = aws_globalaccelerator_accelerator.a.id
+  protocol        = 6
+  port_range {
+    from_port = 1
+    to_port   = 65535
+  }
+}
+resource "aws_globalaccelerator_endpoint_group" "e" {
+  listener_arn = aws_globalaccelerator_listener.l.id
+  health_check_protocol = ["HTTP"]
+  endpoint_configuration {
+    endpoint_id = 5
+  }
+  port_override {
+    listener_port = "x"
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("topology", [None, "cdn"])
+def test_wrong_types_and_unknowns_everywhere_never_crash_and_are_noted(tmp_path: Path, topology: str | None) -> None:
+    result = _scan(tmp_path, HOSTILE, topology)
+    assert not result.errors and not result.tracebacks
+    notes = _only(result, "BRL002")
+    assert "BRL002 " + at(HOSTILE, "var.net") in notes  # an authorized network nobody sets
+    if topology is None:
+        assert "BRL002 " + at(HOSTILE, "7\n") in notes  # an ingress Cloud Run does not know
+    else:
+        assert "BRL002 " + at(HOSTILE, "var.tier") in notes
+
+
 # -- Fixtures are what `terraform fmt` writes ------------------------------------------------------
 
 NEW_FIXTURES = ("gcp-cloud-run", "gcp-cloud-run-mistakes", "gcp-gce-mig", "aws-global-accelerator",
