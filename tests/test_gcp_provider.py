@@ -549,6 +549,15 @@ resource "google_storage_bucket_iam_member" "public" {
     assert _only(result, "BRL206") == ["BRL206 " + at(body, '"allUsers')]
 
 
+def test_a_signed_url_cache_age_on_the_cdn_policy_counts_as_signed(tmp_path: Path) -> None:
+    policy = "  enable_cdn  = true\n  cdn_policy {\n    signed_url_cache_max_age_sec = 3600\n  }\n"
+    body = _lb(HTTP_CHECK % "/healthz", policy)
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL206") == []
+    (cdn,) = result.graph.components(Role.CDN)
+    assert [b.signed for b in cdn.behaviours] == [True]
+
+
 def test_cloud_cdn_pulling_a_backend_service_over_http(tmp_path: Path) -> None:
     body = _lb(HTTP_CHECK % "/healthz", "  enable_cdn  = true\n").replace(
         '  protocol      = "HTTP"\n', '  protocol      = "HTTP"\n  enable_cdn    = true\n')
