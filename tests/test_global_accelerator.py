@@ -167,3 +167,17 @@ def test_an_alb_endpoint_is_health_checked_by_its_own_target_groups(tmp_path: Pa
     assert pool.health is None  # Global Accelerator uses the ALB's checks, not the group's /health
     assert [c.name for c in graph.components_behind(graph.members(pool))] == ["aws_lb.origin"]
     assert _brl302(result) == []
+
+
+def test_tcp_passed_through_to_an_api_that_terminates_tls_is_not_plain_at_the_edge(tmp_path: Path) -> None:
+    tls = ('"BITRIVER_LIVE_ADDR=:8443\\nBITRIVER_LIVE_TLS_CERT=/etc/tls/live.crt\\n'
+           'BITRIVER_LIVE_TLS_KEY=/etc/tls/live.key"')
+    group = _group('  health_check_protocol = "HTTPS"\n  health_check_path     = "/healthz"').replace(
+        "endpoint_port = 8080", "endpoint_port = 8443")
+    (tmp_path / "main.tf").write_text(
+        HEAD.replace('"BITRIVER_LIVE_ADDR=:8080"', tls) % {"enabled": "true", "protocol": "TCP", "affinity": "NONE"}
+        + group)
+    result = scan_tree(tmp_path, topology="origin-edge")
+    (api,) = [c for c in result.graph.components(Role.API) if c.name == "aws_instance.api[0]"]
+    assert [(li.port, li.tls) for li in result.graph.listeners(api)] == [(8443, True)]
+    assert [f for f in brief(result) if f.split()[0] in ("BRL201", "BRL203", "BRL302")] == []

@@ -132,6 +132,11 @@ def _at_edge(ctx: CheckContext, params: NoParams) -> None:
         if lb.role is Role.CDN:
             continue
         public = [li for li in graph.listeners(lb) if _public_entry(ctx, li) is not None]
+        # A listener that only passes TCP through (Global Accelerator, HAProxy mode tcp) leaves
+        # TLS to what it forwards to, which BRL201 judges.
+        passing = [li for li in public if (out := graph.out_edges(li.id, "routes"))
+                   and all(edge.scheme == "tcp" for _, _, edge in out)]
+        public = [li for li in public if li not in passing]
         if public and not any(li.tls for li in public):
             ctx.report(f"{lb.name} faces the internet without TLS: none of its public listeners "
                        f"({', '.join(str(li.port) for li in public)}) terminates TLS", public[0].location)
