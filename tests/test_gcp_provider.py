@@ -501,6 +501,39 @@ def test_the_load_balancer_chain_routes_to_the_group_and_probes_its_health_check
     assert _only(_scan(tmp_path, _lb(HTTP_CHECK % "/healthz"), topology="origin-edge"), "BRL302") == []
 
 
+@pytest.mark.parametrize("instances", ["google_compute_instance.api[*].self_link",
+                                       "[google_compute_instance.api[0].self_link, google_compute_instance.api[1].id]"])
+def test_an_unmanaged_instance_group_sends_to_each_of_its_vms(tmp_path: Path, instances: str) -> None:
+    vms = f"""
+resource "google_compute_instance" "api" {{
+  count        = 2
+  machine_type = "n2-standard-4"
+  zone         = "europe-west1-b"
+  labels       = {{ role = "api" }}
+  network_interface {{
+    network = "default"
+  }}
+}}
+
+resource "google_compute_instance_group" "api" {{
+  zone      = "europe-west1-b"
+  instances = {instances}
+  named_port {{
+    name = "http"
+    port = 8080
+  }}
+}}
+"""
+    body = _lb(HTTP_CHECK % "/healthz").replace("google_compute_instance_group_manager.api.instance_group",
+                                                "google_compute_instance_group.api.self_link") + vms
+    graph = _scan(tmp_path, body, topology="origin-edge").graph
+    (lb,) = graph.components(Role.LB)
+    (pool,) = [p for p in graph.pools(lb) if p.name == "google_compute_backend_service.api"]
+    assert [(c.name, graph.node(m).port) for c, m in zip(graph.components_behind(graph.members(pool)),
+                                                          graph.members(pool), strict=True)] == [
+        ("google_compute_instance.api[0]", 8080), ("google_compute_instance.api[1]", 8080)]
+
+
 def test_legacy_and_tcp_health_checks(tmp_path: Path) -> None:
     legacy = '\nresource "google_compute_http_health_check" "api" {\n  port = 8080\n}\n'
     body = _lb(legacy).replace("google_compute_health_check.api.id", "google_compute_http_health_check.api.id")

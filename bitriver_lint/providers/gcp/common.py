@@ -27,7 +27,8 @@ def referenced(module: TerraformModule, value: Any, *types: str) -> ResourceInst
     Unknowns that still name it."""
     names: list[Any] = [value]
     if isinstance(value, Unknown):
-        names = list(value.names)
+        # ``google_compute_instance.api[0].self_link`` names no variable; its text names the copy.
+        names = [*value.names, value.raw.rsplit(".", 1)[0]] if "." in value.raw else list(value.names)
     for name in names:
         for resource_type in types:
             found = module.find(resource_type, name)
@@ -70,3 +71,14 @@ def network_key(module: TerraformModule, value: Any) -> str | None:
     if isinstance(value, str) and value:
         return value.rstrip("/").rsplit("/", 1)[-1]
     return None
+
+
+def referenced_all(module: TerraformModule, value: Any, resource_type: str) -> list[ResourceInstance]:
+    """Every instance a list of references names: each item, or a splat over the whole resource
+    (``google_compute_instance.api[*].self_link``)."""
+    if isinstance(value, Unknown) and "[*]" in value.raw:
+        return module.of_resource(value.raw.split("[*]", 1)[0])
+    if not isinstance(value, list):
+        return []
+    found = [referenced(module, item, resource_type) for item in value]
+    return [f for f in found if f is not None and f.type == resource_type]

@@ -24,7 +24,7 @@ from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, Ter
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.gcp.common import referenced
+from bitriver_lint.providers.gcp.common import referenced, referenced_all
 from bitriver_lint.providers.gcp.compute import named_ports
 from bitriver_lint.vocabulary import Layer
 
@@ -132,6 +132,15 @@ def _servers(ctx: BuildContext, module: TerraformModule, service: ResourceInstan
             number = port.value if port is not None and isinstance(port.value, int) else None
             backend.servers.append(Server(manager.full_label, number, port.location if port else block.location,
                                           scheme))
+            continue
+        unmanaged = referenced(module, group, "google_compute_instance_group")
+        if unmanaged is not None:
+            # An unmanaged group lists its VMs: each is a server, on the group's named port.
+            port = named_ports(unmanaged).get(str(port_name))
+            number = port.value if port is not None and isinstance(port.value, int) else None
+            for vm in referenced_all(module, unmanaged.arg("instances"), "google_compute_instance"):
+                backend.servers.append(Server(vm.full_address, number, port.location if port else block.location,
+                                              scheme))
             continue
         neg = referenced(module, group, *_NEGS)
         runs = [r for n in (neg.nested("cloud_run") if neg else [])
