@@ -224,7 +224,21 @@ def test_cloud_run_ingress_all_exposes_the_api_at_the_ingress_line(tmp_path: Pat
     assert api.env["BITRIVER_LIVE_ADDR"].value == ":8080"
     (host,) = result.graph.hosts_of(api.id)
     assert (host.host_kind, host.region, host.managed) == (HostKind.CONTAINER_SERVICE, "europe-west1", True)
-    assert [(li.port, li.host_bound) for li in result.graph.listeners(api)] == [(8080, True)]
+    (listener,) = result.graph.listeners(api)
+    # Published on the service URL's 443, as compose's "443:8080" would be.
+    assert [(listener.port, e.host_port) for _, _, e in result.graph.in_edges(listener.id, "publishes")] == [
+        (8080, 443)]
+    assert not listener.host_bound
+
+
+def test_a_public_cloud_run_url_is_https_on_443_not_its_container_port(tmp_path: Path) -> None:
+    # Google's "hello" sample, as real trees deploy it: the world reaches 443, not 8080 (BRL107).
+    body = _run("INGRESS_TRAFFIC_ALL").replace("ghcr.io/bitriver/bitriver-live:1.4.2",
+                                               "us-docker.pkg.dev/cloudrun/container/hello").replace(
+        '"bitriver-api"', '"hello"').replace('"api" {', '"hello" {')
+    result = _scan(tmp_path, body, topology="single-node")
+    assert _only(result, "BRL107", "BRL104") == []
+    assert [c.role for c in result.graph.components()] == [Role.OTHER]
 
 
 def test_cloud_run_ingress_defaults_to_all(tmp_path: Path) -> None:

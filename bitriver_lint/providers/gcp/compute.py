@@ -14,7 +14,7 @@ from typing import Any, Literal
 from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext, add_declared_listeners
 from bitriver_lint.builders.terraform_common import bind_trees, node_id
-from bitriver_lint.graph import Allow, Component, Host, Mount, Role, UnknownRule
+from bitriver_lint.graph import Allow, Component, Host, Mount, Publish, Role, UnknownRule
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
@@ -247,7 +247,7 @@ def add_cloud_run(ctx: BuildContext, module: TerraformModule, service: ResourceI
                 location=service.location, resource=address, managed=True,
                 region=region if isinstance(region, str) else service.region)
     graph.add(host)
-    _ingress(ctx, service, host)
+    ingress_at = _ingress(ctx, service, host)
     replicas = _min_instances(ctx, service, template)
     name = service.arg("name")
     for index, container in enumerate(containers):
@@ -281,15 +281,18 @@ def add_cloud_run(ctx: BuildContext, module: TerraformModule, service: ResourceI
         port = ports.get("container_port") if ports else None
         number = port.value if port is not None and isinstance(port.value, int) else 8080
         where = port.location if port is not None else container.location
-        listener = graph.listener_for(component, number, where, declared=True, host_bound=True,
+        listener = graph.listener_for(component, number, where, declared=True,
                                       reason="Cloud Run container port" if port else "Cloud Run's default PORT 8080")
-        listener.host_bound = True
         listener.declared = True
+        # The service's URL serves HTTPS on 443 and hands requests to this port: a publish, as
+        # compose's "443:8080" is, that the ingress layer then narrows.
+        graph.link(host.id, listener.id, Publish(location=ingress_at, host_ip="", host_port=443))
 
 
-def _ingress(ctx: BuildContext, service: ResourceInstance, host: Host) -> None:
+def _ingress(ctx: BuildContext, service: ResourceInstance, host: Host) -> Location:
     """Who reaches the service's own run.app URL: the internet, or only the VPC and Google's
-    load balancers. It has no VPC firewall, so ingress is its only filter."""
+    load balancers. It has no VPC firewall, so ingress is its only filter. Returns where the
+    setting is written (the service when it is not)."""
     graph = ctx.graph
     if service.type == "google_cloud_run_service":
         setting = _annotation(ctx, service, V1_INGRESS)
@@ -309,7 +312,7 @@ def _ingress(ctx: BuildContext, service: ResourceInstance, host: Host) -> None:
                                                                     why="is not an ingress setting Cloud Run knows")
         host.unknown_rules.append(UnknownRule(port_from=0, port_to=65535, protocol="all",
                                               sources=Located(unknown, where)))
-        return
+        return where
     # Not ``host.public``: that is a VM on a public subnet (BRL403); a Cloud Run URL is judged
     # by exposure, through this layer.
     written = f"{shown} = {value}" if setting is not None else f"{shown} not set (defaults to {value})"
@@ -319,3 +322,4 @@ def _ingress(ctx: BuildContext, service: ResourceInstance, host: Host) -> None:
         port_from=0, port_to=65535, protocol="all",
         description=f"Cloud Run {written}: " + ("its run.app URL is public" if public else
                                                  "only the VPC and Google's load balancers reach it")))
+    return where

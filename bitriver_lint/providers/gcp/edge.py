@@ -149,7 +149,7 @@ def _servers(ctx: BuildContext, module: TerraformModule, service: ResourceInstan
             for component in ctx.graph.components():
                 if component.resource_type == run.type and component.name.split("/")[0] == run.full_label:
                     for listener in ctx.graph.listeners(component):
-                        if listener.host_bound:
+                        if ctx.graph.in_edges(listener.id, "publishes"):  # the port requests go to
                             backend.servers.append(Server(component.name, listener.port, block.location, scheme))
             backend.health = backend.health or _run_probe(run)
 
