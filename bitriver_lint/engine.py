@@ -210,6 +210,7 @@ def scan(
 
     findings = _finish(findings, config, ws, select, ignore)
     if focus is not None and not _changes_every_finding(config, rules, focus):
+        focus = _caused_by(ws, focus)
         findings = [f for f in findings if _touches(root, f, focus)]
     if accepted is not None:
         findings = baselines.filter_known(findings, accepted)
@@ -252,6 +253,18 @@ def _changes_every_finding(config: Config, rules: dict[str, Rule], files: Collec
     if config.source is not None:
         governing.add(config.source.resolve())
     return any(f in governing for f in files)
+
+
+def _caused_by(ws: Workspace, files: Collection[Path]) -> set[Path]:
+    """``files`` and every file read together with one of them to build a document (a compose
+    file whose ``extends`` base changed, a Terraform root whose tfvars did): a finding located
+    there may be caused by the change."""
+    changed = {ws.rel(f) for f in files}
+    out = set(files)
+    for group in ws.groups:
+        if group & changed:
+            out.update(Path(os.path.realpath(ws.abspath(rel))) for rel in group)
+    return out
 
 
 def _touches(root: Path, finding: Finding, files: Collection[Path]) -> bool:

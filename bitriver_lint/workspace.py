@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,13 @@ class Workspace:
     jobs: int = 1  # how many processes may parse files at once (``--jobs``)
     # Directories whose files may be read (resolved); by default the root's containment root.
     boundary: tuple[Path, ...] = ()
+    # Files read together to make one document (a compose project with its extends bases and
+    # .env, a Terraform root with its modules and tfvars): a change to any of them may move a
+    # finding located in any other (``--changed``).
+    groups: set[frozenset[str]] = field(default_factory=set)
     _cache: dict[str, str] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
+    _recorders: list[set[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.boundary:
@@ -107,6 +114,8 @@ class Workspace:
 
     def refusal(self, rel: str) -> Refused | None:
         """Why ``rel`` cannot be read, or None when it can."""
+        for recorder in self._recorders:
+            recorder.add(rel)  # looked for: adding it would change what was read
         try:
             self.admit(rel)
         except Refused as exc:
@@ -127,8 +136,26 @@ class Workspace:
         except OSError:
             return []
 
+    @contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        """The files read, or looked for, inside the block (cached or not)."""
+        read: set[str] = set()
+        self._recorders.append(read)
+        try:
+            yield read
+        finally:
+            self._recorders.remove(read)
+
+    def group(self, files: Iterable[str]) -> None:
+        """Record that ``files`` were read together to build one document."""
+        members = frozenset(files)
+        if len(members) > 1:
+            self.groups.add(members)
+
     def read_text(self, rel: str) -> str:
         """Decoded text of a file; raises FileProblem for gate, size or encoding problems."""
+        for recorder in self._recorders:
+            recorder.add(rel)
         if rel in self._cache:
             return self._cache[rel]
         data = self._read_bytes(self.admit(rel))

@@ -130,7 +130,9 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject
         if bases:
             # docker compose picks one base file and applies the override file onto it.
             loader = _Loader(ws, directory, variables, profiles)
-            projects.append(loader.load([bases[0], *overrides]))
+            with ws.recording() as read:  # extends bases, .env and env_files shape this project
+                projects.append(loader.load([bases[0], *overrides]))
+            ws.group(read)
             extended |= loader.extended
             others.extend(bases[1:])
         else:
@@ -138,7 +140,9 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject
         # Other compose-like files (e.g. compose.prod.yaml) are projects of their own.
         for rel in others:
             loader = _Loader(ws, directory, variables, profiles)
-            projects.append(loader.load([rel]))
+            with ws.recording() as read:
+                projects.append(loader.load([rel]))
+            ws.group(read)
             extended |= loader.extended
     # A file that only serves as an `extends` base (common.yml) is not a project of its own.
     return [p for p in projects if p.files[0] not in extended or posixpath.basename(p.files[0]) in BASE_NAMES]

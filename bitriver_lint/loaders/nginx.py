@@ -196,6 +196,7 @@ def _documents(reader: _Reader, files: list[str]) -> list[ProxyConfig]:
             reached |= _reachable(reader, [rel])
     out: list[ProxyConfig] = []
     for rel in sorted(roots):
+        reader.ws.group(_reachable(reader, [rel]))  # a config and every file it includes (``--changed``)
         doc = ProxyConfig(rel, "nginx", Location(rel, 1, 1), files=[rel])
         _Builder(reader, doc).walk(rel, reader.parsed[rel], "main", (rel,))
         doc.files = sorted(set(doc.files))

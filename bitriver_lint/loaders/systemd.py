@@ -217,7 +217,11 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
         units = _assemble(directory, rels, parsed, ws)
         env_files: dict[str, EnvFile] = {}
         for unit in units:
-            unit.env_files = _env_refs(unit, ws, directory)
+            with ws.recording() as looked_for:
+                unit.env_files = _env_refs(unit, ws, directory)
+            # A unit is its file, its drop-ins and the env files it reads or would read, were
+            # they there (``--changed``).
+            ws.group([unit.path, *unit.dropins, *looked_for])
             for ref in unit.env_files:
                 if ref.resolved and ref.resolved not in env_files:
                     try:

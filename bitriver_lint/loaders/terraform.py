@@ -594,7 +594,22 @@ _META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depen
 def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModule]:
     """Every root module, with the local modules it calls instantiated inside it, every value
     evaluated (see ``documents``)."""
-    return documents(load_sources(files, ws, config))
+    with ws.recording() as read:
+        docs = documents(load_sources(files, ws, config))
+    # A root module is built from its files, the local modules it calls, its tfvars and the
+    # templates file() reads: each root's files are one group (``--changed``); the files read
+    # outside any module's own (tfvars, templates) are joined to the root of their directory.
+    roots: dict[str, set[str]] = {}
+    for doc in docs:
+        roots.setdefault(doc.root if doc.root is not None else doc.directory, set()).update(doc.files)
+    modules = set().union(*roots.values()) if roots else set()
+    for rel in sorted(read - modules):
+        owner = max((r for r in roots if not r or rel.startswith(r + "/")), key=len, default=None)
+        if owner is not None:
+            roots[owner].add(rel)
+    for members in roots.values():
+        ws.group(members)
+    return docs
 
 
 def load_sources(files: list[str], ws: Workspace, config: Config) -> list[ModuleSource]:
