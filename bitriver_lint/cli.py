@@ -77,14 +77,15 @@ def cli() -> None:
               help="Exit 1 when a finding is at least this severe.")
 @click.option("--topology", type=click.Choice(TOPOLOGIES), default=None, help="Override topology detection.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Config file (default: nearest .bitriver-lint.yaml or pyproject.toml).")
+              help="One config file for every scanned file (default: each file's nearest .bitriver-lint.yaml "
+                   "or pyproject.toml).")
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
               help="Hide findings recorded in this baseline file.")
 @click.option("--update-baseline", is_flag=True, help="Write the current findings to --baseline and exit 0.")
 @click.option("--exit-zero", is_flag=True, help="Always exit 0 unless the scan itself fails.")
 @click.option("--changed", is_flag=True,
               help="PATHS are changed files (pre-commit): scan the whole working directory and report only "
-                   "findings located in, or related to, them.")
+                   "findings located in, related to, or caused by them.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the text report.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
@@ -118,8 +119,8 @@ def scan(
     from bitriver_lint import baseline as baselines
     from bitriver_lint.config import find_config, load_config
     from bitriver_lint.engine import SelectionError
-    from bitriver_lint.engine import scan as run_scan
     from bitriver_lint.model import Severity
+    from bitriver_lint.nearest import scan as run_scan
     from bitriver_lint.reporters import get_reporter
     from bitriver_lint.reporters._safe import printable
 
@@ -132,7 +133,9 @@ def scan(
         targets = [Path(".")]
     reports = _report_targets(fmt, outputs)
     config = load_config(config_path or find_config(targets[0].resolve()))
-    baseline_path = baseline or (Path(config.baseline) if config.baseline else None)
+    # A config's paths are relative to the config's own directory, wherever the scan runs from.
+    config_dir = Path(os.path.relpath(config.source.parent)) if config.source is not None else Path(".")
+    baseline_path = baseline or (config_dir / config.baseline if config.baseline else None)
     if update_baseline and baseline_path is None:
         raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
     if not update_baseline:
@@ -145,7 +148,7 @@ def scan(
     try:
         with Progress(sys.stderr) as progress:
             # --update-baseline records every finding: the old baseline must not hide any of them.
-            result = run_scan(targets, config, topology=topology, select=_split(select), ignore=_split(ignore),
+            result = run_scan(targets, config_path, topology=topology, select=_split(select), ignore=_split(ignore),
                               jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path,
                               focus=focus, category=category, progress=progress.stage)
     except SelectionError as exc:

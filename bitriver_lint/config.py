@@ -6,7 +6,9 @@ in one go; the CLI turns a ``ConfigError`` into exit code 2.
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +20,7 @@ from bitriver_lint.netsets import CidrSet
 from bitriver_lint.vocabulary import AUTO, Role, TopologyChoice
 
 CONFIG_NAMES = (".bitriver-lint.yaml", ".bitriver-lint.yml")
+MAX_CONFIG_BYTES = 1024 * 1024
 SeverityName = Literal["error", "warning", "note"]
 
 
@@ -102,16 +105,60 @@ def find_config(start: Path) -> Path | None:
     """The nearest ``.bitriver-lint.yaml`` or pyproject with ``[tool.bitriver-lint]``."""
     current = start if start.is_dir() else start.parent
     for directory in (current, *current.parents):
-        for name in CONFIG_NAMES:
-            candidate = directory / name
-            if candidate.is_file():
-                return candidate
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.bitriver-lint]" in pyproject.read_bytes():
-            return pyproject
+        found = config_in(directory)
+        if found is not None:
+            return found
         if (directory / ".git").exists():
             break  # never read a config from outside the repository being scanned
     return None
+
+
+def config_in(directory: Path) -> Path | None:
+    """The config file of one directory, if it has one. A ``pyproject.toml`` that is not valid
+    TOML is a ``ConfigError``: it might hold our table, and a config silently skipped would
+    check the tree against defaults."""
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    pyproject = directory / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
+    tool = data.get("tool")
+    return pyproject if isinstance(tool, dict) and "bitriver-lint" in tool else None
+
+
+def nested_configs(directory: Path, skip: Collection[str] = ()) -> list[Path]:
+    """Config files in the directories below ``directory`` (not in it), nearest first in name
+    order; ``skip``: directory names never entered (``.git``, ``node_modules``...)."""
+    found: list[Path] = []
+    top = Path(os.path.realpath(directory))
+    for dirpath, dirnames, _ in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
+        here = Path(dirpath)
+        if here == directory:
+            continue
+        for name in (*CONFIG_NAMES, "pyproject.toml"):
+            # The tree is someone's pull request: a config linked from outside it, or too big
+            # to be one, is not read (and not silently skipped either).
+            candidate = here / name
+            if not candidate.is_file():
+                continue
+            real = Path(os.path.realpath(candidate))
+            if top not in real.parents:
+                raise ConfigError(f"{candidate}: links outside the scanned tree; not read")
+            if real.stat().st_size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{candidate}: over {MAX_CONFIG_BYTES} bytes; not read")
+        config = config_in(here)
+        if config is not None:
+            found.append(config)
+    return found
 
 
 def load_config(path: Path | None) -> Config:

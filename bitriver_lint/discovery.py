@@ -153,8 +153,10 @@ class GitIgnores:
         return False
 
 
-def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discovery:
-    """Walk ``paths`` (files or directories) below ``ws.root``."""
+def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str], prune: Iterable[Path] = ()) -> Discovery:
+    """Walk ``paths`` (files or directories) below ``ws.root``, not entering the directories
+    of ``prune`` (resolved; another config governs them)."""
+    pruned = set(prune)
     found = Discovery()
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     ignored = GitIgnores(ws.root)
@@ -198,7 +200,7 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str]) -> Discov
             consider(ws.rel(path), explicit=True)
             continue
         for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and Path(dirpath, d) not in pruned)
             for filename in sorted(filenames):
                 consider(ws.rel(Path(dirpath) / filename), explicit=False)
     _drop_lone_nginx_fragments(found, ws)

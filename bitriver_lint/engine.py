@@ -41,10 +41,17 @@ class SelectionError(ConfigError):
 
 
 def scan_root(paths: Sequence[Path]) -> Path:
-    """Findings are reported relative to the working directory when the paths are inside it
-    (repository-relative paths for SARIF), otherwise relative to their common parent."""
-    cwd = Path.cwd().resolve()
+    """Findings are reported relative to the git work tree holding the paths (the same path and
+    fingerprint whether ``deploy/`` is scanned from the repository root or from inside it, as
+    code scanning and baselines need); outside git, relative to the working directory when the
+    paths are inside it, otherwise to their common parent."""
     resolved = [p.resolve() for p in paths]
+    tops = {containment_root(p) for p in resolved}
+    if len(tops) == 1:
+        (top,) = tops
+        if (top / ".git").exists():
+            return top
+    cwd = Path.cwd().resolve()
     if all(p == cwd or cwd in p.parents for p in resolved):
         return cwd
     return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in resolved]))
@@ -97,13 +104,15 @@ def scan(
     focus: Collection[Path] | None = None,
     category: str | None = None,
     progress: Callable[[str], None] | None = None,
+    prune: Collection[Path] = (),
 ) -> Report:
     """Scan ``paths`` and report what the rules find.
 
     ``select``/``ignore`` add to the config's (ids or prefixes; ``SelectionError`` for one that
     matches no rule). ``baseline`` names a baseline file whose findings are left out (``--update-
     baseline`` scans without one to get them all). ``focus`` (resolved paths, ``--changed``) keeps
-    only the findings located in, or related to, those files. All of this is checked before any
+    only the findings located in, related to, or caused by those files. ``prune``: directories
+    left out (those another config governs, see ``nearest``). All of this is checked before any
     scanned file is read. ``progress`` hears the name of each stage as it starts (the CLI's
     progress display on a terminal)."""
     stage = progress or (lambda _: None)
@@ -118,7 +127,7 @@ def scan(
     build_ctx = BuildContext(ServiceGraph(), config, ws)
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
     stage("finding deployment files")
-    found = discover([p.resolve() for p in paths], ws, excludes)
+    found = discover([p.resolve() for p in paths], ws, excludes, prune=[p.resolve() for p in prune])
 
     # Load, build and join. An exception here is our bug, not the user's, and it must not cost
     # the other findings: the format is loaded again file by file so that only the file that
