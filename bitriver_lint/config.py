@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -134,31 +133,20 @@ def config_in(directory: Path) -> Path | None:
     return pyproject if isinstance(tool, dict) and "bitriver-lint" in tool else None
 
 
-def nested_configs(directory: Path, skip: Collection[str] = ()) -> list[Path]:
-    """Config files in the directories below ``directory`` (not in it), nearest first in name
-    order; ``skip``: directory names never entered (``.git``, ``node_modules``...)."""
-    found: list[Path] = []
-    top = Path(os.path.realpath(directory))
-    for dirpath, dirnames, _ in os.walk(directory):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip)
-        here = Path(dirpath)
-        if here == directory:
+def subdirectory_config(directory: Path, top: Path) -> Path | None:
+    """``config_in`` for a directory below the scan path ``top`` (resolved). The tree is someone's
+    pull request: a config linked from outside it, or too big to be one, is an error, neither
+    read nor silently skipped."""
+    for name in (*CONFIG_NAMES, "pyproject.toml"):
+        candidate = directory / name
+        if not candidate.is_file():
             continue
-        for name in (*CONFIG_NAMES, "pyproject.toml"):
-            # The tree is someone's pull request: a config linked from outside it, or too big
-            # to be one, is not read (and not silently skipped either).
-            candidate = here / name
-            if not candidate.is_file():
-                continue
-            real = Path(os.path.realpath(candidate))
-            if top not in real.parents:
-                raise ConfigError(f"{candidate}: links outside the scanned tree; not read")
-            if real.stat().st_size > MAX_CONFIG_BYTES:
-                raise ConfigError(f"{candidate}: over {MAX_CONFIG_BYTES} bytes; not read")
-        config = config_in(here)
-        if config is not None:
-            found.append(config)
-    return found
+        real = Path(os.path.realpath(candidate))
+        if top not in real.parents:
+            raise ConfigError(f"{candidate}: links outside the scanned tree; not read")
+        if real.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{candidate}: over {MAX_CONFIG_BYTES} bytes; not read")
+    return config_in(directory)
 
 
 def load_config(path: Path | None) -> Config:

@@ -13,16 +13,19 @@ config draws the boundary of a deployment. ``--config FILE`` forces one config f
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import os
+import posixpath
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import networkx
+import pathspec
 
 from bitriver_lint import engine
-from bitriver_lint.config import find_config, load_config, nested_configs
-from bitriver_lint.discovery import SKIP_DIRS
+from bitriver_lint.config import CONFIG_NAMES, Config, find_config, load_config, subdirectory_config
+from bitriver_lint.discovery import SKIP_DIRS, GitIgnores
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Finding
 from bitriver_lint.report import Report, RuleInfo
@@ -32,30 +35,87 @@ from bitriver_lint.workspace import containment_root
 
 @dataclasses.dataclass(frozen=True)
 class Part:
-    """Scan paths governed by one config file (None: the defaults), minus ``prune``: the
+    """Scan paths governed by one config (``source`` None: the defaults), minus ``prune``: the
     directories below them that another config governs."""
 
-    config: Path | None
+    source: Path | None
+    config: Config
     paths: tuple[Path, ...]
     prune: tuple[Path, ...]
 
 
 def partition(targets: Sequence[Path]) -> list[Part]:
-    """Every scan path's part and each nested config's, in path order. ``ConfigError`` for a
-    config that cannot be read (a broken ``pyproject.toml`` included)."""
+    """Every scan path's part and each subdirectory config's, in path order. Directories that
+    git ignores, or that the config governing them excludes, are not searched. Every config is
+    loaded (validated) here: ``ConfigError`` before any scan."""
     resolved = list(dict.fromkeys(t.resolve() for t in targets))
+    root = engine.scan_root(resolved)
+    ignored = GitIgnores(root)
+    loaded: dict[Path | None, Config] = {}
     paths: dict[Path | None, list[Path]] = {}
+
+    def load(source: Path | None) -> Config:
+        if source not in loaded:
+            loaded[source] = load_config(source)
+        return loaded[source]
+
     for target in resolved:
-        paths.setdefault(find_config(target), []).append(target)
-    nested = {c.parent: c for t in resolved if t.is_dir() for c in nested_configs(t, SKIP_DIRS)}
-    for directory, nested_config in sorted(nested.items()):
-        if directory not in paths.get(nested_config, []):
-            paths.setdefault(nested_config, []).append(directory)
+        source = find_config(target)
+        load(source)
+        paths.setdefault(source, []).append(target)
+    nested: dict[Path, Path] = {}
+    for target in resolved:
+        if target.is_dir():
+            _search(target, find_config(target), root, ignored, load, nested)
+    for directory, source in sorted(nested.items()):
+        if directory not in paths.get(source, []):
+            paths.setdefault(source, []).append(directory)
     parts = []
-    for governing, mine in paths.items():
+    for source, mine in paths.items():
         prune = sorted(d for d in nested if d not in mine and any(p in d.parents for p in mine))
-        parts.append(Part(governing, tuple(mine), tuple(prune)))
+        parts.append(Part(source, loaded[source], tuple(mine), tuple(prune)))
     return sorted(parts, key=lambda part: part.paths)
+
+
+def _search(top: Path, source: Path | None, root: Path, ignored: GitIgnores, load: Callable[[Path | None], Config],
+            nested: dict[Path, Path]) -> None:
+    """Record in ``nested`` the config of each directory below ``top`` that has one."""
+    governing: dict[Path, tuple[Path | None, Any]] = {top: (source, _excludes(load(source), source, root))}
+    for dirpath, dirnames, _ in os.walk(top):
+        here = Path(dirpath)
+        current, excluded = governing[here]
+        kept = []
+        for name in sorted(dirnames):
+            child = here / name
+            # Judged by a config file's path there: a directory pattern (``build/``, ``legacy/**``)
+            # matches it as it matches the directory's other files.
+            probe = (child / CONFIG_NAMES[0]).relative_to(root).as_posix()
+            if name in SKIP_DIRS or ignored.match_file(probe) or (excluded is not None and excluded.match_file(probe)):
+                continue
+            kept.append(name)
+            found = subdirectory_config(child, top)
+            if found is not None:
+                nested[child] = found
+                governing[child] = (found, _excludes(load(found), found, root))
+            else:
+                governing[child] = (current, excluded)
+        dirnames[:] = kept
+
+
+def _excludes(config: Config, source: Path | None, root: Path) -> Any:
+    """A config's ``exclude`` as a pattern set over root-relative paths (patterns with a slash
+    are relative to the config's directory, as the engine reads them)."""
+    if not config.exclude:
+        return None
+    base = ""
+    if source is not None:
+        try:
+            base = source.parent.resolve().relative_to(root).as_posix()
+        except ValueError:
+            base = ""
+    base = "" if base == "." else base
+    lines = [posixpath.join(base, p.strip("/")) if "/" in p.strip("/") and base else p for p in config.exclude]
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) -> Report:
@@ -67,9 +127,8 @@ def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) ->
     if forced is not None:
         return engine.scan(targets, load_config(forced), root=root, category=category, **options)
     parts = partition(targets)
-    configs = [load_config(part.config) for part in parts]  # every config validated before any scan
-    reports = [engine.scan(list(part.paths), config, root=root, category=category, prune=part.prune, **options)
-               for part, config in zip(parts, configs, strict=True)]
+    reports = [engine.scan(list(part.paths), part.config, root=root, category=category, prune=part.prune, **options)
+               for part in parts]
     if len(reports) > 1:
         reports = [_named(report, part, root) for report, part in zip(reports, parts, strict=True)]
     return merge(reports)

@@ -96,7 +96,7 @@ def test_two_subdirectories_with_different_configs(tmp_path: Path, monkeypatch: 
     })
     monkeypatch.chdir(repo)
     parts = partition([Path(".")])
-    assert [(p.config.relative_to(repo).as_posix() if p.config else None,
+    assert [(p.source.relative_to(repo).as_posix() if p.source else None,
              [d.relative_to(repo).as_posix() for d in p.paths]) for p in parts] == [
         (".bitriver-lint.yaml", ["."]), ("a/.bitriver-lint.yaml", ["a"]), ("b/pyproject.toml", ["b"])]
     assert parts[0].prune == (repo / "a", repo / "b")
@@ -265,3 +265,19 @@ def test_a_merged_report_draws_every_part_in_markdown(tmp_path: Path) -> None:
     assert "deploy/docker-compose.yml" in proc.stdout and "other/docker-compose.yml" in proc.stdout
     assert "```mermaid" in proc.stdout
     assert proc.stdout.count("api") >= 2
+
+
+def test_ignored_and_excluded_directories_are_not_searched_for_configs(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = git_tree(tmp_path, {
+        ".gitignore": "build/\n", "build/pyproject.toml": "[broken\n",  # a build output, not ours
+        ".bitriver-lint.yaml": "exclude: [legacy/**]\n",
+        "legacy/.bitriver-lint.yaml": "rules:\n  select: [BRL9]\n",  # stale, in a directory left out
+        "legacy/docker-compose.yml": API,
+        "deploy/docker-compose.yml": API, "deploy/.bitriver-lint.yaml": "exclude: [old/]\n",
+        "deploy/old/.bitriver-lint.yaml": "[not yaml\n",  # excluded by deploy's config
+    })
+    monkeypatch.chdir(repo)
+    assert [p.source.relative_to(repo).as_posix() if p.source else None for p in partition([Path(".")])] == [
+        ".bitriver-lint.yaml", "deploy/.bitriver-lint.yaml"]
+    assert found(scan([Path(".")])) == expect("deploy/docker-compose.yml")
