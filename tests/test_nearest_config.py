@@ -178,6 +178,7 @@ def test_a_scan_that_finds_no_deployment_file_says_so(tmp_path: Path) -> None:
     proc = cli(".", cwd=tmp_path)
     assert proc.returncode == 0
     assert proc.stderr == "bitriver-lint: no deployment file found under . (nothing was checked)\n"
+    assert proc.stdout == "Nothing checked: no deployment file found\n"
 
 
 # -- repository-relative paths ----------------------------------------------------------------

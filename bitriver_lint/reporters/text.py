@@ -55,6 +55,10 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
     counts = {s: sum(1 for f in result.active if f.severity is s) for s in Severity}
     n_suppressed = sum(1 for f in result.findings if f.suppression)
     files = sum(len(v) for v in result.files.values())
+    if not files and not result.findings and not result.skipped:
+        # Not a green "no findings" with a topology: nothing was checked at all.
+        console.print("Nothing checked: no deployment file found")
+        return
     summary = (
         f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), {counts[Severity.NOTE]} note(s)"
         f" in {files} file(s)"
