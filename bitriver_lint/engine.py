@@ -170,6 +170,7 @@ def scan(
             step.run()
         except Exception as exc:
             diagnostics.append(trouble.report(f"joining {step.what}", exc, step.where))
+    diagnostics.extend(graph.notes)
 
     chosen = topology or config.topology
     topo, reason = detect(graph, chosen)

@@ -36,6 +36,7 @@ class Entry:
     unknown: Unknown | None = None
     via: str | None = None  # the scheme of the LB route this entry comes through, if any
     admitted_by: list[Allow] = field(default_factory=list)  # the firewall rules that let it through
+    bypassed: bool = False  # a host firewall exists, but Docker publishes around it
 
     def describe_assumptions(self) -> str:
         if not self.assumed_open:
@@ -66,7 +67,7 @@ def entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str] = fro
         else:
             shown = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
         evidence = [Related(edge.location, f"published on {shown} → container port {listener.port}")]
-        found.append(_narrow(graph, listener, hosts, port, edge.location, bind, evidence))
+        found.append(_narrow(graph, listener, hosts, port, edge.location, bind, evidence, published=shown))
     if listener.host_bound:
         address = listener.bind or "*"
         bind = bind_reach(address)
@@ -98,14 +99,30 @@ def _narrow(
     location: Location,
     reach: CidrSet,
     evidence: list[Related],
+    published: str | None = None,
 ) -> Entry:
+    """``published``: for a port Docker publishes, the address it is published on. Docker
+    DNATs it before the routing decision, so the host firewall's ``input`` rules never see it;
+    only ``forward`` rules (DOCKER-USER, an nft forward chain), which see the container port,
+    and rules of every path do."""
     entry = Entry(listener, port, location, reach, list(evidence))
     if not reach or reach.issubset(LOOPBACK):
         return entry
+    path = "forward" if published is not None else "input"
+
+    def seen_port(rule_path: str) -> int | None:
+        """The port a rule of ``rule_path`` compares, or None when it does not see this way in."""
+        if rule_path == "any":
+            return port
+        if rule_path != path:
+            return None
+        return listener.port if path == "forward" else port
+
     described = set().union(*(h.described_layers for h in hosts)) if hosts else set()
     for host in hosts:
         for rule in host.unknown_rules:
-            if rule.port_from <= port <= rule.port_to and rule.protocol in ("all", listener.protocol):
+            at = seen_port(rule.path)
+            if at is not None and rule.port_from <= at <= rule.port_to and rule.protocol in ("all", listener.protocol):
                 entry.unknown = rule.sources.value
                 entry.location = rule.sources.location
                 return entry
@@ -113,10 +130,16 @@ def _narrow(
     for node_id in [listener.id, *(h.id for h in hosts)]:
         for _, _, edge in graph.in_edges(node_id, "allows"):
             assert isinstance(edge, Allow)
-            if edge.port_from <= port <= edge.port_to and edge.protocol in ("all", listener.protocol):
+            at = seen_port(edge.path)
+            if at is not None and edge.port_from <= at <= edge.port_to and edge.protocol in ("all", listener.protocol):
                 allows.setdefault(edge.layer, []).append(edge)
+    if Layer.HOST_FIREWALL in described and not any(path in h.firewall_paths for h in hosts):
+        # The host has a firewall, but not for this way in: Docker publishes around INPUT.
+        described = described - {Layer.HOST_FIREWALL}
+        _bypassed(entry, hosts, published or "", listener)
     standard = [layer for layer in STANDARD_LAYERS
-                if not (layer == Layer.HOST_FIREWALL and hosts and all(h.managed for h in hosts))]
+                if not (layer == Layer.HOST_FIREWALL and hosts and all(h.managed for h in hosts))
+                and not (layer == Layer.HOST_FIREWALL and entry.bypassed)]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
     for layer in [*standard, *sorted(extra)]:
         if layer not in described and layer not in allows:
@@ -126,13 +149,35 @@ def _narrow(
         entry.reach = entry.reach.intersection(let_through)
         entry.admitted_by.extend(allows.get(layer, []))
         for allow in allows.get(layer, []):
+            which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
             entry.evidence.append(
-                Related(allow.location, f"{layer} allows {allow.assumed or ', '.join(allow.cidrs)} on "
+                Related(allow.location, f"{layer}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
                         f"{port}/{listener.protocol}")
             )
         if not allows.get(layer):
             entry.evidence.append(Related(location, f"no {layer} rule admits {port}/{listener.protocol}"))
     return entry
+
+
+def _bypassed(entry: Entry, hosts: list[Host], shown: str, listener: Listener) -> None:
+    """Say that the host firewall does not guard a port Docker publishes, citing the rule that
+    looks as if it did."""
+    entry.bypassed = True
+    port = entry.port
+    blocks = [b for h in hosts for b in h.firewall_blocks
+              if b.path == "input" and b.port_from <= port <= b.port_to and b.protocol in ("all", listener.protocol)]
+    if not shown:  # a process on the host, behind a firewall of forwarded traffic only
+        where = next((loc for h in hosts for loc in h.firewall_paths.values()), entry.location)
+        entry.evidence.append(Related(where, f"the host firewall at {where} filters only forwarded traffic (no "
+                                             f"input chain), so it does not guard {port}/{listener.protocol}"))
+        return
+    why = f"Docker publishes {shown} through its own DOCKER chain (FORWARD), which INPUT rules never see"
+    if blocks:
+        block = blocks[0]
+        entry.evidence.append(Related(block.location, f"{block.description} at {block.location} does not apply: {why}"))
+        return
+    where = next((h.firewall_paths["input"] for h in hosts if "input" in h.firewall_paths), entry.location)
+    entry.evidence.append(Related(where, f"the host firewall at {where} does not apply: {why}"))
 
 
 def named_set(config: Config, name: str) -> CidrSet:

@@ -283,6 +283,50 @@ def _haproxy_content(file: FileName, head: str) -> Claim:
     return Claim.YES if _HAPROXY.search(head) or _HAPROXY_DIRECTIVE.search(head) else Claim.PASS
 
 
+# Host firewalls. UFW commands live in shell scripts, cloud-init and Ansible YAML: a ufw command
+# at the start of a line (after "- ", "sudo", a quote or cloud-init's "[") or an Ansible ufw task.
+_UFW = re.compile(r"^[ \t]*(?:-[ \t]+)?['\"\[]?[ \t]*(?:sudo[ \t]+)?(?:/usr/s?bin/)?ufw['\"]?[ \t]*[, \t][ \t]*['\"]?"
+                  r"(?:--force[ \t]+)?(?:allow|deny|reject|limit|default|enable|insert|prepend|rule)\b"
+                  r"|^[ \t]*(?:-[ \t]+)?(?:community\.general\.)?ufw[ \t]*:[ \t]*$", re.MULTILINE)
+
+
+def _ufw_name(file: FileName) -> Claim:
+    return Claim.YES if file.lower in ("user.rules", "user6.rules") else Claim.PASS
+
+
+def _ufw_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _UFW.search(head) else Claim.PASS
+
+
+_NFT = re.compile(r"^[ \t]*(table[ \t]+(ip|ip6|inet|netdev)[ \t]+\S+[ \t]*\{|add[ \t]+(table|chain|rule)[ \t])"
+                  r"|^#!\S*/nft\b", re.MULTILINE)
+
+
+def _nft_name(file: FileName) -> Claim:
+    return Claim.YES if file.lower == "nftables.conf" or file.endswith(".nft") else Claim.PASS
+
+
+def _nft_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _NFT.search(head) else Claim.PASS
+
+
+_IPTABLES = re.compile(r"^\*(filter|raw|mangle)[ \t]*$", re.MULTILINE)
+_IPTABLES_RULE = re.compile(r"^(:[\w-]+[ \t]+(ACCEPT|DROP|-)[ \t]|-A[ \t]+\S+)", re.MULTILINE)
+
+
+def _iptables_name(file: FileName) -> Claim:
+    if file.lower in ("rules.v4", "rules.v6", "iptables.rules", "ip6tables.rules"):
+        return Claim.LOOK
+    return Claim.PASS
+
+
+def _iptables_content(file: FileName, head: str) -> Claim:
+    found = bool(_IPTABLES.search(head)) and bool(_IPTABLES_RULE.search(head))
+    if found:
+        return Claim.YES
+    return Claim.NO if file.lower in ("rules.v4", "rules.v6", "iptables.rules", "ip6tables.rules") else Claim.PASS
+
+
 _LOADERS = "bitriver_lint.loaders."
 _BUILDERS = "bitriver_lint.builders."
 _CONF = (".conf", ".cfg")
@@ -301,6 +345,12 @@ REGISTRY: tuple[Format, ...] = (
     FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1),
     FileFormat("haproxy", _LOADERS + "haproxy", _BUILDERS + "proxy", _haproxy_name, _haproxy_content, _CONF,
                stage=1),
+    # Host firewalls narrow the hosts the formats above build, so they are built after them.
+    FileFormat("ufw", _LOADERS + "ufw", _BUILDERS + "hostfw", _ufw_name, _ufw_content,
+               (".sh", ".bash", ".yml", ".yaml", "user-data", "user_data", ".cfg"), stage=2),
+    FileFormat("nftables", _LOADERS + "nftables", _BUILDERS + "hostfw", _nft_name, _nft_content, (".conf",), stage=2),
+    FileFormat("iptables", _LOADERS + "iptables", _BUILDERS + "hostfw", _iptables_name, _iptables_content,
+               (".rules", ".v4", ".v6", ".conf", ".save"), stage=2),
 )
 
 FORMATS: dict[str, Format] = {fmt.name: fmt for fmt in REGISTRY}  # the registry by name

@@ -41,7 +41,7 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
@@ -184,13 +184,33 @@ class Listener(Payload):
     redirect_https: Location | None = None
 
 
+# Which traffic a host-firewall rule sees (``loaders.hostfw``): ``input`` only the host's own
+# processes, ``forward`` only the ports Docker publishes (after its DNAT, so the container
+# port), ``any`` every way in (security groups, ACLs, chains before Docker's DNAT).
+FirewallPath = Literal["any", "input", "forward"]
+
+
 class UnknownRule(Payload):
-    """A security-group rule whose sources could not be resolved: exposure through it is a BRL002."""
+    """A firewall rule whose sources could not be resolved: exposure through it is a BRL002."""
 
     port_from: int
     port_to: int
     protocol: str
     sources: Located[Any]  # the Unknown, where it was written
+    path: FirewallPath = "any"
+    layer: Layer = Layer.SECURITY_GROUP
+
+
+class Block(Payload):
+    """A host-firewall rule (or policy) that stops a port: kept so that a finding can say when
+    it does not apply (Docker publishing around an INPUT rule)."""
+
+    location: Location
+    path: FirewallPath
+    port_from: int
+    port_to: int
+    protocol: Literal["tcp", "udp", "all"]
+    description: str
 
 
 class Host(Payload):
@@ -215,6 +235,10 @@ class Host(Payload):
     # The IP addresses the files give it (an instance's private_ip, its interfaces', an Elastic
     # IP's): a backend server written as one of them is what runs on this host.
     addresses: list[str] = Field(default_factory=list)
+    # The host firewall: which traffic it is described for (``FirewallPath`` values, each with
+    # where it is written) and what it stops. A path not named here is not described.
+    firewall_paths: dict[str, Location] = Field(default_factory=dict)
+    firewall_blocks: list[Block] = Field(default_factory=list)
 
 
 class PoolHealth(Payload):
@@ -270,6 +294,7 @@ class Allow(Edge):
     # Sources not written as CIDRs, in words ("members of aws_security_group.lb"): the proof
     # chain names them instead of the CIDRs they were taken to be.
     assumed: str = ""
+    path: FirewallPath = "any"  # which traffic it admits (host firewalls only narrow one path)
 
 
 class Route(Edge):
@@ -326,6 +351,8 @@ class ServiceGraph:
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
+        # What the build could not place (a firewall file with no host to belong to): BRL002s.
+        self.notes: list[Diagnostic] = []
         self._parts: dict[str, int] | None = None  # node -> deployment, computed on first ask
         self._components: list[Component] | None = None
         # components(*roles, external=...), kept

@@ -55,6 +55,10 @@ def _label(payload: Any) -> str:
 
 
 def _edge_label(edge: Any) -> str:
+    if isinstance(edge, Allow):  # its ``path`` is the traffic it sees, not a URL path
+        ports = str(edge.port_from) if edge.port_from == edge.port_to else f"{edge.port_from}-{edge.port_to}"
+        seen = f" {edge.path}" if edge.path != "any" else ""
+        return f"allows {edge.layer.value}{seen} {ports}/{edge.protocol}"
     extra = getattr(edge, "path", None) or getattr(edge, "host_port", None) or getattr(edge, "condition", None)
     return f"{edge.kind} {extra}" if extra not in (None, "") else edge.kind
 
@@ -115,6 +119,9 @@ def graph_json_schema() -> dict[str, Any]:
                 "properties": {"protocol": {"enum": ["tcp", "udp", "all"]}, "ports": ports,
                                "sources": {"type": "array", "items": {"type": "string"}},
                                "listener": {"type": "string"}, "description": {"type": "string"},
+                               "path": {"enum": ["input", "forward"], "description": "host firewalls: the "
+                                        "traffic the rule sees (input: host processes; forward: ports "
+                                        "Docker publishes, by container port)"},
                                "location": position}}},
             "unreadable": {"type": "array", "items": {
                 "type": "object", "required": ["why", "location"],
@@ -152,7 +159,8 @@ def _firewalls(graph: ServiceGraph) -> list[dict[str, Any]]:
         layer(target, edge.layer.value)["allow"].append({
             "protocol": edge.protocol, "ports": [edge.port_from, edge.port_to], "sources": list(edge.cidrs),
             "description": edge.description, "location": _where(edge.location),
-            **({"assumed": edge.assumed} if edge.assumed else {})})
+            **({"assumed": edge.assumed} if edge.assumed else {}),
+            **({"path": edge.path} if edge.path != "any" else {})})
     for source, target, edge in graph.edges("publishes"):
         assert isinstance(edge, Publish)
         listener = graph.node(target)
@@ -172,7 +180,7 @@ def _firewalls(graph: ServiceGraph) -> list[dict[str, Any]]:
     for host in graph.hosts():
         for rule in host.unknown_rules:
             unknown = rule.sources.value
-            layer(host.id, "security group")["unreadable"].append({
+            layer(host.id, rule.layer.value)["unreadable"].append({
                 "protocol": rule.protocol, "ports": [rule.port_from, rule.port_to],
                 "why": f"{unknown.describe()} {unknown.why}" if isinstance(unknown, Unknown) else str(unknown),
                 "location": _where(rule.sources.location)})

@@ -56,6 +56,19 @@ def test_every_entry_names_a_loader_and_a_builder() -> None:
     # Names decide before content does.
     ("Caddyfile.yml", "services:\n  a:\n    image: x\n", "caddy"),
     ("units/caddyfile.service", "[Service]\n", "systemd"),
+    # Host firewalls: ufw commands in scripts, cloud-init and Ansible; nft and iptables-save files.
+    ("deploy/firewall.sh", "#!/bin/sh\nset -e\nsudo ufw allow 22/tcp\n", "ufw"),
+    ("deploy/build.sh", "#!/bin/sh\necho 'run ufw allow 22 later'\n", None),
+    ("cloud-init.yaml", "#cloud-config\nruncmd:\n  - [ufw, allow, '22/tcp']\n", "ufw"),
+    ("roles/fw/tasks/main.yml", "- name: ssh\n  community.general.ufw:\n    rule: allow\n", "ufw"),
+    ("etc/ufw/user.rules", "*filter\n", "ufw"),
+    ("etc/nftables.conf", "flush ruleset\n", "nftables"),
+    ("etc/fw/edge.conf", "table inet filter {\n}\n", "nftables"),
+    ("etc/iptables/rules.v4", "*filter\n:INPUT DROP [0:0]\nCOMMIT\n", "iptables"),
+    ("etc/iptables/rules.v6", "# nothing here\n", None),
+    ("backup/iptables.save", "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "iptables"),
+    # A compose file that runs ufw in a command stays compose's.
+    ("compose.yaml", "services:\n  fw:\n    image: x\n    command: ufw allow 22\n", "compose"),
 ])
 def test_sniffing_order(tmp_path: Path, rel: str, text: str, expected: str | None) -> None:
     (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -65,9 +78,9 @@ def test_sniffing_order(tmp_path: Path, rel: str, text: str, expected: str | Non
 
 def test_unreadable_files_are_listed_when_a_format_might_claim_them() -> None:
     for rel in ("a/compose.yaml", "x.yml", "x.JSON", "site.conf", "lb.cfg", "k.key", "c.pem", "t.template",
-                "main.tf", "Caddyfile", "api.service"):
-        assert might_be_ours(rel), rel
-    for rel in ("README.md", "x.txt", "Makefile", "script.sh"):
+                "main.tf", "Caddyfile", "api.service", "script.sh", "rules.v4", "nftables.conf", "user.rules"):
+        assert might_be_ours(rel), rel  # a shell script may run ufw
+    for rel in ("README.md", "x.txt", "Makefile", "build.py"):
         assert not might_be_ours(rel), rel
 
 

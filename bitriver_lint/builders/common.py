@@ -48,6 +48,9 @@ class BuildContext:
     # backends the join stage routes, in the order builders queued them.
     placements: dict[str, ProxyPlacement] = field(default_factory=dict)
     routing: list[str] = field(default_factory=list)
+    # Files an instance's user data was read from (builders.hostfw): their firewall rules belong
+    # to that instance, so the file is not placed on the tree's machine a second time.
+    user_data_files: set[str] = field(default_factory=set)
 
     def config_path(self, path: str) -> str:
         """A path written in the config, as a root-relative path (configs say paths relative

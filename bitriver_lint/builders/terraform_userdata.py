@@ -57,12 +57,12 @@ def environment(user_data: Located[Any] | None, ws: Workspace) -> dict[str, Loca
         for match in _ASSIGNMENT.finditer(line):
             key, raw = match.group(1), match.group(2)
             quoted = len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]
-            where = _locate(text, index, key, user_data.location, ws)
+            where = locate(text, index, key, user_data.location, ws)
             found.setdefault(key, Located(raw[1:-1] if quoted else raw, where))
     return found or None
 
 
-def _locate(text: str, index: int, key: str, start: Location, ws: Workspace) -> Location:
+def locate(text: str, index: int, key: str, start: Location, ws: Workspace) -> Location:
     """Where the line that sets ``key`` is written: in the template file it was rendered from,
     or in the heredoc of the .tf file (``start``: where the value is written); the value itself
     when neither can be told."""

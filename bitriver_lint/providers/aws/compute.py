@@ -13,6 +13,7 @@ import ipaddress
 import json
 from typing import Any
 
+from bitriver_lint.builders import hostfw
 from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext, add_declared_listeners
 from bitriver_lint.builders.terraform_common import bind_trees, node_id
@@ -67,6 +68,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
                                                  instance.location))
     groups = instance.get("vpc_security_group_ids") or instance.get("security_groups") or Located([], instance.location)
     add_firewall(ctx, host, groups.value, sg_rules, public, public_where, groups.location)
+    hostfw.from_user_data(ctx, host, instance.get("user_data"))
     if bind_trees(ctx, host, (address, instance.ref), instance.location):
         return  # what runs there is described by the compose/systemd files bound to it
     role = _role(ctx, address, instance.arg("tags"))
@@ -150,6 +152,7 @@ def add_autoscaling_group(ctx: BuildContext, module: TerraformModule, group: Res
                 az=first.az if first else None)
     graph.add(host)
     add_firewall(ctx, host, sgs, sg_rules, public, public_where)
+    hostfw.from_user_data(ctx, host, template.get("user_data") if template else None)
     if bind_trees(ctx, host, (address, group.ref), group.location):
         return
     tags: dict[str, Any] = {}

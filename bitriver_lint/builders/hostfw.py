@@ -1,0 +1,293 @@
+"""Host firewalls (UFW, nftables, iptables) into the graph: the host firewall layer.
+
+Each firewall belongs to a machine: the one the tree describes (single node: every compose
+project and systemd directory at or below the firewall's directory shares it), or, for rules in
+user data, the instance that runs them (``providers.aws.compute``). Where no machine can be
+told, a BRL002 note says so and the rules are not counted.
+
+The chains are evaluated first-match, port range by port range, for each kind of traffic the
+host sees (``loaders.hostfw``): ``input`` (the host's own processes) and ``forward`` (ports
+Docker publishes). What each path lets through becomes ``allows`` edges of the host firewall
+layer carrying that path; rules that stop a port are kept as ``Block``s, so a finding can say
+when one does not apply because Docker publishes around it. Every chain on a path must let a
+packet through, so several firewalls on one host (rules.v4 and rules.v6, or UFW beside an nft
+table) narrow each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+from bitriver_lint.builders import terraform_userdata as userdata
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.graph import Allow, Block, FirewallPath, Host, ServiceGraph, UnknownRule
+from bitriver_lint.loaders import ufw
+from bitriver_lint.loaders.hostfw import MAX_JUMP_DEPTH, Chain, Firewall, Rule
+from bitriver_lint.loaders.terraform_document import FileText
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
+from bitriver_lint.netsets import ANY, EMPTY, CidrSet
+from bitriver_lint.vocabulary import HostKind, Layer
+
+_FAMILIES = {"ipv4": CidrSet(["0.0.0.0/0"]), "ipv6": CidrSet(["::/0"]), "all": ANY}
+# Which chains each path goes through.
+_HOOKS: dict[FirewallPath, tuple[str, ...]] = {"input": ("input", "prerouting"), "forward": ("forward", "prerouting")}
+
+
+def nodes(docs: list[Firewall], ctx: BuildContext) -> None:
+    del docs, ctx  # firewalls add no nodes: they narrow the hosts others build
+
+
+def edges(docs: list[Firewall], ctx: BuildContext) -> None:
+    by_host: dict[str, tuple[Host, list[Firewall]]] = {}
+    for firewall in docs:
+        if not firewall.active or not any(c.hook for c in firewall.chains) or firewall.path in ctx.user_data_files:
+            continue
+        hosts = machines_for(ctx, firewall.path)
+        if not hosts:
+            ctx.graph.notes.append(Diagnostic(
+                "BRL002", f"which machine the {firewall.system} firewall in {firewall.path} guards is unknown: no "
+                "compose project or systemd unit in the tree sits at or below its directory, and no instance "
+                "runs it from user data, so its rules are not counted", firewall.location))
+            continue
+        for host in hosts:
+            by_host.setdefault(host.id, (host, []))[1].append(firewall)
+    for host, firewalls in by_host.values():
+        attach(ctx, host, firewalls)
+
+
+def from_user_data(ctx: BuildContext, host: Host, user_data: Located[Any] | None) -> None:
+    """UFW commands in an instance's user data (a shell script or cloud-init ``runcmd``): the
+    host firewall of that instance, located in the template file it was rendered from or in
+    the heredoc of the .tf file."""
+    if user_data is None or not isinstance(user_data.value, str) or "ufw" not in user_data.value:
+        return
+    text = user_data.value
+    exact = isinstance(text, FileText) and text.exact
+    path = text.path if isinstance(text, FileText) and exact else user_data.location.path
+    if exact:
+        ctx.user_data_files.add(path)
+
+    def located(index: int, column: int) -> Location:
+        if exact:
+            return Location(path, index + 1, column)
+        return userdata.locate(text, index, "ufw", user_data.location, ctx.workspace)
+
+    commands = ufw.shell_commands(text, path, located=located)
+    if not commands:
+        return
+    firewall = ufw.build(path, commands, user_data.location)
+    ctx.graph.notes.extend(firewall.diagnostics)
+    if firewall.active:
+        attach(ctx, host, [firewall])
+
+
+def machines_for(ctx: BuildContext, path: str) -> list[Host]:
+    """The hosts a firewall file guards: the compose projects and systemd directories nearest to
+    it (at or below its directory, or the nearest parent's)."""
+    machines = [h for h in ctx.graph.hosts() if h.host_kind in (HostKind.COMPOSE_PROJECT, HostKind.SYSTEMD)]
+    directory = posixpath.dirname(path)
+    while True:
+        found = [h for h in machines if not directory or (h.directory or "") == directory
+                 or (h.directory or "").startswith(directory + "/")]
+        if found or not directory:
+            return found
+        directory = posixpath.dirname(directory)
+
+
+@dataclass
+class _Outcome:
+    """What one chain does to the new connections of one port and protocol."""
+
+    # (rule text, where, who it admits, who it was written for)
+    admitted: list[tuple[str, Location, CidrSet, CidrSet]] = field(default_factory=list)
+    blocked: tuple[str, Location] | None = None
+    unknown: tuple[Unknown, Location] | None = None
+    # The other address family, which the chain does not see (rules.v4, an nft ``ip`` table).
+    passed: tuple[str, Location, CidrSet] | None = None
+
+    def let_through(self) -> CidrSet:
+        found = self.passed[2] if self.passed else EMPTY
+        for _, _, cidrs, _ in self.admitted:
+            found = found.union(cidrs)
+        return found
+
+
+class _Evaluation:
+    def __init__(self, firewall: Firewall, protocol: str, port: int) -> None:
+        self.firewall = firewall
+        self.protocol = protocol
+        self.port = port
+        self.outcome = _Outcome()
+        self.policy = "accept"
+
+    def chain(self, chain: Chain) -> _Outcome:
+        family = _FAMILIES.get(chain.family, ANY)
+        outside = ANY.difference(family)
+        if outside:
+            self.outcome.passed = (f"{chain.name} in {self.firewall.path} does not see "
+                                   f"IPv{6 if chain.family == 'ipv4' else 4} traffic", chain.location, outside)
+        self.policy = chain.policy
+        leftover = self.rules(chain.rules, family, 0)
+        if leftover is not None and leftover:
+            where = chain.policy_location or chain.location
+            text = chain.policy_text or f"policy {chain.policy} of {chain.name}"
+            if chain.policy == "accept":
+                self.outcome.admitted.append((text, where, leftover, ANY))
+            elif self.outcome.blocked is None:
+                self.outcome.blocked = (text, where)
+        return self.outcome
+
+    def _matches(self, rule: Rule) -> bool:
+        if rule.inert or rule.verdict == "skip":
+            return False
+        if rule.protocol != "all" and rule.protocol != self.protocol:
+            return False
+        return rule.ports is None or any(low <= self.port <= high for low, high in rule.ports)
+
+    def rules(self, rules: list[Rule], packets: CidrSet, depth: int) -> CidrSet | None:
+        """The packets that fall off the end of ``rules`` (or ``return``); None once a rule we
+        cannot judge is met by some of them."""
+        returned = EMPTY
+        for rule in rules:
+            if not packets:
+                break
+            if not self._matches(rule):
+                continue
+            sources = CidrSet(rule.sources) if rule.sources is not None else ANY
+            hit = packets.intersection(sources)
+            if not hit:
+                continue
+            if rule.unknown is not None:
+                self.outcome.unknown = (rule.unknown, rule.location)
+                return None
+            packets = packets.difference(sources)
+            if rule.verdict == "accept":
+                self.outcome.admitted.append((rule.text, rule.location, hit, sources))
+            elif rule.verdict == "drop":
+                if self.outcome.blocked is None:
+                    self.outcome.blocked = (rule.text, rule.location)
+            elif rule.verdict == "return" and depth == 0:
+                # Out of a base chain: the policy decides (for DOCKER-USER, Docker's own chains
+                # accept the published port), so the rule that returns is what lets it through.
+                if self.policy == "accept":
+                    self.outcome.admitted.append((rule.text, rule.location, hit, sources))
+                elif self.outcome.blocked is None:
+                    self.outcome.blocked = (rule.text, rule.location)
+            elif rule.verdict == "return":
+                returned = returned.union(hit)
+            elif rule.verdict == "jump":
+                target = self.firewall.chain(rule.target or "")
+                if target is None or depth >= MAX_JUMP_DEPTH:
+                    why = "is not defined in the file" if target is None else "is nested too deeply to follow"
+                    self.outcome.unknown = (Unknown((f"chain {rule.target}",), rule.text, why=why), rule.location)
+                    return None
+                back = self.rules(target.rules, hit, depth + 1)
+                if back is None:
+                    return None
+                packets = packets.union(back)
+        return packets.union(returned)
+
+
+def _segments(rules: list[Rule]) -> list[tuple[int, int]]:
+    """Port ranges over which every rule either matches throughout or not at all."""
+    cuts = {0, 65536}
+    for rule in rules:
+        for low, high in rule.ports or []:
+            cuts.update((low, high + 1))
+    edges = sorted(cuts)
+    return [(a, b - 1) for a, b in itertools.pairwise(edges)]
+
+
+def attach(ctx: BuildContext, host: Host, firewalls: list[Firewall]) -> None:
+    """The firewalls' verdicts on ``host``, as the host firewall layer."""
+    graph = ctx.graph
+    for path, hooks in _HOOKS.items():
+        chains = [(fw, c) for fw in firewalls for c in fw.chains if c.hook in hooks]
+        if not chains:
+            continue
+        host.described_layers.add(Layer.HOST_FIREWALL)
+        host.firewall_paths.setdefault(path, chains[0][0].location if chains[0][0].system == "ufw"
+                                       else chains[0][1].location)
+        every_rule = [r for fw in firewalls for c in fw.chains for r in c.rules]
+        for protocol in ("tcp", "udp"):
+            # Each rule's verdict over the port ranges it decides, merged where they touch, so
+            # "iif lo accept" is one edge for every port rather than one per range between rules.
+            ranges: dict[tuple[object, ...], list[tuple[int, int]]] = {}
+            for low, high in _segments(every_rule):
+                outcomes = [_Evaluation(fw, protocol, low).chain(chain) for fw, chain in chains]
+                for item in _verdict(outcomes):
+                    spans = ranges.setdefault(item, [])
+                    if spans and spans[-1][1] + 1 == low:
+                        spans[-1] = (spans[-1][0], high)
+                    else:
+                        spans.append((low, high))
+            for item, spans in ranges.items():
+                for low, high in spans:
+                    _emit(graph, host, path, protocol, low, high, item)
+
+
+def _verdict(outcomes: list[_Outcome]) -> list[tuple[object, ...]]:
+    """What a port range gets through every chain, as items: ("unknown", Unknown, where), or
+    ("allow", text, where, cidrs, shown) for each rule that admits someone (narrowed by the
+    other chains) and ("block", text, where) for the first rule that stops someone."""
+    for outcome in outcomes:
+        if outcome.unknown is not None:
+            return [("unknown", *outcome.unknown)]
+    through = ANY
+    for outcome in outcomes:
+        through = through.intersection(outcome.let_through())
+    items: list[tuple[object, ...]] = []
+    covered = EMPTY
+    for outcome in outcomes:
+        for text, where, cidrs, written in outcome.admitted:
+            narrowed = cidrs.intersection(through)
+            if narrowed:
+                items.append(("allow", text, where, tuple(str(n) for n in narrowed.networks),
+                              _shown(written, narrowed)))
+                covered = covered.union(narrowed)
+    for outcome in outcomes:  # what no chain of its family judged: it passed the others untouched
+        if outcome.passed is not None:
+            narrowed = outcome.passed[2].intersection(through).difference(covered)
+            if narrowed:
+                items.append(("allow", outcome.passed[0], outcome.passed[1],
+                              tuple(str(n) for n in narrowed.networks), ""))
+                covered = covered.union(narrowed)
+    blocked = next((o.blocked for o in outcomes if o.blocked is not None), None) if through != ANY else None
+    if blocked is not None:
+        items.append(("block", *blocked))
+    return items
+
+
+def _shown(written: CidrSet, admitted: CidrSet) -> str:
+    """Who a rule admits, in words, when earlier rules took part of what it was written for
+    (``tcp dport 9000 accept`` after ``iif lo accept``: anywhere except loopback), which a
+    list of the CIDRs left would only obscure; empty when the CIDRs say it plainly."""
+    taken = written.difference(admitted)
+    if not taken or len(admitted.networks) <= 3:
+        return ""
+    return f"{written.describe()} except {taken.describe()}"
+
+
+def _emit(graph: ServiceGraph, host: Host, path: FirewallPath, protocol: str, low: int, high: int,
+          item: tuple[object, ...]) -> None:
+    kind, *rest = item
+    if kind == "unknown":
+        unknown, where = rest
+        assert isinstance(where, Location)
+        host.unknown_rules.append(UnknownRule(port_from=low, port_to=high, protocol=protocol,
+                                              sources=Located(unknown, where), path=path,
+                                              layer=Layer.HOST_FIREWALL))
+    elif kind == "allow":
+        text, where, cidrs, shown = rest
+        assert isinstance(where, Location) and isinstance(cidrs, tuple)
+        graph.link(host.id, host.id, Allow(location=where, layer=Layer.HOST_FIREWALL, cidrs=list(cidrs),
+                                           port_from=low, port_to=high, protocol=protocol,  # type: ignore[arg-type]
+                                           description=str(text), path=path, assumed=str(shown)))
+    else:
+        text, where = rest
+        assert isinstance(where, Location)
+        host.firewall_blocks.append(Block(location=where, path=path, port_from=low, port_to=high,
+                                          protocol=protocol, description=str(text)))  # type: ignore[arg-type]
