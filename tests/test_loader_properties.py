@@ -27,7 +27,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bitriver_lint.config import Config
-from bitriver_lint.loaders import caddy, compose, envoy, haproxy, nginx, pem, systemd, terraform, tfplan
+from bitriver_lint.loaders import (
+    caddy,
+    compose,
+    envoy,
+    haproxy,
+    iptables,
+    nftables,
+    nginx,
+    pem,
+    systemd,
+    terraform,
+    tfplan,
+    ufw,
+)
 from bitriver_lint.loaders.envfile import parse_env
 from bitriver_lint.loaders.yamlpos import YamlError, load_documents, plain
 from bitriver_lint.model import Diagnostic, Location
@@ -170,6 +183,27 @@ CASES = [
          _config_loader(tfplan.load),
          ('"planned_values"', '"root_module"', '"resources"', '"child_modules"', '"configuration"', '"address"',
           '"mode"', '"managed"', '"values"', '"expressions"', '"references"', "{", "}", "[", "]", ":", ",", '"')),
+    Case("ufw", "deploy/firewall.sh", _seeds("*/deploy/firewall.sh", "*/ingest-b.yaml", "*/etc/ufw/user.rules",
+                                             "*/roles/*/tasks/*.yml"),
+         lambda rel: rel.endswith((".sh", ".yaml", ".yml", "user.rules")), _config_loader(ufw.load),
+         ("ufw ", "sudo ufw ", "allow ", "deny ", "limit ", "reject ", "default deny incoming", "--force enable",
+          "insert 1 ", "in on eth0 ", "proto tcp ", "from 10.0.0.0/8 ", "to any port ", "22/tcp", "80,443/tcp",
+          "6000:6007/tcp", "app OpenSSH", "'Nginx Full'", "$OFFICE", "OFFICE=1.2.3.4", "&&", ";", "\n", "- [ufw, ",
+          "community.general.ufw:", "rule: allow", "port: '22'", "### tuple ### allow tcp 22 0.0.0.0/0 any "
+          "0.0.0.0/0 in")),
+    Case("nftables", "etc/nftables.conf", _seeds("*/etc/nftables.conf", "*/etc/nftables.d/*.nft"),
+         lambda rel: _name(rel) == "nftables.conf" or rel.endswith(".nft"), _config_loader(nftables.load),
+         ("table inet filter", "table ip f", "chain input", "chain forward", "set s", "{", "}", ";",
+          "type filter hook input priority 0;", "hook forward", "hook prerouting priority -150;", "policy drop;",
+          "policy accept;", "tcp dport", "udp dport", "{ 80, 443 }", "1000-2000", "ip saddr", "!= ", "@s", "$D",
+          "define D = 10.0.0.0/8", "ct state established,related", "iif lo", "accept", "drop", "return", "jump x",
+          "elements = { 10.0.0.0/8 }", 'include "x.nft"', 'include "/etc/*.nft"', "add rule inet filter input ")),
+    Case("iptables", "etc/iptables/rules.v4", _seeds("*/etc/iptables/rules.v4", "*/etc/iptables/rules.v6"),
+         lambda rel: _name(rel) in ("rules.v4", "rules.v6"), _config_loader(iptables.load),
+         ("*filter", "*raw", "COMMIT", ":INPUT DROP [0:0]", ":DOCKER-USER - [0:0]", ":X - [0:0]", "-A INPUT ",
+          "-A DOCKER-USER ", "-I INPUT 1 ", "-p tcp ", "-s 10.0.0.0/8 ", "! ", "-i lo ", "-i eth0 ", "--dport 22 ",
+          "-m multiport --dports 80,443 ", "-m conntrack --ctstate NEW ", "-m set --match-set s src ", "-j ACCEPT",
+          "-j DROP", "-j RETURN", "-j X", "-g X", "\n")),
 ]
 _BY_NAME = {case.name: case for case in CASES}
 

@@ -107,6 +107,7 @@ class _Outcome:
     unknown: tuple[Unknown, Location] | None = None
     # The other address family, which the chain does not see (rules.v4, an nft ``ip`` table).
     passed: tuple[str, Location, CidrSet] | None = None
+    hook: str | None = None
 
     def let_through(self) -> CidrSet:
         found = self.passed[2] if self.passed else EMPTY
@@ -130,6 +131,7 @@ class _Evaluation:
             self.outcome.passed = (f"{chain.name} in {self.firewall.path} does not see "
                                    f"IPv{6 if chain.family == 'ipv4' else 4} traffic", chain.location, outside)
         self.policy = chain.policy
+        self.outcome.hook = chain.hook
         leftover = self.rules(chain.rules, family, 0)
         if leftover is not None and leftover:
             where = chain.policy_location or chain.location
@@ -255,7 +257,10 @@ def _verdict(outcomes: list[_Outcome]) -> list[tuple[object, ...]]:
                 items.append(("allow", outcome.passed[0], outcome.passed[1],
                               tuple(str(n) for n in narrowed.networks), ""))
                 covered = covered.union(narrowed)
-    blocked = next((o.blocked for o in outcomes if o.blocked is not None), None) if through != ANY else None
+    # Only a block on this path's own hook can be bypassed (by Docker's DNAT); one before DNAT
+    # (prerouting) sees every way in.
+    blocked = next((o.blocked for o in outcomes if o.blocked is not None and o.hook != "prerouting"),
+                   None) if through != ANY else None
     if blocked is not None:
         items.append(("block", *blocked))
     return items
