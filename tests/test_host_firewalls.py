@@ -456,3 +456,40 @@ def test_any_firewall_text_evaluates_without_raising(tmp_path_factory: pytest.Te
         assert allow.location.path == name and 0 <= allow.port_from <= allow.port_to <= 65535
     for rule in host.unknown_rules:
         assert rule.sources.location.path == name
+
+
+def test_a_large_blocklist_is_judged_for_the_ports_in_use(tmp_path: Path) -> None:
+    """Hundreds of /32 drops beside hundreds of ports: evaluating every port range would be
+    quadratic, so the ports the host's services use are judged, exactly."""
+    drops = "".join(f"-A INPUT -s 198.18.{i // 250}.{i % 250 + 1}/32 -j DROP\n" for i in range(300))
+    accepts = "".join(f"-A INPUT -p tcp --dport {20000 + 2 * i} -j ACCEPT\n" for i in range(200))
+    _write(tmp_path, {
+        "docker-compose.yml": "services:\n  postgres:\n    image: postgres:16\n    network_mode: host\n"
+                              "    command: ['postgres', '-c', 'listen_addresses=*']\n",
+        "etc/iptables/rules.v4": f"*filter\n:INPUT DROP [0:0]\n{drops}{accepts}"
+                                 "-A INPUT -p tcp --dport 5432 -j ACCEPT\nCOMMIT\n",
+        "etc/iptables/rules.v6": "*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
+    })
+    result = scan_tree(tmp_path)
+    assert _exposure(result) == ["BRL107 docker-compose.yml:4:19", "BRL103 etc/iptables/rules.v4:503:1"]
+    (host,) = [h for h in result.graph.hosts() if h.firewall_paths]
+    ports = {(a.port_from, a.port_to) for _, _, a in result.graph.edges("allows") if a.path == "input"}
+    assert ports == {(5432, 5432)}
+    (finding,) = [f for f in result.active if f.rule_id == "BRL103"]
+    assert "198.18.0.1/32" not in finding.message and "198.19.0.0/16" in finding.message
+    (admitted,) = [r.message for r in finding.related if str(r.location) == "etc/iptables/rules.v4:503:1"]
+    assert "allows anywhere (0.0.0.0/0, ::/0) except 22 ranges earlier rules decide on 5432/tcp" in admitted
+    assert host.firewall_paths["input"] == Location("etc/iptables/rules.v4", 2, 1)
+
+
+def test_rules_past_the_limit_make_the_verdict_unknown_not_the_policy(tmp_path: Path) -> None:
+    from bitriver_lint.loaders.hostfw import MAX_RULES
+
+    rules = "".join(f"-A INPUT -s 10.0.{i // 250}.{i % 250}/32 -p tcp --dport 10000 -j ACCEPT\n"
+                    for i in range(MAX_RULES + 5))
+    firewall = iptables.parse("rules.v4", f"*filter\n:INPUT DROP [0:0]\n{rules}COMMIT\n", "ipv4")
+    assert [(d.rule_id, str(d.location)) for d in firewall.diagnostics] == [("BRL001", f"rules.v4:{MAX_RULES + 3}:1")]
+    host, _ = _layer([firewall], tmp_path)
+    (unknown,) = [r for r in host.unknown_rules if r.port_from <= 5432 <= r.port_to and r.protocol == "tcp"]
+    assert "were not read" in unknown.sources.value.why
+    assert str(unknown.sources.location) == f"rules.v4:{MAX_RULES + 3}:1"

@@ -16,6 +16,8 @@ table) narrow each other.
 
 from __future__ import annotations
 
+import bisect
+import ipaddress
 import itertools
 import posixpath
 from dataclasses import dataclass, field
@@ -23,15 +25,126 @@ from typing import Any
 
 from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.graph import Allow, Block, FirewallPath, Host, ServiceGraph, UnknownRule
+from bitriver_lint.graph import Allow, Block, FirewallPath, Host, Publish, ServiceGraph, UnknownRule
 from bitriver_lint.loaders import ufw
 from bitriver_lint.loaders.hostfw import MAX_JUMP_DEPTH, Chain, Firewall, Rule
 from bitriver_lint.loaders.terraform_document import FileText
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
-from bitriver_lint.netsets import ANY, EMPTY, CidrSet
+from bitriver_lint.netsets import CidrSet
 from bitriver_lint.vocabulary import HostKind, Layer
 
-_FAMILIES = {"ipv4": CidrSet(["0.0.0.0/0"]), "ipv6": CidrSet(["::/0"]), "all": ANY}
+_V6 = 1 << 32  # IPv6 addresses follow IPv4's on one number line, so one list of spans holds both
+_LAST = _V6 + (1 << 128) - 1
+
+
+class Ranges:
+    """Addresses as sorted, disjoint spans of integers: the evaluator's sets. A blocklist of a
+    few hundred /32s splits "anywhere" into thousands of CIDRs, where ``CidrSet``'s pairwise
+    operations are quadratic; over spans every operation is one merge."""
+
+    __slots__ = ("_cidrs", "spans")
+
+    def __init__(self, spans: list[tuple[int, int]], ordered: bool = False) -> None:
+        merged: list[tuple[int, int]] = []
+        for low, high in spans if ordered else sorted(spans):
+            if merged and low <= merged[-1][1] + 1 and (low >= _V6) == (merged[-1][0] >= _V6):
+                merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+            else:
+                merged.append((low, high))
+        self.spans = tuple(merged)
+        self._cidrs: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, cidrs: list[str] | tuple[str, ...]) -> Ranges:
+        spans = []
+        for text in cidrs:
+            net = ipaddress.ip_network(text, strict=False)
+            low = int(net.network_address) + (_V6 if net.version == 6 else 0)
+            spans.append((low, low + net.num_addresses - 1))
+        return cls(spans)
+
+    def __bool__(self) -> bool:
+        return bool(self.spans)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ranges) and self.spans == other.spans
+
+    def __hash__(self) -> int:
+        return hash(self.spans)
+
+    def union(self, other: Ranges) -> Ranges:
+        return Ranges([*self.spans, *other.spans])
+
+    def intersection(self, other: Ranges) -> Ranges:
+        out: list[tuple[int, int]] = []
+        i = j = 0
+        while i < len(self.spans) and j < len(other.spans):
+            low = max(self.spans[i][0], other.spans[j][0])
+            high = min(self.spans[i][1], other.spans[j][1])
+            if low <= high:
+                out.append((low, high))
+            if self.spans[i][1] < other.spans[j][1]:
+                i += 1
+            else:
+                j += 1
+        return Ranges(out, ordered=True)
+
+    def difference(self, other: Ranges) -> Ranges:
+        if len(other.spans) == 1:  # one rule's source, against a set a blocklist has split up
+            low, high = other.spans[0]
+            start = bisect.bisect_left(self.spans, (low, -1))
+            if start and self.spans[start - 1][1] >= low:
+                start -= 1
+            end = bisect.bisect_right(self.spans, (high, _LAST + 1))
+            middle: list[tuple[int, int]] = []
+            for a, b in self.spans[start:end]:
+                if a < low:
+                    middle.append((a, min(b, low - 1)))
+                if b > high:
+                    middle.append((max(a, high + 1), b))
+            found = Ranges([], ordered=True)
+            found.spans = self.spans[:start] + tuple(middle) + self.spans[end:]
+            return found
+        out: list[tuple[int, int]] = []
+        j = 0
+        for low, high in self.spans:
+            while j < len(other.spans) and other.spans[j][1] < low:
+                j += 1
+            k = j
+            while k < len(other.spans) and other.spans[k][0] <= high:
+                if other.spans[k][0] > low:
+                    out.append((low, other.spans[k][0] - 1))
+                low = max(low, other.spans[k][1] + 1)
+                k += 1
+            if low <= high:
+                out.append((low, high))
+        return Ranges(out, ordered=True)
+
+    def cidrs(self) -> tuple[str, ...]:
+        if self._cidrs is None:
+            self._cidrs = _CIDRS.get(self.spans)
+        if self._cidrs is None:
+            found: list[str] = []
+            for low, high in self.spans:
+                if low >= _V6:
+                    found.extend(str(n) for n in ipaddress.summarize_address_range(
+                        ipaddress.IPv6Address(low - _V6), ipaddress.IPv6Address(high - _V6)))
+                else:
+                    found.extend(str(n) for n in ipaddress.summarize_address_range(
+                        ipaddress.IPv4Address(low), ipaddress.IPv4Address(high)))
+            self._cidrs = tuple(found)
+            if len(_CIDRS) > 4096:
+                _CIDRS.clear()
+            _CIDRS[self.spans] = self._cidrs  # port ranges of one firewall ask for the same sets
+        return self._cidrs
+
+
+_CIDRS: dict[tuple[tuple[int, int], ...], tuple[str, ...]] = {}
+
+
+ANY = Ranges([(0, _V6 - 1), (_V6, _LAST)])
+EMPTY = Ranges([])
+_FAMILIES = {"ipv4": Ranges([(0, _V6 - 1)]), "ipv6": Ranges([(_V6, _LAST)]), "all": ANY}
 # Which chains each path goes through.
 _HOOKS: dict[FirewallPath, tuple[str, ...]] = {"input": ("input", "prerouting"), "forward": ("forward", "prerouting")}
 
@@ -102,14 +215,14 @@ class _Outcome:
     """What one chain does to the new connections of one port and protocol."""
 
     # (rule text, where, who it admits, who it was written for)
-    admitted: list[tuple[str, Location, CidrSet, CidrSet]] = field(default_factory=list)
+    admitted: list[tuple[str, Location, Ranges, Ranges]] = field(default_factory=list)
     blocked: tuple[str, Location] | None = None
     unknown: tuple[Unknown, Location] | None = None
     # The other address family, which the chain does not see (rules.v4, an nft ``ip`` table).
-    passed: tuple[str, Location, CidrSet] | None = None
+    passed: tuple[str, Location, Ranges] | None = None
     hook: str | None = None
 
-    def let_through(self) -> CidrSet:
+    def let_through(self) -> Ranges:
         found = self.passed[2] if self.passed else EMPTY
         for _, _, cidrs, _ in self.admitted:
             found = found.union(cidrs)
@@ -117,7 +230,8 @@ class _Outcome:
 
 
 class _Evaluation:
-    def __init__(self, firewall: Firewall, protocol: str, port: int) -> None:
+    def __init__(self, firewall: Firewall, protocol: str, port: int, cache: dict[int, Ranges]) -> None:
+        self.cache = cache  # each rule's sources as spans, by id(rule), shared by every port range
         self.firewall = firewall
         self.protocol = protocol
         self.port = port
@@ -142,6 +256,14 @@ class _Evaluation:
                 self.outcome.blocked = (text, where)
         return self.outcome
 
+    def sources(self, rule: Rule) -> Ranges:
+        if rule.sources is None:
+            return ANY
+        found = self.cache.get(id(rule))
+        if found is None:
+            found = self.cache[id(rule)] = Ranges.of(rule.sources)
+        return found
+
     def _matches(self, rule: Rule) -> bool:
         if rule.inert or rule.verdict == "skip":
             return False
@@ -149,7 +271,7 @@ class _Evaluation:
             return False
         return rule.ports is None or any(low <= self.port <= high for low, high in rule.ports)
 
-    def rules(self, rules: list[Rule], packets: CidrSet, depth: int) -> CidrSet | None:
+    def rules(self, rules: list[Rule], packets: Ranges, depth: int) -> Ranges | None:
         """The packets that fall off the end of ``rules`` (or ``return``); None once a rule we
         cannot judge is met by some of them."""
         returned = EMPTY
@@ -158,7 +280,7 @@ class _Evaluation:
                 break
             if not self._matches(rule):
                 continue
-            sources = CidrSet(rule.sources) if rule.sources is not None else ANY
+            sources = self.sources(rule)
             hit = packets.intersection(sources)
             if not hit:
                 continue
@@ -214,12 +336,18 @@ def attach(ctx: BuildContext, host: Host, firewalls: list[Firewall]) -> None:
         host.firewall_paths.setdefault(path, chains[0][0].location if chains[0][0].system == "ufw"
                                        else chains[0][1].location)
         every_rule = [r for fw in firewalls for c in fw.chains for r in c.rules]
+        cache: dict[int, Ranges] = {}
+        segments = _segments(every_rule)
+        if len(segments) * max(1, len(every_rule)) > _BUDGET:
+            # Too many rules and port ranges to evaluate them all (a blocklist of hundreds of
+            # addresses beside hundreds of ports): the ports the host's services use are enough.
+            segments = [(port, port) for port in sorted(_ports_in_use(graph, host))]
         for protocol in ("tcp", "udp"):
             # Each rule's verdict over the port ranges it decides, merged where they touch, so
             # "iif lo accept" is one edge for every port rather than one per range between rules.
             ranges: dict[tuple[object, ...], list[tuple[int, int]]] = {}
-            for low, high in _segments(every_rule):
-                outcomes = [_Evaluation(fw, protocol, low).chain(chain) for fw, chain in chains]
+            for low, high in segments:
+                outcomes = [_Evaluation(fw, protocol, low, cache).chain(chain) for fw, chain in chains]
                 for item in _verdict(outcomes):
                     spans = ranges.setdefault(item, [])
                     if spans and spans[-1][1] + 1 == low:
@@ -229,6 +357,24 @@ def attach(ctx: BuildContext, host: Host, firewalls: list[Firewall]) -> None:
             for item, spans in ranges.items():
                 for low, high in spans:
                     _emit(graph, host, path, protocol, low, high, item)
+
+
+# Rules times port ranges one host's firewall may cost before only the ports in use are judged.
+_BUDGET = 40_000
+
+
+def _ports_in_use(graph: ServiceGraph, host: Host) -> set[int]:
+    """Every port a component on ``host`` listens on, and every host port published to one."""
+    ports: set[int] = set()
+    for component in graph.components(external=True):
+        if not any(h.id == host.id for h in graph.hosts_of(component.id)):
+            continue
+        for listener in graph.listeners(component):
+            ports.add(listener.port)
+            for _, _, edge in graph.in_edges(listener.id, "publishes"):
+                if isinstance(edge, Publish) and isinstance(edge.host_port, int):
+                    ports.add(edge.host_port)
+    return ports
 
 
 def _verdict(outcomes: list[_Outcome]) -> list[tuple[object, ...]]:
@@ -247,7 +393,7 @@ def _verdict(outcomes: list[_Outcome]) -> list[tuple[object, ...]]:
         for text, where, cidrs, written in outcome.admitted:
             narrowed = cidrs.intersection(through)
             if narrowed:
-                items.append(("allow", text, where, tuple(str(n) for n in narrowed.networks),
+                items.append(("allow", text, where, narrowed.cidrs(),
                               _shown(written, narrowed)))
                 covered = covered.union(narrowed)
     for outcome in outcomes:  # what no chain of its family judged: it passed the others untouched
@@ -255,7 +401,7 @@ def _verdict(outcomes: list[_Outcome]) -> list[tuple[object, ...]]:
             narrowed = outcome.passed[2].intersection(through).difference(covered)
             if narrowed:
                 items.append(("allow", outcome.passed[0], outcome.passed[1],
-                              tuple(str(n) for n in narrowed.networks), ""))
+                              narrowed.cidrs(), ""))
                 covered = covered.union(narrowed)
     # Only a block on this path's own hook can be bypassed (by Docker's DNAT); one before DNAT
     # (prerouting) sees every way in.
@@ -266,14 +412,16 @@ def _verdict(outcomes: list[_Outcome]) -> list[tuple[object, ...]]:
     return items
 
 
-def _shown(written: CidrSet, admitted: CidrSet) -> str:
+def _shown(written: Ranges, admitted: Ranges) -> str:
     """Who a rule admits, in words, when earlier rules took part of what it was written for
     (``tcp dport 9000 accept`` after ``iif lo accept``: anywhere except loopback), which a
     list of the CIDRs left would only obscure; empty when the CIDRs say it plainly."""
     taken = written.difference(admitted)
-    if not taken or len(admitted.networks) <= 3:
+    if not taken or len(admitted.cidrs()) <= 3:
         return ""
-    return f"{written.describe()} except {taken.describe()}"
+    others = taken.cidrs()
+    except_ = CidrSet(list(others)).describe() if len(others) <= 6 else f"{len(others)} ranges earlier rules decide"
+    return f"{CidrSet(list(written.cidrs())).describe()} except {except_}"
 
 
 def _emit(graph: ServiceGraph, host: Host, path: FirewallPath, protocol: str, low: int, high: int,

@@ -35,7 +35,7 @@ Protocol = Literal["tcp", "udp", "all"]
 
 # The most rules one firewall document keeps: evaluation is per port range and per rule, and a
 # hostile tree must not make it quadratic in a file of a million lines.
-MAX_RULES = 400
+MAX_RULES = 1000
 MAX_JUMP_DEPTH = 16
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
@@ -90,6 +90,13 @@ class Firewall:
 
     def chain(self, name: str) -> Chain | None:
         return next((c for c in self.chains if c.name == name), None)
+
+    def truncated(self, where: Location) -> None:
+        """Rules past ``MAX_RULES`` were not read: whatever reaches the end of a chain meets
+        them, so its verdict is unknown rather than the policy's."""
+        unread = Unknown((f"the rules after the first {MAX_RULES}",), "", why="were not read (too many rules)")
+        for chain in self.chains:
+            chain.rules.append(Rule(where, "rules not read", "accept", unknown=unread))
 
 
 def port_range(text: str) -> tuple[int, int] | None:

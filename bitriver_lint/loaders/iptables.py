@@ -202,7 +202,9 @@ def parse(path: str, text: str, family: str) -> Firewall:
         if count > MAX_RULES:
             firewall.diagnostics.append(Diagnostic("BRL001", f"more than {MAX_RULES} rules: the rest are not read",
                                                    where))
-            break
+            firewall.chains = list(chains.values())
+            firewall.truncated(where)
+            return firewall
         rule = parse_rule(rest, where, stripped[:120], family)
         if position is not None and 0 < position <= len(target.rules):
             target.rules.insert(position - 1, rule)

@@ -194,6 +194,7 @@ class _Reader:
         self.defines: dict[str, list[str]] = {}
         self.rules = 0
         self.includes = 0
+        self.cut: Location | None = None  # where rules stopped being read
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -355,6 +356,7 @@ class _Reader:
             if self.rules == MAX_RULES + 1:
                 self.diagnostics.append(Diagnostic("BRL001", f"more than {MAX_RULES} rules: the rest are not read",
                                                    where))
+                self.cut = where
             return
         rule = read_rule(words, where, table.sets, self.defines, chain.family)
         if rule.verdict == "skip":
@@ -367,6 +369,8 @@ class _Reader:
     def finish(self) -> Firewall:
         for table in self.tables.values():
             self.firewall.chains.extend(c for c in table.chains.values() if c.family != "none")
+        if self.cut is not None:
+            self.firewall.truncated(self.cut)
         return self.firewall
 
 

@@ -241,6 +241,7 @@ def build(path: str, commands: list[Command], location: Location, needs_enable: 
     chain = Chain(CHAIN, "input", location, policy="drop", policy_text="ufw's default: deny incoming")
     firewall = Firewall(path, "ufw", location, [chain], files=[path])
     enabled: Location | None = None
+    cut: Location | None = None
     rules: list[Rule] = []
     for command in commands:
         op = parse(command)
@@ -248,6 +249,7 @@ def build(path: str, commands: list[Command], location: Location, needs_enable: 
             if len(rules) >= MAX_RULES:
                 firewall.diagnostics.append(Diagnostic(
                     "BRL001", f"more than {MAX_RULES} ufw rules: the rest are not read", command.location))
+                cut = command.location
                 break
             if op.position is not None and 0 < op.position <= len(rules):
                 rules.insert(op.position - 1, op.rule)
@@ -264,6 +266,8 @@ def build(path: str, commands: list[Command], location: Location, needs_enable: 
         elif op.kind == "reset":
             rules.clear()
     chain.rules = rules
+    if cut is not None:
+        firewall.truncated(cut)
     if enabled is not None:
         firewall.location = chain.location = enabled
     elif needs_enable:
