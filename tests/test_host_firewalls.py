@@ -7,6 +7,7 @@ The fixtures are checked against the real tools where they are installed (``nft 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import subprocess
@@ -493,3 +494,37 @@ def test_rules_past_the_limit_make_the_verdict_unknown_not_the_policy(tmp_path: 
     (unknown,) = [r for r in host.unknown_rules if r.port_from <= 5432 <= r.port_to and r.protocol == "tcp"]
     assert "were not read" in unknown.sources.value.why
     assert str(unknown.sources.location) == f"rules.v4:{MAX_RULES + 3}:1"
+
+
+_NETS = st.one_of(
+    st.builds(lambda address, prefix: str(ipaddress.ip_network((address, prefix), strict=False)),
+              st.integers(0, 2**32 - 1), st.integers(0, 32)),
+    st.sampled_from(["::/0", "::1/128", "fc00::/7", "2001:db8::/32", "2001:db8:1::/48", "0.0.0.0/0", "10.0.0.0/8"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(left=st.lists(_NETS, max_size=8), right=st.lists(_NETS, max_size=8))
+def test_spans_and_cidr_sets_agree(left: list[str], right: list[str]) -> None:
+    """The evaluator's spans and CidrSet (whose intersection is now one merge pass) give the
+    same sets as the pairwise definition."""
+    from bitriver_lint.builders.hostfw import Ranges
+    from bitriver_lint.netsets import CidrSet
+
+    a, b = CidrSet(left), CidrSet(right)
+    nested = []
+    for x in a.networks:
+        for y in b.networks:
+            if x.version == y.version and x.subnet_of(y):  # type: ignore[arg-type]
+                nested.append(x)
+            elif x.version == y.version and y.subnet_of(x):  # type: ignore[arg-type]
+                nested.append(y)
+    pairwise = CidrSet(nested)
+    assert a.intersection(b) == pairwise
+    spans_a, spans_b = Ranges.of(left), Ranges.of(right)
+    assert CidrSet(list(spans_a.intersection(spans_b).cidrs())) == pairwise
+    assert CidrSet(list(spans_a.difference(spans_b).cidrs())) == a.difference(b)
+    assert CidrSet(list(spans_a.union(spans_b).cidrs())) == a.union(b)
+    for single in b.networks:  # the one-span fast path of difference
+        assert CidrSet(list(spans_a.difference(Ranges.of([str(single)])).cidrs())) == a.difference(
+            CidrSet([single]))
