@@ -528,3 +528,31 @@ def test_spans_and_cidr_sets_agree(left: list[str], right: list[str]) -> None:
     for single in b.networks:  # the one-span fast path of difference
         assert CidrSet(list(spans_a.difference(Ranges.of([str(single)])).cidrs())) == a.difference(
             CidrSet([single]))
+
+
+def test_ufw_in_a_compute_engine_startup_script_guards_that_vm(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": '''resource "google_compute_instance" "ingest" {
+  name         = "ingest"
+  machine_type = "c2-standard-8"
+  zone         = "europe-west1-b"
+  labels       = { role = "srs" }
+
+  network_interface {
+    network = "default"
+    access_config {}
+  }
+
+  metadata_startup_script = <<-EOT
+    #!/bin/bash
+    ufw default deny incoming
+    ufw allow from 10.8.0.0/24 to any port 1985 proto tcp
+    ufw --force enable
+  EOT
+}
+'''})
+    graph = _graph(tmp_path)
+    (host,) = [h for h in graph.hosts() if h.firewall_paths]
+    assert host.resource == "google_compute_instance.ingest"
+    at_1985 = [(a.cidrs, str(a.location)) for _, _, a in graph.edges("allows")
+               if a.layer == Layer.HOST_FIREWALL and a.port_from <= 1985 <= a.port_to and a.protocol == "tcp"]
+    assert at_1985 == [(["10.8.0.0/24"], "main.tf:15:5")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from bitriver_lint.builders import hostfw
 from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext, add_declared_listeners
 from bitriver_lint.builders.terraform_common import bind_trees, node_id
@@ -87,6 +88,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
                 addresses=addresses)
     graph.add(host)
     add_firewall(ctx, host, firewall, instance.arg("tags"), _accounts(instance), networks, public, public_where)
+    hostfw.from_user_data(ctx, host, _startup_script(instance))
     if bind_trees(ctx, host, (address, instance.ref), instance.location):
         return
     role = role_of(ctx, address, instance.arg("labels"), instance.arg("name"))
@@ -135,6 +137,7 @@ def add_instance_group(ctx: BuildContext, module: TerraformModule, manager: Reso
     graph.add(host)
     add_firewall(ctx, host, firewall, template.arg("tags") if template else None,
                  _accounts(template) if template else [], networks, public, public_where)
+    hostfw.from_user_data(ctx, host, _startup_script(template) if template else None)
     if bind_trees(ctx, host, (address, manager.ref), manager.location):
         return
     labels = template.arg("labels") if template else None
