@@ -4,7 +4,9 @@
 
 Targets (a 2-core machine): the whole compose corpus (~530 files) in under 2 s, a fixture
 tree in under 0.5 s, CLI start-up (``--version``) in under 0.3 s, and an 80-root Terraform tree
-(~260 KB of HCL, built from the fixtures) in under 6 s serially and 4 s with ``--jobs 2``.
+(~260 KB of HCL, built from the fixtures) in under 6 s serially and 4 s with ``--jobs 2``, and
+a host firewall at its rule limit (a blocklist of /32 drops beside hundreds of ports, in
+rules.v4 and rules.v6) in front of a compose project in under 1.5 s.
 Prints one line per target and exits 1 when a target is missed, so it can gate a release
 without timing unit tests.
 """
@@ -25,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from bitriver_lint.config import Config  # noqa: E402
 from bitriver_lint.engine import scan  # noqa: E402
 
-TARGETS = {"corpus": 2.0, "fixture": 0.5, "startup": 0.3, "terraform": 6.0, "jobs": 4.0}
+TARGETS = {"corpus": 2.0, "fixture": 0.5, "startup": 0.3, "terraform": 6.0, "jobs": 4.0, "firewall": 1.5}
 TERRAFORM_ROOTS = 80
 
 
@@ -71,6 +73,17 @@ def main() -> int:
         for kind, jobs in (("terraform", 1), ("jobs", 2)):
             report(kind, f"{TERRAFORM_ROOTS} roots, --jobs {jobs}",
                    best_of(args.repeat, lambda j=jobs: scan([big], Config(), root=big, jobs=j)), TERRAFORM_ROOTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp)
+        shutil.copy(REPO / "fixtures" / "single-node-ufw-docker" / "docker-compose.yml", tree)
+        (tree / "etc" / "iptables").mkdir(parents=True)
+        for name, drop in (("rules.v4", "198.18.{a}.{b}/32"), ("rules.v6", "2001:db8::{a}:{b}/128")):
+            drops = "".join(f"-A INPUT -s {drop.format(a=i // 250, b=i % 250 + 1)} -j DROP\n" for i in range(600))
+            ports = "".join(f"-A INPUT -p tcp --dport {20000 + 2 * i} -j ACCEPT\n" for i in range(400))
+            (tree / "etc" / "iptables" / name).write_text(f"*filter\n:INPUT DROP [0:0]\n:DOCKER-USER - [0:0]\n"
+                                                          f"{drops}{ports}COMMIT\n")
+        report("firewall", "1000-rule rules.v4/v6, compose",
+               best_of(args.repeat, lambda: scan([tree], Config(), root=tree)), 3)
     startup = best_of(args.repeat, lambda: subprocess.run(
         [sys.executable, "-m", "bitriver_lint", "--version"], check=True, capture_output=True))
     report("startup", "bitriver-lint --version", startup, 0)
