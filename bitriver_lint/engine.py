@@ -17,6 +17,7 @@ from typing import Any
 from bitriver_lint import baseline as baselines
 from bitriver_lint import formats, suppressions
 from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.cache import Cache, inside_tree
 from bitriver_lint.catalog import load_catalog
 from bitriver_lint.checks import META_CHECK, get_check
 from bitriver_lint.checks.base import CheckContext, Unresolved, unresolved_findings
@@ -105,6 +106,7 @@ def scan(
     category: str | None = None,
     progress: Callable[[str], None] | None = None,
     prune: Collection[Path] = (),
+    cache: Cache | None = None,
 ) -> Report:
     """Scan ``paths`` and report what the rules find.
 
@@ -114,7 +116,8 @@ def scan(
     only the findings located in, related to, or caused by those files. ``prune``: directories
     left out (those another config governs, see ``nearest``). All of this is checked before any
     scanned file is read. ``progress`` hears the name of each stage as it starts (the CLI's
-    progress display on a terminal)."""
+    progress display on a terminal). ``cache`` keeps parses between runs (``bitriver_lint.cache``);
+    it may not lie inside a scanned tree (``ConfigError``)."""
     stage = progress or (lambda _: None)
     for path in paths:
         if not path.exists():
@@ -124,6 +127,9 @@ def scan(
     check_selection(rules, select, ignore)
     accepted = baselines.read(baseline) if baseline is not None else None
     ws = Workspace(root, jobs=jobs, boundary=tuple(dict.fromkeys(containment_root(p) for p in paths)))
+    if cache is not None:
+        refuse_cache_inside(cache.directory, ws.boundary)
+        ws.cache = cache
     build_ctx = BuildContext(ServiceGraph(), config, ws)
     excludes = [build_ctx.config_path(p) if "/" in p.strip("/") else p for p in config.exclude]
     stage("finding deployment files")
@@ -238,6 +244,14 @@ def scan(
         checked=MappingProxyType({rule_id: tuple(sorted(set(files))) for rule_id, files in sorted(checked.items())}),
         graph=graph,
     )
+
+
+def refuse_cache_inside(directory: Path, roots: Iterable[Path]) -> None:
+    """A cache directory inside a scanned tree could hold entries planted by a pull request."""
+    tree = inside_tree(directory, roots)
+    if tree is not None:
+        raise ConfigError(f"--cache-dir: {directory} is inside the scanned tree {tree}; "
+                          "choose a directory outside it (or --no-cache)")
 
 
 def rule_info(rule: Rule) -> RuleInfo:
