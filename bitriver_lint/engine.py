@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -92,6 +93,23 @@ def check_selection(rules: Iterable[str], select: Iterable[str], ignore: Iterabl
                 raise SelectionError(f"{option}: no rule matches {value!r}")
 
 
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A scan allocates millions of small objects that form no cycles (positions, parse trees,
+    graph payloads); at the default threshold the cyclic collector runs over them again and
+    again, for a third of a large scan's CPU. Collecting a hundred times less often costs no
+    memory that matters: there is little cyclic garbage to wait for."""
+    import gc
+
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+@_fewer_collections()
 def scan(
     paths: Sequence[Path],
     config: Config,
