@@ -22,7 +22,7 @@ config; that is also why no config value is part of the key (no config value rea
 ``variables`` and ``profiles`` act during evaluation, which is never cached).
 
 **The tool fingerprint** names a namespace directory: the cache format version, the tool
-version, the Python version, the versions of the parsers (python-hcl2, Lark, PyYAML) and a hash
+version, the Python version, the installed parsers (python-hcl2, Lark, PyYAML) and a hash
 of the source of the modules that produce or shape the cached values (``loaders/``,
 ``model.py``, this module), so that an edited checkout never reads an entry its old code wrote.
 
@@ -44,10 +44,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pickle
 import struct
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -63,7 +61,7 @@ MAX_AGE_DAYS = 30
 MAX_BYTES = 512 * 1024 * 1024
 PRUNE_EVERY = 24 * 3600  # seconds between two prunes
 _TOUCH_AFTER = 24 * 3600  # a hit refreshes the entry's mtime (its "last used") at most this often
-_PARSERS = ("python-hcl2", "lark", "PyYAML")
+_PARSERS = ("hcl2", "lark", "yaml")
 
 
 def default_directory() -> Path:
@@ -99,19 +97,33 @@ def _source_files() -> list[Path]:
                    Path(__file__).resolve()])
 
 
+def _parser_stamp(module: str) -> str:
+    """Where a parser package is installed and its ``__init__``'s size and mtime, which an
+    upgrade changes; found without importing it (python-hcl2 and Lark take longer to import
+    than a warm scan of a small tree takes to run)."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin is None:
+        return f"{module}=absent"
+    try:
+        info = os.stat(spec.origin)
+    except OSError:
+        return f"{module}={spec.origin}"
+    return f"{module}={spec.origin}:{info.st_size}:{info.st_mtime_ns}"
+
+
 def fingerprint() -> str:
     """What must match for an entry to be reused; see the module docstring."""
-    from importlib import metadata
-
     from bitriver_lint import __version__
 
     digest = hashlib.sha256()
     digest.update(f"{FORMAT_VERSION}\0{__version__}\0{sys.version}\0{sys.implementation.cache_tag}".encode())
-    for dist in _PARSERS:
-        try:
-            digest.update(f"\0{dist}={metadata.version(dist)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"\0{dist}=absent".encode())
+    for module in _PARSERS:
+        digest.update(b"\0" + _parser_stamp(module).encode())
     for path in _source_files():
         digest.update(b"\0" + path.name.encode() + b"\0")
         try:
@@ -170,6 +182,9 @@ class Cache:
     def put(self, key: bytes, value: Any) -> None:
         if not self.enabled:
             return
+        import pickle
+        import tempfile
+
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # a value that does not pickle is simply not cached
@@ -269,6 +284,7 @@ def _decode(data: bytes, key: bytes) -> Any:
             or hashlib.sha256(payload).digest() != digest):
         return _BAD
     import gc
+    import pickle
 
     # Unpickling a parse tree allocates many objects and no cycles (as parsing does).
     collecting = gc.isenabled()
