@@ -145,6 +145,7 @@ class Cache:
         self.misses = 0
         self.written = 0
         self.enabled = True
+        self._folders: set[Path] = set()  # entry folders known to exist
         self._warn = warn or (lambda line: print(line, file=sys.stderr))
 
     def key(self, kind: str, path: str, text: str) -> bytes:
@@ -183,7 +184,6 @@ class Cache:
         if not self.enabled:
             return
         import pickle
-        import tempfile
 
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -191,16 +191,27 @@ class Cache:
             return
         header = _HEADER.pack(MAGIC, FORMAT_VERSION, key, len(payload), hashlib.sha256(payload).digest())
         path = self._path(key)
+        # The temporary name is this process's own (two runs never write the same temporary
+        # file), so it needs no random name and no O_EXCL retry loop: a cold run writes
+        # thousands of entries.
+        temp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            if path.parent not in self._folders:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._folders.add(path.parent)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                fd = os.open(temp, flags, 0o600)
+            except FileNotFoundError:  # another run's prune took the folder away meanwhile
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(temp, flags, 0o600)
             try:
                 with os.fdopen(fd, "wb") as stream:
                     stream.write(header)
                     stream.write(payload)
                 os.replace(temp, path)
             except BaseException:
-                _unlink(Path(temp))
+                _unlink(temp)
                 raise
         except OSError as exc:
             self.enabled = False
