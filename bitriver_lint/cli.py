@@ -91,6 +91,10 @@ def cli() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Processes for parsing large Terraform trees (default 0: one per CPU; 1: none).")
 @click.option("--debug", is_flag=True, help="Print the traceback of an internal error (exit code 3).")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep parsed files here between runs (default: $BITRIVER_LINT_CACHE_DIR, else the user "
+                   "cache directory); never inside a scanned tree.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--category", default=None,
               help="Name of this analysis in SARIF (automationDetails); default: the scan paths in the repository.")
 @click.option("--sarif-suppressed", type=click.Choice(("keep", "omit")), default="keep", show_default=True,
@@ -112,6 +116,8 @@ def scan(
     color: bool | None,
     jobs: int,
     debug: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
     category: str | None,
     sarif_suppressed: str,
 ) -> None:
@@ -145,14 +151,19 @@ def scan(
             check_writable(path, option="--output")
     from bitriver_lint.progress import Progress
 
+    cache = None if no_cache else _cache(cache_dir, targets)
     try:
         with Progress(sys.stderr) as progress:
             # --update-baseline records every finding: the old baseline must not hide any of them.
             result = run_scan(targets, config_path, topology=topology, select=_split(select), ignore=_split(ignore),
                               jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path,
-                              focus=focus, category=category, progress=progress.stage)
+                              focus=focus, category=category, progress=progress.stage, cache=cache)
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from exc
+    if cache is not None:
+        if debug:
+            click.echo(f"bitriver-lint: {printable(cache.summary())}", err=True)
+        cache.prune()
     if update_baseline:
         assert baseline_path is not None
         baselines.write(baseline_path, result.findings)
@@ -329,6 +340,20 @@ def _internal_errors(result: Any, debug: bool) -> None:
     else:
         click.echo("bitriver-lint: the other findings were reported; --debug shows the traceback", err=True)
     sys.exit(3)
+
+
+def _cache(option: Path | None, targets: list[Path]) -> Any:
+    """The cache for this scan. A directory the user named that lies inside a scanned tree is
+    refused by the engine (exit 2); the default one there (scanning one's home) is left unused."""
+    from bitriver_lint.cache import Cache, choose_directory, inside_tree
+    from bitriver_lint.workspace import containment_root
+
+    directory, named = choose_directory(option)
+    if not named and inside_tree(directory, [containment_root(t) for t in targets if t.exists()]) is not None:
+        click.echo(f"bitriver-lint: the cache directory {directory} is inside the scanned tree; "
+                   "running without a cache", err=True)
+        return None
+    return Cache(directory)
 
 
 def _cpus() -> int:

@@ -479,18 +479,25 @@ class ServiceGraph:
         listeners = [li for li in found if isinstance(li, Listener)]
         return sorted(listeners, key=lambda li: (li.port, li.protocol, li.id))
 
+    # out_edges and in_edges are asked hundreds of thousands of times on a large tree: they read
+    # networkx's adjacency dicts directly (in the order its edge views give) rather than build a
+    # view object per call, which cost more than the lookups themselves.
     def out_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
         edges = []
-        for s, t, payload in self.g.out_edges(node_id, data="payload"):
-            if kind is None or payload.kind == kind:
-                edges.append((s, t, payload))
+        for t, keyed in self.g._succ.get(node_id, {}).items():
+            for data in keyed.values():
+                payload = data.get("payload")
+                if kind is None or payload.kind == kind:
+                    edges.append((node_id, t, payload))
         return edges
 
     def in_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
         edges = []
-        for s, t, payload in self.g.in_edges(node_id, data="payload"):
-            if kind is None or payload.kind == kind:
-                edges.append((s, t, payload))
+        for s, keyed in self.g._pred.get(node_id, {}).items():
+            for data in keyed.values():
+                payload = data.get("payload")
+                if kind is None or payload.kind == kind:
+                    edges.append((s, node_id, payload))
         return edges
 
     def edges(self, kind: str) -> list[tuple[str, str, Any]]:

@@ -17,7 +17,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bitriver_lint.cache import Cache
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -68,6 +71,8 @@ class Workspace:
     # .env, a Terraform root with its modules and tfvars): a change to any of them may move a
     # finding located in any other (``--changed``).
     groups: set[frozenset[str]] = field(default_factory=set)
+    # Parses kept between runs (``--no-cache``: None); loaders go through ``cache.memo``.
+    cache: Cache | None = None
     _cache: dict[str, str] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
     _recorders: list[set[str]] = field(default_factory=list)

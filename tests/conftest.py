@@ -22,6 +22,14 @@ def brief(result: ScanResult) -> list[str]:
     return [f"{f.rule_id} {f.location}" for f in result.active]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """CLI runs in tests keep their parse cache in a directory of this session, not the user's."""
+    import os
+
+    os.environ.setdefault("BITRIVER_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def shared() -> Path:
     if not SHARED.is_dir():

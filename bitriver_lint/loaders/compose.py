@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bitriver_lint.cache import memo
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.envfile import EnvFile, parse_env
 from bitriver_lint.loaders.interpolate import interpolate
@@ -148,6 +149,14 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject
     return [p for p in projects if p.files[0] not in extended or posixpath.basename(p.files[0]) in BASE_NAMES]
 
 
+def _parse_yaml(text: str, rel: str) -> Any:
+    """The positioned YAML of a file, or the error that stopped it (kept in the cache as well)."""
+    try:
+        return load_document(text, rel)
+    except YamlError as exc:
+        return exc
+
+
 class _Loader:
     def __init__(self, ws: Workspace, directory: str, variables: Mapping[str, str], profiles: list[str]) -> None:
         self.ws = ws
@@ -166,7 +175,9 @@ class _Loader:
         """``lost``: what is not analysed when the file cannot be read, said at the error."""
         tail = f"; {lost}" if lost else ""
         try:
-            doc = load_document(self.ws.read_text(rel), rel)
+            doc = memo(self.ws.cache, "compose-yaml", rel, self.ws.read_text(rel), _parse_yaml)
+            if isinstance(doc, YamlError):
+                raise doc
         except (YamlError, FileProblem) as exc:
             self.error(exc.message + tail, Location(rel, exc.line, exc.column))
             return None

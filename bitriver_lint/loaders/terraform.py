@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bitriver_lint.cache import memo
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.terraform_document import (
     Body,
@@ -880,6 +881,10 @@ def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
     return [posixpath.join(directory, n) if directory else n for n in ordered]
 
 
+def _parse_tfvars(text: str, rel: str) -> Parsed:
+    return _parse_text(text, rel, tfvars=True)
+
+
 def _parse_text(text: str, rel: str, tfvars: bool = False) -> Parsed:
     """One file in either syntax."""
     if rel.endswith(".json"):
@@ -907,10 +912,31 @@ def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
         except FileProblem as exc:
             parsed[rel] = ({}, [], [Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column))])
             continue
+        if ws.cache is not None:
+            found, value = ws.cache.get(ws.cache.key(_PARSE_KIND, rel, text))
+            if found:
+                parsed[rel] = value
+                continue
         if rel.endswith(".json"):
             parsed[rel] = _parse_text(text, rel)
+            _keep(ws, rel, text, parsed[rel])
         else:
             hcl.append((text, rel))
+    _parse_hcl(hcl, parsed, ws)
+    for text, rel in hcl:
+        _keep(ws, rel, text, parsed[rel])
+    return parsed
+
+
+_PARSE_KIND = "terraform-file"
+
+
+def _keep(ws: Workspace, rel: str, text: str, result: Parsed) -> None:
+    if ws.cache is not None:
+        ws.cache.put(ws.cache.key(_PARSE_KIND, rel, text), result)
+
+
+def _parse_hcl(hcl: list[tuple[str, str]], parsed: dict[str, Parsed], ws: Workspace) -> dict[str, Parsed]:
     tasks: list[tuple[str, str, int]] = []  # (text, file, lines before it)
     for text, rel in hcl:
         pieces = split_file(text, 4 * ws.jobs) if ws.jobs > 1 and len(text) >= PARALLEL_MIN_BYTES else [(0, text)]
@@ -974,7 +1000,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
                                              block.location)
     for rel in _tfvars_files(directory, ws):
         try:
-            attributes, _, problems = _parse_text(ws.read_text(rel), rel, tfvars=True)
+            attributes, _, problems = memo(ws.cache, "terraform-tfvars", rel, ws.read_text(rel), _parse_tfvars)
         except FileProblem as exc:
             diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
             continue
