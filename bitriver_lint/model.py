@@ -85,6 +85,8 @@ class Related:
 class Suppression:
     location: Location
     reason: str
+    # SARIF's words: "inSource" for a comment in the scanned file, "external" for a config entry.
+    kind: str = "inSource"
 
 
 @dataclass(slots=True)
@@ -99,6 +101,10 @@ class Finding:
     snippet: str = field(default="", compare=False)
     # Stable across line shifts: rule, file, the offending line's text and its occurrence.
     fingerprint: str = field(default="", compare=False)
+    # What the finding is about, by name: a component ("api"), one of its listeners
+    # ("api:1985/tcp"), a pool ("edge/api_pool"); "" when the check names none. Baselines and
+    # config suppressions match on it, so that editing the line's text does not change it.
+    entity: str = field(default="", compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         loc = self.location

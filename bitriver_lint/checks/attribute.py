@@ -21,11 +21,12 @@ def _restart_policy(ctx: CheckContext, params: NoParams) -> None:
             continue
         policy = component.restart
         if policy is None:
-            ctx.report(f"{component.name} has no restart policy, so it stays down after a crash", component.location)
+            ctx.report(f"{component.name} has no restart policy, so it stays down after a crash", component.location,
+                       entity=component.name)
         elif not policy.restarts_on_failure:
             # "(restart: no)" quotes a setting; a value with parentheses of its own reads as a clause.
             why = f": {policy.value}" if "(" in policy.value else f" ({policy.value})"
-            ctx.report(f"{component.name} is not restarted on failure{why}", policy.location)
+            ctx.report(f"{component.name} is not restarted on failure{why}", policy.location, entity=component.name)
 
 
 RESTART_POLICY = Check("attribute.restart_policy", _restart_policy, NoParams, "Services restart on failure")
@@ -49,7 +50,7 @@ def _persistent_volumes(ctx: CheckContext, params: VolumesParams) -> None:
                 covering = [m for m in component.mounts if _covers(m.target, path)]
                 if not covering:
                     ctx.report(f"{component.name} keeps {path} in the container's writable layer: "
-                               "it is lost when the container is recreated", component.location)
+                               "it is lost when the container is recreated", component.location, entity=component.name)
                     continue
                 # The most specific mount decides what backs the path.
                 mount = max(covering, key=lambda m: len(m.target))
@@ -58,7 +59,7 @@ def _persistent_volumes(ctx: CheckContext, params: VolumesParams) -> None:
                     continue
                 if not mount.persistent:
                     how = mount.note or f"a non-persistent {mount.kind} mount"
-                    ctx.report(f"{component.name} keeps {path} on {how}", mount.location)
+                    ctx.report(f"{component.name} keeps {path} on {how}", mount.location, entity=component.name)
 
 
 def _data_paths(component: Component, defaults: list[str]) -> list[str]:
@@ -97,7 +98,7 @@ def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
                 edge = deps.get(peer.id)
                 if edge is None:
                     ctx.report(f"{api.name} does not wait for {peer.name} ({role.value}) to be healthy before starting",
-                               api.location, [Related(peer.location, f"{peer.name} is defined here")])
+                               api.location, [Related(peer.location, f"{peer.name} is defined here")], entity=api.name)
                 elif edge.condition not in _WAITS:
                     fix = ("add Requires= or Wants= beside After=" if api.origin == "systemd"
                            else "use condition: service_healthy")
@@ -105,7 +106,7 @@ def _dependency_order(ctx: CheckContext, params: DependencyParams) -> None:
                         f"{api.name} starts as soon as {peer.name} has started, not once it is healthy "
                         f"(condition {edge.condition}); {fix}",
                         edge.location,
-                        [Related(peer.location, f"{peer.name} is defined here")],
+                        [Related(peer.location, f"{peer.name} is defined here")], entity=api.name,
                     )
 
 
@@ -123,7 +124,7 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
         if cluster is not None:
             if isinstance(cluster.value, int) and cluster.value < 2:
                 ctx.report(f"{db.name} has {cluster.value} cluster instance(s): no reader to fail over to or to "
-                           "serve reads near the API", cluster.location)
+                           "serve reads near the API", cluster.location, entity=db.name)
             continue
         if db in replicas or db.resource_type not in ("aws_db_instance", "google_sql_database_instance"):
             continue
@@ -135,7 +136,8 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
                 continue
             if written != "REGIONAL":
                 ctx.report(f"{db.name} is a zonal Cloud SQL instance (availability_type = {written}): a zone "
-                           "outage takes the control plane down", kind.location if kind else db.location)
+                           "outage takes the control plane down", kind.location if kind else db.location,
+                           entity=db.name)
         else:
             multi_az = _setting(db, "multi_az")
             value = ctx.need(multi_az, "whether PostgreSQL is Multi-AZ") if multi_az else False
@@ -143,9 +145,9 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
                 continue
             if value is not True:
                 ctx.report(f"{db.name} is a single-AZ database: a zone outage takes the control plane down",
-                           multi_az.location if multi_az else db.location)
+                           multi_az.location if multi_az else db.location, entity=db.name)
         if not any(ctx.graph.environment_of(r.id) == ctx.graph.environment_of(db.id) for r in replicas):
-            ctx.report(f"{db.name} has no read replica near the API origins", db.location)
+            ctx.report(f"{db.name} has no read replica near the API origins", db.location, entity=db.name)
 
 
 DATABASE_HA = Check("attribute.database_ha", _database_ha, NoParams, "PostgreSQL is highly available")
@@ -162,15 +164,17 @@ def _backups(ctx: CheckContext, params: NoParams) -> None:
             on = ctx.need(enabled, "whether Cloud SQL keeps backups") if enabled else False
             if on is False:
                 ctx.report(f"{db.name} keeps no automated backups (backup_configuration.enabled is not true)",
-                           enabled.location if enabled else db.location)
+                           enabled.location if enabled else db.location, entity=db.name)
             continue
         retention = _setting(db, "backup_retention_period")
         days = ctx.need(retention, "how long backups are kept") if retention else None
         if retention is not None and days == 0:
-            ctx.report(f"{db.name} keeps no automated backups (backup_retention_period = 0)", retention.location)
+            ctx.report(f"{db.name} keeps no automated backups (backup_retention_period = 0)", retention.location,
+                       entity=db.name)
         final = _setting(db, "skip_final_snapshot")
         if final is not None and ctx.need(final, "whether a final snapshot is kept") is True:
-            ctx.report(f"{db.name} is deleted without a final snapshot (skip_final_snapshot = true)", final.location)
+            ctx.report(f"{db.name} is deleted without a final snapshot (skip_final_snapshot = true)", final.location,
+                       entity=db.name)
 
 
     segment_buckets = {o.bucket for cdn in ctx.graph.components(Role.CDN) for o in cdn.origins if o.bucket}
@@ -183,7 +187,7 @@ def _backups(ctx: CheckContext, params: NoParams) -> None:
             continue
         if value != "Enabled":
             ctx.report(f"segment bucket {bucket.name} is not versioned: a bad sync or delete is permanent",
-                       status.location if status else bucket.location)
+                       status.location if status else bucket.location, entity=bucket.name)
 
 
 BACKUPS = Check("attribute.backups", _backups, NoParams, "Backups are kept")
@@ -200,19 +204,20 @@ def _redis_replicated(ctx: CheckContext, params: NoParams) -> None:
             written = ctx.need(tier, "which Memorystore tier runs") if tier else "BASIC"
             if written is not None and written != "STANDARD_HA":
                 ctx.report(f"{redis.name} is a {written}-tier Memorystore instance: one Redis node with no replica "
-                           "or failover", tier.location if tier else redis.location)
+                           "or failover", tier.location if tier else redis.location, entity=redis.name)
             continue
         if redis.resource_type == "aws_elasticache_cluster":
             nodes = _setting(redis, "num_cache_nodes")
             count = ctx.need(nodes, "how many Redis nodes run") if nodes else 1
             if count == 1:
                 ctx.report(f"{redis.name} is a single Redis node with no replica or failover",
-                           nodes.location if nodes else redis.location)
+                           nodes.location if nodes else redis.location, entity=redis.name)
             continue
         failover = _setting(redis, "automatic_failover_enabled")
         enabled = ctx.need(failover, "whether Redis fails over") if failover else False
         if enabled is False:
-            ctx.report(f"{redis.name} has no automatic failover", failover.location if failover else redis.location)
+            ctx.report(f"{redis.name} has no automatic failover", failover.location if failover else redis.location,
+                       entity=redis.name)
 
 
 REDIS_REPLICATED = Check("attribute.redis_replicated", _redis_replicated, NoParams, "Redis is replicated")
@@ -227,11 +232,12 @@ def _environment_file(ctx: CheckContext, params: NoParams) -> None:
         inline = component.inline_env
         if inline:
             ctx.report(f"{unit} keeps its settings inline in Environment=; move them to an EnvironmentFile=",
-                       inline[0], [Related(loc, "another inline Environment=") for loc in inline[1:3]])
+                       inline[0], [Related(loc, "another inline Environment=") for loc in inline[1:3]],
+                       entity=component.name)
         for ref in component.env_file_refs:
             if not ref.optional and not ref.found:
                 ctx.report(f"{unit} requires EnvironmentFile={ref.path}, which is not in the tree "
-                           "(prefix it with '-' if it is optional)", ref.location)
+                           "(prefix it with '-' if it is optional)", ref.location, entity=component.name)
 
 
 ENVIRONMENT_FILE = Check("attribute.environment_file", _environment_file, NoParams,

@@ -66,8 +66,10 @@ class CheckContext:
     def severity(self) -> Severity:
         return self.rule.severity_for(self.topology)
 
-    def report(self, message: str, location: Location, related: list[Related] | tuple[Related, ...] = ()) -> None:
-        self.findings.append(Finding(self.rule.id, self.severity, message, location, tuple(related)))
+    def report(self, message: str, location: Location, related: list[Related] | tuple[Related, ...] = (),
+               *, entity: str = "") -> None:
+        """``entity`` names what the finding is about (see ``Finding.entity``)."""
+        self.findings.append(Finding(self.rule.id, self.severity, message, location, tuple(related), entity=entity))
 
     def need(self, value: Located[T] | None, purpose: str) -> T | None:
         """The value, or None after recording a BRL002 note if it is unknown."""

@@ -38,7 +38,7 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
                 f"{text} of {component.name}, but {component.name} listens on {listens}",
                 where,
                 [Related(li.location, f"{component.name} listens on {li.port} ({li.reason})")
-                 for li in graph.listeners(component) if li.declared][:3],
+                 for li in graph.listeners(component) if li.declared][:3], entity=component.name,
             )
     for component in graph.components():
         check = component.healthcheck
@@ -49,7 +49,7 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
             ctx.report(
                 f"{component.name}'s health check probes port {check.port}, but it listens on "
                 f"{', '.join(map(str, sorted(ports)))}",
-                check.location,
+                check.location, entity=component.name,
             )
 
 
@@ -80,7 +80,8 @@ def _references(ctx: CheckContext, params: NoParams) -> None:
         if ref.kind == "backend_server":
             # An address of a machine described elsewhere is joined by config, not guessed.
             hint = f"; if {_host_of(ref.name)} runs part of this tree, bind it under `hosts:` in the config"
-        ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines{hint}", ref.location)
+        ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines{hint}", ref.location,
+                   entity=ref.name)
     for refs in undescribed.values():
         _summarise(ctx, refs)
 

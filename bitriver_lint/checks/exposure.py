@@ -102,7 +102,7 @@ def _judge(
         f"{_what(component, entry.listener)} is reachable from {who}, outside {label}"
         f"{entry.describe_assumptions()}",
         where,
-        entry.evidence,
+        entry.evidence, entity=f"{component.name}:{entry.listener.port}/{entry.listener.protocol}",
     )
 
 
@@ -134,7 +134,7 @@ def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
             f"{component.name} opens {ports} on all interfaces; a single-node appliance should only "
             f"expose {', '.join(map(str, params.ports))}",
             location,
-            [r for e in found for r in e.evidence][:4],
+            [r for e in found for r in e.evidence][:4], entity=component.name,
         )
 
 

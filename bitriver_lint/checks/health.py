@@ -31,22 +31,24 @@ def _service_checks(ctx: CheckContext, params: ServiceChecksParams) -> None:
         expected = params.probes.get(component.role)
         wanted = f" (expected {' or '.join(expected)})" if expected else ""
         if check is None:
-            ctx.report(f"{component.name} has no health check{wanted}", component.location)
+            ctx.report(f"{component.name} has no health check{wanted}", component.location, entity=component.name)
             continue
         if check.disabled:
-            ctx.report(f"{component.name} disables its health check{wanted}", check.location)
+            ctx.report(f"{component.name} disables its health check{wanted}", check.location, entity=component.name)
             continue
         if not expected:
             continue
         if check.path is None:
             ctx.report(
                 f"{component.name}'s health check does not request an HTTP path{wanted}: {check.command[:80]!r}",
-                check.location,
+                check.location, entity=component.name,
             )
         elif check.path.rstrip("/") not in {p.rstrip("/") for p in expected}:
-            ctx.report(f"{component.name}'s health check probes {check.path}{wanted}", check.location)
+            ctx.report(f"{component.name}'s health check probes {check.path}{wanted}", check.location,
+                       entity=component.name)
         elif component.role is Role.VIEWER and check.method != "GET":
-            ctx.report(f"{component.name}'s health check uses {check.method}; the guide probes GET /", check.location)
+            ctx.report(f"{component.name}'s health check uses {check.method}; the guide probes GET /", check.location,
+                       entity=component.name)
 
 
 SERVICE_CHECKS = Check("health.service_checks", _service_checks, ServiceChecksParams, "Services carry health checks")
@@ -78,16 +80,16 @@ def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
             health = pool.health
             if health is None:
                 ctx.report(f"{lb.name}'s {role.value} pool {pool.name} has no health check (expected {want})",
-                           pool.location)
+                           pool.location, entity=f"{lb.name}/{pool.name}")
             elif health.path is None:
                 ctx.report(f"{lb.name}'s {role.value} pool {pool.name} only checks that the port accepts "
-                           f"connections (expected {want})", health.location)
+                           f"connections (expected {want})", health.location, entity=f"{lb.name}/{pool.name}")
             elif health.path.rstrip("/") != expected.path.rstrip("/"):
                 ctx.report(f"{lb.name} health-checks its {role.value} pool {pool.name} on {health.path} "
-                           f"(expected {want})", health.location)
+                           f"(expected {want})", health.location, entity=f"{lb.name}/{pool.name}")
             elif expected.method and health.method.upper() != expected.method.upper():
                 ctx.report(f"{lb.name} health-checks its {role.value} pool {pool.name} with {health.method} "
-                           f"(expected {want})", health.location)
+                           f"(expected {want})", health.location, entity=f"{lb.name}/{pool.name}")
 
 
 LB_CHECKS = Check("health.lb_checks", _lb_checks, LbChecksParams, "LB pools are health-checked")

@@ -42,7 +42,7 @@ def _api_db_colocation(ctx: CheckContext, params: NoParams) -> None:
                 zones_seen.add(api_az)
                 ctx.report(f"{api.name} runs in {api_az} but its database {db.name} is in {db_az}: every query "
                            "crosses availability zones", db.location,
-                           [Related(api.location, f"{api.name} in {api_az}")])
+                           [Related(api.location, f"{api.name} in {api_az}")], entity=db.name)
 
 
 API_DB_COLOCATION = Check("placement.api_db_colocation", _api_db_colocation, NoParams, "API next to PostgreSQL")
@@ -59,7 +59,7 @@ def _local_state(ctx: CheckContext, params: LocalStateParams) -> None:
     for component in graph.components(*params.roles):
         if component.runtime is Runtime.MANAGED and graph.environment_of(component.id) in appliances:
             ctx.report(f"{component.name} is a managed, remote {component.role.value} while the rest of the "
-                       "appliance runs on one host", component.location)
+                       "appliance runs on one host", component.location, entity=component.name)
 
 
 LOCAL_STATE = Check("placement.local_state", _local_state, LocalStateParams, "Single node keeps its state local")
@@ -84,7 +84,7 @@ def _trusted_subnet(ctx: CheckContext, params: TrustedSubnetParams) -> None:
             continue  # the ingest host is public for RTMP by design; BRL101/BRL102 guard its ports
         reported.add(where)
         ctx.report(f"{component.name} ({component.role.value}) gets a public address; origins belong on the "
-                   "trusted subnet", where)
+                   "trusted subnet", where, entity=component.name)
 
 
 TRUSTED_SUBNET = Check("placement.trusted_subnet", _trusted_subnet, TrustedSubnetParams, "Origins on a trusted subnet")
@@ -121,7 +121,7 @@ def _api_redundancy(ctx: CheckContext, params: RedundancyParams) -> None:
             first = apis[0]
             ctx.report(f"only {count} API instance(s) in {region}; the guide keeps at least "
                        f"{params.min_per_region} per region",
-                       first.replicas.location if first.replicas else first.location)
+                       first.replicas.location if first.replicas else first.location, entity=f"API in {region}")
 
 
 API_REDUNDANCY = Check("placement.api_redundancy", _api_redundancy, RedundancyParams, "Two API instances per region")
@@ -165,7 +165,7 @@ def _sizing(ctx: CheckContext, params: NoParams) -> None:
             purpose = ("the single-node appliance" if ctx.topology == "single-node"
                        else f"the {component.role.value} role")
             ctx.report(f"{host.name} ({instance_type}: {spec['vcpu']} vCPU, {spec['memory']} GiB) is smaller than "
-                       f"the guide's {need[0]} vCPU{memory} for {purpose}", declared.location)
+                       f"the guide's {need[0]} vCPU{memory} for {purpose}", declared.location, entity=host.name)
 
 
 SIZING = Check("placement.sizing", _sizing, NoParams, "Hosts sized as the guide says")
@@ -180,7 +180,8 @@ def _gpu_transcoding(ctx: CheckContext, params: NoParams) -> None:
             continue
         spec = table.get(str(declared.value))
         if spec is not None and not spec.get("gpu"):
-            ctx.report(f"transcoder {component.name} runs on {declared.value}, which has no GPU", declared.location)
+            ctx.report(f"transcoder {component.name} runs on {declared.value}, which has no GPU", declared.location,
+                       entity=component.name)
 
 
 GPU_TRANSCODING = Check("placement.gpu_transcoding", _gpu_transcoding, NoParams, "GPU-backed transcoders")

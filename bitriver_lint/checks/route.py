@@ -29,7 +29,7 @@ def _viewer_origin(ctx: CheckContext, params: ViewerOriginParams) -> None:
                 f"a viewer runtime ({viewers[0].name}) is deployed but {api.name} has no {params.env}, "
                 "so the API cannot proxy /viewer",
                 api.location,
-                [Related(viewers[0].location, f"viewer {viewers[0].name}")],
+                [Related(viewers[0].location, f"viewer {viewers[0].name}")], entity=api.name,
             )
             continue
         origin = ctx.need(setting, f"where {params.env} points")
@@ -38,7 +38,8 @@ def _viewer_origin(ctx: CheckContext, params: ViewerOriginParams) -> None:
         problem = _origin_problem(ctx, api, origin, viewers)
         if problem:
             ctx.report(f"{params.env}={origin} {problem}", setting.location,
-                       [Related(v.location, f"viewer {v.name}") for v in viewers[:1]])
+                       [Related(v.location, f"viewer {v.name}") for v in viewers[:1]],
+                       entity=f"{api.name}:{params.env}")
 
 
 def _origin_problem(ctx: CheckContext, api: Component, origin: str, viewers: list[Component]) -> str | None:
@@ -144,7 +145,8 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                 continue  # a layer-4 balancer (Global Accelerator, HAProxy mode tcp) passes every path to it
             if not matching:
                 ctx.report(f"{lb.name} does not forward {spec.path} anywhere; it should go to the "
-                           f"{spec.role.value} pool on {' or '.join(map(str, spec.ports))}", lb.location)
+                           f"{spec.role.value} pool on {' or '.join(map(str, spec.ports))}", lb.location,
+                           entity=lb.name)
                 continue
             # The most specific prefix wins, as in every proxy's path matching.
             best = max(len((r[0].path or "").rstrip("/*")) for r in matching)
@@ -158,10 +160,10 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                     wrong_role.add((edge.location, peer.role.value))
                     ctx.report(f"{lb.name} routes {spec.path} to {named(peer)} ({peer.role.value}), not to the "
                                f"{spec.role.value} pool", edge.location,
-                               [Related(peer.location, f"{peer.name} is defined here")])
+                               [Related(peer.location, f"{peer.name} is defined here")], entity=lb.name)
                 elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it
                     ctx.report(f"{lb.name} routes {spec.path} to {where}; the guide expects port "
-                               f"{' or '.join(map(str, spec.ports))}", edge.location)
+                               f"{' or '.join(map(str, spec.ports))}", edge.location, entity=lb.name)
 
 
 LB_ROUTES = Check("route.lb_routes", _lb_routes, LbRoutesParams, "LB forwards /api and /viewer")
@@ -188,13 +190,14 @@ def _websocket_sticky(ctx: CheckContext, params: WebsocketParams) -> None:
             if enabled and pool.sticky is None:
                 evidence = [Related(setting.location, "chat enabled here")] if setting else []
                 ctx.report(f"WebSocket chat is on ({params.env}) but {lb.name}'s pool {pool.name} has no sticky "
-                           "sessions", pool.location, evidence)
+                           "sessions", pool.location, evidence, entity=f"{lb.name}/{pool.name}")
             elif enabled and pool.websocket is None:
                 ctx.report(f"WebSocket chat is on but {lb.name}'s pool {pool.name} does not pass WebSocket "
-                           "upgrades (no Upgrade headers or tunnel timeout)", pool.location)
+                           "upgrades (no Upgrade headers or tunnel timeout)", pool.location,
+                           entity=f"{lb.name}/{pool.name}")
             elif not enabled and pool.sticky is not None:
                 ctx.report(f"{lb.name}'s pool {pool.name} pins clients with sticky sessions although WebSocket "
-                           "chat is off; they only unbalance the pool", pool.sticky)
+                           "chat is off; they only unbalance the pool", pool.sticky, entity=f"{lb.name}/{pool.name}")
 
 
 WEBSOCKET_STICKY = Check("route.websocket_sticky", _websocket_sticky, WebsocketParams,
@@ -220,7 +223,7 @@ def _static_cache(ctx: CheckContext, params: StaticCacheParams) -> None:
 def _report_uncached(ctx: CheckContext, params: StaticCacheParams, lb: Component) -> None:
     to_viewer = [edge for edge, _, backend in lb_routes(ctx, lb) if ctx.graph.component_of(backend).role is Role.VIEWER]
     where = to_viewer[0].location if to_viewer else lb.location
-    ctx.report(f"{params.path}* is neither served by a CDN behaviour nor cached at {lb.name}", where)
+    ctx.report(f"{params.path}* is neither served by a CDN behaviour nor cached at {lb.name}", where, entity=lb.name)
 
 
 STATIC_CACHE = Check("route.static_cache", _static_cache, StaticCacheParams, "/_next/static is cached")

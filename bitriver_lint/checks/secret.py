@@ -57,29 +57,31 @@ def _plaintext(ctx: CheckContext, params: SecretParams) -> None:
     skip_re = re.compile(params.ignore_key_pattern, re.IGNORECASE)
     reported: set[Location] = set()
 
-    def consider(key: str, value: object, location: Location, where: str) -> None:
+    def consider(key: str, value: object, location: Location, where: str, entity: str) -> None:
         if location in reported:
             return
         if _url_password(value):
             reported.add(location)
-            ctx.report(f"{key} in {where} embeds a literal password in its URL; reference a secret instead", location)
+            ctx.report(f"{key} in {where} embeds a literal password in its URL; reference a secret instead", location,
+                       entity=entity)
         elif key_re.search(key) and not skip_re.search(key) and _literal(key, value):
             reported.add(location)
             ctx.report(f"{key} in {where} is a literal secret; reference a variable or secrets manager instead",
-                       location)
+                       location, entity=entity)
 
     for setting in ctx.graph.settings:
         if setting.committed and setting.value.startswith("-----BEGIN"):
             reported.add(setting.location)
             ctx.report(f"a private key is committed in {setting.location.path}; keep it out of the repository "
-                       "and provide it at deploy time (a secrets manager, or a git-ignored file)", setting.location)
+                       "and provide it at deploy time (a secrets manager, or a git-ignored file)", setting.location,
+                       entity=setting.key)
         elif setting.committed:
-            consider(setting.key, setting.value, setting.location, setting.location.path)
+            consider(setting.key, setting.value, setting.location, setting.location.path, setting.key)
     for component in ctx.graph.components():
         for key, value in component.env.items():
             if value.location.path in ctx.graph.uncommitted:
                 continue
-            consider(key, value.value, value.location, component.name)
+            consider(key, value.value, value.location, component.name, f"{component.name}:{key}")
 
 
 PLAINTEXT = Check("secret.plaintext", _plaintext, SecretParams, "No literal secrets in committed files")

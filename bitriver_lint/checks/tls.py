@@ -76,7 +76,7 @@ def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
         ctx.report(
             f"nothing terminates TLS in front of {api.name}: no public HTTPS listener on a proxy, "
             f"load balancer or CDN, and no {TLS_CERT}/{TLS_KEY} on the API",
-            api.location,
+            api.location, entity=api.name,
         )
         return
     if points:
@@ -87,6 +87,7 @@ def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
                 f"{first_component.name} ({first.port}); the guide expects one termination point",
                 where,
                 [Related(first_where, f"first termination point: {first_component.name}:{first.port}")],
+                entity=f"{component.name}:{listener.port}/{listener.protocol}",
             )
 
 
@@ -106,7 +107,8 @@ def _cert_key_pair(ctx: CheckContext, params: CertKeyParams) -> None:
         if cert is None or key is None:
             present, missing = (cert, params.key_env) if key is None else (key, params.cert_env)
             assert present is not None
-            ctx.report(f"{api.name} sets only one half of its TLS pair: {missing} is missing", present.location)
+            ctx.report(f"{api.name} sets only one half of its TLS pair: {missing} is missing", present.location,
+                       entity=api.name)
             continue
         if api.runtime is not Runtime.CONTAINER:
             continue
@@ -117,7 +119,7 @@ def _cert_key_pair(ctx: CheckContext, params: CertKeyParams) -> None:
             if not any(path == m.target or path.startswith(m.target.rstrip("/") + "/") for m in api.mounts):
                 ctx.report(
                     f"{name}={path} is not mounted into {api.name}: no volume, bind mount or secret covers it",
-                    value.location,
+                    value.location, entity=api.name,
                 )
 
 
@@ -139,7 +141,8 @@ def _at_edge(ctx: CheckContext, params: NoParams) -> None:
         public = [li for li in public if li not in passing]
         if public and not any(li.tls for li in public):
             ctx.report(f"{lb.name} faces the internet without TLS: none of its public listeners "
-                       f"({', '.join(str(li.port) for li in public)}) terminates TLS", public[0].location)
+                       f"({', '.join(str(li.port) for li in public)}) terminates TLS", public[0].location,
+                       entity=lb.name)
         reported: set[tuple[Location, str]] = set()
         for edge, _, backend in lb_routes(ctx, lb):
             if backend.tls is None or edge.scheme == "tcp":
@@ -157,12 +160,12 @@ def _at_edge(ctx: CheckContext, params: NoParams) -> None:
                 reported.add((where, key))
                 ctx.report(f"{lb.name} speaks TLS to {peer.name}:{backend.port}, which serves plain HTTP"
                            + _inferred(peer),
-                           where, evidence)
+                           where, evidence, entity=lb.name)
             elif edge.scheme == "http" and backend.tls:
                 reported.add((where, key))
                 ctx.report(f"{lb.name} sends plain HTTP to {peer.name}:{backend.port}, which expects TLS"
                            + _inferred(peer),
-                           where, evidence)
+                           where, evidence, entity=lb.name)
 
 
 def _inferred(peer: Component) -> str:
@@ -185,7 +188,8 @@ def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
             forwards = graph.out_edges(listener.id, "routes")
             if forwards:
                 ctx.report(f"{component.name} serves the app on plain HTTP port 80 instead of redirecting to HTTPS",
-                           listener.location, [Related(forwards[0][2].location, "forwarded here")])
+                           listener.location, [Related(forwards[0][2].location, "forwarded here")],
+                           entity=component.name)
 
 
 HTTP_REDIRECT = Check("tls.http_redirect", _http_redirect, NoParams, "Port 80 redirects to HTTPS")
@@ -203,7 +207,7 @@ def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
             if value not in ("https-only", "HTTPS", "HTTP2"):
                 ctx.report(f"{cdn.name} pulls origin {origin.id} with {key} = {value}; "
                            "the CDN must fetch from origin over HTTPS only",
-                           policy.location if policy else origin.location)
+                           policy.location if policy else origin.location, entity=cdn.name)
 
 
 CDN_ORIGIN_HTTPS = Check("tls.cdn_origin_https", _cdn_origin_https, NoParams, "CDN pulls from origin over HTTPS")
@@ -224,18 +228,18 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
                 missing = ("no signed URL key on its backend" if cdn.resource_type == "google_compute_url_map"
                            else "no trusted_key_groups on the behaviour")
                 ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
-                           f"{missing}", behaviour.location)
+                           f"{missing}", behaviour.location, entity=cdn.name)
         for origin in origins.values():
             if origin.s3 and not origin.access_control:
                 control = ("a signed URL key (Cloud CDN reads a private bucket only with one)"
                            if cdn.resource_type == "google_compute_url_map" else "origin access control")
                 ctx.report(f"{cdn.name} reads bucket origin {origin.id} without {control}, so "
-                           "the bucket must be readable by anyone", origin.location)
+                           "the bucket must be readable by anyone", origin.location, entity=cdn.name)
             bucket = buckets.get(origin.bucket or "")
             if bucket is not None:
                 for flag in bucket.public_flags:
                     ctx.report(f"{bucket.name} does not block public access, so segments can be fetched around "
-                               "the CDN", flag.location)
+                               "the CDN", flag.location, entity=bucket.name)
 
 
 SEGMENT_ACCESS = Check("tls.segment_access", _segment_access, NoParams, "Segments need signed access")
