@@ -87,6 +87,8 @@ def cli() -> None:
               help="PATHS are changed files (pre-commit): scan the whole working directory and report only "
                    "findings located in, related to, or caused by them.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the text report.")
+@click.option("--no-inline-suppressions", is_flag=True,
+              help="Ignore `bitriver-lint: ignore[...]` comments; only the config's suppress: and the baseline count.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Processes for parsing large Terraform trees (default 0: one per CPU; 1: none).")
@@ -113,6 +115,7 @@ def scan(
     exit_zero: bool,
     changed: bool,
     show_suppressed: bool,
+    no_inline_suppressions: bool,
     color: bool | None,
     jobs: int,
     debug: bool,
@@ -154,10 +157,13 @@ def scan(
     cache = None if no_cache else _cache(cache_dir, targets)
     try:
         with Progress(sys.stderr) as progress:
-            # --update-baseline records every finding: the old baseline must not hide any of them.
+            # --update-baseline records every finding: the old baseline hides none of them, and
+            # only tells which of its entries lie outside this scan (kept as they are).
+            old = baseline_path if not update_baseline else _previous_baseline(baseline_path)
             result = run_scan(targets, config_path, topology=topology, select=_split(select), ignore=_split(ignore),
-                              jobs=jobs or _cpus(), baseline=None if update_baseline else baseline_path,
-                              focus=focus, category=category, progress=progress.stage, cache=cache)
+                              jobs=jobs or _cpus(), baseline=old, focus=focus, category=category,
+                              progress=progress.stage, cache=cache, inline_suppressions=not no_inline_suppressions,
+                              record_baseline=update_baseline)
     except SelectionError as exc:
         raise click.UsageError(str(exc)) from exc
     if cache is not None:
@@ -166,8 +172,17 @@ def scan(
         cache.prune()
     if update_baseline:
         assert baseline_path is not None
-        baselines.write(baseline_path, result.findings)
-        click.echo(f"wrote {len(result.active)} finding(s) to {printable(str(baseline_path))}", err=True)
+        from bitriver_lint.workspace import containment_root
+
+        repository = containment_root(targets[0])
+        entries = [baselines.entry_for(f, baselines.repository_path(result.root, repository, f.location.path))
+                   for f in result.active]
+        kept = list(result.baseline.outside) if result.baseline else []
+        baselines.write(baseline_path, [*entries, *kept])
+        dropped = len(result.baseline.stale) if result.baseline else 0
+        click.echo(f"wrote {len(result.active)} finding(s) to {printable(str(baseline_path))}"
+                   + (f"; dropped {dropped} stale entr{'y' if dropped == 1 else 'ies'}" if dropped else "")
+                   + (f"; kept {len(kept)} outside this scan" if kept else ""), err=True)
         _internal_errors(result, debug)
         return
     if not any(result.files.values()):
@@ -315,6 +330,21 @@ def _write_reports(result: Any, reports: list[tuple[Path, str]], *, show_suppres
             done = ", ".join(printable(str(p)) for p, _ in reports[:number]) or "none"
             rest = ", ".join(printable(str(p)) for p, _ in reports[number + 1:]) or "none"
             raise click.ClickException(f"{exc.message} (written: {done}; not written: {rest})") from exc
+
+
+def _previous_baseline(path: Path | None) -> Path | None:
+    """The baseline --update-baseline replaces, when there is one to learn from: a missing file,
+    or one that is not a baseline (a device, a directory, garbage), is replaced as it always was."""
+    from bitriver_lint import baseline as baselines
+    from bitriver_lint.errors import ConfigError
+
+    if path is None:
+        return None
+    try:
+        baselines.read(path)
+    except ConfigError:
+        return None
+    return path
 
 
 def _wants_color() -> bool:

@@ -6,12 +6,22 @@ in one go; the CLI turns a ``ConfigError`` into exit code 2.
 
 from __future__ import annotations
 
+import datetime
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
@@ -78,6 +88,41 @@ class RulesConfig(_Strict):
     paths: list[str] = Field(default_factory=list)  # directories of custom rule YAML files
 
 
+def _iso_date(value: Any) -> Any:
+    """``until:`` takes an ISO date (YYYY-MM-DD) and nothing pydantic would also turn into one
+    (a number of seconds, ``20260630``)."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str):
+        from bitriver_lint.suppressions import parse_date
+
+        parsed = parse_date(value.strip())
+        if parsed is not None:
+            return parsed
+    raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD")
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must say why the finding is acceptable")
+    return value.strip()
+
+
+class SuppressEntry(_Strict):
+    """Suppresses one rule's findings in the files ``path`` (relative to the config's directory;
+    ``*``, ``?`` and ``**`` globs) matches, optionally only those about ``entity``, for formats
+    that have no comments to hold an inline suppression."""
+
+    rule: str
+    path: str = Field(min_length=1)
+    entity: str | None = None
+    reason: Annotated[str, AfterValidator(_reason)]
+    until: Annotated[datetime.date | None, BeforeValidator(lambda v: v if v is None else _iso_date(v))] = None
+
+    # Where the entry was written (file:line:column of the config), set when the config is read.
+    _location: tuple[int, int] = PrivateAttr(default=(1, 1))
+
+
 class Config(_Strict):
     topology: TopologyChoice = AUTO
     networks: Networks = Field(default_factory=Networks)
@@ -88,6 +133,7 @@ class Config(_Strict):
     baseline: str | None = None
     variables: dict[str, str] = Field(default_factory=dict)
     profiles: list[str] = Field(default_factory=list)
+    suppress: list[SuppressEntry] = Field(default_factory=list)
 
     # Where the config came from: custom rule paths and baselines resolve against it.
     source: Path | None = Field(default=None, exclude=True)
@@ -185,6 +231,9 @@ def _validate(data: Any, path: Path, positioned: LDict | None) -> Config:
             message = "unknown key"
         raise ConfigError(f"{where}: {key}: {message}") from exc
     config = config.model_copy(update={"source": path})
+    for i, entry in enumerate(config.suppress):
+        item = _node_at(positioned, ("suppress", i))
+        entry._location = (item.loc.line, item.loc.column) if isinstance(item, LDict) else (1, 1)
     _check_rule_ids(config, path, positioned)
     _check_host_paths(config, path, positioned)
     return config
@@ -222,6 +271,9 @@ def _check_rule_ids(config: Config, path: Path, positioned: LDict | None) -> Non
     for rule_id in config.rules.severity:
         if rule_id not in known:
             fail(("rules", "severity", rule_id), "unknown rule")
+    for i, entry in enumerate(config.suppress):
+        if entry.rule not in known:
+            fail(("suppress", i, "rule"), f"unknown rule {entry.rule!r}")
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -234,6 +286,15 @@ def _key_path(loc: tuple[Any, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "(top level)"
+
+
+def _node_at(node: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        if isinstance(node, (LDict, LList)) and (part in node if isinstance(node, LDict) else part < len(node)):
+            node = node[part]
+        else:
+            return None
+    return node
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int:

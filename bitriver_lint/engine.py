@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime
 import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -125,17 +127,25 @@ def scan(
     progress: Callable[[str], None] | None = None,
     prune: Collection[Path] = (),
     cache: Cache | None = None,
+    inline_suppressions: bool = True,
+    record_baseline: bool = False,
+    today: datetime.date | None = None,
 ) -> Report:
     """Scan ``paths`` and report what the rules find.
 
     ``select``/``ignore`` add to the config's (ids or prefixes; ``SelectionError`` for one that
-    matches no rule). ``baseline`` names a baseline file whose findings are left out (``--update-
-    baseline`` scans without one to get them all). ``focus`` (resolved paths, ``--changed``) keeps
+    matches no rule). ``baseline`` names a baseline file whose findings are left out; the report
+    says how many, and which entries are stale. ``focus`` (resolved paths, ``--changed``) keeps
     only the findings located in, related to, or caused by those files. ``prune``: directories
     left out (those another config governs, see ``nearest``). All of this is checked before any
     scanned file is read. ``progress`` hears the name of each stage as it starts (the CLI's
     progress display on a terminal). ``cache`` keeps parses between runs (``bitriver_lint.cache``);
-    it may not lie inside a scanned tree (``ConfigError``)."""
+    it may not lie inside a scanned tree (``ConfigError``).
+
+    ``inline_suppressions=False`` (``--no-inline-suppressions``) ignores ``bitriver-lint: ignore``
+    comments altogether: only the config's ``suppress:`` and the baseline hide findings.
+    ``record_baseline`` (``--update-baseline``) hides nothing but still sums up what the
+    baseline would have done. ``today`` (UTC by default) decides which ``until:`` dates passed."""
     stage = progress or (lambda _: None)
     for path in paths:
         if not path.exists():
@@ -236,8 +246,10 @@ def scan(
                 checked.setdefault(rule.id, []).extend(path for path in read if ours(Location(path)))
             unresolved.extend(u for u in check_ctx.unresolved if ours(u.location))
     findings.extend(unresolved_findings(unresolved))
-    directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
-    findings.extend(suppressions.apply(findings, directives, set(rules)))
+    if inline_suppressions:
+        directives = [d for rel in sorted(ws.cached()) for d in suppressions.parse(rel, ws.read_text(rel))]
+        findings.extend(suppressions.apply(findings, directives, set(rules), today))
+    findings.extend(suppressions.apply_config(findings, _config_suppressions(config, root), root, today))
     for finding in findings:  # the engine's own rules take their severity from the catalog too
         if finding.rule_id in META_RULES and finding.rule_id in rules:
             finding.severity = Severity.parse(rules[finding.rule_id].severity)
@@ -246,9 +258,7 @@ def scan(
     if focus is not None and not _changes_every_finding(config, rules, focus):
         focus = _caused_by(ws, focus)
         findings = [f for f in findings if _touches(root, f, focus)]
-    if accepted is not None:
-        findings = baselines.filter_known(findings, accepted)
-    return Report(
+    report = Report(
         root=root,
         findings=tuple(findings),
         rules=MappingProxyType({rule_id: rule_info(rule) for rule_id, rule in rules.items()}),
@@ -263,6 +273,10 @@ def scan(
         checked=MappingProxyType({rule_id: tuple(sorted(set(files))) for rule_id, files in sorted(checked.items())}),
         graph=graph,
     )
+    if accepted is None:
+        return report
+    return apply_baseline(report, accepted, paths, [*config.rules.select, *select],
+                          [*config.rules.ignore, *ignore], focus, hide=not record_baseline)
 
 
 def refuse_cache_inside(directory: Path, roots: Iterable[Path]) -> None:
@@ -287,6 +301,58 @@ def rule_info(rule: Rule) -> RuleInfo:
         topologies=tuple(rule.topologies),
         security_severity=rule.security_severity,
     )
+
+
+def _config_suppressions(config: Config, root: Path) -> list[suppressions.ConfigSuppression]:
+    """The config's ``suppress:`` entries, each located at its entry in the config file."""
+    if config.source is None:
+        return []
+    where = Path(os.path.relpath(config.source.resolve(), root)).as_posix()
+    return [
+        suppressions.ConfigSuppression(
+            entry.rule, entry.path, config.source.parent, entry.reason, Location(where, *entry._location),
+            entry.entity, entry.until)
+        for entry in config.suppress
+    ]
+
+
+def apply_baseline(
+    report: Report, accepted: baselines.Baseline, paths: Sequence[Path], select: Sequence[str],
+    ignore: Sequence[str], focus: Collection[Path] | None, *, hide: bool = True,
+) -> Report:
+    """``report`` with the findings the baseline accepts left out (unless ``hide`` is off, for
+    --update-baseline) and ``baseline`` saying what it did. Applied once to a whole report: a
+    scan split by nearest configs (``nearest.scan``) applies it after merging its parts."""
+    root = report.root
+    repository = containment_root(paths[0]) if paths else root
+    # Version 1 wrote paths relative to the scan root; version 2 relative to the repository.
+    scope = _baseline_scope(repository if accepted.version > 1 else root, paths, select, ignore, focus)
+    findings, summary = baselines.apply(
+        list(report.findings), accepted, lambda f: baselines.repository_path(root, repository, f.location.path),
+        scope, hide=hide)
+    return dataclasses.replace(report, findings=tuple(findings), baseline=summary)
+
+
+def _baseline_scope(
+    base: Path, paths: Sequence[Path], select: Sequence[str], ignore: Sequence[str], focus: Collection[Path] | None,
+) -> Callable[[baselines.BaselineEntry], bool]:
+    """Whether this scan looked where a baseline entry points: its rule ran and its file is under
+    the scanned paths (and among the changed files, with --changed). Only such an entry can be
+    stale; the others are kept as they are."""
+    scanned = [p.resolve() for p in paths]
+
+    def in_scope(entry: baselines.BaselineEntry) -> bool:
+        if not selected(entry.rule_id, select, ignore):
+            return False
+        try:
+            target = (base / entry.path).resolve()
+        except (OSError, ValueError):  # a NUL byte, a loop of links: no file of this scan
+            return False
+        if focus is not None and target not in focus:
+            return False
+        return any(target == p or p in target.parents for p in scanned)
+
+    return in_scope
 
 
 def _changes_every_finding(config: Config, rules: dict[str, Rule], files: Collection[Path]) -> bool:

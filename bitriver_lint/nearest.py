@@ -23,6 +23,7 @@ from typing import Any
 import networkx
 import pathspec
 
+from bitriver_lint import baseline as baselines
 from bitriver_lint import engine
 from bitriver_lint.config import CONFIG_NAMES, Config, find_config, load_config, subdirectory_config
 from bitriver_lint.discovery import SKIP_DIRS, GitIgnores
@@ -126,12 +127,20 @@ def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) ->
         containment_root(targets[0]) if targets else root, targets)
     if forced is not None:
         return engine.scan(targets, load_config(forced), root=root, category=category, **options)
+    # The baseline covers the whole scan: applied once to the merged report, or each part would
+    # call the entries of the others stale. Read (validated) before any part is scanned.
+    baseline, record = options.pop("baseline", None), options.pop("record_baseline", False)
+    accepted = baselines.read(baseline) if baseline is not None else None
     parts = partition(targets)
     reports = [engine.scan(list(part.paths), part.config, root=root, category=category, prune=part.prune, **options)
                for part in parts]
     if len(reports) > 1:
         reports = [_named(report, part, root) for report, part in zip(reports, parts, strict=True)]
-    return merge(reports)
+    report = merge(reports)
+    if accepted is None:
+        return report
+    return engine.apply_baseline(report, accepted, targets, options.get("select", ()), options.get("ignore", ()),
+                                 options.get("focus"), hide=not record)
 
 
 def _named(report: Report, part: Part, root: Path) -> Report:

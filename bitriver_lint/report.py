@@ -71,6 +71,32 @@ class GraphSummary:
     edges: tuple[GraphEdge, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class BaselineEntry:
+    """One accepted finding of a baseline file: which rule, in which file (repository-relative),
+    about which entity (``Finding.entity``; "" when the check names none, then the message
+    identifies it). ``message`` is kept for the reader of the file."""
+
+    rule_id: str
+    path: str
+    entity: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSummary:
+    """What the baseline did to one scan: how many findings it hid, and its stale entries
+    (nothing matches them any more: the problem was fixed, so ``--update-baseline`` drops them)."""
+
+    path: str
+    hidden: int
+    stale: tuple[BaselineEntry, ...] = ()
+    # Entries about files or rules this scan did not look at (a scan of one directory, --select,
+    # --changed): neither matched nor stale; ``--update-baseline`` keeps them.
+    outside: tuple[BaselineEntry, ...] = ()
+    version: int = 2  # of the file read; version 1 matched by the text of the line
+
+
 @dataclass(frozen=True)
 class Report:
     """One scan's results.
@@ -106,6 +132,7 @@ class Report:
     threshold: Severity = Severity.WARNING
     # Filled in only when a report needs the picture (the CLI adds it for Markdown).
     graph_summary: GraphSummary | None = None
+    baseline: BaselineSummary | None = None  # None when the scan ran without a baseline
     graph: Any = field(default=None, repr=False, compare=False)
 
     @property

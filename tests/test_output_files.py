@@ -141,7 +141,7 @@ def test_report_and_baseline_files_are_ordinary_files(tree: Path) -> None:
     os.chmod(tree / "kept.json", 0o640)
     assert run(tree, ".", "--baseline", "kept.json", "--update-baseline").returncode == 0
     assert stat.S_IMODE(os.stat(tree / "kept.json").st_mode) == 0o640
-    assert json.loads((tree / "kept.json").read_text())["version"] == 1
+    assert json.loads((tree / "kept.json").read_text())["version"] == 2
     assert sorted(os.listdir(tree)) == ["adir", "docker-compose.yml", "file.txt", "kept.json", "new.json"]
 
 

@@ -37,9 +37,13 @@ def test_baseline_and_changed_focus_are_applied_by_the_engine(tmp_path: Path) ->
     root = FIXTURES / "compose-exposure"
     everything = scan_tree(root)
     known = tmp_path / "baseline.json"
-    baseline.write(known, everything.findings[:3])
+    repository = FIXTURES.parent
+    baseline.write(known, [baseline.entry_for(f, f"fixtures/compose-exposure/{f.location.path}")
+                           for f in everything.findings[:3]])
     after = scan_tree(root, baseline=known)
     assert [f.fingerprint for f in after.findings] == [f.fingerprint for f in everything.findings[3:]]
+    assert after.baseline is not None and (after.baseline.hidden, after.baseline.stale) == (3, ())
+    assert (repository / ".git").exists()
 
     elsewhere = scan_tree(root, focus={(tmp_path / "other.yml").resolve()})
     assert elsewhere.findings == ()

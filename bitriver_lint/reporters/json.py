@@ -32,6 +32,21 @@ def finding_dict(result: Report, finding: Finding) -> dict[str, Any]:
             else None
         ),
         "fingerprint": finding.fingerprint,
+        "entity": finding.entity,
+    }
+
+
+def baseline_dict(result: Report) -> dict[str, Any] | None:
+    """What the baseline hid and which of its entries are stale; None without a baseline."""
+    baseline = result.baseline
+    if baseline is None:
+        return None
+    return {
+        "path": baseline.path,
+        "version": baseline.version,
+        "hidden": baseline.hidden,
+        "stale": [{"rule_id": e.rule_id, "path": e.path, "entity": e.entity, "message": e.message}
+                  for e in baseline.stale],
     }
 
 
@@ -50,6 +65,7 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
         "summary": {
             sev: sum(1 for f in result.active if f.severity.label == sev) for sev in ("error", "warning", "note")
         },
+        "baseline": baseline_dict(result),
     }
     json.dump(document, stream, indent=2)
     stream.write("\n")

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from bitriver_lint import __version__
 from bitriver_lint.model import Finding, Location, Severity
 from bitriver_lint.report import Report
+from bitriver_lint.reporters.json import baseline_dict
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
@@ -91,7 +92,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         out["codeFlows"] = [_code_flow(finding)]
     if finding.suppression:
         out["suppressions"] = [
-            {"kind": "inSource", "justification": finding.suppression.reason,
+            {"kind": finding.suppression.kind, "justification": finding.suppression.reason,
              "location": _location(finding.suppression.location)}
         ]
     return out
@@ -168,6 +169,7 @@ def _log(result: Report, findings: list[Finding], dropped: int, total: int) -> d
                                "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}}}]}
                               for path, reason in result.skipped),
                             *([_dropped_notice(dropped, total)] if dropped else []),
+                            *_baseline_notifications(result),
                         ],
                     }
                 ],
@@ -177,11 +179,28 @@ def _log(result: Report, findings: list[Finding], dropped: int, total: int) -> d
                     "topologyReason": result.topology_reason,
                     "environments": [{"directory": e.directory, "topology": e.topology}
                                      for e in result.environments],
+                    **({"baseline": baseline_dict(result)} if result.baseline else {}),
                 },
                 "results": [_result(f, index) for f in findings],
             }
         ],
     }
+
+
+def _baseline_notifications(result: Report) -> list[dict[str, Any]]:
+    """The baseline's effect, where a code-scanning user reads the run: one note for what it hid,
+    one per stale entry (its path is repository-relative, named in the text)."""
+    baseline = result.baseline
+    if baseline is None:
+        return []
+    notes: list[dict[str, Any]] = [{"level": "note", "message": {
+        "text": f"baseline {baseline.path} hid {baseline.hidden} finding(s); {len(baseline.stale)} stale entries"}}]
+    for entry in baseline.stale:
+        about = f" about {entry.entity}" if entry.entity else ""
+        notes.append({"level": "note", "message": {
+            "text": f"stale baseline entry: {entry.rule_id}{about} in {entry.path} matches no finding ({entry.message})"
+        }})
+    return notes
 
 
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = True) -> None:

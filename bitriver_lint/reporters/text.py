@@ -80,4 +80,22 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
         more = f" and {len(result.skipped) - 1} more" if len(result.skipped) > 1 else ""
         console.print(Text.assemble(("skipped:", "dim"), f" {len(result.skipped)} file(s) not read ({first}{more});"
                                     " --format json lists each with its reason"))
+    if result.baseline is not None:
+        _baseline_summary(console, result)
     console.print(Text(summary) if result.active else Text.assemble(("No findings", "green"), f" in {files} file(s)"))
+
+
+def _baseline_summary(console: Console, result: Report) -> None:
+    baseline = result.baseline
+    assert baseline is not None
+    stale = len(baseline.stale)
+    line = Text.assemble(("baseline:", "dim"), f" {printable(baseline.path)} hid {baseline.hidden} finding(s)")
+    if stale:
+        line.append(f"; {stale} stale entr{'y' if stale == 1 else 'ies'} (fixed: --update-baseline drops them)")
+    if baseline.version == 1:
+        line.append("; version 1 matches by line text: --update-baseline rewrites it by entity")
+    console.print(line)
+    for entry in baseline.stale:
+        about = f" {printable(entry.entity)}:" if entry.entity else ""
+        console.print(Text.assemble("  ", ("stale", "dim"), f" {line_start(entry.path)} {printable(entry.rule_id)}"
+                                    f"{about} {printable(entry.message)}"))
