@@ -131,6 +131,10 @@ def bitriver_lbs(ctx: CheckContext) -> list[Component]:
 def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
     graph = ctx.graph
     for lb in bitriver_lbs(ctx):
+        if lb.role is Role.CDN:
+            # A CDN picks its origin by host name (www to the viewer's balancer, api to the API
+            # pool), which routes do not carry: the paths are the origin balancer's to route.
+            continue
         routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
         home = graph.environment_of(lb.id)
         # Targets outside the tree count for the LB that routes to them only.

@@ -1,0 +1,513 @@
+"""Cloudflare: what ``cloudflare_*`` resources mean for the graph (provider v4 and v5 names).
+
+A zone whose DNS records are proxied is a CDN: one component per zone, serving HTTPS on 443,
+whose origins are what the proxied records point at (joined like a load balancer's backend
+servers: an Elastic IP's instance, an ALB by its DNS name, an address). How Cloudflare pulls
+from them is the zone's SSL mode (v4 ``cloudflare_zone_settings_override`` ``settings.ssl``,
+v5 ``cloudflare_zone_setting`` with ``setting_id = "ssl"``): ``strict`` is verified HTTPS,
+``full`` unverified HTTPS, ``flexible`` and ``off`` plain HTTP. Authenticated origin pulls
+(mTLS to the origin) or a token-authentication rule (``is_timed_hmac_valid_v0``) sign segment
+requests. Load balancers (pools of origins with a monitor) route through the same document; a
+tunnel (``cloudflare_tunnel`` / ``cloudflare_zero_trust_tunnel_cloudflared``) is a CDN of its
+own whose ingress rules are its routes, and whose origins need no inbound port.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Role
+from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
+from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
+from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.providers.base import LoadBalancer
+from bitriver_lint.vocabulary import Runtime
+
+RECORDS = ("cloudflare_record", "cloudflare_dns_record")
+ZONE_SETTINGS_V4 = "cloudflare_zone_settings_override"
+ZONE_SETTING_V5 = "cloudflare_zone_setting"
+ORIGIN_PULLS = ("cloudflare_authenticated_origin_pulls", "cloudflare_authenticated_origin_pulls_settings")
+TUNNELS = ("cloudflare_tunnel", "cloudflare_zero_trust_tunnel_cloudflared")
+TUNNEL_CONFIGS = ("cloudflare_tunnel_config", "cloudflare_zero_trust_tunnel_cloudflared_config")
+LOAD_BALANCER = "cloudflare_load_balancer"
+POOL = "cloudflare_load_balancer_pool"
+MONITOR = "cloudflare_load_balancer_monitor"
+RULESETS = ("cloudflare_ruleset", "cloudflare_filter")
+
+_HTTPS_MODES = {"strict": True, "full": True, "flexible": False, "off": False}
+# A rule expression that validates a signed URL token (Cloudflare's token authentication).
+_TOKEN_AUTH = "is_timed_hmac_valid_v0"
+# A path literal in a rule expression: starts_with(http.request.uri.path, "/hls/"), ... contains "/hls/".
+_RULE_PATH = re.compile(r'http\.request\.uri\.path\b[^"]{0,40}"(/[^"]*)"')
+_REFERENCE = re.compile(r'[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*(\[("[^"]*"|\d+)\])?')
+# Cloudflare caches by file extension by default (js, css, fonts, images): the viewer's hashed
+# bundle under /_next/static/ is cached at the edge without a rule.
+DEFAULT_CACHED = ["/_next/static/"]
+_UNSIGNED = ("no authenticated origin pulls (mTLS) on the zone and no token-authentication rule "
+             f"({_TOKEN_AUTH})")
+
+
+def _text(value: Any) -> str:
+    return value.raw if isinstance(value, Unknown) else str(value)
+
+
+def zone_key(resource: Body) -> str:
+    """Which zone a resource belongs to, as written (``cloudflare_zone.live``, a variable)."""
+    zone = resource.arg("zone_id")
+    text = _text(zone) if zone is not None else ""
+    return text.removesuffix(".id")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _body_strings(body: Body) -> Iterator[tuple[str, Location]]:
+    """Every string value in a resource, nested blocks included, with where it is written."""
+    for located in body.attributes.values():
+        for text in _strings(located.value):
+            yield text, located.location
+    for block in body.blocks:
+        yield from _body_strings(block)
+
+
+class Zone:
+    """What the files say of one zone: its SSL mode, origin pulls and signing rules."""
+
+    def __init__(self, key: str, location: Location) -> None:
+        self.key = key
+        self.keys = {key}  # every name the files give it
+        self.location = location
+        self.served = False  # a record proxied to an origin, or a load balancer: Cloudflare fronts something
+        self.ssl: Located[Any] | None = None
+        self.signed = False
+        self.segment_paths: list[tuple[str, Location]] = []
+
+    @property
+    def https(self) -> bool | None:
+        if self.ssl is None or not isinstance(self.ssl.value, str):
+            return None
+        return _HTTPS_MODES.get(self.ssl.value.lower())
+
+
+def _zones(module: TerraformModule) -> dict[str, Zone]:
+    """Every zone the module's proxied records, load balancers and settings name."""
+    zones: dict[str, Zone] = {}
+
+    def zone(resource: ResourceInstance) -> Zone:
+        key = zone_key(resource)
+        return zones.setdefault(key, Zone(key, resource.location))
+
+    for record in module.of_type(*RECORDS):
+        if record.arg("proxied") is True:
+            zone(record).served |= _tunnel_of(module, record) is None
+    for balancer in module.of_type(LOAD_BALANCER):
+        zone(balancer).served = True
+    for override in module.of_type(ZONE_SETTINGS_V4):
+        for settings in override.nested("settings"):
+            ssl = settings.get("ssl")
+            if ssl is not None:
+                zone(override).ssl = ssl
+            if settings.arg("tls_client_auth") == "on":
+                zone(override).signed = True
+    for setting in module.of_type(ZONE_SETTING_V5):
+        if setting.arg("setting_id") == "ssl":
+            value = setting.get("value")
+            if value is not None:
+                zone(setting).ssl = value
+        elif setting.arg("setting_id") == "tls_client_auth" and setting.arg("value") == "on":
+            zone(setting).signed = True
+    for pulls in module.of_type(*ORIGIN_PULLS):
+        enabled = pulls.arg("enabled")
+        per_host = [c for c in pulls.nested("config") if c.arg("enabled") is not False]
+        if enabled is True or per_host:
+            zone(pulls).signed = True
+    for ruleset in module.of_type(*RULESETS):
+        key = zone_key(ruleset)
+        for text, where in _body_strings(ruleset):
+            target = zones.get(key) if key else None
+            targets = [target] if target is not None else list(zones.values())
+            for found in targets:
+                if _TOKEN_AUTH in text:
+                    found.signed = True
+                found.segment_paths.extend((m.group(1), where) for m in _RULE_PATH.finditer(text))
+    # A zone's settings written against another name for it (a variable in one place, the
+    # zone resource in another): one zone in the module is that zone.
+    if len(zones) > 1:
+        named = [z for z in zones.values() if z.key.startswith("cloudflare_zone.")]
+        others = [z for z in zones.values() if not z.key.startswith("cloudflare_zone.")]
+        if len(named) == 1 and others:
+            for other in others:
+                _merge(named[0], other)
+                del zones[other.key]
+    return zones
+
+
+def _merge(into: Zone, other: Zone) -> None:
+    into.keys |= other.keys
+    into.served = into.served or other.served
+    into.ssl = into.ssl or other.ssl
+    into.signed = into.signed or other.signed
+    into.segment_paths.extend(other.segment_paths)
+
+
+def _belongs(zone: Zone, resource: ResourceInstance) -> bool:
+    return zone_key(resource) in zone.keys
+
+
+def _origin_host(module: TerraformModule, content: Any) -> str | None:
+    """The name the join knows a record's target by: an address as written, or the component a
+    reference names (``aws_eip.api.public_ip`` is the instance the Elastic IP is attached to,
+    ``aws_lb.origin.dns_name`` the load balancer). None: a tunnel's name, or nothing readable."""
+    if isinstance(content, str):
+        return None if content.endswith(".cfargotunnel.com") else content.strip().rstrip(".") or None
+    if not isinstance(content, Unknown):
+        return None
+    # A reference the evaluator left whole (aws_eip.api["a"].public_ip) still names its target.
+    written = _REFERENCE.match(content.raw)
+    ref = content.names[0] if content.names else (written.group(0) if written else "")
+    if not ref:
+        return None
+    kind = ref.split(".")[0]
+    if kind in TUNNELS or ".cfargotunnel.com" in content.raw:
+        return None
+    if kind == "aws_eip":
+        eip = module.find("aws_eip", ref)
+        target = eip.arg("instance") if eip is not None else None
+        if isinstance(target, str):
+            instance = module.find("aws_instance", target)
+            return instance.full_address if instance is not None else target
+        return None
+    instances = [i for i in module.of_resource(ref.split("[")[0]) if i.named_by(ref)]
+    if kind in ("aws_lb", "aws_alb"):
+        return instances[0].full_label if instances else module.prefix + ref
+    if instances:
+        return instances[0].full_address
+    return None
+
+
+def _names_tunnel(tunnel: ResourceInstance, value: Any) -> bool:
+    """Whether a record's content or a pool origin's address is this tunnel's host name
+    (``<tunnel id>.cfargotunnel.com``, however the id is written)."""
+    names = value.names if isinstance(value, Unknown) else ()
+    return any(tunnel.named_by(n) for n in names) or tunnel.ref in _text(value)
+
+
+def _tunnel_of(module: TerraformModule, record: ResourceInstance) -> ResourceInstance | None:
+    content = record.arg("content", record.arg("value"))
+    found = next((t for t in module.of_type(*TUNNELS) if _names_tunnel(t, content)), None)
+    if found is None and _text(content).endswith(".cfargotunnel.com"):
+        # A tunnel created elsewhere, by its id: no origin of ours to join.
+        return next(iter(module.of_type(*TUNNELS)), record)
+    return found
+
+
+class Cloudflare:
+    name = "cloudflare"
+
+    def handles(self, resource_type: str) -> bool:
+        return resource_type.startswith("cloudflare_")
+
+    def nodes(self, module: TerraformModule, resources: Sequence[ResourceInstance], ctx: BuildContext) -> None:
+        del resources
+        zones = _zones(module)
+        for zone in zones.values():
+            if zone.served:
+                _add_zone(ctx, module, zone)
+        for tunnel in module.of_type(*TUNNELS):
+            _add_tunnel(ctx, module, tunnel, zones)
+
+    def load_balancers(self, module: TerraformModule, resources: Sequence[ResourceInstance],
+                       ctx: BuildContext) -> list[LoadBalancer]:
+        del resources
+        zones = _zones(module)
+        out: list[LoadBalancer] = []
+        for zone in (z for z in zones.values() if z.served):
+            out.append(LoadBalancer(_zone_document(module, zone), runner=_zone_id(module, zone)))
+        for tunnel in module.of_type(*TUNNELS):
+            doc = _tunnel_document(module, tunnel)
+            if doc is not None:
+                out.append(LoadBalancer(doc, runner=node_id(module, tunnel.full_label)))
+        return out
+
+
+def _zone_id(module: TerraformModule, zone: Zone) -> str:
+    return node_id(module, f"cloudflare:{zone.key or 'zone'}")
+
+
+def _zone_name(module: TerraformModule, zone: Zone) -> str:
+    if zone.key.startswith("cloudflare_zone."):
+        return module.prefix + zone.key
+    return f"cloudflare zone {zone.key}" if zone.key else "cloudflare zone"
+
+
+def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
+    """The zone as a CDN: an origin per proxied record, a behaviour per record and rule path."""
+    origins: list[CdnOrigin] = []
+    behaviours: list[CdnBehaviour] = []
+    ssl = zone.ssl or Located(Unknown(("ssl",), "ssl", why="is not set for this zone in these files (Cloudflare "
+                                      "picks the mode from the zone's plan and age)"), zone.location)
+    unverified = ssl if zone.https and isinstance(ssl.value, str) and ssl.value.lower() == "full" else None
+    for record in module.of_type(*RECORDS):
+        if record.arg("proxied") is not True or not _belongs(zone, record):
+            continue
+        name = _text(record.arg("name", record.label))
+        if _tunnel_of(module, record) is not None:
+            continue  # the tunnel carries it: see _add_tunnel
+        origins.append(CdnOrigin(id=name, location=record.location, custom=True, protocol_policy=ssl, setting="ssl",
+                                 https=zone.https, unverified=unverified))
+        behaviours.append(CdnBehaviour(path=f"{name}/*", origin=name, signed=zone.signed, location=record.location,
+                                       missing=_UNSIGNED))
+    for balancer in module.of_type(LOAD_BALANCER):
+        if _belongs(zone, balancer):
+            name = _text(balancer.arg("name", balancer.label))
+            origins.append(CdnOrigin(id=name, location=balancer.location, custom=True, protocol_policy=ssl,
+                                     setting="ssl", https=zone.https, unverified=unverified))
+    for path, where in zone.segment_paths:
+        behaviours.append(CdnBehaviour(path=path, origin=None, signed=zone.signed, location=where, missing=_UNSIGNED))
+    component = Component(id=_zone_id(module, zone), name=_zone_name(module, zone), role=Role.CDN,
+                          role_reason="proxied Cloudflare DNS records", origin="cloudflare",
+                          location=zone.location, origins=origins, behaviours=behaviours, ports_known=True,
+                          runtime=Runtime.MANAGED, resource_type="cloudflare_zone", cached_paths=list(DEFAULT_CACHED),
+                          settings={"ssl": zone.ssl})
+    ctx.graph.add(component)
+    ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
+                                    location=zone.location, reason="Cloudflare serves HTTPS"))
+
+
+def _zone_document(module: TerraformModule, zone: Zone) -> ProxyConfig:
+    """The zone's proxied records and load balancers as one load-balancer document."""
+    where = zone.location
+    doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=_zone_name(module, zone))
+    frontend = Frontend("edge", where, [Bind("", 443, True, where)])
+    scheme = "https" if zone.https else "http"
+    port = 443 if zone.https else 80
+    for record in module.of_type(*RECORDS):
+        if record.arg("proxied") is not True or not _belongs(zone, record):
+            continue
+        if _tunnel_of(module, record) is not None:
+            continue
+        host = _origin_host(module, record.arg("content", record.arg("value")))
+        name = f"record {_text(record.arg('name', record.label))}"
+        backend = Backend(name, record.location)
+        if host is not None:
+            backend.servers.append(Server(host, port, record.location, scheme))
+        doc.backends[name] = backend
+        frontend.routes.append(RouteRule(None, name, record.location))
+    for balancer in module.of_type(LOAD_BALANCER):
+        if not _belongs(zone, balancer):
+            continue
+        pools = balancer.arg("default_pool_ids", balancer.arg("default_pools"))
+        for pool_ref in pools if isinstance(pools, list) else []:
+            pool = module.find(POOL, pool_ref)
+            if pool is None:
+                continue
+            name = pool.full_label
+            if name not in doc.backends:
+                doc.backends[name] = _pool_backend(module, pool, scheme, port)
+            frontend.routes.append(RouteRule(None, name, balancer.location))
+    doc.frontends.append(frontend)
+    return doc
+
+
+def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, port: int) -> Backend:
+    backend = Backend(pool.full_label, pool.location)
+    monitor = module.find(MONITOR, pool.arg("monitor"))
+    if monitor is not None and isinstance(monitor.arg("port"), int) and monitor.arg("port"):
+        # The monitor's port is where the origins serve (v4 origins have no port of their own).
+        port = monitor.arg("port")
+    if monitor is not None:
+        kind = str(monitor.arg("type") or "http").lower()
+        if kind in ("http", "https"):
+            path = monitor.get("path")
+            # The API's default monitor path is "/" when none is written.
+            backend.health = HealthSpec(path.location if path else monitor.location,
+                                        path.value if path and isinstance(path.value, str) else "/",
+                                        str(monitor.arg("method") or "GET"))
+        else:
+            backend.health = HealthSpec(monitor.location, None)
+    for origin in pool.nested("origins"):
+        if origin.arg("enabled") is False:
+            continue
+        host = _origin_host(module, origin.arg("address"))
+        origin_port = origin.arg("port")
+        if host is not None:
+            backend.servers.append(Server(host, origin_port if isinstance(origin_port, int) and origin_port else port,
+                                          origin.location, scheme))
+    return backend
+
+
+# -- tunnels ----------------------------------------------------------------------------------
+
+def _configs_of(module: TerraformModule, tunnel: ResourceInstance) -> list[ResourceInstance]:
+    return [c for c in module.of_type(*TUNNEL_CONFIGS) if tunnel.named_by(c.arg("tunnel_id"))
+            or (isinstance(c.arg("tunnel_id"), Unknown) and tunnel.ref in _text(c.arg("tunnel_id")))]
+
+
+class Ingress:
+    """One ingress rule of a tunnel, in Terraform's v4 (blocks) or v5 (attributes) shape."""
+
+    def __init__(self, hostname: Any, path: Any, service: Located[Any] | None, no_verify: Located[Any] | None,
+                 location: Location) -> None:
+        self.hostname = hostname if isinstance(hostname, str) else None
+        self.path = path if isinstance(path, str) else None
+        self.service = service
+        self.no_verify = no_verify
+        self.location = location
+
+
+def ingress_rules(config: ResourceInstance) -> list[Ingress]:
+    out: list[Ingress] = []
+    for block in config.nested("config"):
+        default_verify = _no_verify(block)
+        for rule in [*block.nested("ingress_rule"), *block.nested("ingress")]:
+            out.append(Ingress(rule.arg("hostname"), rule.arg("path"), rule.get("service"),
+                               _no_verify(rule) or default_verify, rule.location))
+    return out
+
+
+def _no_verify(body: Body) -> Located[Any] | None:
+    for request in body.nested("origin_request"):
+        flag = request.get("no_tls_verify")
+        if flag is not None and flag.value is True:
+            return flag
+    return None
+
+
+def _add_tunnel(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInstance, zones: dict[str, Zone]) -> None:
+    """A tunnel: a CDN whose connector dials out, with an origin per ingress rule."""
+    origins: list[CdnOrigin] = []
+    behaviours: list[CdnBehaviour] = []
+    signed = any(z.signed for z in zones.values())
+    for config in _configs_of(module, tunnel):
+        for rule in ingress_rules(config):
+            service = rule.service
+            if service is None or not isinstance(service.value, str) or "://" not in service.value:
+                continue
+            origin_id = f"{rule.hostname or '*'}{rule.path or ''}"
+            # The edge reaches the connector through the tunnel; only a certificate the
+            # connector is told not to check leaves the last hop open.
+            origins.append(CdnOrigin(id=origin_id, location=rule.location, custom=True, protocol_policy=service,
+                                     setting="service", https=True, unverified=rule.no_verify))
+            behaviours.append(CdnBehaviour(path=rule.path or f"{rule.hostname or '*'}/*", origin=origin_id,
+                                           signed=signed, location=rule.location, missing=_UNSIGNED))
+    component = Component(id=node_id(module, tunnel.full_label), name=tunnel.full_label, role=Role.CDN,
+                          role_reason=tunnel.type, origin="cloudflare", location=tunnel.location,
+                          origins=origins, behaviours=behaviours, ports_known=True, runtime=Runtime.MANAGED,
+                          resource_type=tunnel.type, tunnel=True, cached_paths=list(DEFAULT_CACHED))
+    ctx.graph.add(component)
+    # Where a zone of the module fronts origins too, its edge is the one TLS termination point
+    # for the tunnel's hostnames as well; the tunnel's listener is only where its routes start.
+    fronted = any(z.served for z in zones.values())
+    ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443,
+                                    tls=not fronted, location=tunnel.location,
+                                    reason="TLS ends at the zone's edge" if fronted
+                                    else "Cloudflare serves the tunnel's hostnames over HTTPS"))
+
+
+def _tunnel_document(module: TerraformModule, tunnel: ResourceInstance) -> ProxyConfig | None:
+    configs = _configs_of(module, tunnel)
+    if not configs:
+        return None
+    where = tunnel.location
+    doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=tunnel.full_label)
+    frontend = Frontend("tunnel", where, [Bind("", 443, True, where)])
+    connectors = _connectors(module, tunnel)
+    health = _monitor_through(module, tunnel)
+    for index, rule in enumerate(r for c in configs for r in ingress_rules(c)):
+        add_ingress(doc, frontend, rule.service, rule.hostname, rule.path, rule.location, index)
+        backend = doc.backends.get(f"ingress {index + 1}")
+        if backend is not None and health is not None:
+            backend.health = health
+        if backend is not None and connectors:
+            # localhost is the machine the connector runs on: each instance that starts it.
+            backend.servers = [Server(host, s.port, s.location, s.scheme) if _local(s.host) else s
+                               for s in backend.servers for host in (connectors if _local(s.host) else [s.host])]
+    doc.frontends.append(frontend)
+    return doc
+
+
+def _monitor_through(module: TerraformModule, tunnel: ResourceInstance) -> HealthSpec | None:
+    """The check of a load-balancer pool whose origin is this tunnel: its monitor probes the
+    services behind the tunnel."""
+    for pool in module.of_type(POOL):
+        for origin in pool.nested("origins"):
+            if _names_tunnel(tunnel, origin.arg("address")):
+                return _pool_backend(module, pool, "https", 443).health
+    return None
+
+
+def _local(host: str) -> bool:
+    return host.lower() == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
+
+
+def _connectors(module: TerraformModule, tunnel: ResourceInstance) -> list[str]:
+    """The instances whose user data starts this tunnel's connector: with its token, from the
+    tunnel (v4 ``tunnel_token``) or from a token data source (v5) that names the tunnel."""
+    tokens = {tunnel.ref} | {d.ref for d in module.data if tunnel.named_by(d.arg("tunnel_id"))}
+    found: list[str] = []
+    for instance in module.of_type("aws_instance"):
+        data = instance.arg("user_data")
+        names = set(data.names) if isinstance(data, Unknown) else set()
+        text = data.raw if isinstance(data, Unknown) else str(data or "")
+        if names & tokens or any(t in text for t in tokens):
+            found.append(instance.full_address)
+    return found
+
+
+def add_ingress(doc: ProxyConfig, frontend: Frontend, service: Located[Any] | None, hostname: str | None,
+                path: str | None, where: Location, index: int) -> None:
+    """One ingress rule as a route to a backend of one server (``http://localhost:8080``); a
+    ``http_status:404`` answer routes nowhere. Shared with the ``cloudflared`` config reader."""
+    if service is None or not isinstance(service.value, str):
+        return
+    url = service.value.strip()
+    if "://" not in url:
+        return  # http_status:NNN, hello_world, bastion: the connector answers itself
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return
+    scheme = parts.scheme.lower()
+    if port is None:
+        port = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
+    if parts.hostname is None or port is None:
+        return
+    name = f"ingress {index + 1}"
+    backend = Backend(name, where)
+    backend.servers.append(Server(parts.hostname, port, service.location,
+                                  "https" if scheme in ("https", "wss") else
+                                  ("tcp" if scheme in ("tcp", "ssh", "rdp", "unix") else "http")))
+    doc.backends[name] = backend
+    route_path = _path_prefix(path)
+    frontend.routes.append(RouteRule(route_path, name, where))
+    del hostname  # the host name selects the rule, not a path: every rule starts at "/"
+
+
+def _path_prefix(pattern: str | None) -> str | None:
+    """An ingress ``path`` regex as the prefix it matches (``^/api/.*`` -> ``/api/``), when it
+    is one; None for no path (everything)."""
+    if not pattern:
+        return None
+    text = pattern.removeprefix("^")
+    literal = re.match(r"[A-Za-z0-9/_.\-]*", text)
+    prefix = literal.group(0) if literal else ""
+    if not prefix.startswith("/"):
+        return pattern  # not anchored at a path prefix (\.m3u8$): the pattern as written
+    return prefix.removesuffix(".") or "/"
+
+
+CLOUDFLARE = Cloudflare()
