@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Role
+from bitriver_lint.loaders.cloudflared import add_ingress
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
@@ -382,15 +382,15 @@ def _no_verify(body: Body) -> Located[Any] | None:
     for request in body.nested("origin_request"):
         flag = request.get("no_tls_verify")
         if flag is not None and flag.value is True:
-            return flag
+            return Located("true", flag.location)
     return None
 
 
 def _add_tunnel(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInstance, zones: dict[str, Zone]) -> None:
-    """A tunnel: a CDN whose connector dials out, with an origin per ingress rule."""
+    """A tunnel: a CDN whose connector dials out, with an origin per ingress rule. The edge
+    reaches the origin only through the tunnel, which both ends authenticate (the mutual TLS
+    the guide asks of segment pulls): its rules are no unsigned segment behaviours."""
     origins: list[CdnOrigin] = []
-    behaviours: list[CdnBehaviour] = []
-    signed = any(z.signed for z in zones.values())
     for config in _configs_of(module, tunnel):
         for rule in ingress_rules(config):
             service = rule.service
@@ -400,12 +400,11 @@ def _add_tunnel(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInst
             # The edge reaches the connector through the tunnel; only a certificate the
             # connector is told not to check leaves the last hop open.
             origins.append(CdnOrigin(id=origin_id, location=rule.location, custom=True, protocol_policy=service,
-                                     setting="service", https=True, unverified=rule.no_verify))
-            behaviours.append(CdnBehaviour(path=rule.path or f"{rule.hostname or '*'}/*", origin=origin_id,
-                                           signed=signed, location=rule.location, missing=_UNSIGNED))
+                                     setting="no_tls_verify", https=True,
+                                     unverified=rule.no_verify if service.value.startswith("https") else None))
     component = Component(id=node_id(module, tunnel.full_label), name=tunnel.full_label, role=Role.CDN,
                           role_reason=tunnel.type, origin="cloudflare", location=tunnel.location,
-                          origins=origins, behaviours=behaviours, ports_known=True, runtime=Runtime.MANAGED,
+                          origins=origins, ports_known=True, runtime=Runtime.MANAGED,
                           resource_type=tunnel.type, tunnel=True, cached_paths=list(DEFAULT_CACHED))
     ctx.graph.add(component)
     # Where a zone of the module fronts origins too, its edge is the one TLS termination point
@@ -427,7 +426,7 @@ def _tunnel_document(module: TerraformModule, tunnel: ResourceInstance) -> Proxy
     connectors = _connectors(module, tunnel)
     health = _monitor_through(module, tunnel)
     for index, rule in enumerate(r for c in configs for r in ingress_rules(c)):
-        add_ingress(doc, frontend, rule.service, rule.hostname, rule.path, rule.location, index)
+        add_ingress(doc, frontend, rule.service, rule.path, rule.location, index)
         backend = doc.backends.get(f"ingress {index + 1}")
         if backend is not None and health is not None:
             backend.health = health
@@ -465,49 +464,6 @@ def _connectors(module: TerraformModule, tunnel: ResourceInstance) -> list[str]:
         if names & tokens or any(t in text for t in tokens):
             found.append(instance.full_address)
     return found
-
-
-def add_ingress(doc: ProxyConfig, frontend: Frontend, service: Located[Any] | None, hostname: str | None,
-                path: str | None, where: Location, index: int) -> None:
-    """One ingress rule as a route to a backend of one server (``http://localhost:8080``); a
-    ``http_status:404`` answer routes nowhere. Shared with the ``cloudflared`` config reader."""
-    if service is None or not isinstance(service.value, str):
-        return
-    url = service.value.strip()
-    if "://" not in url:
-        return  # http_status:NNN, hello_world, bastion: the connector answers itself
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return
-    scheme = parts.scheme.lower()
-    if port is None:
-        port = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
-    if parts.hostname is None or port is None:
-        return
-    name = f"ingress {index + 1}"
-    backend = Backend(name, where)
-    backend.servers.append(Server(parts.hostname, port, service.location,
-                                  "https" if scheme in ("https", "wss") else
-                                  ("tcp" if scheme in ("tcp", "ssh", "rdp", "unix") else "http")))
-    doc.backends[name] = backend
-    route_path = _path_prefix(path)
-    frontend.routes.append(RouteRule(route_path, name, where))
-    del hostname  # the host name selects the rule, not a path: every rule starts at "/"
-
-
-def _path_prefix(pattern: str | None) -> str | None:
-    """An ingress ``path`` regex as the prefix it matches (``^/api/.*`` -> ``/api/``), when it
-    is one; None for no path (everything)."""
-    if not pattern:
-        return None
-    text = pattern.removeprefix("^")
-    literal = re.match(r"[A-Za-z0-9/_.\-]*", text)
-    prefix = literal.group(0) if literal else ""
-    if not prefix.startswith("/"):
-        return pattern  # not anchored at a path prefix (\.m3u8$): the pattern as written
-    return prefix.removesuffix(".") or "/"
 
 
 CLOUDFLARE = Cloudflare()
