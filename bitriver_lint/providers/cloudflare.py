@@ -26,6 +26,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
+from bitriver_lint.providers.origins import origin_host
 from bitriver_lint.vocabulary import Runtime
 
 RECORDS = ("cloudflare_record", "cloudflare_dns_record")
@@ -44,7 +45,6 @@ _HTTPS_MODES = {"strict": True, "full": True, "flexible": False, "off": False}
 _TOKEN_AUTH = "is_timed_hmac_valid_v0"
 # A path literal in a rule expression: starts_with(http.request.uri.path, "/hls/"), ... contains "/hls/".
 _RULE_PATH = re.compile(r'http\.request\.uri\.path\b[^"]{0,40}"(/[^"]*)"')
-_REFERENCE = re.compile(r'[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*(\[("[^"]*"|\d+)\])?')
 # Cloudflare caches by file extension by default (js, css, fonts, images): the viewer's hashed
 # bundle under /_next/static/ is cached at the edge without a rule.
 DEFAULT_CACHED = ["/_next/static/"]
@@ -167,37 +167,6 @@ def _belongs(zone: Zone, resource: ResourceInstance) -> bool:
     return zone_key(resource) in zone.keys
 
 
-def _origin_host(module: TerraformModule, content: Any) -> str | None:
-    """The name the join knows a record's target by: an address as written, or the component a
-    reference names (``aws_eip.api.public_ip`` is the instance the Elastic IP is attached to,
-    ``aws_lb.origin.dns_name`` the load balancer). None: a tunnel's name, or nothing readable."""
-    if isinstance(content, str):
-        return None if content.endswith(".cfargotunnel.com") else content.strip().rstrip(".") or None
-    if not isinstance(content, Unknown):
-        return None
-    # A reference the evaluator left whole (aws_eip.api["a"].public_ip) still names its target.
-    written = _REFERENCE.match(content.raw)
-    ref = content.names[0] if content.names else (written.group(0) if written else "")
-    if not ref:
-        return None
-    kind = ref.split(".")[0]
-    if kind in TUNNELS or ".cfargotunnel.com" in content.raw:
-        return None
-    if kind == "aws_eip":
-        eip = module.find("aws_eip", ref)
-        target = eip.arg("instance") if eip is not None else None
-        if isinstance(target, str):
-            instance = module.find("aws_instance", target)
-            return instance.full_address if instance is not None else target
-        return None
-    instances = [i for i in module.of_resource(ref.split("[")[0]) if i.named_by(ref)]
-    if kind in ("aws_lb", "aws_alb"):
-        return instances[0].full_label if instances else module.prefix + ref
-    if instances:
-        return instances[0].full_address
-    return None
-
-
 def _names_tunnel(tunnel: ResourceInstance, value: Any) -> bool:
     """Whether a record's content or a pool origin's address is this tunnel's host name
     (``<tunnel id>.cfargotunnel.com``, however the id is written)."""
@@ -299,7 +268,7 @@ def _zone_document(module: TerraformModule, zone: Zone) -> ProxyConfig:
             continue
         if _tunnel_of(module, record) is not None:
             continue
-        host = _origin_host(module, record.arg("content", record.arg("value")))
+        host = origin_host(module, record.arg("content", record.arg("value")))
         name = f"record {_text(record.arg('name', record.label))}"
         backend = Backend(name, record.location)
         if host is not None:
@@ -341,7 +310,7 @@ def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, 
     for origin in pool.nested("origins"):
         if origin.arg("enabled") is False:
             continue
-        host = _origin_host(module, origin.arg("address"))
+        host = origin_host(module, origin.arg("address"))
         origin_port = origin.arg("port")
         if host is not None:
             backend.servers.append(Server(host, origin_port if isinstance(origin_port, int) and origin_port else port,
