@@ -362,7 +362,7 @@ def _add_tunnel(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInst
     origins: list[CdnOrigin] = []
     for config in _configs_of(module, tunnel):
         for rule in ingress_rules(config):
-            service = rule.service
+            service = _service_url(module, rule.service)
             if service is None or not isinstance(service.value, str) or "://" not in service.value:
                 continue
             origin_id = f"{rule.hostname or '*'}{rule.path or ''}"
@@ -395,7 +395,7 @@ def _tunnel_document(module: TerraformModule, tunnel: ResourceInstance) -> Proxy
     connectors = _connectors(module, tunnel)
     health = _monitor_through(module, tunnel)
     for index, rule in enumerate(r for c in configs for r in ingress_rules(c)):
-        add_ingress(doc, frontend, rule.service, rule.path, rule.location, index)
+        add_ingress(doc, frontend, _service_url(module, rule.service), rule.path, rule.location, index)
         backend = doc.backends.get(f"ingress {index + 1}")
         if backend is not None and health is not None:
             backend.health = health
@@ -415,6 +415,25 @@ def _monitor_through(module: TerraformModule, tunnel: ResourceInstance) -> Healt
             if _names_tunnel(tunnel, origin.arg("address")):
                 return _pool_backend(module, pool, "https", 443).health
     return None
+
+
+# A service written around a reference: "https://${aws_lb.origin.dns_name}:8443".
+_TEMPLATED_URL = re.compile(r'"?(\w+)://\$\{([^{}]+)\}(:\d+)?/?"?')
+
+
+def _service_url(module: TerraformModule, service: Located[Any] | None) -> Located[Any] | None:
+    """A rule's service as a URL whose host the join knows: one built from a reference names
+    what the reference names (the load balancer, the instance)."""
+    if service is None or not isinstance(service.value, Unknown):
+        return service
+    found = _TEMPLATED_URL.fullmatch(service.value.raw.strip())
+    if found is None:
+        return service
+    inner = found.group(2).strip()
+    host = origin_host(module, Unknown(tuple(n for n in service.value.names if inner.startswith(n)), inner))
+    if host is None:
+        return service
+    return Located(f"{found.group(1)}://{host}{found.group(3) or ''}", service.location)
 
 
 def _local(host: str) -> bool:
