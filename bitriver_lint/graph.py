@@ -166,6 +166,9 @@ class Component(Payload):
     # A tunnel (Cloudflare Tunnel): its connector dials out to the edge, so what it routes to
     # needs no inbound port at all.
     tunnel: bool = False
+    # Routing the files do not let us read (a Fastly condition on a header, a VCL snippet that
+    # sets the backend): which paths reach which origin there is unknown, and said so.
+    unknown_routes: list[Located[Any]] = Field(default_factory=list)
     # A bucket: public-access guards switched off, and its versioning status.
     public_flags: list[Located[bool]] = Field(default_factory=list)
     versioning: Located[Any] | None = None

@@ -377,3 +377,92 @@ resource "fastly_service_vcl" "live" {
     found = findings(tmp_path / "open", opened, "BRL106")
     assert [(rule, at) for rule, at, _ in found] == [("BRL106", "main.tf:4:3")]
     assert "203.0.113.0/24" in found[0][2]
+
+
+# -- hostile Terraform for these providers: any shape of their resources, no internal error ------
+
+_CF_TYPES = ("cloudflare_record", "cloudflare_dns_record", "cloudflare_zone_settings_override",
+             "cloudflare_zone_setting", "cloudflare_authenticated_origin_pulls", "cloudflare_load_balancer",
+             "cloudflare_load_balancer_pool", "cloudflare_load_balancer_monitor", "cloudflare_tunnel",
+             "cloudflare_tunnel_config", "cloudflare_zero_trust_tunnel_cloudflared_config", "cloudflare_ruleset",
+             "fastly_service_vcl", "fastly_service_compute", "aws_eip", "aws_lb", "aws_instance")
+_CF_KEYS = ("zone_id", "name", "content", "value", "proxied", "settings", "ssl", "setting_id", "enabled",
+            "default_pool_ids", "default_pools", "origins", "address", "port", "monitor", "type", "path", "method",
+            "tunnel_id", "config", "ingress_rule", "ingress", "service", "hostname", "origin_request",
+            "no_tls_verify", "rules", "expression", "backend", "use_ssl", "ssl_check_cert", "healthcheck",
+            "request_condition", "condition", "statement", "snippet", "content", "shield", "instance", "user_data")
+_CF_WORDS = ("strict", "full", "flexible", "off", "${cloudflare_zone.z.id}", "${aws_eip.e.public_ip}",
+             "${aws_lb.l.dns_name}", "https://${aws_lb.l.dns_name}", "http://localhost:8080", "http_status:404",
+             "${cloudflare_tunnel.t.id}.cfargotunnel.com", 'req.url ~ "^/api/"', "is_timed_hmac_valid_v0",
+             'starts_with(http.request.uri.path, "/hls/")', "/healthz", "10.0.1.10", "api", "cloudflare_tunnel.t")
+
+
+def test_provider_resources_of_any_shape_never_make_an_internal_error(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from test_loader_properties import _tree
+
+    from bitriver_lint.config import Config
+    from bitriver_lint.engine import scan
+
+    bodies = st.dictionaries(st.sampled_from(["a", "b", "t", "z", "e", "l"]),
+                             st.dictionaries(st.sampled_from(_CF_KEYS), _tree(_CF_KEYS, _CF_WORDS), max_size=6),
+                             min_size=1, max_size=2)
+
+    @given(resources=st.dictionaries(st.sampled_from(_CF_TYPES), bodies, min_size=1, max_size=5))
+    def check(resources: dict[str, object]) -> None:
+        root = tmp_path_factory.mktemp("hostile")
+        (root / "main.tf.json").write_text(json.dumps({"resource": resources}), encoding="utf-8")
+        report = scan([root], Config(), root=root)
+        assert report.errors == (), report.tracebacks
+
+    check()
+
+
+_FASTLY_ROUTED = """resource "fastly_service_vcl" "live" {
+  name = "live"
+
+  condition {
+    name      = "hls-host"
+    statement = "req.http.host == \\"hls.example.com\\""
+    type      = "REQUEST"
+  }
+
+  backend {
+    name              = "segments"
+    address           = "origin.example.com"
+    port              = 443
+    use_ssl           = true
+    ssl_cert_hostname = "origin.example.com"
+    request_condition = "hls-host"
+  }
+%s}
+"""
+_TOKEN_SNIPPET = """
+  snippet {
+    name    = "token"
+    type    = "recv"
+    content = "if (!digest.secure_is_equal(req.url.qs, \\"x\\")) { error 403; }"
+  }
+"""
+_BACKEND_SNIPPET = """
+  snippet {
+    name    = "route"
+    type    = "recv"
+    content = "if (req.url ~ \\"^/hls/\\") { set req.backend = F_segments; }"
+  }
+"""
+
+
+@pytest.mark.parametrize(("extra", "notes"), [
+    ("", [("fastly.tf:6:17", "condition hls-host picks backend segments by something other than a path prefix")]),
+    (_BACKEND_SNIPPET, [("fastly.tf:6:17", "condition hls-host"), ("fastly.tf:22:15", "VCL route chooses the "
+                                                                                    "backend in code")]),
+    (_TOKEN_SNIPPET, []),
+], ids=["host-condition", "vcl-sets-backend", "token-checked"])
+def test_fastly_routing_it_cannot_read_is_a_note_for_segment_signing(tmp_path: Path, extra: str,
+                                                                      notes: list[tuple[str, str]]) -> None:
+    found = findings(tmp_path, {"fastly.tf": _FASTLY_ROUTED % extra}, "BRL002")
+    assert [at for _, at, _ in found] == [at for at, _ in notes]
+    for (_, _, message), (_, part) in zip(found, notes, strict=True):
+        assert part in message and "BRL206" in message

@@ -251,6 +251,8 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
                            else behaviour.missing)
                 ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
                            f"{missing}", behaviour.location)
+        for route in cdn.unknown_routes:
+            ctx.need(route, "whether segments reach an origin there without signed URLs")
         for origin in origins.values():
             if origin.s3 and not origin.access_control:
                 control = ("a signed URL key (Cloud CDN reads a private bucket only with one)"

@@ -26,7 +26,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.origins import origin_host
+from bitriver_lint.providers.origins import origin_host, port_of
 from bitriver_lint.vocabulary import Runtime
 
 RECORDS = ("cloudflare_record", "cloudflare_dns_record")
@@ -294,9 +294,10 @@ def _zone_document(module: TerraformModule, zone: Zone) -> ProxyConfig:
 def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, port: int) -> Backend:
     backend = Backend(pool.full_label, pool.location)
     monitor = module.find(MONITOR, pool.arg("monitor"))
-    if monitor is not None and isinstance(monitor.arg("port"), int) and monitor.arg("port"):
+    monitor_port = port_of(monitor.arg("port")) if monitor is not None else None
+    if monitor_port is not None:
         # The monitor's port is where the origins serve (v4 origins have no port of their own).
-        port = monitor.arg("port")
+        port = monitor_port
     if monitor is not None:
         kind = str(monitor.arg("type") or "http").lower()
         if kind in ("http", "https"):
@@ -311,10 +312,8 @@ def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, 
         if origin.arg("enabled") is False:
             continue
         host = origin_host(module, origin.arg("address"))
-        origin_port = origin.arg("port")
         if host is not None:
-            backend.servers.append(Server(host, origin_port if isinstance(origin_port, int) and origin_port else port,
-                                          origin.location, scheme))
+            backend.servers.append(Server(host, port_of(origin.arg("port")) or port, origin.location, scheme))
     return backend
 
 

@@ -27,9 +27,9 @@ from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
-from bitriver_lint.model import Located
+from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.origins import origin_host
+from bitriver_lint.providers.origins import origin_host, port_of
 from bitriver_lint.vocabulary import Runtime
 
 SERVICES = ("fastly_service_vcl", "fastly_service_compute")
@@ -39,6 +39,7 @@ _PATH_TESTS = (
     re.compile(r'req\.url(?:\.path)?\s*==\s*"(/[^"]*)"'),
     re.compile(r'std\.prefixof\(\s*req\.url(?:\.path)?\s*,\s*"(/[^"]*)"\s*\)'),
 )
+_SETS_BACKEND = re.compile(r"\bset\s+req\.backend\s*=")
 # Fastly keeps what the origin marks cacheable; Next.js serves its hashed bundle as immutable.
 DEFAULT_CACHED = ["/_next/static/"]
 _UNSIGNED = ("no token check in the service's VCL (digest.hmac_sha256 / digest.secure_is_equal) and no client "
@@ -56,6 +57,15 @@ def condition_path(statement: Any) -> str | None:
             literal = re.match(r"[A-Za-z0-9/_\-.]*", found.group(1))
             return literal.group(0).rstrip(".") if literal else None
     return None
+
+
+def _statement_at(condition: Body) -> Location:
+    found = condition.get("statement")
+    return found.location if found is not None else condition.location
+
+
+def _text(value: Any) -> str:
+    return value.raw if isinstance(value, Unknown) else str(value)
 
 
 def _vcl_texts(service: ResourceInstance) -> list[str]:
@@ -106,6 +116,7 @@ def _add_service(ctx: BuildContext, module: TerraformModule, service: ResourceIn
     origins: list[CdnOrigin] = []
     behaviours: list[CdnBehaviour] = []
     settings: dict[str, Located[Any] | None] = {}
+    unknown: list[Located[Any]] = []
     for backend in service.nested("backend"):
         name = str(backend.arg("name", "backend"))
         use_ssl = _flag(backend, "use_ssl", False)
@@ -118,17 +129,29 @@ def _add_service(ctx: BuildContext, module: TerraformModule, service: ResourceIn
         mutual = backend.get("ssl_client_cert") is not None
         condition = conditions.get(str(backend.arg("request_condition")))
         if condition is not None:
-            path = condition_path(condition.arg("statement"))
+            statement = condition.arg("statement")
+            path = condition_path(statement)
             if path is not None:
                 behaviours.append(CdnBehaviour(path=path, origin=name, signed=token or mutual,
-                                               location=condition.key_location("statement"), missing=_UNSIGNED))
+                                               location=_statement_at(condition), missing=_UNSIGNED))
+            elif not (token or mutual):
+                unknown.append(Located(Unknown((f"condition {condition.arg('name')}",), _text(statement),
+                                               why=f"picks backend {name} by something other than a path prefix"),
+                                       _statement_at(condition)))
         shield = backend.get("shield")
         if shield is not None:
             settings[f"shield {name}"] = shield  # which POP shields the origin, shown in the graph
+    if not token:
+        for snippet in service.nested("snippet", "dynamicsnippet", "vcl"):
+            content = snippet.get("content")
+            if content is not None and isinstance(content.value, str) and _SETS_BACKEND.search(content.value):
+                unknown.append(Located(Unknown((f"VCL {snippet.arg('name')}",), "set req.backend",
+                                               why="chooses the backend in code"), content.location))
     component = Component(id=node_id(module, service.full_label), name=service.full_label, role=Role.CDN,
                           role_reason=service.type, origin="fastly", location=service.location,
                           origins=origins, behaviours=behaviours, ports_known=True, runtime=Runtime.MANAGED,
-                          resource_type=service.type, settings=settings, cached_paths=list(DEFAULT_CACHED))
+                          resource_type=service.type, settings=settings, cached_paths=list(DEFAULT_CACHED),
+                          unknown_routes=unknown)
     ctx.graph.add(component)
     ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
                                     location=service.location, reason="Fastly serves HTTPS"))
@@ -151,9 +174,9 @@ def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig
                                         path.value if path is not None and isinstance(path.value, str) else "/",
                                         method if isinstance(method, str) else "HEAD")
         host = origin_host(module, block.arg("address"))
-        port = block.arg("port", 80)
+        port = port_of(block.arg("port", 80))
         scheme = "https" if block.arg("use_ssl") is True else "http"
-        if host is not None and isinstance(port, int):
+        if host is not None and port is not None:
             backend.servers.append(Server(host, port, block.key_location("address"), scheme))
         doc.backends[name] = backend
         condition_name = block.arg("request_condition")
@@ -163,7 +186,7 @@ def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig
         condition = conditions.get(str(condition_name))
         prefix = condition_path(condition.arg("statement")) if condition is not None else None
         if prefix is not None and condition is not None:
-            frontend.routes.append(RouteRule(prefix, name, condition.key_location("statement")))
+            frontend.routes.append(RouteRule(prefix, name, _statement_at(condition)))
         # else: which requests the condition picks cannot be read statically; no route.
     doc.frontends.append(frontend)
     return doc

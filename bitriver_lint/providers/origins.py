@@ -42,3 +42,8 @@ def origin_host(module: TerraformModule, content: Any) -> str | None:
     if instances:
         return instances[0].full_address
     return None
+
+
+def port_of(value: Any) -> int | None:
+    """A port number as written (an int from 1 to 65535), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536 else None
