@@ -18,6 +18,7 @@ import pytest
 from conftest import FIXTURES, scan_tree
 
 from bitriver_lint.formats import REGISTRY, Claim, FileName
+from bitriver_lint.graph import Role
 from bitriver_lint.loaders.cloudflared import TunnelConfig, path_prefix, read
 from bitriver_lint.model import Location
 from bitriver_lint.providers.fastly import condition_path
@@ -466,3 +467,29 @@ def test_fastly_routing_it_cannot_read_is_a_note_for_segment_signing(tmp_path: P
     assert [at for _, at, _ in found] == [at for at, _ in notes]
     for (_, _, message), (_, part) in zip(found, notes, strict=True):
         assert part in message and "BRL206" in message
+
+
+def test_a_proxied_record_joins_the_proxy_that_serves_its_host_name(tmp_path: Path) -> None:
+    files = {"main.tf": """resource "cloudflare_dns_record" "live" {
+  zone_id = "z"
+  name    = "live"
+  content = "origin.live.example.com"
+  type    = "CNAME"
+  proxied = true
+  ttl     = 1
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z"
+  setting_id = "ssl"
+  value      = "strict"
+}
+""", "edge/Caddyfile": "origin.live.example.com {\n\treverse_proxy 10.0.1.20:3000\n}\n"}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    graph = scan_tree(tmp_path).graph
+    cdn = graph.components(Role.CDN)[0]
+    routed = [(graph.component_of(graph.node(target)).name, graph.node(target).port, edge.scheme)
+              for listener in graph.listeners(cdn) for _, target, edge in graph.out_edges(listener.id, "routes")]
+    assert routed == [("edge/Caddyfile", 443, "https")]

@@ -204,7 +204,7 @@ class Cloudflare:
         zones = _zones(module)
         out: list[LoadBalancer] = []
         for zone in (z for z in zones.values() if z.served):
-            out.append(LoadBalancer(_zone_document(module, zone), runner=_zone_id(module, zone)))
+            out.append(LoadBalancer(_zone_document(ctx, module, zone), runner=_zone_id(module, zone)))
         for tunnel in module.of_type(*TUNNELS):
             doc = _tunnel_document(module, tunnel)
             if doc is not None:
@@ -256,7 +256,22 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
                                     location=zone.location, reason="Cloudflare serves HTTPS"))
 
 
-def _zone_document(module: TerraformModule, zone: Zone) -> ProxyConfig:
+def _site(ctx: BuildContext, host: str | None) -> str | None:
+    """The proxy that serves ``host`` as a site of its config (a Caddy site address), by the
+    name the join knows it by; None when no config of the tree names that host."""
+    if host is None or "." not in host:
+        return None
+    wanted = host.lower()
+    for placement in ctx.placements.values():
+        for frontend in placement.doc.frontends:
+            for word in re.split(r"[\s,]+", frontend.name):
+                name = word.split("://", 1)[-1].rsplit(":", 1)[0].lower()
+                if name == wanted:
+                    return placement.runner.name
+    return None
+
+
+def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> ProxyConfig:
     """The zone's proxied records and load balancers as one load-balancer document."""
     where = zone.location
     doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=_zone_name(module, zone))
@@ -269,6 +284,7 @@ def _zone_document(module: TerraformModule, zone: Zone) -> ProxyConfig:
         if _tunnel_of(module, record) is not None:
             continue
         host = origin_host(module, record.arg("content", record.arg("value")))
+        host = _site(ctx, host) or host
         name = f"record {_text(record.arg('name', record.label))}"
         backend = Backend(name, record.location)
         if host is not None:
