@@ -84,6 +84,7 @@ _SSL_V5 = """resource "cloudflare_zone_setting" "ssl" {
                          ids=["v4", "v5"])
 @pytest.mark.parametrize(("mode", "expected"), [
     ("strict", None),
+    ("origin_pull", None),
     ("full", "pulls origin www over HTTPS without verifying its certificate (ssl = full)"),
     ("flexible", "pulls origin www with ssl = flexible; the CDN must fetch from origin over HTTPS only"),
     ("off", "pulls origin www with ssl = off"),
@@ -96,6 +97,12 @@ def test_zone_ssl_mode_decides_brl205(tmp_path: Path, record: str, setting: str,
     else:
         assert [(rule, at) for rule, at, _ in found] == [("BRL205", where)]
         assert f"cloudflare_zone.live {expected}" in found[0][2]
+
+
+def test_a_mode_cloudflare_does_not_have_is_a_note_not_a_guess(tmp_path: Path) -> None:
+    found = findings(tmp_path, {"dns.tf": _RECORD_V5, "settings.tf": _SSL_V5 % "verified"}, "BRL002")
+    assert [(rule, at) for rule, at, _ in found] == [("BRL002", "settings.tf:4:16")]
+    assert "ssl is 'verified', not a mode Cloudflare has" in found[0][2]
 
 
 def test_a_zone_without_an_ssl_setting_is_a_note_not_a_guess(tmp_path: Path) -> None:

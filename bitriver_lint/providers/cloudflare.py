@@ -40,7 +40,8 @@ POOL = "cloudflare_load_balancer_pool"
 MONITOR = "cloudflare_load_balancer_monitor"
 RULESETS = ("cloudflare_ruleset", "cloudflare_filter")
 
-_HTTPS_MODES = {"strict": True, "full": True, "flexible": False, "off": False}
+# "origin_pull" is Strict (SSL-Only Origin Pull): verified HTTPS whatever the visitor used.
+_HTTPS_MODES = {"strict": True, "origin_pull": True, "full": True, "flexible": False, "off": False}
 # A rule expression that validates a signed URL token (Cloudflare's token authentication).
 _TOKEN_AUTH = "is_timed_hmac_valid_v0"
 # A path literal in a rule expression: starts_with(http.request.uri.path, "/hls/"), ... contains "/hls/".
@@ -228,6 +229,9 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
     behaviours: list[CdnBehaviour] = []
     ssl = zone.ssl or Located(Unknown(("ssl",), "ssl", why="is not set for this zone in these files (Cloudflare "
                                       "picks the mode from the zone's plan and age)"), zone.location)
+    if isinstance(ssl.value, str) and zone.https is None:
+        ssl = Located(Unknown(("ssl",), ssl.value, why=f"is {ssl.value!r}, not a mode Cloudflare has (off, flexible, "
+                              "full, strict, origin_pull)"), ssl.location)
     unverified = ssl if zone.https and isinstance(ssl.value, str) and ssl.value.lower() == "full" else None
     for record in module.of_type(*RECORDS):
         if record.arg("proxied") is not True or not _belongs(zone, record):
@@ -277,7 +281,9 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
     doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=_zone_name(module, zone))
     frontend = Frontend("edge", where, [Bind("", 443, True, where)])
     scheme = "https" if zone.https else "http"
-    port = 443 if zone.https else 80
+    # Which port Cloudflare pulls follows the SSL mode; with the mode unknown, so is the port
+    # (no route is guessed: the BRL002 note on the mode says why).
+    port: int | None = None if zone.https is None else (443 if zone.https else 80)
     for record in module.of_type(*RECORDS):
         if record.arg("proxied") is not True or not _belongs(zone, record):
             continue
@@ -307,7 +313,7 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
     return doc
 
 
-def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, port: int) -> Backend:
+def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, port: int | None) -> Backend:
     backend = Backend(pool.full_label, pool.location)
     monitor = module.find(MONITOR, pool.arg("monitor"))
     monitor_port = port_of(monitor.arg("port")) if monitor is not None else None
