@@ -500,3 +500,21 @@ resource "cloudflare_zone_setting" "ssl" {
     routed = [(graph.component_of(graph.node(target)).name, graph.node(target).port, edge.scheme)
               for listener in graph.listeners(cdn) for _, target, edge in graph.out_edges(listener.id, "routes")]
     assert routed == [("edge/Caddyfile", 443, "https")]
+
+
+@pytest.mark.parametrize(("compose", "runner"), [
+    ("services:\n  tunnel:\n    image: cloudflare/cloudflared:2024.10.0\n    volumes:\n"
+     "      - ./cloudflared:/etc/cloudflared:ro\n  api:\n    image: ghcr.io/bitriver/bitriver-live:1.4.0\n",
+     "tunnel"),
+    ("services:\n  api:\n    image: ghcr.io/bitriver/bitriver-live:1.4.0\n    volumes:\n      - ./:/srv\n",
+     "cloudflared tunnel t"),
+])
+def test_the_connector_is_the_service_that_runs_cloudflared(tmp_path: Path, compose: str, runner: str) -> None:
+    (tmp_path / "cloudflared").mkdir()
+    (tmp_path / "cloudflared" / "config.yml").write_text(
+        "tunnel: t\ningress:\n  - hostname: live.example.com\n    service: http://api:8080\n"
+        "  - service: http_status:404\n", encoding="utf-8")
+    (tmp_path / "docker-compose.yml").write_text(compose, encoding="utf-8")
+    graph = scan_tree(tmp_path).graph
+    assert [c.name for c in graph.components(Role.CDN)] == [runner]
+    assert [c.name for c in graph.components(Role.API)] == ["api"]

@@ -52,7 +52,10 @@ def _shared_depth(a: str, b: str) -> int:
 def runner(graph: ServiceGraph, doc: TunnelConfig) -> Component | None:
     """The compose service or unit that runs this config's connector, if the tree says."""
     candidates = [c for c in graph.components() if c.origin in ("compose", "systemd") and not c.tunnel]
-    mounting = [c for c in candidates if c.origin == "compose" and _mounts(c, doc.path)]
+    # A service that mounts the file runs it only if it could be the connector: the API
+    # mounting the whole checkout (./:/app) does not become a tunnel.
+    mounting = [c for c in candidates if c.origin == "compose" and _mounts(c, doc.path)
+                and (_runs_cloudflared(c) or c.role is Role.OTHER)]
     if mounting:
         return mounting[0]
     running = [c for c in candidates if _runs_cloudflared(c)]
