@@ -207,7 +207,7 @@ class Cloudflare:
         for zone in (z for z in zones.values() if z.served):
             out.append(LoadBalancer(_zone_document(ctx, module, zone), runner=_zone_id(module, zone)))
         for tunnel in module.of_type(*TUNNELS):
-            doc = _tunnel_document(module, tunnel)
+            doc = _tunnel_document(ctx, module, tunnel)
             if doc is not None:
                 out.append(LoadBalancer(doc, runner=node_id(module, tunnel.full_label)))
         return out
@@ -406,14 +406,15 @@ def _add_tunnel(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInst
                                     else "Cloudflare serves the tunnel's hostnames over HTTPS"))
 
 
-def _tunnel_document(module: TerraformModule, tunnel: ResourceInstance) -> ProxyConfig | None:
+def _tunnel_document(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInstance) -> ProxyConfig | None:
     configs = _configs_of(module, tunnel)
     if not configs:
         return None
     where = tunnel.location
     doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=tunnel.full_label)
     frontend = Frontend("tunnel", where, [Bind("", 443, True, where)])
-    connectors = _connectors(module, tunnel)
+    # Only instances something of ours runs on: localhost on a bare instance stays unattributed.
+    connectors = [c for c in _connectors(module, tunnel) if ctx.graph.find_component(c) is not None]
     health = _monitor_through(module, tunnel)
     for index, rule in enumerate(r for c in configs for r in ingress_rules(c)):
         add_ingress(doc, frontend, _service_url(module, rule.service), rule.path, rule.location, index)
