@@ -518,3 +518,10 @@ def test_the_connector_is_the_service_that_runs_cloudflared(tmp_path: Path, comp
     graph = scan_tree(tmp_path).graph
     assert [c.name for c in graph.components(Role.CDN)] == [runner]
     assert [c.name for c in graph.components(Role.API)] == ["api"]
+
+
+@pytest.mark.parametrize(("name", "reported"), [("hls", True), ("dashboard", False), ("www", False)])
+def test_a_record_named_for_segments_is_a_segment_behaviour(tmp_path: Path, name: str, reported: bool) -> None:
+    record = _RECORD_V5.replace('name    = "www"', f'name    = "{name}"')
+    found = findings(tmp_path, {"dns.tf": record, "ssl.tf": _SSL_V5 % "strict"}, "BRL206")
+    assert [(rule, at) for rule, at, _ in found] == ([("BRL206", "dns.tf:1:1")] if reported else [])

@@ -49,6 +49,7 @@ _RULE_PATH = re.compile(r'http\.request\.uri\.path\b[^"]{0,40}"(/[^"]*)"')
 # Cloudflare caches by file extension by default (js, css, fonts, images): the viewer's hashed
 # bundle under /_next/static/ is cached at the edge without a rule.
 DEFAULT_CACHED = ["/_next/static/"]
+_SEGMENT_HOSTS = ("hls", "dash", "segments", "segment")
 _UNSIGNED = ("no authenticated origin pulls (mTLS) on the zone and no token-authentication rule "
              f"({_TOKEN_AUTH})")
 
@@ -241,8 +242,10 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
             continue  # the tunnel carries it: see _add_tunnel
         origins.append(CdnOrigin(id=name, location=record.location, custom=True, protocol_policy=ssl, setting="ssl",
                                  https=zone.https, unverified=unverified))
-        behaviours.append(CdnBehaviour(path=f"{name}/*", origin=name, signed=zone.signed, location=record.location,
-                                       missing=_UNSIGNED))
+        if name.split(".")[0].lower() in _SEGMENT_HOSTS:
+            # A host name kept for segments (hls.live.example.com): everything under it is one.
+            behaviours.append(CdnBehaviour(path=f"{name}/*", origin=name, signed=zone.signed,
+                                           location=record.location, missing=_UNSIGNED))
     for balancer in module.of_type(LOAD_BALANCER):
         if _belongs(zone, balancer):
             name = _text(balancer.arg("name", balancer.label))
