@@ -525,3 +525,51 @@ def test_a_record_named_for_segments_is_a_segment_behaviour(tmp_path: Path, name
     record = _RECORD_V5.replace('name    = "www"', f'name    = "{name}"')
     found = findings(tmp_path, {"dns.tf": record, "ssl.tf": _SSL_V5 % "strict"}, "BRL206")
     assert [(rule, at) for rule, at, _ in found] == ([("BRL206", "dns.tf:1:1")] if reported else [])
+
+
+def test_a_load_balancers_fallback_pool_is_judged_too(tmp_path: Path) -> None:
+    pool = """resource "cloudflare_load_balancer_monitor" "%(n)s" {
+  account_id = "a"
+  type       = "http"
+  port       = 8080
+  path       = "%(path)s"
+}
+
+resource "cloudflare_load_balancer_pool" "%(n)s" {
+  account_id = "a"
+  name       = "%(n)s"
+  monitor    = cloudflare_load_balancer_monitor.%(n)s.id
+  origins = [{
+    name    = "%(n)s"
+    address = aws_eip.%(n)s.public_ip
+  }]
+}
+
+resource "aws_instance" "%(n)s" {
+  ami           = "ami-1"
+  instance_type = "m6i.xlarge"
+  tags          = { Role = "api" }
+}
+
+resource "aws_eip" "%(n)s" {
+  instance = aws_instance.%(n)s.id
+}
+"""
+    balancer = """resource "cloudflare_load_balancer" "api" {
+  zone_id       = "z"
+  name          = "api.live.example.com"
+  default_pools = [cloudflare_load_balancer_pool.eu.id]
+  fallback_pool = cloudflare_load_balancer_pool.us.id
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z"
+  setting_id = "ssl"
+  value      = "strict"
+}
+"""
+    files = {"eu.tf": pool % {"n": "eu", "path": "/healthz"}, "us.tf": pool % {"n": "us", "path": "/health"},
+             "lb.tf": balancer}
+    found = findings(tmp_path, files, "BRL302")
+    assert [(rule, at) for rule, at, _ in found] == [("BRL302", "us.tf:5:16")]
+    assert "pool cloudflare_load_balancer_pool.us on /health (expected /healthz)" in found[0][2]

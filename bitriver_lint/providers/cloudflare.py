@@ -114,7 +114,7 @@ def _zones(module: TerraformModule) -> dict[str, Zone]:
 
     for record in module.of_type(*RECORDS):
         if record.arg("proxied") is True:
-            zone(record).served |= _tunnel_of(module, record) is None
+            zone(record).served |= not _through_tunnel(module, record)
     for balancer in module.of_type(LOAD_BALANCER):
         zone(balancer).served = True
     for override in module.of_type(ZONE_SETTINGS_V4):
@@ -176,13 +176,12 @@ def _names_tunnel(tunnel: ResourceInstance, value: Any) -> bool:
     return any(tunnel.named_by(n) for n in names) or tunnel.ref in _text(value)
 
 
-def _tunnel_of(module: TerraformModule, record: ResourceInstance) -> ResourceInstance | None:
+def _through_tunnel(module: TerraformModule, record: ResourceInstance) -> bool:
+    """Whether a record points at a tunnel (of this module, or one created elsewhere by its id):
+    the tunnel carries that traffic, and it has no origin of its own to join."""
     content = record.arg("content", record.arg("value"))
-    found = next((t for t in module.of_type(*TUNNELS) if _names_tunnel(t, content)), None)
-    if found is None and _text(content).endswith(".cfargotunnel.com"):
-        # A tunnel created elsewhere, by its id: no origin of ours to join.
-        return next(iter(module.of_type(*TUNNELS)), record)
-    return found
+    return (any(_names_tunnel(t, content) for t in module.of_type(*TUNNELS))
+            or _text(content).endswith(".cfargotunnel.com"))
 
 
 class Cloudflare:
@@ -238,7 +237,7 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
         if record.arg("proxied") is not True or not _belongs(zone, record):
             continue
         name = _text(record.arg("name", record.label))
-        if _tunnel_of(module, record) is not None:
+        if _through_tunnel(module, record):
             continue  # the tunnel carries it: see _add_tunnel
         origins.append(CdnOrigin(id=name, location=record.location, custom=True, protocol_policy=ssl, setting="ssl",
                                  https=zone.https, unverified=unverified))
@@ -290,7 +289,7 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
     for record in module.of_type(*RECORDS):
         if record.arg("proxied") is not True or not _belongs(zone, record):
             continue
-        if _tunnel_of(module, record) is not None:
+        if _through_tunnel(module, record):
             continue
         host = origin_host(module, record.arg("content", record.arg("value")))
         host = _site(ctx, host) or host
@@ -304,13 +303,16 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
         if not _belongs(zone, balancer):
             continue
         pools = balancer.arg("default_pool_ids", balancer.arg("default_pools"))
-        for pool_ref in pools if isinstance(pools, list) else []:
+        # The fallback pool takes the traffic when every default pool is down: it is routed too.
+        fallback = balancer.arg("fallback_pool_id", balancer.arg("fallback_pool"))
+        for pool_ref in [*(pools if isinstance(pools, list) else []), fallback]:
             pool = module.find(POOL, pool_ref)
             if pool is None:
                 continue
             name = pool.full_label
-            if name not in doc.backends:
-                doc.backends[name] = _pool_backend(module, pool, scheme, port)
+            if name in doc.backends:
+                continue  # a pool named twice (default and fallback) is one backend, one route
+            doc.backends[name] = _pool_backend(module, pool, scheme, port)
             frontend.routes.append(RouteRule(None, name, balancer.location))
     doc.frontends.append(frontend)
     return doc
