@@ -573,3 +573,41 @@ resource "cloudflare_zone_setting" "ssl" {
     found = findings(tmp_path, files, "BRL302")
     assert [(rule, at) for rule, at, _ in found] == [("BRL302", "us.tf:5:16")]
     assert "pool cloudflare_load_balancer_pool.us on /health (expected /healthz)" in found[0][2]
+
+
+def test_a_record_to_an_instance_reaches_the_proxy_of_the_tree_bound_to_it(tmp_path: Path) -> None:
+    files = {
+        ".bitriver-lint.yaml": "hosts:\n  edge: {resource: aws_instance.edge, paths: [origin]}\n",
+        "origin/docker-compose.yml": "services:\n  caddy:\n    image: caddy:2.8\n    ports:\n      - \"443:443\"\n",
+        "infra/main.tf": """resource "aws_instance" "edge" {
+  ami           = "ami-1"
+  instance_type = "c6i.large"
+}
+
+resource "aws_eip" "edge" {
+  instance = aws_instance.edge.id
+}
+
+resource "cloudflare_dns_record" "live" {
+  zone_id = "z"
+  name    = "live"
+  content = aws_eip.edge.public_ip
+  type    = "A"
+  proxied = true
+  ttl     = 1
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z"
+  setting_id = "ssl"
+  value      = "strict"
+}
+"""}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    graph = scan_tree(tmp_path).graph
+    cdn = graph.components(Role.CDN)[0]
+    routed = [(graph.component_of(graph.node(target)).name, graph.node(target).port)
+              for listener in graph.listeners(cdn) for _, target, _ in graph.out_edges(listener.id, "routes")]
+    assert routed == [("caddy", 443)]

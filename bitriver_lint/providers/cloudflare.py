@@ -262,6 +262,35 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
                                     location=zone.location, reason="Cloudflare serves HTTPS"))
 
 
+def _target(ctx: BuildContext, module: TerraformModule, value: Any) -> str | None:
+    """The name the join knows a record's content or a pool origin's address by: a proxy site
+    of that name, the component a referenced instance runs, or the address as written. An
+    instance nothing of ours runs on is no origin to judge (and no dangling name either)."""
+    host = origin_host(module, value)
+    host = _site(ctx, host) or host
+    # Load balancers are built after this (their components do not exist yet): only an
+    # instance's name is looked up here.
+    if host is None or not host.startswith(module.prefix + "aws_instance.") or ctx.graph.find_component(host):
+        return host
+    return _on_instance(ctx, host)
+
+
+# What fronts an instance, first: a record or pool points at its web entry.
+_ENTRY_ROLES = (Role.PROXY, Role.LB, Role.API, Role.VIEWER)
+
+
+def _on_instance(ctx: BuildContext, address: str) -> str | None:
+    """The component a compose or systemd tree bound to this instance (config ``hosts:``)
+    runs that a record most likely points at: its proxy, else its API or viewer."""
+    running = [c for c in ctx.graph.components()
+               if any(h.resource == address for h in ctx.graph.hosts_of(c.id))]
+    for role in _ENTRY_ROLES:
+        for component in running:
+            if component.role is role:
+                return component.name
+    return None
+
+
 def _site(ctx: BuildContext, host: str | None) -> str | None:
     """The proxy that serves ``host`` as a site of its config (a Caddy site address), by the
     name the join knows it by; None when no config of the tree names that host."""
@@ -291,8 +320,7 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
             continue
         if _through_tunnel(module, record):
             continue
-        host = origin_host(module, record.arg("content", record.arg("value")))
-        host = _site(ctx, host) or host
+        host = _target(ctx, module, record.arg("content", record.arg("value")))
         name = f"record {_text(record.arg('name', record.label))}"
         backend = Backend(name, record.location)
         if host is not None:
@@ -312,13 +340,14 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
             name = pool.full_label
             if name in doc.backends:
                 continue  # a pool named twice (default and fallback) is one backend, one route
-            doc.backends[name] = _pool_backend(module, pool, scheme, port)
+            doc.backends[name] = _pool_backend(ctx, module, pool, scheme, port)
             frontend.routes.append(RouteRule(None, name, balancer.location))
     doc.frontends.append(frontend)
     return doc
 
 
-def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, port: int | None) -> Backend:
+def _pool_backend(ctx: BuildContext, module: TerraformModule, pool: ResourceInstance, scheme: str,
+                  port: int | None) -> Backend:
     backend = Backend(pool.full_label, pool.location)
     monitor = module.find(MONITOR, pool.arg("monitor"))
     monitor_port = port_of(monitor.arg("port")) if monitor is not None else None
@@ -338,7 +367,7 @@ def _pool_backend(module: TerraformModule, pool: ResourceInstance, scheme: str, 
     for origin in pool.nested("origins"):
         if origin.arg("enabled") is False:
             continue
-        host = origin_host(module, origin.arg("address"))
+        host = _target(ctx, module, origin.arg("address"))
         if host is not None:
             backend.servers.append(Server(host, port_of(origin.arg("port")) or port, origin.location, scheme))
     return backend
@@ -420,7 +449,7 @@ def _tunnel_document(ctx: BuildContext, module: TerraformModule, tunnel: Resourc
     frontend = Frontend("tunnel", where, [Bind("", 443, True, where)])
     # Only instances something of ours runs on: localhost on a bare instance stays unattributed.
     connectors = [c for c in _connectors(module, tunnel) if ctx.graph.find_component(c) is not None]
-    health = _monitor_through(module, tunnel)
+    health = _monitor_through(ctx, module, tunnel)
     for index, rule in enumerate(r for c in configs for r in ingress_rules(c)):
         add_ingress(doc, frontend, _service_url(module, rule.service), rule.path, rule.location, index)
         backend = doc.backends.get(f"ingress {index + 1}")
@@ -434,13 +463,13 @@ def _tunnel_document(ctx: BuildContext, module: TerraformModule, tunnel: Resourc
     return doc
 
 
-def _monitor_through(module: TerraformModule, tunnel: ResourceInstance) -> HealthSpec | None:
+def _monitor_through(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInstance) -> HealthSpec | None:
     """The check of a load-balancer pool whose origin is this tunnel: its monitor probes the
     services behind the tunnel."""
     for pool in module.of_type(POOL):
         for origin in pool.nested("origins"):
             if _names_tunnel(tunnel, origin.arg("address")):
-                return _pool_backend(module, pool, "https", 443).health
+                return _pool_backend(ctx, module, pool, "https", 443).health
     return None
 
 
