@@ -611,3 +611,93 @@ resource "cloudflare_zone_setting" "ssl" {
     routed = [(graph.component_of(graph.node(target)).name, graph.node(target).port)
               for listener in graph.listeners(cdn) for _, target, _ in graph.out_edges(listener.id, "routes")]
     assert routed == [("caddy", 443)]
+
+
+@pytest.mark.parametrize(("condition", "path"), [
+    ('starts_with(http.request.uri.path, "/hls/")', "/hls/"), ('http.request.uri.path matches "^/api/.*"', "/api/"),
+    ('http.request.uri.path eq "/healthz"', "/healthz"), ('http.host eq "hls.example.com"', None),
+    ('http.request.uri.path contains "/hls/"', None), (None, None),
+])
+def test_cloudflare_rule_paths(condition: str | None, path: str | None) -> None:
+    from bitriver_lint.providers.cloudflare import rule_path
+
+    assert rule_path(condition) == path
+
+
+_LB_RULES = """resource "cloudflare_load_balancer_pool" "media" {
+  account_id = "a"
+  name       = "media"
+  origins = [{
+    name    = "media"
+    address = "203.0.113.20"
+  }]
+}
+
+resource "cloudflare_load_balancer" "live" {
+  zone_id       = "z"
+  name          = "live.example.com"
+  default_pools = [cloudflare_load_balancer_pool.media.id]
+  fallback_pool = cloudflare_load_balancer_pool.media.id
+  rules = [{
+    name      = "segments"
+    condition = %s
+    overrides = {
+      default_pools = [cloudflare_load_balancer_pool.media.id]
+    }
+  }]
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z"
+  setting_id = "ssl"
+  value      = "strict"
+}
+"""
+
+_LB_RULES_V4 = """resource "cloudflare_load_balancer_pool" "media" {
+  account_id = "a"
+  name       = "media"
+  origins {
+    name    = "media"
+    address = "203.0.113.20"
+  }
+}
+
+resource "cloudflare_load_balancer" "live" {
+  zone_id          = "z"
+  name             = "live.example.com"
+  default_pool_ids = [cloudflare_load_balancer_pool.media.id]
+  fallback_pool_id = cloudflare_load_balancer_pool.media.id
+  rules {
+    name      = "segments"
+    condition = %s
+    overrides {
+      default_pools = [cloudflare_load_balancer_pool.media.id]
+    }
+  }
+}
+
+resource "cloudflare_zone_settings_override" "live" {
+  zone_id = "z"
+  settings {
+    ssl = "strict"
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("template", "condition", "expected"), [
+    # v5 writes rules as a list attribute: what is in it is placed at the list.
+    (_LB_RULES, '"starts_with(http.request.uri.path, \\"/hls/\\")"',
+     [("BRL206", "lb.tf:15:11", "serves segments (/hls/)")]),
+    (_LB_RULES, '"http.host eq \\"hls.example.com\\""',
+     [("BRL002", "lb.tf:15:11", "rule segments picks pools by something other than a path prefix")]),
+    (_LB_RULES_V4, '"starts_with(http.request.uri.path, \\"/hls/\\")"',
+     [("BRL206", "lb.tf:17:17", "serves segments (/hls/)")]),
+], ids=["path-rule", "host-rule", "v4-blocks"])
+def test_cloudflare_load_balancer_rules(tmp_path: Path, template: str, condition: str,
+                                        expected: list[tuple[str, str, str]]) -> None:
+    found = [f for f in findings(tmp_path, {"lb.tf": template % condition}) if f[0] in ("BRL002", "BRL206")]
+    assert [(rule, at) for rule, at, _ in found] == [(rule, at) for rule, at, _ in expected]
+    for (_, _, message), (_, _, part) in zip(found, expected, strict=True):
+        assert part in message

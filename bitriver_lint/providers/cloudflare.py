@@ -252,11 +252,25 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
                                      setting="ssl", https=zone.https, unverified=unverified))
     for path, where in zone.segment_paths:
         behaviours.append(CdnBehaviour(path=path, origin=None, signed=zone.signed, location=where, missing=_UNSIGNED))
+    unknown: list[Located[Any]] = []
+    for balancer in module.of_type(LOAD_BALANCER):
+        for rule in balancer.nested("rules") if _belongs(zone, balancer) else []:
+            condition = rule.get("condition")
+            if condition is None or not any(o.arg("default_pools") for o in rule.nested("overrides")):
+                continue  # a fixed response or an override that picks no pool routes nowhere
+            prefix = rule_path(condition.value)
+            if prefix is not None:
+                behaviours.append(CdnBehaviour(path=prefix, origin=None, signed=zone.signed,
+                                               location=condition.location, missing=_UNSIGNED))
+            elif not zone.signed:
+                unknown.append(Located(Unknown((f"rule {_text(rule.arg('name', 'unnamed'))}",), _text(condition.value),
+                                               why="picks pools by something other than a path prefix"),
+                                       condition.location))
     component = Component(id=_zone_id(module, zone), name=_zone_name(module, zone), role=Role.CDN,
                           role_reason="proxied Cloudflare DNS records", origin="cloudflare",
                           location=zone.location, origins=origins, behaviours=behaviours, ports_known=True,
                           runtime=Runtime.MANAGED, resource_type="cloudflare_zone", cached_paths=list(DEFAULT_CACHED),
-                          settings={"ssl": zone.ssl})
+                          settings={"ssl": zone.ssl}, unknown_routes=unknown)
     ctx.graph.add(component)
     ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
                                     location=zone.location, reason="Cloudflare serves HTTPS"))
@@ -342,8 +356,40 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
                 continue  # a pool named twice (default and fallback) is one backend, one route
             doc.backends[name] = _pool_backend(ctx, module, pool, scheme, port)
             frontend.routes.append(RouteRule(None, name, balancer.location))
+        for rule in balancer.nested("rules"):
+            condition = rule.get("condition")
+            prefix = rule_path(condition.value if condition is not None else None)
+            for overrides in rule.nested("overrides"):
+                chosen = overrides.arg("default_pools")
+                for pool_ref in chosen if isinstance(chosen, list) else []:
+                    pool = module.find(POOL, pool_ref)
+                    if pool is None or prefix is None or condition is None:
+                        continue  # an unreadable condition: _add_zone records it as unknown
+                    if pool.full_label not in doc.backends:
+                        doc.backends[pool.full_label] = _pool_backend(ctx, module, pool, scheme, port)
+                    frontend.routes.append(RouteRule(prefix, pool.full_label, condition.location))
     doc.frontends.append(frontend)
     return doc
+
+
+# A load-balancer rule condition that tests a path prefix, as Cloudflare's rules language
+# writes it: starts_with(http.request.uri.path, "/api"), http.request.uri.path matches "^/api".
+_PREFIX_TESTS = (
+    re.compile(r'starts_with\(\s*http\.request\.uri\.path\s*,\s*"(/[^"]*)"\s*\)'),
+    re.compile(r'http\.request\.uri\.path\s+(?:matches|~)\s+"\^(/[A-Za-z0-9/_\-]*)[^"]*"'),
+    re.compile(r'http\.request\.uri\.path\s+(?:eq|==)\s+"(/[^"]*)"'),
+)
+
+
+def rule_path(condition: Any) -> str | None:
+    """The path prefix a rule condition tests, when it is one written plainly."""
+    if not isinstance(condition, str):
+        return None
+    for pattern in _PREFIX_TESTS:
+        found = pattern.fullmatch(condition.strip())
+        if found:
+            return found.group(1)
+    return None
 
 
 def _pool_backend(ctx: BuildContext, module: TerraformModule, pool: ResourceInstance, scheme: str,
