@@ -7,9 +7,11 @@ from them is the zone's SSL mode (v4 ``cloudflare_zone_settings_override`` ``set
 v5 ``cloudflare_zone_setting`` with ``setting_id = "ssl"``): ``strict`` is verified HTTPS,
 ``full`` unverified HTTPS, ``flexible`` and ``off`` plain HTTP. Authenticated origin pulls
 (mTLS to the origin) or a token-authentication rule (``is_timed_hmac_valid_v0``) sign segment
-requests. Load balancers (pools of origins with a monitor) route through the same document; a
-tunnel (``cloudflare_tunnel`` / ``cloudflare_zero_trust_tunnel_cloudflared``) is a CDN of its
-own whose ingress rules are its routes, and whose origins need no inbound port.
+requests. Load balancers (default and fallback pools with their monitors, rules that test a
+path prefix) route through the same document; a rule that picks pools otherwise is an explicit
+unknown. A tunnel (``cloudflare_tunnel`` / ``cloudflare_zero_trust_tunnel_cloudflared``) is a
+CDN of its own whose ingress rules are its routes, ``localhost`` being the instances whose user
+data starts its connector; what it reaches needs no inbound port.
 """
 
 from __future__ import annotations
@@ -224,7 +226,8 @@ def _zone_name(module: TerraformModule, zone: Zone) -> str:
 
 
 def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
-    """The zone as a CDN: an origin per proxied record, a behaviour per record and rule path."""
+    """The zone as a CDN: an origin per proxied record and load balancer, a behaviour per
+    segment host name and rule path."""
     origins: list[CdnOrigin] = []
     behaviours: list[CdnBehaviour] = []
     ssl = zone.ssl or Located(Unknown(("ssl",), "ssl", why="is not set for this zone in these files (Cloudflare "
