@@ -701,3 +701,18 @@ def test_cloudflare_load_balancer_rules(tmp_path: Path, template: str, condition
     assert [(rule, at) for rule, at, _ in found] == [(rule, at) for rule, at, _ in expected]
     for (_, _, message), (_, _, part) in zip(found, expected, strict=True):
         assert part in message
+
+
+def test_a_tunnel_that_routes_paths_itself_is_judged_like_a_load_balancer(tmp_path: Path) -> None:
+    files = {
+        "docker-compose.yml": "services:\n  cloudflared:\n    image: cloudflare/cloudflared:2024.10.0\n"
+                              "    volumes:\n      - ./cloudflared:/etc/cloudflared:ro\n"
+                              "  api:\n    image: ghcr.io/bitriver/bitriver-live:1.4.0\n"
+                              "  viewer:\n    image: ghcr.io/bitriver/bitriver-viewer:1.4.0\n",
+        "cloudflared/config.yml": "tunnel: t\ningress:\n  - hostname: live.example.com\n    path: ^/api/\n"
+                                  "    service: http://viewer:3000\n  - hostname: live.example.com\n"
+                                  "    service: http://viewer:3000\n  - service: http_status:404\n",
+    }
+    found = findings(tmp_path, files, "BRL301")
+    assert [(rule, at) for rule, at, _ in found] == [("BRL301", "cloudflared/config.yml:3:5")]
+    assert "cloudflared routes /api to viewer (viewer), not to the api pool" in found[0][2]

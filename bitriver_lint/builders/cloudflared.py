@@ -84,6 +84,7 @@ def nodes(docs: list[TunnelConfig], ctx: BuildContext) -> None:
             component.role_reason = f"runs the Cloudflare Tunnel of {doc.path}"
             component.aliases.append(name)
         component.tunnel = True
+        graph.add(component)  # its role and names changed: the graph's indexes of them too
         component.cached_paths.append(_DEFAULT_CACHED)
         for rule in doc.rules:
             service = rule.service
