@@ -327,6 +327,21 @@ def _iptables_content(file: FileName, head: str) -> Claim:
     return Claim.NO if file.lower in ("rules.v4", "rules.v6", "iptables.rules", "ip6tables.rules") else Claim.PASS
 
 
+_CLOUDFLARED_TUNNEL = re.compile(r"^tunnel\s*:", re.MULTILINE)
+_CLOUDFLARED_INGRESS = re.compile(r"^ingress\s*:", re.MULTILINE)
+
+
+def _cloudflared_name(file: FileName) -> Claim:
+    # cloudflared looks for config.yml in ~/.cloudflared and /etc/cloudflared.
+    if file.lower in ("config.yml", "config.yaml") and file.parent.lower() in ("cloudflared", ".cloudflared"):
+        return Claim.YES
+    return Claim.PASS
+
+
+def _cloudflared_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _CLOUDFLARED_TUNNEL.search(head) and _CLOUDFLARED_INGRESS.search(head) else Claim.PASS
+
+
 _LOADERS = "bitriver_lint.loaders."
 _BUILDERS = "bitriver_lint.builders."
 _CONF = (".conf", ".cfg")
@@ -345,6 +360,8 @@ REGISTRY: tuple[Format, ...] = (
     FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1),
     FileFormat("haproxy", _LOADERS + "haproxy", _BUILDERS + "proxy", _haproxy_name, _haproxy_content, _CONF,
                stage=1),
+    FileFormat("cloudflared", _LOADERS + "cloudflared", _BUILDERS + "cloudflared", _cloudflared_name,
+               _cloudflared_content, (".yml", ".yaml"), stage=1),
     # Host firewalls narrow the hosts the formats above build, so they are built after them.
     FileFormat("ufw", _LOADERS + "ufw", _BUILDERS + "hostfw", _ufw_name, _ufw_content,
                (".sh", ".bash", ".yml", ".yaml", "user-data", "user_data", ".cfg"), stage=2),

@@ -101,6 +101,15 @@ class CdnOrigin(Payload):
     s3: bool = False
     bucket: str | None = None  # the bucket resource it reads, when the tree defines it
     access_control: bool = False  # origin access control / identity in front of the bucket
+    # What the policy is called where it is written (CloudFront's origin_protocol_policy,
+    # Cloudflare's zone ssl mode, Fastly's use_ssl), for the finding's words.
+    setting: str = "origin_protocol_policy"
+    # Whether the policy means HTTPS, as the provider reads it; None: CloudFront's, judged as
+    # "https-only" or not.
+    https: bool | None = None
+    # Where the CDN is told not to verify the origin's certificate (Cloudflare "full", Fastly
+    # ssl_check_cert = false, cloudflared noTLSVerify).
+    unverified: Located[Any] | None = None
 
 
 class CdnBehaviour(Payload):
@@ -110,6 +119,8 @@ class CdnBehaviour(Payload):
     origin: Any  # the origin id it targets (an evaluated Terraform value)
     signed: bool
     location: Location
+    # What would have signed it, in the provider's words, for an unsigned behaviour's finding.
+    missing: str = "no trusted_key_groups on the behaviour"
 
 
 class Component(Payload):
@@ -152,6 +163,12 @@ class Component(Payload):
     # A CDN distribution.
     origins: list[CdnOrigin] = Field(default_factory=list)
     behaviours: list[CdnBehaviour] = Field(default_factory=list)
+    # A tunnel (Cloudflare Tunnel): its connector dials out to the edge, so what it routes to
+    # needs no inbound port at all.
+    tunnel: bool = False
+    # Routing the files do not let us read (a Fastly condition on a header, a VCL snippet that
+    # sets the backend): which paths reach which origin there is unknown, and said so.
+    unknown_routes: list[Located[Any]] = Field(default_factory=list)
     # A bucket: public-access guards switched off, and its versioning status.
     public_flags: list[Located[bool]] = Field(default_factory=list)
     versioning: Located[Any] | None = None

@@ -136,7 +136,7 @@ def test_shipped_cdn_ranges_by_name(tmp_path: Path) -> None:
     assert not CidrSet(["173.245.48.0/20"]).issubset(cloudfront)
     path.write_text("networks:\n  cdn: akamai\n")
     with pytest.raises(ConfigError, match=r":2: networks.cdn\[0\]: Value error, 'akamai' is neither a CIDR nor a "
-                                          r"shipped range set \(cloudflare, cloudfront\)"):
+                                          r"shipped range set \(cloudflare, cloudfront, fastly\)"):
         load_config(path)
 
 
@@ -161,7 +161,7 @@ def test_shipped_range_sets_say_when_and_where_they_were_taken() -> None:
 
     from bitriver_lint.exposure import _ranges_dir, shipped_range_names
 
-    assert shipped_range_names() == ["cloudflare", "cloudfront"]
+    assert shipped_range_names() == ["cloudflare", "cloudfront", "fastly"]
     for name in shipped_range_names():
         data = yaml.safe_load((_ranges_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
         assert isinstance(data["taken"], datetime.date), name

@@ -18,6 +18,7 @@ from bitriver_lint.loaders.terraform_document import ResourceInstance, Terraform
 from bitriver_lint.model import Unknown
 from bitriver_lint.providers import PROVIDERS, LoadBalancer, Provider, provider_for
 from bitriver_lint.providers.aws import AWS
+from bitriver_lint.providers.cloudflare import CLOUDFLARE
 from bitriver_lint.providers.gcp import GCP
 from bitriver_lint.vocabulary import HostKind
 
@@ -29,7 +30,7 @@ def test_the_registry_lists_aws_and_routes_types_by_prefix() -> None:
     assert provider_for("google_compute_instance") is GCP
     assert provider_for("googlex_thing") is None
     assert provider_for("aws_cloudfront_distribution") is AWS
-    assert provider_for("cloudflare_record") is None
+    assert provider_for("cloudflare_record") is CLOUDFLARE
     assert provider_for("random_password") is None
 
 

@@ -11,9 +11,10 @@ load balancers providers describe to the shared load-balancer builder.
 from __future__ import annotations
 
 from bitriver_lint import providers
-from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.common import BuildContext, ProxyPlacement
 from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.graph import Component, Edge, Host, Network
+from bitriver_lint.loaders.proxy import ProxyConfig
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
 from bitriver_lint.providers import Provider
 
@@ -43,8 +44,13 @@ def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
         balancers = [balancer for provider, resources in _by_provider(module)
                      for balancer in provider.load_balancers(module, resources, ctx)]
         docs = [balancer.document for balancer in balancers]
-        proxy.nodes(docs, ctx)
         for balancer in balancers:
+            if balancer.runner is not None:
+                _run_on(ctx, balancer.document, balancer.runner)
+        proxy.nodes([b.document for b in balancers if b.runner is None], ctx)
+        for balancer in balancers:
+            if balancer.runner is not None:
+                continue
             # The standalone host the load-balancer builder made for it: a managed one.
             component = next((c for c in ctx.graph.components() if balancer.document.key in c.proxy_configs), None)
             hosts = ctx.graph.hosts_of(component.id) if component is not None else []
@@ -53,6 +59,15 @@ def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
                 if balancer.place is not None:
                     balancer.place(hosts[0], ctx)
         proxy.edges(docs, ctx)
+
+
+def _run_on(ctx: BuildContext, doc: ProxyConfig, runner: str) -> None:
+    """A document placed on the component its provider made (a CDN): its routes leave that
+    component's listeners, which the provider wrote (a managed edge binds no host port)."""
+    component = ctx.graph.node(runner)
+    assert isinstance(component, Component)
+    component.proxy_configs.append(doc.key)
+    ctx.placements[doc.key] = ProxyPlacement(doc, component)
 
 
 def _by_provider(module: TerraformModule) -> list[tuple[Provider, list[ResourceInstance]]]:

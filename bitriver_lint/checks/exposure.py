@@ -98,12 +98,26 @@ def _judge(
     if (where, entry.port) in seen:
         return  # copies of one instance behind one rule: one finding at the rule
     seen.add((where, entry.port))
+    tunnel = _tunnel_to(ctx, component)
+    through = (f"; {component.name} is reached through {tunnel.name}, whose connector dials out, so it needs no "
+               "inbound port at all") if tunnel is not None else ""
     ctx.report(
         f"{_what(component, entry.listener)} is reachable from {who}, outside {label}"
-        f"{entry.describe_assumptions()}",
+        f"{entry.describe_assumptions()}{through}",
         where,
         entry.evidence, entity=f"{component.name}:{entry.listener.port}/{entry.listener.protocol}",
     )
+
+
+def _tunnel_to(ctx: CheckContext, component: Component) -> Component | None:
+    """The tunnel that routes to the component, if one does."""
+    graph = ctx.graph
+    for listener in graph.listeners(component):
+        for source, _, _ in graph.in_edges(listener.id, "routes"):
+            front = graph.node(source)
+            if isinstance(front, Listener) and graph.component_of(front).tunnel:
+                return graph.component_of(front)
+    return None
 
 
 REACHABLE = Check("exposure.reachable", _reachable, ReachableParams, "Listeners reachable from outside a source set")

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.graph import Role
+from bitriver_lint.model import Unknown
 
 _CHECKED_ROLES = (
     Role.API,
@@ -78,7 +79,15 @@ def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
             if external is not None:  # the role of a pool the tree does not describe is a guess: say whose
                 want += f"; {external.name} is outside this tree, {external.role_reason}"
             health = pool.health
-            if health is None:
+            if health is None and lb.tunnel:
+                # cloudflared probes nothing; a Cloudflare load balancer's monitor may, and is
+                # set up where these files do not say.
+                ctx.note_unknown(Unknown(("health check",), "health check",
+                                         why=f"of {lb.name}'s {role.value} pool is not in these files (a tunnel "
+                                             "probes nothing; a Cloudflare load balancer monitor in front of it "
+                                             "would)"),
+                                 pool.location, f"whether {pool.name} is probed on {want}")
+            elif health is None:
                 ctx.report(f"{lb.name}'s {role.value} pool {pool.name} has no health check (expected {want})",
                            pool.location, entity=f"{lb.name}/{pool.name}")
             elif health.path is None:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
-from bitriver_lint.graph import Component, Listener, Role, Route
+from bitriver_lint.graph import Component, Listener, Role, Route, ServiceGraph
 from bitriver_lint.model import Location, Related
 from bitriver_lint.vocabulary import Runtime
 
@@ -133,6 +133,8 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
     graph = ctx.graph
     for lb in bitriver_lbs(ctx):
         routes = [r for r in lb_routes(ctx, lb) if r[0].scheme != "tcp"]  # HTTP paths only
+        if lb.role is Role.CDN and _by_host(graph, routes):
+            continue
         home = graph.environment_of(lb.id)
         # Targets outside the tree count for the LB that routes to them only.
         outside = {graph.component_of(b).role for _, _, b in routes if graph.component_of(b).external}
@@ -164,6 +166,15 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                 elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it
                     ctx.report(f"{lb.name} routes {spec.path} to {where}; the guide expects port "
                                f"{' or '.join(map(str, spec.ports))}", edge.location, entity=lb.name)
+
+
+def _by_host(graph: ServiceGraph, routes: list[tuple[Route, Listener, Listener]]) -> bool:
+    """Whether a CDN sends every path on to an origin balancer, or to several places at once:
+    it picks its origin by host name (www to the viewer's balancer, api to the API pool),
+    which routes do not carry, and the paths are the origin balancer's to route."""
+    defaults = {graph.component_of(backend).id for edge, _, backend in routes if edge.path is None}
+    fronts = any(graph.component_of(backend).role in (Role.LB, Role.PROXY) for _, _, backend in routes)
+    return fronts or len(defaults) > 1
 
 
 LB_ROUTES = Check("route.lb_routes", _lb_routes, LbRoutesParams, "LB forwards /api and /viewer")

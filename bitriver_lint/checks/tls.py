@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.exposure import entries
 from bitriver_lint.graph import Component, Listener, Role
@@ -48,6 +50,11 @@ def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
     points: list[tuple[Component, Listener, Location]] = []
     terminators: list[Component] = []
     undecided: list[Component] = []
+    # An origin a CDN pulls from over HTTPS terminates TLS again by design (BRL205 asks for it):
+    # that is the CDN-to-origin hop, not a second termination on the viewer's path.
+    behind_cdn = {graph.component_of(graph.node(target)).id  # type: ignore[arg-type]
+                  for cdn in members if cdn.role is Role.CDN
+                  for li in graph.listeners(cdn) for _, target, _ in graph.out_edges(li.id, "routes")}
     for component in members:
         listeners = graph.listeners(component)
         tcp_ports = {li.port for li in listeners if li.protocol == "tcp"}
@@ -64,7 +71,7 @@ def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
             # "TLS flags on the API"); only public ones count towards "terminated twice".
             terminators.append(component)
             where = listener.location if component.role is Role.CDN else _public_entry(ctx, listener)
-            if where is not None:
+            if where is not None and component.id not in behind_cdn:
                 points.append((component, listener, where))
     if not terminators and undecided:
         for component in undecided:  # it may be the API itself: say so instead of guessing
@@ -195,6 +202,10 @@ def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
 HTTP_REDIRECT = Check("tls.http_redirect", _http_redirect, NoParams, "Port 80 redirects to HTTPS")
 def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
     for cdn in ctx.graph.components(Role.CDN):
+        # Origins that share one written policy (a Cloudflare zone's SSL mode) are one mistake:
+        # one finding at the policy, naming them all.
+        plain: dict[Location, tuple[str, Any, list[str]]] = {}
+        unverified: dict[Location, tuple[str, Any, list[str]]] = {}
         for origin in cdn.origins:
             if not origin.custom:
                 continue
@@ -202,12 +213,27 @@ def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
             value = ctx.need(policy, "how the CDN reaches its origin") if policy else "http-only"
             if policy is not None and value is None:
                 continue
-            # CloudFront says origin_protocol_policy; a Google backend service its protocol (HTTP2 is TLS).
-            key = "protocol" if cdn.resource_type == "google_compute_url_map" else "origin_protocol_policy"
-            if value not in ("https-only", "HTTPS", "HTTP2"):
-                ctx.report(f"{cdn.name} pulls origin {origin.id} with {key} = {value}; "
-                           "the CDN must fetch from origin over HTTPS only",
-                           policy.location if policy else origin.location, entity=cdn.name)
+            # Values that mean HTTPS where the provider does not say itself: CloudFront's
+            # origin_protocol_policy, a Google backend service's protocol (HTTP2 is TLS).
+            https = value in ("https-only", "HTTPS", "HTTP2") if origin.https is None else origin.https
+            setting = ("protocol" if cdn.resource_type == "google_compute_url_map"
+                       and origin.setting == "origin_protocol_policy" else origin.setting)
+            if not https:
+                where = policy.location if policy else origin.location
+                plain.setdefault(where, (setting, value, []))[2].append(origin.id)
+            elif origin.unverified is not None:
+                unverified.setdefault(origin.unverified.location,
+                                      (setting, origin.unverified.value, []))[2].append(origin.id)
+        for where, (setting, value, ids) in plain.items():
+            ctx.report(f"{cdn.name} pulls {_origins(ids)} with {setting} = {value}; "
+                       "the CDN must fetch from origin over HTTPS only", where, entity=cdn.name)
+        for where, (setting, value, ids) in unverified.items():
+            ctx.report(f"{cdn.name} pulls {_origins(ids)} over HTTPS without verifying its certificate "
+                       f"({setting} = {value}), so anyone on the path can stand in for the origin", where, entity=cdn.name)
+
+
+def _origins(ids: list[str]) -> str:
+    return f"origin {ids[0]}" if len(ids) == 1 else f"origins {', '.join(ids)}"
 
 
 CDN_ORIGIN_HTTPS = Check("tls.cdn_origin_https", _cdn_origin_https, NoParams, "CDN pulls from origin over HTTPS")
@@ -226,9 +252,11 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
             serves_segments = (origin is not None and origin.s3) or any(h in path for h in _SEGMENT_HINTS)
             if serves_segments and not behaviour.signed:
                 missing = ("no signed URL key on its backend" if cdn.resource_type == "google_compute_url_map"
-                           else "no trusted_key_groups on the behaviour")
+                           else behaviour.missing)
                 ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
                            f"{missing}", behaviour.location, entity=cdn.name)
+        for route in cdn.unknown_routes:
+            ctx.need(route, "whether segments reach an origin there without signed URLs")
         for origin in origins.values():
             if origin.s3 and not origin.access_control:
                 control = ("a signed URL key (Cloud CDN reads a private bucket only with one)"

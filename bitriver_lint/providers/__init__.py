@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from bitriver_lint.providers.aws import AWS
 from bitriver_lint.providers.base import LoadBalancer, Provider
+from bitriver_lint.providers.cloudflare import CLOUDFLARE
+from bitriver_lint.providers.fastly import FASTLY
 from bitriver_lint.providers.gcp import GCP
 
 __all__ = ["PROVIDERS", "LoadBalancer", "Provider", "provider_for"]
 
 # The registry: the first provider that handles a resource type builds it.
-PROVIDERS: list[Provider] = [AWS, GCP]
+PROVIDERS: list[Provider] = [AWS, GCP, CLOUDFLARE, FASTLY]
 
 
 def provider_for(resource_type: str) -> Provider | None:

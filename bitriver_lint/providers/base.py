@@ -21,6 +21,9 @@ class LoadBalancer:
     # Puts the host the load-balancer builder made for it behind the provider's own firewall
     # layers (security groups, an internal scheme); None when the provider has none.
     place: Callable[[Host, BuildContext], None] | None = None
+    # The id of a component the provider already made that runs this document (a CDN whose
+    # origins are its backends); None: the load-balancer builder makes one.
+    runner: str | None = None
 
 
 class Provider(Protocol):
