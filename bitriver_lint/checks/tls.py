@@ -229,7 +229,8 @@ def _cdn_origin_https(ctx: CheckContext, params: NoParams) -> None:
                        "the CDN must fetch from origin over HTTPS only", where, entity=cdn.name)
         for where, (setting, value, ids) in unverified.items():
             ctx.report(f"{cdn.name} pulls {_origins(ids)} over HTTPS without verifying its certificate "
-                       f"({setting} = {value}), so anyone on the path can stand in for the origin", where, entity=cdn.name)
+                       f"({setting} = {value}), so anyone on the path can stand in for the origin", where,
+                       entity=cdn.name)
 
 
 def _origins(ids: list[str]) -> str:
