@@ -137,6 +137,14 @@ def test_shell_variables_set_in_the_script_are_used() -> None:
     assert rule.sources == ["10.8.0.0/24"] and rule.unknown is None
 
 
+def test_a_redirection_ends_the_command_and_is_not_part_of_the_rule() -> None:
+    firewall = _ufw("ufw --force enable > /dev/null 2>&1\n"
+                    "ufw allow 8080/tcp comment 'API' > /dev/null 2>&1\nufw allow 1985/tcp 2>/dev/null\n")
+    first, second = firewall.chains[0].rules
+    assert first.unknown is None and second.unknown is None
+    assert "/dev/null" not in first.text and ">" not in second.text
+
+
 def test_cloud_init_runcmd_list_form_and_ansible_tasks(tmp_path: Path) -> None:
     _write(tmp_path, {
         "cloud.yaml": "#cloud-config\nruncmd:\n  - [ufw, allow, '22/tcp']\n  - [ ufw, --force, enable ]\n",

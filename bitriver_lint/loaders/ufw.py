@@ -313,6 +313,7 @@ def shell_commands(text: str, path: str, line_offset: int = 0,
 # A plain shell assignment (``OFFICE=203.0.113.0/24``): later ``$OFFICE`` is that value.
 _ASSIGN = re.compile(r"^(?:export\s+|readonly\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)="
                      r"(\"[^\"$`]*\"|'[^']*'|[^\s$`;&|]+)\s*(?:#.*)?$")
+_REDIRECT = re.compile(r"^\d*[<>]")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
@@ -335,7 +336,8 @@ def _words(rest: str) -> list[str] | None:
         lexer.commenters = "#"
         words: list[str] = []
         for token in lexer:
-            if token and set(token) <= set(";&|()`"):
+            # A command ends at a control operator or a redirection (`> /dev/null 2>&1`).
+            if token and (set(token) <= set(";&|()`") or _REDIRECT.match(token)):
                 break
             words.append(token)
             if len(words) > 40:
