@@ -2,13 +2,13 @@
 
     python benchmarks/scale.py [--sites 100 1000] [--ratio 12] [--profile 1000] [--keep DIR]
 
-Each synthetic site is one directory with a compose project (api, postgres, redis, srs,
-viewer), an HAProxy config whose backends name those services, and a Terraform root with an
-``aws_instance`` behind an ``aws_security_group``. Every size is scanned in a child process of
-its own, which reports the CPU time of the scan (``time.process_time``, imports excluded) and
-its peak resident set size. The target: the largest tree costs at most ``--ratio`` times the
-CPU of the smallest per ten-fold growth (1,000 sites <= 12x 100 sites). ``--profile N`` runs
-the N-site scan under cProfile and prints the top functions by cumulative and own time.
+The sites are ``trees.py``'s (compose, HAProxy, and a Terraform root calling shared local
+modules); ``run.py`` measures every target, this script the scaling alone and profiles it.
+Every size is scanned in a child process of its own, which reports the CPU time of the scan
+(``time.process_time``, imports excluded) and its peak resident set size. The target: the
+largest tree costs at most ``--ratio`` times the CPU of the smallest per ten-fold growth
+(1,000 sites <= 12x 100 sites). ``--profile N`` runs the N-site scan under cProfile and prints
+the top functions by cumulative and own time.
 Exits 1 when the target is missed.
 """
 
@@ -23,105 +23,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-COMPOSE = """\
-name: site{n}
-services:
-  api:
-    image: ghcr.io/bitriver/bitriver-live:1.5.0
-    restart: unless-stopped
-    environment:
-      BITRIVER_LIVE_ADDR: ":8080"
-      BITRIVER_LIVE_DATABASE_URL: "postgres://bitriver:${{POSTGRES_PASSWORD:-x}}@postgres:5432/bitriver"
-      BITRIVER_LIVE_REDIS_URL: "redis://redis:6379/0"
-      BITRIVER_LIVE_SRS_API: "http://srs:1985"
-    ports: ["8080:8080"]
-    depends_on: [postgres, redis, srs]
-  postgres:
-    image: postgres:16-alpine
-    restart: unless-stopped
-    volumes: [pgdata:/var/lib/postgresql/data]
-  redis:
-    image: redis:7-alpine
-    restart: unless-stopped
-  srs:
-    image: ossrs/srs:5
-    restart: unless-stopped
-    ports: ["1935:1935"]
-  viewer:
-    image: ghcr.io/bitriver/bitriver-viewer:1.5.0
-    restart: unless-stopped
-    environment:
-      PORT: "3000"
-    ports: ["3000:3000"]
-volumes:
-  pgdata:
-"""
-
-HAPROXY = """\
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-
-frontend www
-    bind :443 ssl crt /etc/haproxy/certs/site.pem
-    acl is_viewer path_beg /viewer
-    use_backend viewer_pool if is_viewer
-    default_backend api_pool
-
-frontend rtmp
-    mode tcp
-    bind :1935
-    default_backend srs_ingest
-
-backend api_pool
-    option httpchk GET /healthz
-    server api-1 api:8080 check
-
-backend viewer_pool
-    server viewer-1 viewer:3000 check
-
-backend srs_ingest
-    mode tcp
-    server srs-1 srs:1935 check
-"""
-
-TERRAFORM = """\
-resource "aws_security_group" "site" {{
-  name = "site{n}"
-
-  ingress {{
-    from_port   = 443
-    to_port     = 443
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }}
-
-  ingress {{
-    from_port   = 1935
-    to_port     = 1935
-    protocol    = "tcp"
-    cidr_blocks = ["203.0.113.0/28"]
-  }}
-}}
-
-resource "aws_instance" "site" {{
-  ami                    = "ami-0abcdef1234567890"
-  instance_type          = "c6i.xlarge"
-  vpc_security_group_ids = [aws_security_group.site.id]
-}}
-"""
-
-
-def generate(root: Path, sites: int) -> None:
-    for n in range(sites):
-        site = root / "sites" / f"site{n:04d}"
-        site.mkdir(parents=True)
-        (site / "docker-compose.yml").write_text(COMPOSE.format(n=n))
-        (site / "haproxy.cfg").write_text(HAPROXY)
-        (site / "main.tf").write_text(TERRAFORM.format(n=n))
+from trees import generate  # noqa: E402
 
 
 def child(root: Path, profile: bool) -> None:
