@@ -1,4 +1,5 @@
-"""The service graph: every loader's facts joined into one ``networkx.MultiDiGraph``.
+"""The service graph: every loader's facts joined into one directed multigraph
+(``multigraph.MultiDiGraph``, networkx's model without its import cost).
 
 This module is the contract between builders (which write the graph) and checks (which read
 it). Every payload is a pydantic model with ``extra="forbid"``: no free-form bags, and the
@@ -38,10 +39,10 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
+from bitriver_lint.multigraph import MultiDiGraph, weakly_connected_components
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
@@ -361,10 +362,10 @@ class Setting(Payload):
 
 
 class ServiceGraph:
-    """A typed façade over a ``networkx.MultiDiGraph``."""
+    """A typed façade over a ``multigraph.MultiDiGraph``."""
 
     def __init__(self) -> None:
-        self.g: Any = nx.MultiDiGraph()
+        self.g = MultiDiGraph()
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
@@ -528,7 +529,7 @@ class ServiceGraph:
     def deployment_of(self, node_id: str) -> int:
         """Which deployment a node belongs to: the nodes joined by any edge."""
         if self._parts is None:
-            self._parts = {node: i for i, part in enumerate(nx.weakly_connected_components(self.g))
+            self._parts = {node: i for i, part in enumerate(weakly_connected_components(self.g))
                            for node in part}
             self._envs = None
         return self._parts[node_id]
