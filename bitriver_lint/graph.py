@@ -34,8 +34,9 @@ through its query methods, so neither touches raw networkx attributes.
 
 from __future__ import annotations
 
+import bisect
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -379,6 +380,7 @@ class ServiceGraph:
         # name or alias -> directory prefix (path parts) -> the component with the smallest id
         # defined at or below it: find_component's answer in one lookup per directory level.
         self._names: dict[str, dict[tuple[str, ...], Component]] | None = None
+        self._target_groups: dict[Any, list[Component]] | None = None  # target group -> members
         self._envs: dict[int, str] | None = None  # deployment -> environment directory
         # Where a node's deployment lives, where its location does not say: a resource defined
         # in a shared local module lives in the root module that calls it.
@@ -393,15 +395,58 @@ class ServiceGraph:
     # -- building -------------------------------------------------------------------------
 
     def add(self, node: NodePayload) -> str:
-        if isinstance(node, Component) or isinstance(self.g.nodes.get(node.id, {}).get("payload"), Component):
+        old = self.g.nodes.get(node.id, {}).get("payload")
+        if isinstance(node, Component) and (old is None or (isinstance(old, Component) and self._unindex(old))):
+            self._index(node)
+        elif isinstance(node, Component) or isinstance(old, Component):
             # Only components change the component indexes: adding a listener or a pool keeps them.
             self._components = None
             self._with_roles = {}
             self._names = None
+            self._target_groups = None
         self.g.add_node(node.id, payload=node)
         self._parts = self._envs = None
         self._in_environment = None
         return node.id
+
+    def _index(self, component: Component) -> None:
+        """A new component into the indexes already built, where rebuilding them would sort
+        every component again: builders that add one and then ask (a load balancer per
+        Terraform module) would otherwise cost the square of the tree's size."""
+        if self._components is not None:
+            bisect.insort(self._components, component, key=_order)
+        for (roles, external), found in self._with_roles.items():
+            if (not roles or component.role in roles) and (external or not component.external):
+                bisect.insort(found, component, key=_order)
+        if component.external:
+            return
+        if self._names is not None:
+            self._name(component)
+        if self._target_groups is not None:
+            for group in _hashable(component.target_groups):
+                self._target_groups.setdefault(group, []).append(component)  # ordered when asked
+
+    def _unindex(self, component: Component) -> bool:
+        """A replaced component out of the indexes; false where it is not where its order
+        puts it (its location changed since), and they must be rebuilt."""
+        lists = [] if self._components is None else [self._components]
+        lists += [found for (roles, external), found in self._with_roles.items()
+                  if (not roles or component.role in roles) and (external or not component.external)]
+        places: list[tuple[list[Component], int]] = []
+        for found in lists:
+            i = bisect.bisect_left(found, _order(component), key=_order)
+            while i < len(found) and found[i] is not component and _order(found[i]) == _order(component):
+                i += 1
+            if i == len(found) or found[i] is not component:
+                return False
+            places.append((found, i))
+        for found, i in places:
+            del found[i]
+        self._names = None  # which component is nearest is not undone one at a time
+        if self._target_groups is not None:
+            for group in _hashable(component.target_groups):
+                self._target_groups[group] = [c for c in self._target_groups.get(group, []) if c is not component]
+        return True
 
     def link(self, source: str, target: str, edge: Edge) -> None:
         self.g.add_edge(source, target, key=None, payload=edge)
@@ -469,7 +514,7 @@ class ServiceGraph:
         component is added (an environment's until anything is), so that asking once per
         component does not cost a scan of them all each time."""
         if self._components is None:  # checks ask this many times over; the graph is done by then
-            self._components = sorted(self._of(Component), key=lambda c: (c.location, c.id))
+            self._components = sorted(self._of(Component), key=_order)
         if environment is not None:
             if self._in_environment is None:
                 self._in_environment = {}
@@ -627,15 +672,8 @@ class ServiceGraph:
         if self._names is None:  # one index for every lookup, instead of a scan per backend server
             self._names = {}
             for component in self._of(Component):
-                if component.external:
-                    continue  # named by a config, defined by nothing in the tree
-                parts = _directory_parts(component.location.path)
-                for known in dict.fromkeys((component.name, *component.aliases)):
-                    best = self._names.setdefault(known, {})
-                    for depth in range(len(parts) + 1):
-                        prefix = parts[:depth]
-                        if prefix not in best or component.id < best[prefix].id:
-                            best[prefix] = component
+                if not component.external:  # an external one is named by a config, defined by nothing in the tree
+                    self._name(component)
         by_prefix = self._names.get(name)
         if not by_prefix:
             return None
@@ -645,6 +683,44 @@ class ServiceGraph:
             if found is not None:
                 return found
         return None
+
+    def _name(self, component: Component) -> None:
+        assert self._names is not None
+        parts = _directory_parts(component.location.path)
+        for known in dict.fromkeys((component.name, *component.aliases)):
+            best = self._names.setdefault(known, {})
+            for depth in range(len(parts) + 1):
+                prefix = parts[:depth]
+                if prefix not in best or component.id < best[prefix].id:
+                    best[prefix] = component
+
+    def in_target_groups(self, names: set[Any]) -> list[Component]:
+        """The (non-external) components registered in any of these target groups (auto
+        scaling groups, ECS services), in ``components()`` order: one index for every ask."""
+        if self._target_groups is None:
+            self._target_groups = {}
+            for component in self.components():
+                for group in _hashable(component.target_groups):
+                    self._target_groups.setdefault(group, []).append(component)
+        found = {c.id: c for name in _hashable(names) for c in self._target_groups.get(name, [])}
+        return sorted(found.values(), key=_order)
+
+
+def _order(component: Component) -> tuple[Location, str]:
+    """How ``components()`` orders: where they are defined."""
+    return component.location, component.id
+
+
+def _hashable(values: Iterable[Any]) -> list[Any]:
+    """The values an index can hold: a Terraform value may be a list or a map."""
+    out = []
+    for value in values:
+        try:
+            hash(value)
+        except TypeError:
+            continue
+        out.append(value)
+    return out
 
 
 def _directory_parts(path: str) -> tuple[str, ...]:

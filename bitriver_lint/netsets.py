@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -17,10 +18,16 @@ class CidrSet:
     __slots__ = ("_nets",)
 
     def __init__(self, nets: Iterable[Net | str] = ()) -> None:
-        parsed = [ipaddress.ip_network(n, strict=False) if isinstance(n, str) else n for n in nets]
+        given = tuple(nets)
+        if given and all(isinstance(n, str) for n in given):
+            # Firewall rules repeat the same few CIDR lists across a tree (every security group
+            # of 1,000 sites, every shipped CDN range set): each list is parsed once.
+            self._nets: tuple[Net, ...] = _parsed(given).networks
+            return
+        parsed = [ipaddress.ip_network(n, strict=False) if isinstance(n, str) else n for n in given]
         v4 = [n for n in parsed if n.version == 4]
         v6 = [n for n in parsed if n.version == 6]
-        self._nets: tuple[Net, ...] = (
+        self._nets = (
             *ipaddress.collapse_addresses(v4),
             *ipaddress.collapse_addresses(v6),
         )
@@ -108,6 +115,12 @@ class CidrSet:
 
 
 _DIFFERENCES: dict[tuple[tuple[Net, ...], tuple[Net, ...]], CidrSet] = {}
+
+
+@lru_cache(maxsize=4096)
+def _parsed(texts: tuple[str, ...]) -> CidrSet:
+    return CidrSet(ipaddress.ip_network(n, strict=False) for n in texts)
+
 
 ANY = CidrSet(["0.0.0.0/0", "::/0"])
 ANY_V4 = CidrSet(["0.0.0.0/0"])

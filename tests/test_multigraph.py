@@ -3,10 +3,14 @@ and every sorted tie in a report follow from them, so a different order is a dif
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bitriver_lint.graph import Component, Role, ServiceGraph
+from bitriver_lint.model import Location
 from bitriver_lint.multigraph import MultiDiGraph, weakly_connected_components
 
 NODES = st.sampled_from([f"n{i}" for i in range(8)])
@@ -57,3 +61,40 @@ def test_an_edge_adds_its_missing_ends_without_payload() -> None:
     assert list(graph.nodes(data="payload")) == [("b", "B"), ("a", None)]
     assert graph.in_edges("b", data="payload") == [("a", "b", "e1"), ("a", "b", "e2")]
     assert [sorted(part) for part in weakly_connected_components(graph)] == [["a", "b"]]
+
+
+# ``ServiceGraph`` keeps its component indexes up to date as components are added or replaced
+# (a Terraform build asks after every module); they must answer as if built from scratch.
+ADDS = st.lists(st.tuples(st.integers(0, 9), st.sampled_from(list(Role)[:4]), st.integers(1, 5),
+                          st.sampled_from(["a", "a/b", "c"]), st.sampled_from([[], ["tg1"], ["tg1", "tg2"]]),
+                          st.booleans(), st.sampled_from(["components", "roles", "find", "groups", None])),
+                min_size=1, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ADDS)
+def test_component_indexes_kept_as_components_come_and_are_replaced(adds: list[tuple[Any, ...]]) -> None:
+    kept = ServiceGraph()
+    roles = tuple(list(Role)[:2])
+    for n, role, line, directory, groups, external, ask in adds:
+        kept.add(Component(id=f"c{n}", name=f"svc{n % 3}", role=role, role_reason="test", origin="test",
+                           location=Location(f"{directory}/f.yml", line, 1), target_groups=groups,
+                           external=external))
+        if ask == "components":
+            kept.components()
+        elif ask == "roles":
+            kept.components(*roles, external=True)
+        elif ask == "find":
+            kept.find_component("svc1", near="a/b/x.yml")
+        elif ask == "groups":
+            kept.in_target_groups({"tg1"})
+    fresh = ServiceGraph()
+    for node in kept.components(external=True):
+        fresh.add(node)
+    assert kept.components() == fresh.components()
+    assert kept.components(*roles, external=True) == fresh.components(*roles, external=True)
+    for name in ("svc0", "svc1", "svc2"):
+        for near in ("a/b/x.yml", "c/y.yml", None):
+            assert kept.find_component(name, near=near) is fresh.find_component(name, near=near)
+    assert kept.in_target_groups({"tg1", "tg2"}) == fresh.in_target_groups({"tg1", "tg2"})
+    assert kept.in_target_groups({"tg2"}) == [c for c in fresh.components() if "tg2" in c.target_groups]

@@ -51,8 +51,10 @@ def edges(modules: list[TerraformModule], ctx: BuildContext) -> None:
         for balancer in balancers:
             if balancer.runner is not None:
                 continue
-            # The standalone host the load-balancer builder made for it: a managed one.
-            component = next((c for c in ctx.graph.components() if balancer.document.key in c.proxy_configs), None)
+            # The standalone host the load-balancer builder made for it: a managed one. The key is
+            # unique per scan, so the placement names the one component that runs the config.
+            placement = ctx.placements.get(balancer.document.key)
+            component = placement.runner if placement is not None else None
             hosts = ctx.graph.hosts_of(component.id) if component is not None else []
             if hosts:
                 hosts[0].managed = True

@@ -122,10 +122,9 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
                                               attachment.location, scheme))
         # Named in this module, or from its caller through a module output (module.edge.aws_lb_target_group.api).
         names = {ref, group.full_address}
-        for component in ctx.graph.components():
-            if names.intersection(component.target_groups):
-                backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
-                                              group.location, scheme))
+        for component in ctx.graph.in_target_groups(names):
+            backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
+                                          group.location, scheme))
         backends[ref] = backend
     out: list[LoadBalancer] = []
     for lb in module.of_type("aws_lb", "aws_alb"):
