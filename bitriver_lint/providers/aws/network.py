@@ -48,8 +48,13 @@ class SgRules:
 
     def __init__(self) -> None:
         self.by_group: dict[str, list[SgRule]] = {}
+        # Resource (the group without its instance key) -> its keys in by_group, in order: a
+        # module of 15,000 groups would otherwise scan them all for each instance's group.
+        self._keys: dict[str, list[str]] = {}
 
     def add(self, group: str, rule: SgRule) -> None:
+        if group not in self.by_group:
+            self._keys.setdefault(group.split("[")[0], []).append(group)
         self.by_group.setdefault(group, []).append(rule)
 
     def of(self, group: str) -> list[SgRule]:
@@ -58,7 +63,8 @@ class SgRules:
         (the usual case: rules that do not depend on ``count``/``each``) count once."""
         resource = group.split("[")[0]
         taken: list[list[SgRule]] = []
-        for key, rules in self.by_group.items():
+        for key in self._keys.get(resource, []):  # only these can be named, whichever way
+            rules = self.by_group[key]
             named = key in (group, resource) or ("[" not in group and key.split("[")[0] == group)
             if named and rules not in taken:
                 taken.append(rules)
