@@ -118,7 +118,8 @@ class Bench:
         one.mkdir()
         (one / "docker-compose.yml").write_text((REPO / "fixtures" / "single-node" / "docker-compose.yml").read_text())
         version = best(repeat, [*self.lint, "--version"], self.env)
-        scan = best(repeat, self.scan(one), self.env)
+        # The text report, as a pre-commit hook prints it.
+        scan = best(repeat, [*self.lint, "scan", str(one), "--exit-zero", *self.scan_flags], self.env)
         rules = best(repeat, [*self.lint, "rules"], self.env)
         self.results["startup"] = {"version": asdict(version), "one_file_scan": asdict(scan), "rules": asdict(rules)}
         self.check("version_wall", version.wall <= TARGETS["version_wall"],

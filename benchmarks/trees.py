@@ -300,21 +300,18 @@ resource "aws_cloudfront_distribution" "viewer" {
 
 BIG_PAIR = """\
 resource "aws_security_group" "sg{n}" {{
-  name = "sg{n}"
   ingress {{
-    from_port   = 443
-    to_port     = 443
-    protocol    = "tcp"
+    from_port = 443
+    to_port = 443
+    protocol = "tcp"
     cidr_blocks = ["10.{a}.{b}.0/24"]
   }}
 }}
-
 resource "aws_instance" "i{n}" {{
-  ami                    = "ami-0abcdef1234567890"
-  instance_type          = "t3.small"
+  ami = "ami-0abcdef1234567890"
+  instance_type = "t3.small"
   vpc_security_group_ids = [aws_security_group.sg{n}.id]
 }}
-
 """
 
 
