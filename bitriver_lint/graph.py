@@ -396,7 +396,10 @@ class ServiceGraph:
 
     def add(self, node: NodePayload) -> str:
         old = self.g.nodes.get(node.id, {}).get("payload")
-        if isinstance(node, Component) and (old is None or (isinstance(old, Component) and self._unindex(old))):
+        # The same component added again was changed in place (a role, a name): where it sits in
+        # the indexes is not known any more, so they are rebuilt; a new one replacing it is moved.
+        if isinstance(node, Component) and (old is None or (isinstance(old, Component) and old is not node
+                                                            and self._unindex(old))):
             self._index(node)
         elif isinstance(node, Component) or isinstance(old, Component):
             # Only components change the component indexes: adding a listener or a pool keeps them.
@@ -429,17 +432,18 @@ class ServiceGraph:
     def _unindex(self, component: Component) -> bool:
         """A replaced component out of the indexes; false where it is not where its order
         puts it (its location changed since), and they must be rebuilt."""
-        lists = [] if self._components is None else [self._components]
-        lists += [found for (roles, external), found in self._with_roles.items()
-                  if (not roles or component.role in roles) and (external or not component.external)]
+        lists = [(True, found) for found in [self._components] if found is not None]
+        lists += [((not roles or component.role in roles) and (external or not component.external), found)
+                  for (roles, external), found in self._with_roles.items()]
         places: list[tuple[list[Component], int]] = []
-        for found in lists:
+        for expected, found in lists:
             i = bisect.bisect_left(found, _order(component), key=_order)
             while i < len(found) and found[i] is not component and _order(found[i]) == _order(component):
                 i += 1
-            if i == len(found) or found[i] is not component:
+            if i < len(found) and found[i] is component:
+                places.append((found, i))
+            elif expected:
                 return False
-            places.append((found, i))
         for found, i in places:
             del found[i]
         self._names = None  # which component is nearest is not undone one at a time

@@ -67,7 +67,7 @@ def test_an_edge_adds_its_missing_ends_without_payload() -> None:
 # (a Terraform build asks after every module); they must answer as if built from scratch.
 ADDS = st.lists(st.tuples(st.integers(0, 9), st.sampled_from(list(Role)[:4]), st.integers(1, 5),
                           st.sampled_from(["a", "a/b", "c"]), st.sampled_from([[], ["tg1"], ["tg1", "tg2"]]),
-                          st.booleans(), st.sampled_from(["components", "roles", "find", "groups", None])),
+                          st.booleans(), st.sampled_from(["components", "roles", "find", "groups", "relabel", None])),
                 min_size=1, max_size=30)
 
 
@@ -88,6 +88,11 @@ def test_component_indexes_kept_as_components_come_and_are_replaced(adds: list[t
             kept.find_component("svc1", near="a/b/x.yml")
         elif ask == "groups":
             kept.in_target_groups({"tg1"})
+        elif ask == "relabel":  # changed in place, then added again (as a provider does for a CDN)
+            changed = kept.node(f"c{n}")
+            assert isinstance(changed, Component)
+            changed.role = list(Role)[(list(Role).index(role) + 1) % 4]
+            kept.add(changed)
     fresh = ServiceGraph()
     for node in kept.components(external=True):
         fresh.add(node)
