@@ -10,7 +10,7 @@ first node), because deployment numbers and every sorted tie in the report follo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 _Attrs = dict[str, Any]
@@ -120,3 +120,17 @@ def weakly_connected_components(graph: MultiDiGraph) -> Iterator[set[str]]:
                     frontier.append(neighbour)
         seen |= part
         yield part
+
+
+def compose_all(graphs: Iterable[MultiDiGraph]) -> MultiDiGraph:
+    """The graphs side by side, as networkx's ``compose_all``: each one's nodes then its edges,
+    in turn; a node or an edge (same ends, same key) in a later graph updates the earlier."""
+    merged = MultiDiGraph()
+    for graph in graphs:
+        for node, attrs in graph._node.items():
+            merged.add_node(node, **attrs)
+        for source, targets in graph._succ.items():
+            for target, keys in targets.items():
+                for key, attrs in keys.items():
+                    merged.add_edge(source, target, key=key, **attrs)
+    return merged

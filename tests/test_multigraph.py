@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bitriver_lint.graph import Component, Role, ServiceGraph
 from bitriver_lint.model import Location
-from bitriver_lint.multigraph import MultiDiGraph, weakly_connected_components
+from bitriver_lint.multigraph import MultiDiGraph, compose_all, weakly_connected_components
 
 NODES = st.sampled_from([f"n{i}" for i in range(8)])
 # ("node", id, payload) or ("edge", source, target, payload): nodes re-added, parallel edges,
@@ -51,6 +51,19 @@ def test_same_answers_in_the_same_order_as_networkx(ops: list[tuple[object, ...]
     assert (len(ours), ours.number_of_nodes(), ours.number_of_edges()) == \
         (len(t), t.number_of_nodes(), t.number_of_edges())
     assert list(weakly_connected_components(ours)) == list(nx.weakly_connected_components(t))
+
+
+@settings(max_examples=100, deadline=None)
+@given(OPS, OPS)
+def test_composed_as_networkx_composes(first: list[tuple[object, ...]], second: list[tuple[object, ...]]) -> None:
+    ours_a, theirs_a = _both(first)
+    ours_b, theirs_b = _both(second)
+    ours = compose_all([ours_a, ours_b])
+    theirs = nx.compose_all([theirs_a, theirs_b])
+    assert list(ours.nodes(data=True)) == list(theirs.nodes(data=True))
+    assert ours.edges(data="payload") == list(theirs.edges(data="payload"))
+    for node in theirs.nodes:
+        assert ours.in_edges(node, data="payload") == list(theirs.in_edges(node, data="payload"))
 
 
 def test_an_edge_adds_its_missing_ends_without_payload() -> None:
