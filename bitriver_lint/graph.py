@@ -547,7 +547,7 @@ class ServiceGraph:
         return sorted(listeners, key=lambda li: (li.port, li.protocol, li.id))
 
     # out_edges and in_edges are asked hundreds of thousands of times on a large tree: they read
-    # networkx's adjacency dicts directly (in the order its edge views give) rather than build a
+    # the multigraph's adjacency dicts directly (in the order its edge views give) rather than build a
     # view object per call, which cost more than the lookups themselves.
     def out_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
         edges = []
