@@ -553,7 +553,7 @@ class ServiceGraph:
         edges = []
         for t, keyed in self.g._succ.get(node_id, {}).items():
             for data in keyed.values():
-                payload = data.get("payload")
+                payload: Any = data.get("payload")
                 if kind is None or payload.kind == kind:
                     edges.append((node_id, t, payload))
         return edges
@@ -562,7 +562,7 @@ class ServiceGraph:
         edges = []
         for s, keyed in self.g._pred.get(node_id, {}).items():
             for data in keyed.values():
-                payload = data.get("payload")
+                payload: Any = data.get("payload")
                 if kind is None or payload.kind == kind:
                     edges.append((s, node_id, payload))
         return edges
