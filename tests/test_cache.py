@@ -242,7 +242,7 @@ def test_reports_are_identical_with_and_without_the_cache_and_across_jobs(
     assert run(tree, Cache(tmp_path / "cache-2"), jobs=1) == reference
     warm = Cache(tmp_path / "cache-1")
     assert run(tree, warm, jobs=2) == reference
-    assert (warm.hits, warm.misses) == (24, 0)
+    assert (warm.hits, warm.misses) == (27, 0)  # 12 compose files, 12 Terraform roots, 3 shared modules
     assert pools == [2, 2]  # the warm runs had nothing left to parse
     assert "BRL303 sites/site0011/docker-compose.yml:3:3" in brief(reference)
 
@@ -384,11 +384,11 @@ def test_two_runs_at_once_on_a_cold_cache_are_both_right(tmp_path: Path) -> None
     for (stdout, stderr), proc in zip(outputs, procs, strict=True):
         assert proc.returncode == expected.returncode == 1, stderr
         assert stdout == expected.stdout
-    assert len(entries(tmp_path / "cache")) == 30  # each file's entry once
+    assert len(entries(tmp_path / "cache")) == 33  # each file's entry once: 15 compose, 15 roots, 3 modules
     assert (tmp_path / "cache" / "last-prune").is_file()
     warm = cli("scan", str(tree), "-f", "sarif", "--debug", "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)
     assert warm.stdout == expected.stdout
-    assert "cache: 30 hit(s), 0 miss(es)" in warm.stderr
+    assert "cache: 33 hit(s), 0 miss(es)" in warm.stderr
 
 
 # -- bounded ------------------------------------------------------------------------------------------
