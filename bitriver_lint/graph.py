@@ -1,5 +1,4 @@
-"""The service graph: every loader's facts joined into one directed multigraph
-(``multigraph.MultiDiGraph``, networkx's model without its import cost).
+"""The service graph: every loader's facts joined into one ``networkx.MultiDiGraph``.
 
 This module is the contract between builders (which write the graph) and checks (which read
 it). Every payload is a pydantic model with ``extra="forbid"``: no free-form bags, and the
@@ -40,10 +39,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
-from bitriver_lint.multigraph import MultiDiGraph, weakly_connected_components
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
@@ -363,10 +362,10 @@ class Setting(Payload):
 
 
 class ServiceGraph:
-    """A typed façade over a ``multigraph.MultiDiGraph``."""
+    """A typed façade over a ``networkx.MultiDiGraph``."""
 
     def __init__(self) -> None:
-        self.g = MultiDiGraph()
+        self.g: Any = nx.MultiDiGraph()
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
@@ -547,7 +546,7 @@ class ServiceGraph:
         return sorted(listeners, key=lambda li: (li.port, li.protocol, li.id))
 
     # out_edges and in_edges are asked hundreds of thousands of times on a large tree: they read
-    # the multigraph's adjacency dicts directly (in the order its edge views give) rather than build a
+    # networkx's adjacency dicts directly (in the order its edge views give) rather than build a
     # view object per call, which cost more than the lookups themselves.
     def out_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
         edges = []
@@ -578,7 +577,7 @@ class ServiceGraph:
     def deployment_of(self, node_id: str) -> int:
         """Which deployment a node belongs to: the nodes joined by any edge."""
         if self._parts is None:
-            self._parts = {node: i for i, part in enumerate(weakly_connected_components(self.g))
+            self._parts = {node: i for i, part in enumerate(nx.weakly_connected_components(self.g))
                            for node in part}
             self._envs = None
         return self._parts[node_id]

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import networkx
 import pathspec
 
 from bitriver_lint import baseline as baselines
@@ -28,7 +29,6 @@ from bitriver_lint.config import CONFIG_NAMES, Config, find_config, load_config,
 from bitriver_lint.discovery import SKIP_DIRS, GitIgnores
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Finding
-from bitriver_lint.multigraph import compose_all
 from bitriver_lint.report import Report, RuleInfo
 from bitriver_lint.vocabulary import MIXED
 from bitriver_lint.workspace import containment_root
@@ -201,7 +201,7 @@ def merge(reports: Sequence[Report]) -> Report:
 def _merged_graph(graphs: Sequence[ServiceGraph]) -> ServiceGraph:
     """The parts' graphs side by side (node ids name their files, so parts do not collide)."""
     merged = ServiceGraph()
-    merged.g = compose_all([g.g for g in graphs]) if graphs else merged.g
+    merged.g = networkx.compose_all([g.g for g in graphs]) if graphs else merged.g
     for graph in graphs:
         merged.dangling.extend(graph.dangling)
         merged.settings.extend(graph.settings)
