@@ -21,12 +21,11 @@ from types import MappingProxyType
 from typing import Any
 
 import networkx
-import pathspec
 
 from bitriver_lint import baseline as baselines
 from bitriver_lint import engine
 from bitriver_lint.config import CONFIG_NAMES, Config, find_config, load_config, subdirectory_config
-from bitriver_lint.discovery import SKIP_DIRS, GitIgnores
+from bitriver_lint.discovery import SKIP_DIRS, GitIgnores, gitignore_spec
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Finding
 from bitriver_lint.report import Report, RuleInfo
@@ -116,7 +115,7 @@ def _excludes(config: Config, source: Path | None, root: Path) -> Any:
             base = ""
     base = "" if base == "." else base
     lines = [posixpath.join(base, p.strip("/")) if "/" in p.strip("/") and base else p for p in config.exclude]
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return gitignore_spec(lines)
 
 
 def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) -> Report:

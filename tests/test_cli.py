@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,27 @@ def test_cli_starts_without_heavy_imports(args: list[str]) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_a_plain_scan_of_a_small_tree_imports_no_display_or_pattern_library(tmp_path: Path) -> None:
+    """The pre-commit path: text to a pipe, no .gitignore or exclude patterns. Rich and pathspec
+    are a tenth of such a scan each, so they are imported only when colour or patterns need them."""
+    (tmp_path / "compose.yaml").write_text("services:\n  api:\n    image: ghcr.io/bitriver/bitriver-live:1.4\n")
+    code = (
+        "import sys\nfrom bitriver_lint import cli\n"
+        "try:\n"
+        f"    cli.main(['--no-cache', {str(tmp_path)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print([m for m in ('rich', 'pathspec') if m in sys.modules], file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "BRL" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+    (tmp_path / ".gitignore").write_text("*.bak\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert proc.stderr.strip().splitlines()[-1] == "['pathspec']"
 
 
 CUSTOM_RULE = """id: ACME101
