@@ -26,7 +26,7 @@ from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Ro
 from bitriver_lint.loaders.cloudflared import add_ingress
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
-from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
 from bitriver_lint.providers.origins import origin_host, port_of
 from bitriver_lint.vocabulary import Runtime
@@ -198,6 +198,7 @@ class Cloudflare:
         for zone in zones.values():
             if zone.served:
                 _add_zone(ctx, module, zone)
+        _note_unknown_proxied(ctx, module)
         for tunnel in module.of_type(*TUNNELS):
             _add_tunnel(ctx, module, tunnel, zones)
 
@@ -213,6 +214,21 @@ class Cloudflare:
             if doc is not None:
                 out.append(LoadBalancer(doc, runner=node_id(module, tunnel.full_label)))
         return out
+
+
+def _note_unknown_proxied(ctx: BuildContext, module: TerraformModule) -> None:
+    """A record whose ``proxied`` is a variable without a value here (a module input, a
+    per-environment switch): whether Cloudflare fronts its origin, and so every CDN rule about
+    it, cannot be judged. Said once per record, never taken as either answer."""
+    for record in module.of_type(*RECORDS):
+        proxied = record.get("proxied")
+        if proxied is None or not isinstance(proxied.value, Unknown):
+            continue
+        name = record.full_label
+        ctx.graph.notes.append(Diagnostic(
+            "BRL002", f"whether {name} is proxied through Cloudflare is unknown: proxied = {proxied.value.describe()} "
+            f"{proxied.value.why}, so the CDN rules (origin TLS, health checks, signed segments, origin "
+            "exposure) do not judge the origin it points at", proxied.location))
 
 
 def _zone_id(module: TerraformModule, zone: Zone) -> str:
