@@ -50,3 +50,46 @@ def test_a_record_proxied_by_a_variable_with_a_default_is_read_not_noted(tmp_pat
     result = _scan(tmp_path, body)
     assert [f.rule_id for f in result.active] == []
     assert result.graph.components() == []  # DNS only: Cloudflare fronts nothing
+
+
+# Google Cloud's firewall layers in Google's words: a Cloud SQL instance open to everyone
+# through its authorized networks, and a VM whose VPC firewall rule admits the internet.
+_CLOUD_SQL = """provider "google" {
+  region = "europe-west1"
+}
+
+resource "google_sql_database_instance" "db" {
+  name             = "live-db"
+  database_version = "POSTGRES_15"
+  region           = "europe-west1"
+  settings {
+    tier              = "db-custom-2-7680"
+    availability_type = "REGIONAL"
+    ip_configuration {
+      ipv4_enabled = true
+      authorized_networks {
+        name  = "office"
+        value = "0.0.0.0/0"
+      }
+    }
+  }
+}
+"""
+
+
+def test_cloud_sql_exposure_names_its_authorized_networks_not_a_security_group(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _CLOUD_SQL)
+    (finding,) = [f for f in result.active if f.rule_id == "BRL103"]
+    assert str(finding.location) == _at(_CLOUD_SQL, '"0.0.0.0/0"')
+    related = [r.message for r in finding.related]
+    assert "Cloud SQL authorized networks allows 0.0.0.0/0 on 5432/tcp" in related
+    assert not any("security group" in m for m in [finding.message, *related])
+
+
+def test_the_graph_labels_a_google_firewall_edge_in_googles_words(tmp_path: Path) -> None:
+    from bitriver_lint.graphviews import render_graph
+
+    result = _scan(tmp_path, _CLOUD_SQL)
+    text = render_graph(result.graph, "single-node", "mermaid")
+    assert "allows Cloud SQL authorized networks 5432/tcp" in text
+    assert "security group" not in text
