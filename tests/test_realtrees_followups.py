@@ -93,3 +93,44 @@ def test_the_graph_labels_a_google_firewall_edge_in_googles_words(tmp_path: Path
     text = render_graph(result.graph, "single-node", "mermaid")
     assert "allows Cloud SQL authorized networks 5432/tcp" in text
     assert "security group" not in text
+
+
+# A regional managed instance group whose region is the caller's variable: its zones say where
+# it runs, even when the provider's default region is another one.
+_REGIONAL_MIG = """provider "google" {
+  region = "europe-west1"
+}
+
+variable "region" {
+  type = string
+}
+
+resource "google_compute_instance_template" "api" {
+  machine_type = "n2-standard-4"
+  labels       = { role = "api" }
+  network_interface {
+    network = "default"
+  }
+}
+
+resource "google_compute_region_instance_group_manager" "api" {
+  name                      = "bitriver-api"
+  base_instance_name        = "bitriver-api"
+  region                    = var.region
+  distribution_policy_zones = ["us-east1-b", "us-east1-c"]
+  target_size               = 2
+  version {
+    instance_template = google_compute_instance_template.api.id
+  }
+}
+"""
+
+
+def test_a_regional_group_takes_its_region_from_its_zones_and_claims_no_single_zone(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _REGIONAL_MIG)
+    (host,) = [h for h in result.graph.hosts() if h.name == "google_compute_region_instance_group_manager.api"]
+    assert (host.region, host.az) == ("us-east1", None)
+    spread = _REGIONAL_MIG.replace('["us-east1-b", "us-east1-c"]', '["us-east1-b", "europe-west1-c"]')
+    (host,) = [h for h in _scan(tmp_path, spread).graph.hosts()
+               if h.name == "google_compute_region_instance_group_manager.api"]
+    assert (host.region, host.az) == ("europe-west1", None)  # zones in two regions: the provider's default
