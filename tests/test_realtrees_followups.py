@@ -134,3 +134,69 @@ def test_a_regional_group_takes_its_region_from_its_zones_and_claims_no_single_z
     (host,) = [h for h in _scan(tmp_path, spread).graph.hosts()
                if h.name == "google_compute_region_instance_group_manager.api"]
     assert (host.region, host.az) == ("europe-west1", None)  # zones in two regions: the provider's default
+
+
+# Global Accelerator passing TCP 80 and 443 to an ALB whose listeners write their ports as
+# strings ("443", which Terraform converts) and whose port 80 redirects to HTTPS.
+_ACCELERATED_ALB = """resource "aws_lb" "edge" {
+  name               = "edge"
+  load_balancer_type = "application"
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = "443"
+  protocol          = "HTTPS"
+  certificate_arn   = var.certificate_arn
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+    }
+  }
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = "80"
+  protocol          = "HTTP"
+  default_action {
+    type = "redirect"
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }
+  }
+}
+
+resource "aws_globalaccelerator_accelerator" "edge" {
+  name = "edge"
+}
+
+resource "aws_globalaccelerator_listener" "port%(port)s" {
+  accelerator_arn = aws_globalaccelerator_accelerator.edge.id
+  protocol        = "TCP"
+  port_range {
+    from_port = %(port)s
+    to_port   = %(port)s
+  }
+}
+
+resource "aws_globalaccelerator_endpoint_group" "port%(port)s" {
+  listener_arn = aws_globalaccelerator_listener.port%(port)s.id
+  endpoint_configuration {
+    endpoint_id = aws_lb.edge.arn
+  }
+}
+"""
+
+
+def test_alb_listener_ports_written_as_strings_are_its_ports(tmp_path: Path) -> None:
+    body = _ACCELERATED_ALB % {"port": "443"}
+    result = _scan(tmp_path, body)
+    assert [f.rule_id for f in result.active if f.rule_id == "BRL603"] == []
+    (alb,) = [c for c in result.graph.components() if c.name == "aws_lb.edge"]
+    assert sorted((li.port, li.declared, str(li.location)) for li in result.graph.listeners(alb)) == [
+        (80, True, _at(body, '"80"')), (443, True, _at(body, '"443"'))]
