@@ -200,3 +200,25 @@ def test_alb_listener_ports_written_as_strings_are_its_ports(tmp_path: Path) -> 
     (alb,) = [c for c in result.graph.components() if c.name == "aws_lb.edge"]
     assert sorted((li.port, li.declared, str(li.location)) for li in result.graph.listeners(alb)) == [
         (80, True, _at(body, '"80"')), (443, True, _at(body, '"443"'))]
+
+
+def test_an_accelerator_passing_port_80_to_a_redirecting_listener_is_no_plain_http_app(tmp_path: Path) -> None:
+    body = _ACCELERATED_ALB % {"port": "80"}
+    result = _scan(tmp_path, body)
+    assert [f.rule_id for f in result.active if f.rule_id == "BRL204"] == []
+    (accelerator,) = [c for c in result.graph.components() if c.name == "aws_globalaccelerator_accelerator.edge"]
+    (front,) = result.graph.listeners(accelerator)
+    assert [edge.scheme for _, _, edge in result.graph.out_edges(front.id, "routes")] == ["tcp"]
+    # The same accelerator in front of an ALB that serves port 80 itself: the app is on plain HTTP.
+    serving = body.replace('''    type = "redirect"
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }''', '''    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "200"
+    }''')
+    found = [(f.rule_id, str(f.location)) for f in _scan(tmp_path, serving).active if f.rule_id == "BRL204"]
+    assert ("BRL204", _at(serving, "80\n    to_port")) in found
