@@ -222,3 +222,48 @@ def test_an_accelerator_passing_port_80_to_a_redirecting_listener_is_no_plain_ht
     }''')
     found = [(f.rule_id, str(f.location)) for f in _scan(tmp_path, serving).active if f.rule_id == "BRL204"]
     assert ("BRL204", _at(serving, "80\n    to_port")) in found
+
+
+# An ALB target that is an instance the tree writes but gives no role (tags name it "bo-be-1"):
+# BRL604 said the instance was defined nowhere.
+_UNNAMED_TARGET = """resource "aws_instance" "node1" {
+  ami           = "ami-12345678"
+  instance_type = "t3.small"
+  tags          = { Name = "bo-be-1" }
+}
+
+resource "aws_lb_target_group" "app" {
+  name     = "app"
+  port     = 80
+  protocol = "HTTP"
+}
+
+resource "aws_lb_target_group_attachment" "node1" {
+  target_group_arn = aws_lb_target_group.app.arn
+  target_id        = aws_instance.node1.id
+  port             = 80
+}
+
+resource "aws_lb" "edge" {
+  name = "edge"
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = 80
+  protocol          = "HTTP"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.app.arn
+  }
+}
+"""
+
+
+def test_a_backend_instance_the_tree_defines_is_not_called_undefined(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _UNNAMED_TARGET)
+    (finding,) = [f for f in result.active if f.rule_id == "BRL604"]
+    assert str(finding.location) == _at(_UNNAMED_TARGET, 'resource "aws_lb_target_group_attachment"')
+    assert finding.message.startswith("a backend server points at 'aws_instance.node1:80': aws_instance.node1 is "
+                                      "defined, but no file says what runs on it")
+    assert [str(r.location) for r in finding.related] == [_at(_UNNAMED_TARGET, 'resource "aws_instance"')]
