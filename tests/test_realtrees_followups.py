@@ -267,3 +267,19 @@ def test_a_backend_instance_the_tree_defines_is_not_called_undefined(tmp_path: P
     assert finding.message.startswith("a backend server points at 'aws_instance.node1:80': aws_instance.node1 is "
                                       "defined, but no file says what runs on it")
     assert [str(r.location) for r in finding.related] == [_at(_UNNAMED_TARGET, 'resource "aws_instance"')]
+
+
+# Identity-provider settings named after tokens and passwords that hold a rule or a duration.
+_NOT_SECRETS = """resource "keycloak_realm" "live" {
+  realm                                   = "live"
+  password_policy                         = "length(12) and notUsername"
+  action_token_generated_by_user_lifespan = "30m0s"
+  smtp_password                           = "hunter2-literal"
+}
+"""
+
+
+def test_a_password_policy_and_a_token_lifespan_are_not_literal_secrets(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _NOT_SECRETS)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == [
+        ("BRL602", _at(_NOT_SECRETS, '"hunter2-literal"'))]
