@@ -3,11 +3,15 @@ each reproduced on a small tree of our own: the value or wording, at its file, l
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import scan_tree
 
 from bitriver_lint.engine import ScanResult
+from bitriver_lint.loaders import iptables
 
 
 def _scan(tmp_path: Path, body: str) -> ScanResult:
@@ -283,3 +287,32 @@ def test_a_password_policy_and_a_token_lifespan_are_not_literal_secrets(tmp_path
     result = _scan(tmp_path, _NOT_SECRETS)
     assert [(f.rule_id, str(f.location)) for f in result.active] == [
         ("BRL602", _at(_NOT_SECRETS, '"hunter2-literal"'))]
+
+
+# ``iptables-save -c`` output, as iptables-persistent saves it when asked for counters: each
+# rule starts with its [packets:bytes]. Every rule line was a BRL001 and the firewall was lost.
+_COUNTED = """*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+[120:7200] -A INPUT -p tcp -m tcp --dport 1935 -j ACCEPT
+[0:0] -A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 5432 -j ACCEPT
+COMMIT
+"""
+
+
+def test_iptables_save_counters_are_read_past_to_the_rule(tmp_path: Path) -> None:
+    firewall = iptables.parse("etc/iptables/rules.v4", _COUNTED, "ipv4")
+    assert firewall.diagnostics == []
+    (chain,) = [c for c in firewall.chains if c.name == "INPUT"]
+    assert [(r.ports, r.sources, str(r.location)) for r in chain.rules] == [
+        ([(1935, 1935)], None, "etc/iptables/rules.v4:5:12"),
+        ([(5432, 5432)], ["10.0.0.0/8"], "etc/iptables/rules.v4:6:7")]
+    if shutil.which("iptables-restore") is None:
+        pytest.skip("iptables-restore is not installed: it is the oracle that the counters form is valid")
+    (tmp_path / "rules.v4").write_text(_COUNTED, encoding="utf-8")
+    proc = subprocess.run(["iptables-restore", "--test", "--counters", str(tmp_path / "rules.v4")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    if proc.returncode and "ermission" in proc.stderr:
+        pytest.skip(f"iptables-restore --test needs privileges: {proc.stderr.strip()[:80]}")
+    assert proc.returncode == 0, proc.stderr
