@@ -316,3 +316,64 @@ def test_iptables_save_counters_are_read_past_to_the_rule(tmp_path: Path) -> Non
     if proc.returncode and "ermission" in proc.stderr:
         pytest.skip(f"iptables-restore --test needs privileges: {proc.stderr.strip()[:80]}")
     assert proc.returncode == 0, proc.stderr
+
+
+# A viewer image built from the tree whose Dockerfile copies the nginx config in, reached only
+# through a cloudflared tunnel: nginx runs inside the service and publishes nothing. Read as a
+# standalone nginx on a machine of its own, it drew BRL106/BRL203/BRL204 on a port nobody reaches.
+_BAKED = {
+    "docker-compose.yml": """services:
+  viewer:
+    build:
+      context: web
+    restart: unless-stopped
+  tunnel:
+    image: cloudflare/cloudflared:2024.8.2
+    command: tunnel --config /etc/cloudflared/config.yml run
+    volumes:
+      - ./cloudflared.yml:/etc/cloudflared/config.yml:ro
+    restart: unless-stopped
+""",
+    "cloudflared.yml": """tunnel: 6f0c1a52-0000-4000-8000-000000000001
+credentials-file: /etc/cloudflared/creds.json
+ingress:
+  - hostname: watch.example.com
+    service: http://viewer:80
+  - service: http_status:404
+""",
+    "web/Dockerfile": """FROM node:22-alpine AS build
+COPY site.conf /tmp/unused.conf
+RUN true
+FROM nginx:1.27-alpine
+COPY site.conf /etc/nginx/conf.d/default.conf
+""",
+    "web/site.conf": """server {
+    listen 80;
+    root /usr/share/nginx/html;
+}
+""",
+}
+
+
+def _write(root: Path, files: dict[str, str]) -> ScanResult:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return scan_tree(root)
+
+
+def test_a_config_the_dockerfile_copies_in_is_run_by_that_service(tmp_path: Path) -> None:
+    result = _write(tmp_path, _BAKED)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == []
+    (viewer,) = [c for c in result.graph.components() if c.name == "viewer"]
+    assert viewer.proxy_configs and [li.port for li in result.graph.listeners(viewer)] == [80]
+    assert not [c for c in result.graph.components() if c.name == "web/site.conf"]
+
+
+def test_a_config_copied_only_in_a_build_stage_is_not_the_services(tmp_path: Path) -> None:
+    files = dict(_BAKED, **{"web/Dockerfile": _BAKED["web/Dockerfile"].replace(
+        "COPY site.conf /etc/nginx/conf.d/default.conf\n", "")})
+    result = _write(tmp_path, files)
+    (standalone,) = [c for c in result.graph.components() if c.name == "web/site.conf"]
+    assert ("BRL106", "web/site.conf:2:5") in [(f.rule_id, str(f.location)) for f in result.active]
+    assert standalone.role.value == "lb"
