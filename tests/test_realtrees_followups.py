@@ -377,3 +377,56 @@ def test_a_config_copied_only_in_a_build_stage_is_not_the_services(tmp_path: Pat
     (standalone,) = [c for c in result.graph.components() if c.name == "web/site.conf"]
     assert ("BRL106", "web/site.conf:2:5") in [(f.rule_id, str(f.location)) for f in result.active]
     assert standalone.role.value == "lb"
+
+
+# The nginx twin of a Caddy site address: a proxied CNAME to the origin host name an nginx
+# server block lists in server_name (among others) joins that nginx; a wildcard name joins none.
+_NGINX_ORIGIN = {
+    "main.tf": """resource "cloudflare_dns_record" "live" {
+  zone_id = "z"
+  name    = "live"
+  content = "origin.live.example.com"
+  type    = "CNAME"
+  proxied = true
+  ttl     = 1
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z"
+  setting_id = "ssl"
+  value      = "strict"
+}
+""",
+    "edge/nginx.conf": """events {}
+http {
+    server {
+        listen 443 ssl;
+        server_name www.example.com Origin.Live.Example.com;
+        ssl_certificate /etc/ssl/origin.pem;
+        ssl_certificate_key /etc/ssl/origin.key;
+        location / {
+            proxy_pass http://10.0.1.20:3000;
+        }
+    }
+}
+""",
+}
+
+
+def _cdn_routes(result: ScanResult) -> list[tuple[str, int, str]]:
+    from bitriver_lint.graph import Role
+
+    graph = result.graph
+    (cdn,) = graph.components(Role.CDN)
+    return [(graph.component_of(graph.node(target)).name, graph.node(target).port, edge.scheme)
+            for listener in graph.listeners(cdn) for _, target, edge in graph.out_edges(listener.id, "routes")]
+
+
+def test_a_proxied_record_joins_the_nginx_whose_server_name_it_is(tmp_path: Path) -> None:
+    assert _cdn_routes(_write(tmp_path, _NGINX_ORIGIN)) == [("edge/nginx.conf", 443, "https")]
+
+
+def test_a_wildcard_server_name_is_no_join(tmp_path: Path) -> None:
+    files = dict(_NGINX_ORIGIN, **{"edge/nginx.conf": _NGINX_ORIGIN["edge/nginx.conf"].replace(
+        "www.example.com Origin.Live.Example.com", "*.live.example.com")})
+    assert _cdn_routes(_write(tmp_path, files)) == []  # origin.live.example.com: outside the tree

@@ -325,13 +325,16 @@ def _on_instance(ctx: BuildContext, address: str) -> str | None:
 
 
 def _site(ctx: BuildContext, host: str | None) -> str | None:
-    """The proxy that serves ``host`` as a site of its config (a Caddy site address), by the
-    name the join knows it by; None when no config of the tree names that host."""
+    """The proxy that serves ``host`` as a site of its config (a Caddy site address, an nginx
+    server_name), by the name the join knows it by; None when no config of the tree names that
+    host."""
     if host is None or "." not in host:
         return None
     wanted = host.lower()
     for placement in ctx.placements.values():
         for frontend in placement.doc.frontends:
+            if wanted in frontend.hostnames:
+                return placement.runner.name
             for word in re.split(r"[\s,]+", frontend.name):
                 name = word.split("://", 1)[-1].rsplit(":", 1)[0].lower()
                 if name == wanted:
