@@ -430,3 +430,29 @@ def test_a_wildcard_server_name_is_no_join(tmp_path: Path) -> None:
     files = dict(_NGINX_ORIGIN, **{"edge/nginx.conf": _NGINX_ORIGIN["edge/nginx.conf"].replace(
         "www.example.com Origin.Live.Example.com", "*.live.example.com")})
     assert _cdn_routes(_write(tmp_path, files)) == []  # origin.live.example.com: outside the tree
+
+
+# A tunnel whose public hostnames are kept in the dashboard: its routes are nowhere in the files.
+_REMOTE_TUNNEL = """resource "cloudflare_zero_trust_tunnel_cloudflared" "edge" {
+  account_id = var.account_id
+  name       = "edge"
+  config_src = "cloudflare"
+}
+"""
+
+
+def test_a_dashboard_managed_tunnel_without_a_config_resource_is_a_note(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _REMOTE_TUNNEL)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == [
+        ("BRL002", _at(_REMOTE_TUNNEL, '"cloudflare"'))]
+    assert "cloudflare_zero_trust_tunnel_cloudflared.edge" in result.active[0].message
+    configured = _REMOTE_TUNNEL + """
+resource "cloudflare_zero_trust_tunnel_cloudflared_config" "edge" {
+  account_id = var.account_id
+  tunnel_id  = cloudflare_zero_trust_tunnel_cloudflared.edge.id
+  config = {
+    ingress = [{ service = "http_status:404" }]
+  }
+}
+"""
+    assert [f.rule_id for f in _scan(tmp_path, configured).active if f.rule_id == "BRL002"] == []

@@ -201,6 +201,7 @@ class Cloudflare:
         _note_unknown_proxied(ctx, module)
         for tunnel in module.of_type(*TUNNELS):
             _add_tunnel(ctx, module, tunnel, zones)
+            _note_remote_ingress(ctx, module, tunnel)
 
     def load_balancers(self, module: TerraformModule, resources: Sequence[ResourceInstance],
                        ctx: BuildContext) -> list[LoadBalancer]:
@@ -214,6 +215,18 @@ class Cloudflare:
             if doc is not None:
                 out.append(LoadBalancer(doc, runner=node_id(module, tunnel.full_label)))
         return out
+
+
+def _note_remote_ingress(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInstance) -> None:
+    """A tunnel managed from the dashboard (``config_src = "cloudflare"``) whose ingress no
+    tunnel config resource of these files sets: its routes live only in Cloudflare."""
+    source = tunnel.get("config_src")
+    if source is None or source.value != "cloudflare" or _configs_of(module, tunnel):
+        return
+    ctx.graph.notes.append(Diagnostic(
+        "BRL002", f"what {tunnel.full_label} routes to is unknown: its ingress is managed in the Cloudflare "
+        "dashboard (config_src = \"cloudflare\") and no tunnel config resource in these files sets it, so the "
+        "CDN rules (routing, origin TLS, health checks) do not judge its origins", source.location))
 
 
 def _note_unknown_proxied(ctx: BuildContext, module: TerraformModule) -> None:
