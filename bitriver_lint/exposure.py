@@ -142,7 +142,7 @@ def _narrow(
                 and not (layer == Layer.HOST_FIREWALL and entry.bypassed)]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
     # The layer in its system's words: all the hosts' cloud, or the shared word when they differ.
-    shown_as = {layer_name(Layer.SECURITY_GROUP, h.resource) for h in hosts}
+    shown_as = {layer_name(Layer.SECURITY_GROUP, h.resource or h.name) for h in hosts}
     group_words = next(iter(shown_as)) if len(shown_as) == 1 else Layer.SECURITY_GROUP.value
     for layer in [*standard, *sorted(extra)]:
         words = group_words if layer == Layer.SECURITY_GROUP else str(layer)

@@ -59,7 +59,9 @@ def _edge_label(edge: Any, target: Any = None) -> str:
     if isinstance(edge, Allow):  # its ``path`` is the traffic it sees, not a URL path
         ports = str(edge.port_from) if edge.port_from == edge.port_to else f"{edge.port_from}-{edge.port_to}"
         seen = f" {edge.path}" if edge.path != "any" else ""
-        return f"allows {layer_name(edge.layer, getattr(target, 'resource', None))}{seen} {ports}/{edge.protocol}"
+        # A cloud LB's host (google_compute_url_map...) is named by its resource, with none set.
+        cloud = getattr(target, "resource", None) or getattr(target, "name", None)
+        return f"allows {layer_name(edge.layer, cloud)}{seen} {ports}/{edge.protocol}"
     extra = getattr(edge, "path", None) or getattr(edge, "host_port", None) or getattr(edge, "condition", None)
     return f"{edge.kind} {extra}" if extra not in (None, "") else edge.kind
 

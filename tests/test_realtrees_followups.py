@@ -456,3 +456,63 @@ resource "cloudflare_zero_trust_tunnel_cloudflared_config" "edge" {
 }
 """
     assert [f.rule_id for f in _scan(tmp_path, configured).active if f.rule_id == "BRL002"] == []
+
+
+# The common module split: the VPC firewall in modules/network, the VMs in modules/compute.
+_SPLIT = {
+    "main.tf": """provider "google" {
+  region = "europe-west1"
+}
+
+module "network" {
+  source = "./modules/network"
+}
+
+module "compute" {
+  source = "./modules/compute"
+}
+""",
+    "modules/network/main.tf": """resource "google_compute_firewall" "srs_api" {
+  name    = "srs-api"
+  network = "default"
+  allow {
+    protocol = "tcp"
+    ports    = ["1985"]
+  }
+  source_ranges = ["0.0.0.0/0"]
+  target_tags   = ["srs"]
+}
+""",
+    "modules/compute/main.tf": """resource "google_compute_instance" "srs" {
+  name         = "srs"
+  machine_type = "c3-standard-4"
+  zone         = "europe-west1-b"
+  tags         = ["srs"]
+  labels       = { role = "srs" }
+  network_interface {
+    network = "default"
+    access_config {}
+  }
+}
+""",
+}
+
+
+def test_a_firewall_rule_in_a_sibling_module_reaches_the_instances_it_targets(tmp_path: Path) -> None:
+    result = _write(tmp_path, _SPLIT)
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL102"]
+    assert found == [("BRL102", "modules/network/main.tf:4:3")]
+    (finding,) = [f for f in result.active if f.rule_id == "BRL102"]
+    assert "VPC firewall allows 0.0.0.0/0 on 1985/tcp" in [r.message for r in finding.related]
+
+
+def test_a_google_load_balancers_host_is_labelled_with_googles_words() -> None:
+    from conftest import FIXTURES
+
+    from bitriver_lint.graphviews import render_graph
+
+    result = scan_tree(FIXTURES / "gcp-gce-mig")
+    lb_hosts = [h for h in result.graph.hosts() if h.name.startswith("google_compute_url_map.")]
+    assert lb_hosts and all(h.resource is None for h in lb_hosts)  # named, not addressed
+    text = render_graph(result.graph, "origin-edge", "mermaid")
+    assert "security group" not in text and "allows VPC firewall 0-65535/all" in text
