@@ -516,3 +516,69 @@ def test_a_google_load_balancers_host_is_labelled_with_googles_words() -> None:
     assert lb_hosts and all(h.resource is None for h in lb_hosts)  # named, not addressed
     text = render_graph(result.graph, "origin-edge", "mermaid")
     assert "security group" not in text and "allows VPC firewall 0-65535/all" in text
+
+
+# The instance template in one module, the managed group in another, joined by a module output.
+_TEMPLATE_MODULE = {
+    "main.tf": """provider "google" {
+  region = "europe-west1"
+}
+
+module "template" {
+  source = "./modules/template"
+}
+
+module "group" {
+  source      = "./modules/group"
+  template_id = module.template.id
+}
+
+resource "google_compute_firewall" "srs_api" {
+  name    = "srs-api"
+  network = "default"
+  allow {
+    protocol = "tcp"
+    ports    = ["1985"]
+  }
+  source_ranges = ["0.0.0.0/0"]
+  target_tags   = ["srs"]
+}
+""",
+    "modules/template/main.tf": """resource "google_compute_instance_template" "srs" {
+  machine_type = "c3-standard-4"
+  tags         = ["srs"]
+  labels       = { role = "srs" }
+  network_interface {
+    network = "default"
+    access_config {}
+  }
+}
+
+output "id" {
+  value = google_compute_instance_template.srs.id
+}
+""",
+    "modules/group/main.tf": """variable "template_id" {
+  type = string
+}
+
+resource "google_compute_instance_group_manager" "srs" {
+  name               = "srs"
+  base_instance_name = "srs"
+  zone               = "europe-west1-b"
+  target_size        = 1
+  version {
+    instance_template = var.template_id
+  }
+}
+""",
+}
+
+
+def test_a_group_reads_the_template_another_module_passes_it(tmp_path: Path) -> None:
+    result = _write(tmp_path, _TEMPLATE_MODULE)
+    (host,) = [h for h in result.graph.hosts() if h.name == "module.group.google_compute_instance_group_manager.srs"]
+    assert (host.public, str(host.instance_type.location) if host.instance_type else None) == (
+        True, "modules/template/main.tf:2:18")
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL102"] == [
+        ("BRL102", "main.tf:17:3")]
