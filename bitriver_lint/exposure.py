@@ -17,7 +17,7 @@ from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
 from bitriver_lint.rules import builtin_rules_dir, load_data_file
-from bitriver_lint.vocabulary import Layer, layer_name
+from bitriver_lint.vocabulary import HostKind, Layer, layer_name
 
 # Layers every host sits behind, described or not.
 STANDARD_LAYERS = (Layer.HOST_FIREWALL, Layer.SECURITY_GROUP)
@@ -142,7 +142,7 @@ def _narrow(
                 and not (layer == Layer.HOST_FIREWALL and entry.bypassed)]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
     # The layer in its system's words: all the hosts' cloud, or the shared word when they differ.
-    shown_as = {layer_name(Layer.SECURITY_GROUP, h.resource or h.name) for h in hosts}
+    shown_as = {layer_name(Layer.SECURITY_GROUP, cloud_of(h)) for h in hosts}
     group_words = next(iter(shown_as)) if len(shown_as) == 1 else Layer.SECURITY_GROUP.value
     for layer in [*standard, *sorted(extra)]:
         words = group_words if layer == Layer.SECURITY_GROUP else str(layer)
@@ -161,6 +161,12 @@ def _narrow(
         if not allows.get(layer):
             entry.evidence.append(Related(location, f"no {words} rule admits {port}/{listener.protocol}"))
     return entry
+
+
+def cloud_of(host: Host) -> str | None:
+    """The cloud resource a host stands for: its address, or for a cloud load balancer's host
+    (built from its document, with no address) the resource it is named after."""
+    return host.resource or (host.name if host.host_kind == HostKind.LB_HOST else None)
 
 
 def _bypassed(entry: Entry, hosts: list[Host], shown: str, listener: Listener) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+from bitriver_lint.exposure import cloud_of
 from bitriver_lint.graph import (
     Allow,
     Component,
@@ -59,8 +60,7 @@ def _edge_label(edge: Any, target: Any = None) -> str:
     if isinstance(edge, Allow):  # its ``path`` is the traffic it sees, not a URL path
         ports = str(edge.port_from) if edge.port_from == edge.port_to else f"{edge.port_from}-{edge.port_to}"
         seen = f" {edge.path}" if edge.path != "any" else ""
-        # A cloud LB's host (google_compute_url_map...) is named by its resource, with none set.
-        cloud = getattr(target, "resource", None) or getattr(target, "name", None)
+        cloud = cloud_of(target) if isinstance(target, Host) else None
         return f"allows {layer_name(edge.layer, cloud)}{seen} {ports}/{edge.protocol}"
     extra = getattr(edge, "path", None) or getattr(edge, "host_port", None) or getattr(edge, "condition", None)
     return f"{edge.kind} {extra}" if extra not in (None, "") else edge.kind
