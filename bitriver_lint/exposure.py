@@ -17,7 +17,7 @@ from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
 from bitriver_lint.rules import builtin_rules_dir, load_data_file
-from bitriver_lint.vocabulary import Layer
+from bitriver_lint.vocabulary import HostKind, Layer, layer_name
 
 # Layers every host sits behind, described or not.
 STANDARD_LAYERS = (Layer.HOST_FIREWALL, Layer.SECURITY_GROUP)
@@ -141,9 +141,13 @@ def _narrow(
                 if not (layer == Layer.HOST_FIREWALL and hosts and all(h.managed for h in hosts))
                 and not (layer == Layer.HOST_FIREWALL and entry.bypassed)]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
+    # The layer in its system's words: all the hosts' cloud, or the shared word when they differ.
+    shown_as = {layer_name(Layer.SECURITY_GROUP, cloud_of(h)) for h in hosts}
+    group_words = next(iter(shown_as)) if len(shown_as) == 1 else Layer.SECURITY_GROUP.value
     for layer in [*standard, *sorted(extra)]:
+        words = group_words if layer == Layer.SECURITY_GROUP else str(layer)
         if layer not in described and layer not in allows:
-            entry.assumed_open.append(layer)
+            entry.assumed_open.append(words)
             continue
         let_through = CidrSet([c for a in allows.get(layer, []) for c in a.cidrs])
         entry.reach = entry.reach.intersection(let_through)
@@ -151,12 +155,18 @@ def _narrow(
         for allow in allows.get(layer, []):
             which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
             entry.evidence.append(
-                Related(allow.location, f"{layer}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
+                Related(allow.location, f"{words}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
                         f"{port}/{listener.protocol}")
             )
         if not allows.get(layer):
-            entry.evidence.append(Related(location, f"no {layer} rule admits {port}/{listener.protocol}"))
+            entry.evidence.append(Related(location, f"no {words} rule admits {port}/{listener.protocol}"))
     return entry
+
+
+def cloud_of(host: Host) -> str | None:
+    """The cloud resource a host stands for: its address, or for a cloud load balancer's host
+    (built from its document, with no address) the resource it is named after."""
+    return host.resource or (host.name if host.host_kind == HostKind.LB_HOST else None)
 
 
 def _bypassed(entry: Entry, hosts: list[Host], shown: str, listener: Listener) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+from bitriver_lint.exposure import cloud_of
 from bitriver_lint.graph import (
     Allow,
     Component,
@@ -35,7 +36,7 @@ from bitriver_lint.netsets import bind_reach
 from bitriver_lint.report import GraphEdge, GraphNode, GraphSummary
 from bitriver_lint.reporters._mermaid import flowchart
 from bitriver_lint.reporters._safe import printable
-from bitriver_lint.vocabulary import Layer
+from bitriver_lint.vocabulary import Layer, layer_name
 
 
 def _label(payload: Any) -> str:
@@ -54,11 +55,13 @@ def _label(payload: Any) -> str:
     return str(payload)
 
 
-def _edge_label(edge: Any) -> str:
+def _edge_label(edge: Any, target: Any = None) -> str:
+    """``target``: the node the edge points at, whose cloud names an ``allows`` edge's layer."""
     if isinstance(edge, Allow):  # its ``path`` is the traffic it sees, not a URL path
         ports = str(edge.port_from) if edge.port_from == edge.port_to else f"{edge.port_from}-{edge.port_to}"
         seen = f" {edge.path}" if edge.path != "any" else ""
-        return f"allows {edge.layer.value}{seen} {ports}/{edge.protocol}"
+        cloud = cloud_of(target) if isinstance(target, Host) else None
+        return f"allows {layer_name(edge.layer, cloud)}{seen} {ports}/{edge.protocol}"
     extra = getattr(edge, "path", None) or getattr(edge, "host_port", None) or getattr(edge, "condition", None)
     return f"{edge.kind} {extra}" if extra not in (None, "") else edge.kind
 
@@ -192,7 +195,7 @@ def graph_summary(graph: ServiceGraph) -> GraphSummary:
     g = graph.g
     nodes = tuple(GraphNode(node, _label(g.nodes[node]["payload"]), getattr(g.nodes[node]["payload"], "location", None))
                   for node in sorted(g.nodes))
-    edges = tuple(GraphEdge(s, t, _edge_label(p), p.location, p.kind)
+    edges = tuple(GraphEdge(s, t, _edge_label(p, g.nodes[t]["payload"]), p.location, p.kind)
                   for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)))
     return GraphSummary(nodes, edges)
 
@@ -211,7 +214,7 @@ def render_graph(graph: ServiceGraph, topology: str, fmt: str) -> str:
         for node, mid in ids.items():
             lines.append(f'  {mid} [label="{_dot(_label(g.nodes[node]["payload"]))}"];')
         for s, t, p in sorted(g.edges(data="payload"), key=lambda e: (e[0], e[1], e[2].kind)):
-            lines.append(f'  {ids[s]} -> {ids[t]} [label="{_dot(_edge_label(p))}"];')
+            lines.append(f'  {ids[s]} -> {ids[t]} [label="{_dot(_edge_label(p, g.nodes[t]["payload"]))}"];')
         lines.append("}")
         return "\n".join(lines)
     return "\n".join(flowchart(graph_summary(graph)))

@@ -98,6 +98,27 @@ class Layer(enum.StrEnum):
     PUBLIC_ADDRESS = "public address"  # an instance with no public address: only the VPC reaches it
 
 
+# What each cloud calls its ``SECURITY_GROUP`` layer, by resource-type prefix (longest first): a
+# Google Cloud user looks for a "VPC firewall", not a security group. The enum value stays the
+# graph's and the JSON's word; this is only what findings and the graph's labels show.
+_LAYER_NAMES = (
+    ("google_sql_database_instance", "Cloud SQL authorized networks"),
+    ("google_", "VPC firewall"),
+)
+
+
+def layer_name(layer: Layer, resource: str | None) -> str:
+    """The layer in the words of the system a host (``resource``: its cloud resource address)
+    belongs to."""
+    parts = (resource or "").split("[")[0].split(".")  # module.db.google_sql_database_instance.main
+    kind = parts[-2] if len(parts) >= 2 else ""
+    if layer == Layer.SECURITY_GROUP:
+        for prefix, name in _LAYER_NAMES:
+            if kind.startswith(prefix):
+                return name
+    return layer.value
+
+
 class HostKind(enum.StrEnum):
     """What a ``host`` node stands for, in words every provider shares (an EC2 instance and a
     Compute Engine VM are both an ``instance``), so a new cloud adds no host kinds."""

@@ -73,7 +73,7 @@ def test_a_firewall_rule_reaches_the_instances_with_its_target_tag(tmp_path: Pat
     # Reported at the allow block that lets the internet in.
     assert _only(result, "BRL102") == ["BRL102 " + at(body, 'allow {')]
     (finding,) = [f for f in result.active if f.rule_id == "BRL102"]
-    assert "security group allows 0.0.0.0/0 on 1985/tcp" in [r.message for r in finding.related]
+    assert "VPC firewall allows 0.0.0.0/0 on 1985/tcp" in [r.message for r in finding.related]
     host = next(h for h in result.graph.hosts() if h.name == "google_compute_instance.srs")
     assert (host.host_kind, host.region, host.az, host.public) == (HostKind.INSTANCE, "europe-west1",
                                                                    "europe-west1-b", True)

@@ -51,6 +51,9 @@ class BuildContext:
     # Files an instance's user data was read from (builders.hostfw): their firewall rules belong
     # to that instance, so the file is not placed on the tree's machine a second time.
     user_data_files: set[str] = field(default_factory=set)
+    # Files of the tree a compose service's Dockerfile copies into its image (root-relative
+    # path -> the services): a proxy config baked in is run by that service, as a mounted one is.
+    image_files: dict[str, list[Component]] = field(default_factory=dict)
 
     def config_path(self, path: str) -> str:
         """A path written in the config, as a root-relative path (configs say paths relative

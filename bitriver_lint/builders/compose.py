@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+
 from bitriver_lint.builders.common import (
     BuildContext,
     add_declared_listeners,
@@ -23,6 +25,7 @@ from bitriver_lint.loaders.compose import ComposeProject, Service
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, FULLY_KNOWN_PORTS, role_from_image, role_from_name
 from bitriver_lint.vocabulary import HostKind, Runtime
+from bitriver_lint.workspace import FileProblem
 
 _MOUNT_KINDS = {"volume", "bind", "tmpfs", "anonymous", "secret"}
 _RESTARTS = {"always", "unless-stopped", "on-failure", "deploy:any", "deploy:on-failure"}
@@ -123,6 +126,8 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
     if service.extra_hosts:
         graph.extra_hosts[component.id] = dict(service.extra_hosts)
     graph.runs_on(component.id, host_id, service.location)
+    for copied in _image_files(ctx, service):
+        ctx.image_files.setdefault(copied, []).append(component)
     if role in DEFAULT_PORTS:
         where = service.network_mode.location if host_network and service.network_mode else None
         add_declared_listeners(graph, component, host_bound=host_network, where=where)
@@ -156,6 +161,40 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
                 protocol="udp" if mapping.protocol == "udp" else "tcp",
             ),
         )
+
+
+def _image_files(ctx: BuildContext, service: Service) -> list[str]:
+    """The tree's files the service's Dockerfile copies into the image it runs: plain file
+    sources of COPY/ADD in its last stage (earlier stages only build; ``--from`` copies from
+    another image). A directory or a pattern copies too much to say which file is run."""
+    if not service.has_build or service.build_context is None:
+        return []
+    base = posixpath.dirname(service.location.path)
+    context = posixpath.normpath(posixpath.join(base, service.build_context))
+    dockerfile = posixpath.normpath(posixpath.join(context, service.dockerfile or "Dockerfile"))
+    if context.startswith("..") or dockerfile.startswith("..") or not ctx.workspace.exists(dockerfile):
+        return []
+    try:
+        text = ctx.workspace.read_text(dockerfile)
+    except FileProblem:
+        return []
+    found: list[str] = []
+    for line in text.replace("\\\n", " ").splitlines():
+        words = line.split()
+        if not words:
+            continue
+        instruction = words[0].upper()
+        if instruction == "FROM":
+            found = []  # a new stage: only the last one is the image that runs
+        elif instruction in ("COPY", "ADD") and not any(w.startswith("--from") for w in words[1:]):
+            sources = [w for w in words[1:] if not w.startswith("--")][:-1]
+            for source in sources:
+                if source in (".", "./") or source.endswith("/") or any(c in source for c in "*?[$"):
+                    continue
+                path = posixpath.normpath(posixpath.join(context, source))
+                if not path.startswith("..") and ctx.workspace.exists(path):
+                    found.append(path)
+    return found
 
 
 def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:

@@ -45,8 +45,9 @@ class _Runners:
     """Where to look for the component that runs a config: compose bind mounts by the path they
     mount, and proxies/LBs by directory. Built once per ``nodes`` call."""
 
-    def __init__(self, graph: ServiceGraph) -> None:
+    def __init__(self, graph: ServiceGraph, copied: dict[str, list[Component]] | None = None) -> None:
         self.mounts: dict[str, list[Component]] = {}  # a bind mount's source, root-relative
+        self.copied = copied or {}  # a file a service's Dockerfile copies into its image
         self.proxies: dict[str, list[Component]] = {}  # directory -> proxies/LBs defined there
         self.below: dict[tuple[str, ...], list[Component]] = {}  # directory prefix -> those under it
         for component in graph.components():
@@ -68,9 +69,11 @@ class _Runners:
 
     def mounting(self, doc: ProxyConfig) -> Component | None:
         """The compose service that bind-mounts one of the config's files (or a directory
-        holding one); the first in graph order when several do."""
+        holding one), or copies one into its image; the first in graph order when several do."""
         found: dict[str, Component] = {}
         for path in doc.files:
+            for component in self.copied.get(path, []):
+                found.setdefault(component.id, component)
             parts = path.split("/")
             for depth in range(len(parts), 0, -1):
                 for component in self.mounts.get("/".join(parts[:depth]), []):
@@ -112,7 +115,7 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     for doc in docs:
         component: Component | None = None
         if not doc.name:  # a cloud load balancer (doc.name) is nothing's config file
-            runners = runners or _Runners(graph)
+            runners = runners or _Runners(graph, ctx.image_files)
             component = runners.mounting(doc) or runners.same_software(doc)
         if component is None:
             name = doc.name or doc.path

@@ -71,6 +71,7 @@ _REFERENCE = {
 
 def _references(ctx: CheckContext, params: NoParams) -> None:
     undescribed: dict[str, list[Dangling]] = {}
+    machines = {h.resource: h for h in ctx.graph.hosts() if h.resource}
     for ref in ctx.graph.dangling:
         if ref.kind == "undescribed_address":
             undescribed.setdefault(ref.location.path, []).append(ref)
@@ -80,6 +81,14 @@ def _references(ctx: CheckContext, params: NoParams) -> None:
         if ref.kind == "backend_server":
             # An address of a machine described elsewhere is joined by config, not guessed.
             hint = f"; if {_host_of(ref.name)} runs part of this tree, bind it under `hosts:` in the config"
+            machine = machines.get(_host_of(ref.name))
+            if machine is not None:
+                # The machine is written (an aws_instance with no role in its tags): what runs
+                # on it is what is missing, not the machine.
+                ctx.report(f"{what} {ref.name!r}: {machine.name} is defined, but no file says what runs on "
+                           f"it{hint}", ref.location, [Related(machine.location, f"{machine.name} is defined here")],
+                           entity=ref.name)
+                continue
         ctx.report(f"{what} {ref.name!r}, which no file in the deployment defines{hint}", ref.location,
                    entity=ref.name)
     for refs in undescribed.values():

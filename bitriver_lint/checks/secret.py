@@ -10,7 +10,9 @@ from bitriver_lint.model import Interpolated, Location
 
 _SECRET_KEY = r"(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?|AUTH_?KEY)"
 # Keys that name where a secret is, not the secret itself.
-_NOT_A_SECRET = r"(_FILE|_PATH|_DIR|_URL|_URI|_ENDPOINT|_HOST|_PORT|_USER|_USERNAME|_ID|_NAME|_TTL|_LENGTH|_EXPIRY)$"
+# A ``_POLICY`` states the rules a secret must follow (Keycloak's password_policy = "length(8)").
+_NOT_A_SECRET = (r"(_FILE|_PATH|_DIR|_URL|_URI|_ENDPOINT|_HOST|_PORT|_USER|_USERNAME|_ID|_NAME|_TTL|_LENGTH|_EXPIRY"
+                 r"|_POLICY)$")
 
 
 class SecretParams(Params):
@@ -28,7 +30,8 @@ _NUMBER_OR_DURATION = re.compile(r"[-+]?\d+(\.\d+)?([a-z]{1,3}|%)?|(\d+(ms|s|m|h
 # A number is a secret's measure, not the secret, where the key says so (SECRET_FILE_SIZE=10,
 # TOKEN_TTL_SECONDS=3600); POSTGRES_PASSWORD=123456 is still a literal password.
 _MEASURE_KEY = re.compile(r"(SIZE|TTL|SECONDS?|MINUTES?|HOURS?|DAYS?|LENGTH|LEN|MIN|MAX|COUNT|TIMEOUT|EXPIR|AGE|"
-                          r"LIMIT|ROUNDS|RETRIES|ATTEMPTS|INTERVAL|BITS|LIFETIME|DURATION|PERIOD)", re.IGNORECASE)
+                          r"LIMIT|ROUNDS|RETRIES|ATTEMPTS|INTERVAL|BITS|LIFETIME|LIFESPAN|DURATION|PERIOD)",
+                          re.IGNORECASE)
 
 
 def _literal(key: str, value: object) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams, Params
 from bitriver_lint.exposure import entries
-from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.graph import Component, Listener, Role, ServiceGraph
 from bitriver_lint.model import Location, Related
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
@@ -193,10 +193,19 @@ def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
             if _public_entry(ctx, listener) is None:
                 continue
             forwards = graph.out_edges(listener.id, "routes")
+            # A TCP pass-through (Global Accelerator, an NLB) answers nothing itself: when every
+            # port 80 it carries lands on a listener that redirects, clients are redirected.
+            if forwards and all(edge.scheme == "tcp" and _redirects(graph, target) for _, target, edge in forwards):
+                continue
             if forwards:
                 ctx.report(f"{component.name} serves the app on plain HTTP port 80 instead of redirecting to HTTPS",
                            listener.location, [Related(forwards[0][2].location, "forwarded here")],
                            entity=component.name)
+
+
+def _redirects(graph: ServiceGraph, node_id: str) -> bool:
+    target = graph.node(node_id)
+    return isinstance(target, Listener) and target.redirect_https is not None
 
 
 HTTP_REDIRECT = Check("tls.http_redirect", _http_redirect, NoParams, "Port 80 redirects to HTTPS")

@@ -76,6 +76,10 @@ class Service:
     location: Location
     image: Located[str] | None = None
     has_build: bool = False
+    # ``build:``: the context directory and the Dockerfile in it, as written (relative to the
+    # compose file); None when not a plain string.
+    build_context: str | None = None
+    dockerfile: str | None = None
     ports: list[PortMapping] = field(default_factory=list)
     expose: list[Located[int]] = field(default_factory=list)
     environment: dict[str, Located[str]] = field(default_factory=dict)
@@ -330,6 +334,13 @@ class _Loader:
         if image is not None:
             svc.image = Located(image if isinstance(image, Unknown) else str(image), body.value_loc("image"))
         svc.has_build = "build" in body
+        build = body.get("build")
+        if isinstance(build, str):
+            svc.build_context = build
+        elif isinstance(build, dict):
+            context, dockerfile = build.get("context", "."), build.get("dockerfile", "Dockerfile")
+            svc.build_context = context if isinstance(context, str) else None
+            svc.dockerfile = dockerfile if isinstance(dockerfile, str) else None
         for i, entry in enumerate(_seq(body.get("ports"))):
             svc.ports.extend(self.port(entry, body["ports"].item_loc(i)))
         for i, entry in enumerate(_seq(body.get("expose"))):

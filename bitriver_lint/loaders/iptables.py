@@ -36,6 +36,9 @@ _BASE: dict[tuple[str, str], Hook] = {
     ("mangle", "PREROUTING"): "prerouting",
 }
 _CHAIN_LINE = re.compile(r"^:(\S+)\s+(\S+)")
+# ``iptables-save -c`` writes each rule's packet and byte counters in front of it; restore -c
+# reads them back. They say nothing about what the rule admits.
+_COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "all": "all", "0": "all"}
 # Matches that decide nothing about which new connections get in: ignored.
 _NEUTRAL_MODULES = {"comment", "tcp", "udp", "multiport", "conntrack", "state", "addrtype", "limit", "hashlimit",
@@ -177,6 +180,10 @@ def parse(path: str, text: str, family: str) -> Firewall:
                 chain.policy_text = f":{name} {policy}"
             chains[(table, name)] = chain
             continue
+        counters = _COUNTERS.match(stripped)
+        if counters:
+            stripped = stripped[counters.end():]
+            where = Location(path, where.line, where.column + counters.end())
         if not stripped.startswith(("-A ", "-I ", "--append ", "--insert ")):
             firewall.diagnostics.append(Diagnostic("BRL001", f"not an iptables-save line: {stripped[:60]!r}", where))
             continue

@@ -292,6 +292,9 @@ class _Builder:
         for item in block:
             name, args = item["directive"], item.get("args", [])
             where = self.loc(rel, item)
+            if name == "server_name":
+                # Exact names only: a wildcard or regex (~) server_name names no one record.
+                frontend.hostnames.extend(a.lower() for a in args if "*" not in a and not a.startswith("~"))
             if name == "listen" and args:
                 address, port = _listen(args[0])
                 if port is not None:

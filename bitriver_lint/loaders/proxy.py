@@ -70,6 +70,8 @@ class Frontend:
     redirect_https: Location | None = None  # every request is redirected to HTTPS
     allow: list[str] | None = None  # source CIDRs admitted by ACLs; None: no ACL layer
     acl_location: Location | None = None
+    # The host names it serves (nginx server_name), for a DNS record or CDN origin to join to.
+    hostnames: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Ro
 from bitriver_lint.loaders.cloudflared import add_ingress
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
-from bitriver_lint.model import Located, Location, Unknown
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
 from bitriver_lint.providers.origins import origin_host, port_of
 from bitriver_lint.vocabulary import Runtime
@@ -198,8 +198,10 @@ class Cloudflare:
         for zone in zones.values():
             if zone.served:
                 _add_zone(ctx, module, zone)
+        _note_unknown_proxied(ctx, module)
         for tunnel in module.of_type(*TUNNELS):
             _add_tunnel(ctx, module, tunnel, zones)
+            _note_remote_ingress(ctx, module, tunnel)
 
     def load_balancers(self, module: TerraformModule, resources: Sequence[ResourceInstance],
                        ctx: BuildContext) -> list[LoadBalancer]:
@@ -213,6 +215,33 @@ class Cloudflare:
             if doc is not None:
                 out.append(LoadBalancer(doc, runner=node_id(module, tunnel.full_label)))
         return out
+
+
+def _note_remote_ingress(ctx: BuildContext, module: TerraformModule, tunnel: ResourceInstance) -> None:
+    """A tunnel managed from the dashboard (``config_src = "cloudflare"``) whose ingress no
+    tunnel config resource of these files sets: its routes live only in Cloudflare."""
+    source = tunnel.get("config_src")
+    if source is None or source.value != "cloudflare" or _configs_of(module, tunnel):
+        return
+    ctx.graph.notes.append(Diagnostic(
+        "BRL002", f"what {tunnel.full_label} routes to is unknown: its ingress is managed in the Cloudflare "
+        "dashboard (config_src = \"cloudflare\") and no tunnel config resource in these files sets it, so the "
+        "CDN rules (routing, origin TLS, health checks) do not judge its origins", source.location))
+
+
+def _note_unknown_proxied(ctx: BuildContext, module: TerraformModule) -> None:
+    """A record whose ``proxied`` is a variable without a value here (a module input, a
+    per-environment switch): whether Cloudflare fronts its origin, and so every CDN rule about
+    it, cannot be judged. Said once per record, never taken as either answer."""
+    for record in module.of_type(*RECORDS):
+        proxied = record.get("proxied")
+        if proxied is None or not isinstance(proxied.value, Unknown):
+            continue
+        name = record.full_label
+        ctx.graph.notes.append(Diagnostic(
+            "BRL002", f"whether {name} is proxied through Cloudflare is unknown: proxied = {proxied.value.describe()} "
+            f"{proxied.value.why}, so the CDN rules (origin TLS, health checks, signed segments, origin "
+            "exposure) do not judge the origin it points at", proxied.location))
 
 
 def _zone_id(module: TerraformModule, zone: Zone) -> str:
@@ -309,13 +338,16 @@ def _on_instance(ctx: BuildContext, address: str) -> str | None:
 
 
 def _site(ctx: BuildContext, host: str | None) -> str | None:
-    """The proxy that serves ``host`` as a site of its config (a Caddy site address), by the
-    name the join knows it by; None when no config of the tree names that host."""
+    """The proxy that serves ``host`` as a site of its config (a Caddy site address, an nginx
+    server_name), by the name the join knows it by; None when no config of the tree names that
+    host."""
     if host is None or "." not in host:
         return None
     wanted = host.lower()
     for placement in ctx.placements.values():
         for frontend in placement.doc.frontends:
+            if wanted in frontend.hostnames:
+                return placement.runner.name
             for word in re.split(r"[\s,]+", frontend.name):
                 name = word.split("://", 1)[-1].rsplit(":", 1)[0].lower()
                 if name == wanted:

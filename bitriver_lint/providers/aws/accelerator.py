@@ -20,6 +20,7 @@ from bitriver_lint.graph import Allow, Host
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
 from bitriver_lint.model import Unknown
+from bitriver_lint.providers.aws.network import tf_port
 from bitriver_lint.providers.base import LoadBalancer
 from bitriver_lint.vocabulary import Layer
 
@@ -32,7 +33,7 @@ _MAX_PORTS = 16
 def _ports(listener: ResourceInstance) -> list[tuple[int, Any]]:
     out: list[tuple[int, Any]] = []
     for block in listener.nested("port_range"):
-        low, high = block.arg("from_port"), block.arg("to_port")
+        low, high = tf_port(block.arg("from_port")), tf_port(block.arg("to_port"))
         if not isinstance(low, int):
             continue
         top = high if isinstance(high, int) and high >= low else low

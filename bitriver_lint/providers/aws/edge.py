@@ -11,7 +11,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.netsets import PRIVATE
-from bitriver_lint.providers.aws.network import SgRules, add_firewall
+from bitriver_lint.providers.aws.network import SgRules, add_firewall, tf_port
 from bitriver_lint.providers.base import LoadBalancer
 from bitriver_lint.vocabulary import Layer, Runtime
 
@@ -95,7 +95,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
         ref = group.address
         backend = Backend(ref, group.location)
         protocol = str(group.arg("protocol") or "HTTP").upper()
-        port = group.arg("port")
+        port = tf_port(group.arg("port"))
         for check in group.nested("health_check"):
             if check.arg("enabled") is not False:
                 path = check.arg("path")
@@ -110,7 +110,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
         backend.websocket = group.location  # ALBs pass WebSocket upgrades natively
         scheme = "https" if protocol == "HTTPS" else "http"
         for attachment in attachments.get(ref, []):
-            target_port = attachment.arg("port")
+            target_port = tf_port(attachment.arg("port"))
             target = attachment.arg("target_id")
             if not isinstance(target, str):
                 continue
@@ -134,7 +134,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
         for listener in module.of_type("aws_lb_listener"):
             if not lb.named_by(listener.arg("load_balancer_arn")):
                 continue
-            port = listener.arg("port")
+            port = tf_port(listener.arg("port"))  # "443" as often as 443
             protocol = str(listener.arg("protocol") or "HTTP").upper()
             if not isinstance(port, int):
                 continue

@@ -23,7 +23,7 @@ _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "-1": "all", 
 _PORTLESS = {"icmp", "icmpv6", "1", "58", "esp", "50", "ah", "51", "gre", "47"}
 
 
-def _port(value: Any) -> Any:
+def tf_port(value: Any) -> Any:
     """A port as Terraform converts it: ``"22"`` (a string where a number is expected) is 22."""
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
@@ -193,7 +193,7 @@ def _rule(module: TerraformModule, ctx: BuildContext, block: Body, protocol_key:
     if name in _PORTLESS:
         return None
     protocol = _PROTOCOLS.get(name or "", "tcp")
-    low, high = _port(block.arg("from_port")), _port(block.arg("to_port"))
+    low, high = tf_port(block.arg("from_port")), tf_port(block.arg("to_port"))
     cidrs: list[str] | Unknown = []
     assumed: list[str] = []
     if protocol != "all" and isinstance(low, Unknown):

@@ -24,7 +24,9 @@ class Gcp:
 
     def nodes(self, module: TerraformModule, resources: Sequence[ResourceInstance], ctx: BuildContext) -> None:
         del resources  # the module document indexes them by type
-        firewall = network.firewall_entries(module)
+        # A VPC firewall rule belongs to its network, not to the module that writes it: rules a
+        # sibling module (modules/network) adds reach this module's instances too.
+        firewall = [e for m in (module.family or [module]) for e in network.firewall_entries(m)]
         for instance in module.of_type("google_compute_instance"):
             compute.add_instance(ctx, module, instance, firewall)
         for manager in module.of_type("google_compute_instance_group_manager",

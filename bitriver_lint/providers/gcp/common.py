@@ -40,6 +40,16 @@ def referenced(module: TerraformModule, value: Any, *types: str) -> ResourceInst
                 by_name = [r for r in module.of_type(resource_type) if r.arg("name") == short]
                 if by_name:
                     return by_name[0]
+    # A module's output passed in (``module.template.google_compute_instance_template.api``) or
+    # a root resource passed to a module: written in another module of the same root.
+    for other in module.family:
+        for name in names:
+            if other is module or not isinstance(name, str) or not name.startswith(other.prefix):
+                continue
+            for resource_type in types:
+                found = other.find(resource_type, name[len(other.prefix):])
+                if found is not None:
+                    return found
     return None
 
 

@@ -127,6 +127,11 @@ def add_instance_group(ctx: BuildContext, module: TerraformModule, manager: Reso
     if not isinstance(zone, str) and isinstance(spread, list) and len(spread) == 1:
         zone = spread[0]  # a regional group kept to one zone
     region = manager.arg("region")
+    # A regional group spread over zones (``region = var.region`` left to the caller): the zones
+    # still say which region it runs in. Its zone stays unset: its VMs are in all of them.
+    spread_regions = {region_of_zone(z) for z in spread} if isinstance(spread, list) and spread else set()
+    if not isinstance(region, str) and len(spread_regions) == 1 and None not in spread_regions:
+        region = spread_regions.pop()
     public, public_where, networks, _ = _interfaces(module, template) if template else (None, manager.location, [], [])
     host = Host(id=node_id(module, address), name=address, host_kind=HostKind.INSTANCE_GROUP,
                 location=manager.location, resource=address,

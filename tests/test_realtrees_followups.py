@@ -1,0 +1,584 @@
+"""Misreadings found by running the scanner on public Cloudflare and Google Cloud trees,
+each reproduced on a small tree of our own: the value or wording, at its file, line and column."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import scan_tree
+
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.loaders import iptables
+
+
+def _scan(tmp_path: Path, body: str) -> ScanResult:
+    (tmp_path / "main.tf").write_text(body, encoding="utf-8")
+    return scan_tree(tmp_path)
+
+
+def _at(body: str, needle: str) -> str:
+    index = body.index(needle)
+    return f"main.tf:{body.count(chr(10), 0, index) + 1}:{index - body.rfind(chr(10), 0, index)}"
+
+
+# A record whose proxying is a module input: common where one module serves a zone's proxied
+# and DNS-only names. Until now such a record was dropped without a word.
+_PROXIED_BY_VARIABLE = """variable "proxied" {
+  type = bool
+}
+
+resource "cloudflare_dns_record" "live" {
+  zone_id = var.zone_id
+  name    = "live.example.com"
+  content = "203.0.113.10"
+  type    = "A"
+  proxied = var.proxied
+  ttl     = 1
+}
+"""
+
+
+def test_a_record_proxied_by_a_variable_without_a_value_is_a_note_naming_it(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _PROXIED_BY_VARIABLE)
+    notes = [(f.rule_id, str(f.location), f.message) for f in result.active]
+    assert [(rule, where) for rule, where, _ in notes] == [("BRL002", _at(_PROXIED_BY_VARIABLE, "var.proxied\n"))]
+    assert notes[0][2].startswith("whether cloudflare_dns_record.live is proxied through Cloudflare is unknown: "
+                                  "proxied = var.proxied has no value")
+
+
+def test_a_record_proxied_by_a_variable_with_a_default_is_read_not_noted(tmp_path: Path) -> None:
+    body = _PROXIED_BY_VARIABLE.replace("type = bool\n", "type    = bool\n  default = false\n")
+    result = _scan(tmp_path, body)
+    assert [f.rule_id for f in result.active] == []
+    assert result.graph.components() == []  # DNS only: Cloudflare fronts nothing
+
+
+# Google Cloud's firewall layers in Google's words: a Cloud SQL instance open to everyone
+# through its authorized networks, and a VM whose VPC firewall rule admits the internet.
+_CLOUD_SQL = """provider "google" {
+  region = "europe-west1"
+}
+
+resource "google_sql_database_instance" "db" {
+  name             = "live-db"
+  database_version = "POSTGRES_15"
+  region           = "europe-west1"
+  settings {
+    tier              = "db-custom-2-7680"
+    availability_type = "REGIONAL"
+    ip_configuration {
+      ipv4_enabled = true
+      authorized_networks {
+        name  = "office"
+        value = "0.0.0.0/0"
+      }
+    }
+  }
+}
+"""
+
+
+def test_cloud_sql_exposure_names_its_authorized_networks_not_a_security_group(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _CLOUD_SQL)
+    (finding,) = [f for f in result.active if f.rule_id == "BRL103"]
+    assert str(finding.location) == _at(_CLOUD_SQL, '"0.0.0.0/0"')
+    related = [r.message for r in finding.related]
+    assert "Cloud SQL authorized networks allows 0.0.0.0/0 on 5432/tcp" in related
+    assert not any("security group" in m for m in [finding.message, *related])
+
+
+def test_the_graph_labels_a_google_firewall_edge_in_googles_words(tmp_path: Path) -> None:
+    from bitriver_lint.graphviews import render_graph
+
+    result = _scan(tmp_path, _CLOUD_SQL)
+    text = render_graph(result.graph, "single-node", "mermaid")
+    assert "allows Cloud SQL authorized networks 5432/tcp" in text
+    assert "security group" not in text
+
+
+# A regional managed instance group whose region is the caller's variable: its zones say where
+# it runs, even when the provider's default region is another one.
+_REGIONAL_MIG = """provider "google" {
+  region = "europe-west1"
+}
+
+variable "region" {
+  type = string
+}
+
+resource "google_compute_instance_template" "api" {
+  machine_type = "n2-standard-4"
+  labels       = { role = "api" }
+  network_interface {
+    network = "default"
+  }
+}
+
+resource "google_compute_region_instance_group_manager" "api" {
+  name                      = "bitriver-api"
+  base_instance_name        = "bitriver-api"
+  region                    = var.region
+  distribution_policy_zones = ["us-east1-b", "us-east1-c"]
+  target_size               = 2
+  version {
+    instance_template = google_compute_instance_template.api.id
+  }
+}
+"""
+
+
+def test_a_regional_group_takes_its_region_from_its_zones_and_claims_no_single_zone(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _REGIONAL_MIG)
+    (host,) = [h for h in result.graph.hosts() if h.name == "google_compute_region_instance_group_manager.api"]
+    assert (host.region, host.az) == ("us-east1", None)
+    spread = _REGIONAL_MIG.replace('["us-east1-b", "us-east1-c"]', '["us-east1-b", "europe-west1-c"]')
+    (host,) = [h for h in _scan(tmp_path, spread).graph.hosts()
+               if h.name == "google_compute_region_instance_group_manager.api"]
+    assert (host.region, host.az) == ("europe-west1", None)  # zones in two regions: the provider's default
+
+
+# Global Accelerator passing TCP 80 and 443 to an ALB whose listeners write their ports as
+# strings ("443", which Terraform converts) and whose port 80 redirects to HTTPS.
+_ACCELERATED_ALB = """resource "aws_lb" "edge" {
+  name               = "edge"
+  load_balancer_type = "application"
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = "443"
+  protocol          = "HTTPS"
+  certificate_arn   = var.certificate_arn
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+    }
+  }
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = "80"
+  protocol          = "HTTP"
+  default_action {
+    type = "redirect"
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }
+  }
+}
+
+resource "aws_globalaccelerator_accelerator" "edge" {
+  name = "edge"
+}
+
+resource "aws_globalaccelerator_listener" "port%(port)s" {
+  accelerator_arn = aws_globalaccelerator_accelerator.edge.id
+  protocol        = "TCP"
+  port_range {
+    from_port = %(port)s
+    to_port   = %(port)s
+  }
+}
+
+resource "aws_globalaccelerator_endpoint_group" "port%(port)s" {
+  listener_arn = aws_globalaccelerator_listener.port%(port)s.id
+  endpoint_configuration {
+    endpoint_id = aws_lb.edge.arn
+  }
+}
+"""
+
+
+def test_alb_listener_ports_written_as_strings_are_its_ports(tmp_path: Path) -> None:
+    body = _ACCELERATED_ALB % {"port": "443"}
+    result = _scan(tmp_path, body)
+    assert [f.rule_id for f in result.active if f.rule_id == "BRL603"] == []
+    (alb,) = [c for c in result.graph.components() if c.name == "aws_lb.edge"]
+    assert sorted((li.port, li.declared, str(li.location)) for li in result.graph.listeners(alb)) == [
+        (80, True, _at(body, '"80"')), (443, True, _at(body, '"443"'))]
+
+
+def test_an_accelerator_passing_port_80_to_a_redirecting_listener_is_no_plain_http_app(tmp_path: Path) -> None:
+    body = _ACCELERATED_ALB % {"port": "80"}
+    result = _scan(tmp_path, body)
+    assert [f.rule_id for f in result.active if f.rule_id == "BRL204"] == []
+    (accelerator,) = [c for c in result.graph.components() if c.name == "aws_globalaccelerator_accelerator.edge"]
+    (front,) = result.graph.listeners(accelerator)
+    assert [edge.scheme for _, _, edge in result.graph.out_edges(front.id, "routes")] == ["tcp"]
+    # The same accelerator in front of an ALB that serves port 80 itself: the app is on plain HTTP.
+    serving = body.replace('''    type = "redirect"
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }''', '''    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "200"
+    }''')
+    found = [(f.rule_id, str(f.location)) for f in _scan(tmp_path, serving).active if f.rule_id == "BRL204"]
+    assert ("BRL204", _at(serving, "80\n    to_port")) in found
+
+
+# An ALB target that is an instance the tree writes but gives no role (tags name it "bo-be-1"):
+# BRL604 said the instance was defined nowhere.
+_UNNAMED_TARGET = """resource "aws_instance" "node1" {
+  ami           = "ami-12345678"
+  instance_type = "t3.small"
+  tags          = { Name = "bo-be-1" }
+}
+
+resource "aws_lb_target_group" "app" {
+  name     = "app"
+  port     = 80
+  protocol = "HTTP"
+}
+
+resource "aws_lb_target_group_attachment" "node1" {
+  target_group_arn = aws_lb_target_group.app.arn
+  target_id        = aws_instance.node1.id
+  port             = 80
+}
+
+resource "aws_lb" "edge" {
+  name = "edge"
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = 80
+  protocol          = "HTTP"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.app.arn
+  }
+}
+"""
+
+
+def test_a_backend_instance_the_tree_defines_is_not_called_undefined(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _UNNAMED_TARGET)
+    (finding,) = [f for f in result.active if f.rule_id == "BRL604"]
+    assert str(finding.location) == _at(_UNNAMED_TARGET, 'resource "aws_lb_target_group_attachment"')
+    assert finding.message.startswith("a backend server points at 'aws_instance.node1:80': aws_instance.node1 is "
+                                      "defined, but no file says what runs on it")
+    assert [str(r.location) for r in finding.related] == [_at(_UNNAMED_TARGET, 'resource "aws_instance"')]
+
+
+# Identity-provider settings named after tokens and passwords that hold a rule or a duration.
+_NOT_SECRETS = """resource "keycloak_realm" "live" {
+  realm                                   = "live"
+  password_policy                         = "length(12) and notUsername"
+  action_token_generated_by_user_lifespan = "30m0s"
+  smtp_password                           = "hunter2-literal"
+}
+"""
+
+
+def test_a_password_policy_and_a_token_lifespan_are_not_literal_secrets(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _NOT_SECRETS)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == [
+        ("BRL602", _at(_NOT_SECRETS, '"hunter2-literal"'))]
+
+
+# ``iptables-save -c`` output, as iptables-persistent saves it when asked for counters: each
+# rule starts with its [packets:bytes]. Every rule line was a BRL001 and the firewall was lost.
+_COUNTED = """*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+[120:7200] -A INPUT -p tcp -m tcp --dport 1935 -j ACCEPT
+[0:0] -A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 5432 -j ACCEPT
+COMMIT
+"""
+
+
+def test_iptables_save_counters_are_read_past_to_the_rule(tmp_path: Path) -> None:
+    firewall = iptables.parse("etc/iptables/rules.v4", _COUNTED, "ipv4")
+    assert firewall.diagnostics == []
+    (chain,) = [c for c in firewall.chains if c.name == "INPUT"]
+    assert [(r.ports, r.sources, str(r.location)) for r in chain.rules] == [
+        ([(1935, 1935)], None, "etc/iptables/rules.v4:5:12"),
+        ([(5432, 5432)], ["10.0.0.0/8"], "etc/iptables/rules.v4:6:7")]
+    if shutil.which("iptables-restore") is None:
+        pytest.skip("iptables-restore is not installed: it is the oracle that the counters form is valid")
+    (tmp_path / "rules.v4").write_text(_COUNTED, encoding="utf-8")
+    proc = subprocess.run(["iptables-restore", "--test", "--counters", str(tmp_path / "rules.v4")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    if proc.returncode and "ermission" in proc.stderr:
+        pytest.skip(f"iptables-restore --test needs privileges: {proc.stderr.strip()[:80]}")
+    assert proc.returncode == 0, proc.stderr
+
+
+# A viewer image built from the tree whose Dockerfile copies the nginx config in, reached only
+# through a cloudflared tunnel: nginx runs inside the service and publishes nothing. Read as a
+# standalone nginx on a machine of its own, it drew BRL106/BRL203/BRL204 on a port nobody reaches.
+_BAKED = {
+    "docker-compose.yml": """services:
+  viewer:
+    build:
+      context: web
+    restart: unless-stopped
+  tunnel:
+    image: cloudflare/cloudflared:2024.8.2
+    command: tunnel --config /etc/cloudflared/config.yml run
+    volumes:
+      - ./cloudflared.yml:/etc/cloudflared/config.yml:ro
+    restart: unless-stopped
+""",
+    "cloudflared.yml": """tunnel: 6f0c1a52-0000-4000-8000-000000000001
+credentials-file: /etc/cloudflared/creds.json
+ingress:
+  - hostname: watch.example.com
+    service: http://viewer:80
+  - service: http_status:404
+""",
+    "web/Dockerfile": """FROM node:22-alpine AS build
+COPY site.conf /tmp/unused.conf
+RUN true
+FROM nginx:1.27-alpine
+COPY site.conf /etc/nginx/conf.d/default.conf
+""",
+    "web/site.conf": """server {
+    listen 80;
+    root /usr/share/nginx/html;
+}
+""",
+}
+
+
+def _write(root: Path, files: dict[str, str]) -> ScanResult:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return scan_tree(root)
+
+
+def test_a_config_the_dockerfile_copies_in_is_run_by_that_service(tmp_path: Path) -> None:
+    result = _write(tmp_path, _BAKED)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == []
+    (viewer,) = [c for c in result.graph.components() if c.name == "viewer"]
+    assert viewer.proxy_configs and [li.port for li in result.graph.listeners(viewer)] == [80]
+    assert not [c for c in result.graph.components() if c.name == "web/site.conf"]
+
+
+def test_a_config_copied_only_in_a_build_stage_is_not_the_services(tmp_path: Path) -> None:
+    files = dict(_BAKED, **{"web/Dockerfile": _BAKED["web/Dockerfile"].replace(
+        "COPY site.conf /etc/nginx/conf.d/default.conf\n", "")})
+    result = _write(tmp_path, files)
+    (standalone,) = [c for c in result.graph.components() if c.name == "web/site.conf"]
+    assert ("BRL106", "web/site.conf:2:5") in [(f.rule_id, str(f.location)) for f in result.active]
+    assert standalone.role.value == "lb"
+
+
+# The nginx twin of a Caddy site address: a proxied CNAME to the origin host name an nginx
+# server block lists in server_name (among others) joins that nginx; a wildcard name joins none.
+_NGINX_ORIGIN = {
+    "main.tf": """resource "cloudflare_dns_record" "live" {
+  zone_id = "z"
+  name    = "live"
+  content = "origin.live.example.com"
+  type    = "CNAME"
+  proxied = true
+  ttl     = 1
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z"
+  setting_id = "ssl"
+  value      = "strict"
+}
+""",
+    "edge/nginx.conf": """events {}
+http {
+    server {
+        listen 443 ssl;
+        server_name www.example.com Origin.Live.Example.com;
+        ssl_certificate /etc/ssl/origin.pem;
+        ssl_certificate_key /etc/ssl/origin.key;
+        location / {
+            proxy_pass http://10.0.1.20:3000;
+        }
+    }
+}
+""",
+}
+
+
+def _cdn_routes(result: ScanResult) -> list[tuple[str, int, str]]:
+    from bitriver_lint.graph import Role
+
+    graph = result.graph
+    (cdn,) = graph.components(Role.CDN)
+    return [(graph.component_of(graph.node(target)).name, graph.node(target).port, edge.scheme)
+            for listener in graph.listeners(cdn) for _, target, edge in graph.out_edges(listener.id, "routes")]
+
+
+def test_a_proxied_record_joins_the_nginx_whose_server_name_it_is(tmp_path: Path) -> None:
+    assert _cdn_routes(_write(tmp_path, _NGINX_ORIGIN)) == [("edge/nginx.conf", 443, "https")]
+
+
+def test_a_wildcard_server_name_is_no_join(tmp_path: Path) -> None:
+    files = dict(_NGINX_ORIGIN, **{"edge/nginx.conf": _NGINX_ORIGIN["edge/nginx.conf"].replace(
+        "www.example.com Origin.Live.Example.com", "*.live.example.com")})
+    assert _cdn_routes(_write(tmp_path, files)) == []  # origin.live.example.com: outside the tree
+
+
+# A tunnel whose public hostnames are kept in the dashboard: its routes are nowhere in the files.
+_REMOTE_TUNNEL = """resource "cloudflare_zero_trust_tunnel_cloudflared" "edge" {
+  account_id = var.account_id
+  name       = "edge"
+  config_src = "cloudflare"
+}
+"""
+
+
+def test_a_dashboard_managed_tunnel_without_a_config_resource_is_a_note(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _REMOTE_TUNNEL)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == [
+        ("BRL002", _at(_REMOTE_TUNNEL, '"cloudflare"'))]
+    assert "cloudflare_zero_trust_tunnel_cloudflared.edge" in result.active[0].message
+    configured = _REMOTE_TUNNEL + """
+resource "cloudflare_zero_trust_tunnel_cloudflared_config" "edge" {
+  account_id = var.account_id
+  tunnel_id  = cloudflare_zero_trust_tunnel_cloudflared.edge.id
+  config = {
+    ingress = [{ service = "http_status:404" }]
+  }
+}
+"""
+    assert [f.rule_id for f in _scan(tmp_path, configured).active if f.rule_id == "BRL002"] == []
+
+
+# The common module split: the VPC firewall in modules/network, the VMs in modules/compute.
+_SPLIT = {
+    "main.tf": """provider "google" {
+  region = "europe-west1"
+}
+
+module "network" {
+  source = "./modules/network"
+}
+
+module "compute" {
+  source = "./modules/compute"
+}
+""",
+    "modules/network/main.tf": """resource "google_compute_firewall" "srs_api" {
+  name    = "srs-api"
+  network = "default"
+  allow {
+    protocol = "tcp"
+    ports    = ["1985"]
+  }
+  source_ranges = ["0.0.0.0/0"]
+  target_tags   = ["srs"]
+}
+""",
+    "modules/compute/main.tf": """resource "google_compute_instance" "srs" {
+  name         = "srs"
+  machine_type = "c3-standard-4"
+  zone         = "europe-west1-b"
+  tags         = ["srs"]
+  labels       = { role = "srs" }
+  network_interface {
+    network = "default"
+    access_config {}
+  }
+}
+""",
+}
+
+
+def test_a_firewall_rule_in_a_sibling_module_reaches_the_instances_it_targets(tmp_path: Path) -> None:
+    result = _write(tmp_path, _SPLIT)
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL102"]
+    assert found == [("BRL102", "modules/network/main.tf:4:3")]
+    (finding,) = [f for f in result.active if f.rule_id == "BRL102"]
+    assert "VPC firewall allows 0.0.0.0/0 on 1985/tcp" in [r.message for r in finding.related]
+
+
+def test_a_google_load_balancers_host_is_labelled_with_googles_words() -> None:
+    from conftest import FIXTURES
+
+    from bitriver_lint.graphviews import render_graph
+
+    result = scan_tree(FIXTURES / "gcp-gce-mig")
+    lb_hosts = [h for h in result.graph.hosts() if h.name.startswith("google_compute_url_map.")]
+    assert lb_hosts and all(h.resource is None for h in lb_hosts)  # named, not addressed
+    text = render_graph(result.graph, "origin-edge", "mermaid")
+    assert "security group" not in text and "allows VPC firewall 0-65535/all" in text
+
+
+# The instance template in one module, the managed group in another, joined by a module output.
+_TEMPLATE_MODULE = {
+    "main.tf": """provider "google" {
+  region = "europe-west1"
+}
+
+module "template" {
+  source = "./modules/template"
+}
+
+module "group" {
+  source      = "./modules/group"
+  template_id = module.template.id
+}
+
+resource "google_compute_firewall" "srs_api" {
+  name    = "srs-api"
+  network = "default"
+  allow {
+    protocol = "tcp"
+    ports    = ["1985"]
+  }
+  source_ranges = ["0.0.0.0/0"]
+  target_tags   = ["srs"]
+}
+""",
+    "modules/template/main.tf": """resource "google_compute_instance_template" "srs" {
+  machine_type = "c3-standard-4"
+  tags         = ["srs"]
+  labels       = { role = "srs" }
+  network_interface {
+    network = "default"
+    access_config {}
+  }
+}
+
+output "id" {
+  value = google_compute_instance_template.srs.id
+}
+""",
+    "modules/group/main.tf": """variable "template_id" {
+  type = string
+}
+
+resource "google_compute_instance_group_manager" "srs" {
+  name               = "srs"
+  base_instance_name = "srs"
+  zone               = "europe-west1-b"
+  target_size        = 1
+  version {
+    instance_template = var.template_id
+  }
+}
+""",
+}
+
+
+def test_a_group_reads_the_template_another_module_passes_it(tmp_path: Path) -> None:
+    result = _write(tmp_path, _TEMPLATE_MODULE)
+    (host,) = [h for h in result.graph.hosts() if h.name == "module.group.google_compute_instance_group_manager.srs"]
+    assert (host.public, str(host.instance_type.location) if host.instance_type else None) == (
+        True, "modules/template/main.tf:2:18")
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL102"] == [
+        ("BRL102", "main.tf:17:3")]
