@@ -9,6 +9,7 @@ what it assumed.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,10 +46,24 @@ class Entry:
         return f"; no {layers} is described, so {'it was' if len(self.assumed_open) == 1 else 'they were'} assumed open"
 
 
-def entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str] = frozenset()) -> list[Entry]:
+# A dozen exposure and TLS rules ask for the ways into the same listeners, and on the finished
+# graph (checks never change it) the answer is the same each time: it is worked out once per
+# listener and graph. Callers get their own list; they only read the entries.
+_MEMO: weakref.WeakKeyDictionary[ServiceGraph, dict[str, list[Entry]]] = weakref.WeakKeyDictionary()
+
+
+def entries(graph: ServiceGraph, listener: Listener) -> list[Entry]:
     """Every way into ``listener`` with its reach. An empty list means only peers on the same
     private container network can reach it. Traffic a load balancer routes here counts too:
     whoever reaches the LB's listener reaches this one through it."""
+    memo = _MEMO.setdefault(graph, {})
+    found = memo.get(listener.id)
+    if found is None:
+        found = memo[listener.id] = _entries(graph, listener, frozenset())
+    return list(found)
+
+
+def _entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str]) -> list[Entry]:
     component = graph.component_of(listener)
     hosts = graph.hosts_of(component.id)
     found: list[Entry] = []
@@ -82,7 +97,7 @@ def entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str] = fro
         lb = graph.component_of(front)
         hop = Related(route.location, f"{lb.name} forwards {route.path or 'all traffic'} to "
                                       f"{component.name}:{listener.port}")
-        for outer in entries(graph, front, seen):
+        for outer in _entries(graph, front, seen):
             # Through an L7 hop the backend is reached only as the LB lets requests through; an
             # L4 (tcp) hop exposes the port itself, and keeps that through further hops.
             via = "tcp" if route.scheme == "tcp" and outer.via in (None, "tcp") else "http"
