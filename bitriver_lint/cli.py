@@ -21,6 +21,7 @@ from bitriver_lint.reporters import FORMATS
 from bitriver_lint.vocabulary import TOPOLOGY_CHOICES as TOPOLOGIES
 
 SEVERITIES = ("note", "warning", "error")
+STREAM_ONLY = "github"  # a format only the terminal (the CI job's log) can use: never an --output's
 
 
 class _DefaultScan(click.Group):
@@ -50,6 +51,9 @@ def cli() -> None:
       bitriver-lint deploy/ -o out.sarif -o pr.md -o junit.xml
                                                   several reports, each format from the file's
                                                   extension, and the text report on the terminal
+      bitriver-lint deploy/ -f github -o out.sarif
+                                                  in GitHub Actions: annotations in the log and
+                                                  SARIF for code scanning from one scan
       bitriver-lint rules                         the rule catalog
       bitriver-lint explain BRL102                what a rule checks, why, and the fix
       bitriver-lint graph deploy/                 the service graph, to check the joins
@@ -66,11 +70,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default=None,
-              help="The report's format (default: text). With one --output, that file's format.")
+              help="The report's format (default: text). With one --output, that file's format; but github "
+                   "annotations always go to the terminal (the job log is where GitHub reads them), and every "
+                   "--output then takes its format from its extension.")
 @click.option("--output", "-o", "outputs", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Write a report here (repeatable). Without --format each file's format comes from its "
                    "extension (.sarif .sarif.json .json .xml .md .txt) and the text report still goes to the "
-                   "terminal; with --format (one --output only) just that file is written.")
+                   "terminal; with --format (one --output only) just that file is written; with --format github "
+                   "the annotations replace the text report on the terminal.")
 @click.option("--select", multiple=True, help="Only these rules (ids or prefixes, comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rules (ids or prefixes, comma-separated).")
 @click.option("--severity-threshold", type=click.Choice(SEVERITIES), default="warning", show_default=True,
@@ -196,7 +203,7 @@ def scan(
 
         result = dataclasses.replace(result, graph_summary=graph_summary(result.graph))
     _write_reports(result, reports, show_suppressed=show_suppressed, sarif_suppressed=sarif_suppressed == "keep")
-    if not reports or fmt is None:
+    if not reports or fmt is None or fmt == STREAM_ONLY:
         name = fmt or "text"
         use_color = color if color is not None else _wants_color()
         shown = sarif_suppressed == "keep" if name == "sarif" else show_suppressed
@@ -282,12 +289,17 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
 
 
 def _report_targets(fmt: str | None, outputs: tuple[Path, ...]) -> list[tuple[Path, str]]:
-    """Each ``--output`` with its format: ``--format`` for a single one, else from its extension."""
+    """Each ``--output`` with its format: ``--format`` for a single one, else from its extension.
+    ``--format github`` never names a file's format: annotations are read from the job's log
+    only, so they go to the terminal and the files keep the formats of their extensions (one
+    scan for the annotations and the SARIF upload)."""
+    if fmt == STREAM_ONLY:
+        fmt = None
     if fmt is not None and len(outputs) == 1:
         return [(outputs[0], fmt)]
     if fmt is not None and len(outputs) > 1:
         raise click.UsageError("--format: applies to a single --output; with several, each file's extension "
-                               "names its format")
+                               "names its format (--format github, which goes to the terminal, combines with any)")
     from bitriver_lint.reporters._safe import printable
 
     targets: list[tuple[Path, str]] = []

@@ -20,31 +20,50 @@ def _steps() -> list[dict[str, object]]:
     return list(action["runs"]["steps"])
 
 
-def _run_step(step: dict[str, object], inputs: dict[str, str], outputs: Path, tmp: Path) -> int:
+def _run_step(step: dict[str, object], inputs: dict[str, str], outputs: Path, tmp: Path,
+              bin_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    path = os.pathsep.join(str(p) for p in (bin_dir, Path(sys.executable).parent) if p is not None)
     env = {**os.environ, "GITHUB_OUTPUT": str(outputs), "RUNNER_TEMP": str(tmp), "GITHUB_ACTION_PATH": str(REPO),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+           "GITHUB_STEP_SUMMARY": str(tmp / "step-summary.md"), "PATH": f"{path}{os.pathsep}{os.environ['PATH']}"}
     for key, value in dict(step.get("env") or {}).items():  # type: ignore[call-overload]
         env[key] = re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: inputs[m.group(1)], str(value))
         for line in outputs.read_text().splitlines() if outputs.exists() else []:
             name, _, found = line.partition("=")
             env[key] = env[key].replace(f"${{{{ steps.scan.outputs.{name} }}}}", found)
-    proc = subprocess.run(["bash", "-e", "-c", str(step["run"])], env=env, cwd=REPO, capture_output=True, text=True)
-    return proc.returncode
+    return subprocess.run(["bash", "-e", "-c", str(step["run"])], env=env, cwd=REPO, capture_output=True, text=True)
 
 
-def test_the_action_scans_uploads_and_fails_on_findings(tmp_path: Path) -> None:
+def _counting_shim(tmp: Path) -> tuple[Path, Path]:
+    """A ``bitriver-lint`` first on PATH that records each call, then runs the package under test."""
+    bin_dir, calls = tmp / "bin", tmp / "calls"
+    bin_dir.mkdir()
+    shim = bin_dir / "bitriver-lint"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexec "{sys.executable}" -m bitriver_lint "$@"\n')
+    shim.chmod(0o755)
+    return bin_dir, calls
+
+
+def test_the_action_scans_once_uploads_and_fails_on_findings(tmp_path: Path) -> None:
     steps = _steps()
     install, scan, upload, fail = steps
     assert '"${GITHUB_ACTION_PATH}"' in str(install["run"])  # the action's own checkout, nothing else
     assert str(upload["uses"]).startswith("github/codeql-action/upload-sarif@")
     outputs = tmp_path / "outputs"
+    bin_dir, calls = _counting_shim(tmp_path)
     inputs = {"path": str(FIXTURES / "compose-exposure"), "severity-threshold": "warning", "category": ""}
-    assert _run_step(scan, inputs, outputs, tmp_path) == 0  # the step itself succeeds...
+    proc = _run_step(scan, inputs, outputs, tmp_path, bin_dir)
+    assert proc.returncode == 0, proc.stderr  # the step itself succeeds...
+    assert len(calls.read_text().splitlines()) == 1  # one scan for the annotations, SARIF and summary
     recorded = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     sarif = json.loads(Path(recorded["sarif"]).read_text())
-    assert sarif["runs"][0]["results"]
+    results = sarif["runs"][0]["results"]
+    annotations = [line for line in proc.stdout.splitlines() if line.startswith("::")]
+    assert len(annotations) == len(results) == 14  # the same findings in both
+    assert annotations[0].startswith("::error file=fixtures/compose-exposure/docker-compose.yml,line=")
+    assert proc.stdout.splitlines()[-1] == "bitriver-lint: 7 error(s), 7 warning(s), 0 note(s)"
+    assert (tmp_path / "step-summary.md").read_text().startswith("## bitriver-lint: 14 finding(s)\n")
     assert recorded["status"] == "1"
-    assert _run_step(fail, inputs, outputs, tmp_path) == 1  # ...and the last one fails the job
+    assert _run_step(fail, inputs, outputs, tmp_path).returncode == 1  # ...and the last one fails the job
 
 
 def test_the_image_installs_only_the_package_and_runs_unprivileged() -> None:

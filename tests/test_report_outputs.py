@@ -60,7 +60,9 @@ def test_format_with_one_output_writes_that_format_and_nothing_on_stdout(tree: P
         (["-o", "r.sarif", "-o", "report.yaml"],
          "--output: cannot tell the format of report.yaml from its extension"),
         (["-o", "r.sarif", "-o", ".md"], "--output: cannot tell the format of .md from its extension"),
-        (["--format", "json", "-o", "a.json", "-o", "b.json"], "--format: applies to a single --output"),
+        (["--format", "json", "-o", "a.json", "-o", "b.json"],
+         "--format: applies to a single --output; with several, each file's extension names its format "
+         "(--format github, which goes to the terminal, combines with any)"),
         (["-o", "r.sarif", "-o", "./r.sarif"], "--output: r.sarif is given twice"),
         (["-o", "r.sarif", "-o", "missing/dir/pr.md"], "--output: cannot write missing/dir/pr.md: No such file"),
     ],
@@ -95,6 +97,36 @@ def test_help_explains_several_outputs() -> None:
     proc = run(FIXTURES, "scan", "--help")
     assert "(repeatable)" in proc.stdout and ".sarif.json" in proc.stdout
     assert "--sarif-suppressed" in proc.stdout
+    assert "with --format github the annotations replace the text report on the terminal" in " ".join(
+        proc.stdout.split())
+    top = " ".join(run(FIXTURES, "--help").stdout.split())
+    assert "bitriver-lint deploy/ -f github -o out.sarif in GitHub Actions: annotations in the log" in top
+
+
+@pytest.mark.parametrize("outputs", [["r.sarif"], ["r.sarif", "pr.md", "junit.xml"]], ids=["one", "several"])
+def test_github_annotations_on_the_terminal_with_files_from_one_scan(tree: Path, outputs: list[str]) -> None:
+    """GitHub reads workflow commands only from the log: ``--format github`` goes to stdout and
+    every ``-o`` file keeps the format of its extension, even a single one."""
+    proc = run(tree, ".", "--format", "github", *[arg for name in outputs for arg in ("-o", name)])
+    assert (proc.returncode, proc.stderr) == (1, "")
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("::error file=docker-compose.yml,line=2,col=3,title=BRL503 ")
+    assert lines[-1] == "bitriver-lint: 2 error(s), 3 warning(s), 0 note(s)"
+    sarif = json.loads((tree / "r.sarif").read_text())
+    annotated = sorted((int(line.split("line=")[1].split(",")[0]), line.split("title=")[1].split(" ")[0])
+                       for line in lines[:-1])
+    assert annotated == sorted((r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"])
+                               for r in sarif["runs"][0]["results"])
+    if "pr.md" in outputs:
+        assert (tree / "pr.md").read_text().startswith("## bitriver-lint: 5 finding(s)\n")
+        assert ET.parse(tree / "junit.xml").getroot().get("failures") == "5"  # one rule each, at or above warning
+    assert sorted(os.listdir(tree)) == sorted(["docker-compose.yml", *outputs])
+
+
+def test_github_with_an_output_of_no_known_extension_is_refused(tree: Path) -> None:
+    proc = run(tree, ".", "--format", "github", "-o", "annotations.log")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("bitriver-lint: error: --output: cannot tell the format of annotations.log")
 
 
 # -- progress --------------------------------------------------------------------------------------
