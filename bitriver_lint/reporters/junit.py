@@ -12,6 +12,12 @@ suppressed ones, leave the case passing and are listed in its ``system-out``.
 
 The shape follows the JUnit schema CI tools read (Jenkins' ``junit-10.xsd``, GitLab, Azure):
 ``testsuites`` > one ``testsuite`` per rule > ``testcase`` with at most one ``failure``.
+
+A scan with a baseline adds one suite named ``bitriver-lint baseline`` with no test cases (its
+counts stay those of the rules): ``properties`` ``baseline.path``, ``baseline.hidden`` and
+``baseline.stale`` for a dashboard to chart, and a ``system-out`` with the summary line and one
+line per stale entry. The schema allows ``properties`` and ``system-out`` only on a suite, and a
+baseline is no test that passes or fails.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import TextIO
 from xml.etree import ElementTree as ET
 
 from bitriver_lint.model import Finding, Location
-from bitriver_lint.report import Report
+from bitriver_lint.report import BaselineSummary, Report
+from bitriver_lint.reporters._baseline import describe, effect
 from bitriver_lint.reporters._safe import printable
 
 
@@ -34,6 +41,18 @@ def _describe(finding: Finding) -> list[str]:
     if finding.suppression:
         line += f" (suppressed: {printable(finding.suppression.reason)})"
     return [line, *(f"  {_where(r.location)}: {printable(r.message)}" for r in finding.related)]
+
+
+def _baseline_suite(suites: ET.Element, baseline: BaselineSummary) -> None:
+    suite = ET.SubElement(suites, "testsuite", name="bitriver-lint baseline", tests="0", failures="0", errors="0",
+                          skipped="0")
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("baseline.path", printable(baseline.path)), ("baseline.hidden", str(baseline.hidden)),
+                        ("baseline.stale", str(len(baseline.stale)))):
+        ET.SubElement(properties, "property", name=name, value=value)
+    lines = [f"baseline {printable(baseline.path)} {effect(baseline)}",
+             *(f"  stale: {printable(describe(entry))}" for entry in baseline.stale)]
+    ET.SubElement(suite, "system-out").text = "\n".join(lines)
 
 
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
@@ -77,6 +96,8 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
         suite.set("skipped", "0")
         total += cases
         failed += failures
+    if result.baseline is not None:
+        _baseline_suite(suites, result.baseline)
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     suites.set("errors", "0")

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from bitriver_lint.model import Finding, Location, Severity
 from bitriver_lint.report import GraphEdge, GraphSummary, Report
+from bitriver_lint.reporters._baseline import describe, effect
 from bitriver_lint.reporters._mermaid import flowchart
 from bitriver_lint.reporters._safe import markdown, markdown_code
 from bitriver_lint.vocabulary import MIXED
@@ -24,6 +25,7 @@ from bitriver_lint.vocabulary import MIXED
 COMMENT_BUDGET = 60_000  # under GitHub's 65,536, with room for what a bot wraps around it
 GRAPH_BUDGET = 20_000  # the picture's share; past it only the part around the findings is drawn
 GRAPH_MAX_EDGES = 400  # Mermaid on GitHub refuses charts with more than 500 edges
+STALE_SHOWN = 10  # stale baseline entries listed by name; a longer list is the text report's job
 _TITLE = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.NOTE: "Notes"}
 # A custom rule's help_uri comes from a rule file in the scanned repository: linked only when it
 # is a plain web address that cannot end the link early.
@@ -104,6 +106,25 @@ def _graph_section(result: Report, findings: list[Finding]) -> str:
     return f"### {title}\n\n{note}{chart}"
 
 
+def _baseline_lines(result: Report) -> list[str]:
+    """One line under the counts: a reviewer should know that findings are hidden, and which
+    entries are stale (fixed, so ``--update-baseline`` should drop them before they hide a
+    regression)."""
+    baseline = result.baseline
+    if baseline is None:
+        return []
+    line = f"Baseline {markdown_code(baseline.path)} {markdown(effect(baseline))}"
+    if baseline.stale:
+        line += f" (fixed: `--update-baseline` drops {'it' if len(baseline.stale) == 1 else 'them'})"
+    lines = [line + "\n\n"]
+    if baseline.stale:
+        lines.extend(f"- stale: {markdown(describe(entry))}\n" for entry in baseline.stale[:STALE_SHOWN])
+        if len(baseline.stale) > STALE_SHOWN:
+            lines.append(f"- … and {len(baseline.stale) - STALE_SHOWN} more\n")
+        lines.append("\n")
+    return lines
+
+
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
     del color, show_suppressed
     active = sorted(result.active, key=lambda f: -f.severity)  # stable: file order within a severity
@@ -114,6 +135,7 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
             f"**{counts[Severity.ERROR]}** error(s), **{counts[Severity.WARNING]}** warning(s), "
             f"**{counts[Severity.NOTE]}** note(s) in {files} file(s)"
             + (f"; {suppressed} suppressed" if suppressed else "") + "\n\n"]
+    head.extend(_baseline_lines(result))
     if result.topology == MIXED:
         head.append("Topology: **mixed**, one per environment:\n\n")
         head.extend(f"- {markdown_code(env.directory)}: **{markdown(env.topology)}** ({markdown(env.reason)})\n"
