@@ -1,11 +1,24 @@
 """SARIF 2.1.0 as GitHub code scanning wants it: rule metadata, related locations for the
-proof chain (and a code flow when it has several hops), fingerprints that survive line shifts,
-suppressed results kept visible (or left out), and GitHub's size limits kept."""
+proof chain (and a code flow when it has several hops), fingerprints that survive edits,
+suppressed results kept visible (or left out), and GitHub's size limits kept.
+
+The partial fingerprint ``bitriverLint/identity/v1`` names what a finding is about, as a
+baseline entry does: the rule, the file (relative to the repository root, as the result's
+``uri`` is), the entity (or, when the check names none, the message, made from parsed values)
+and the occurrence among findings with that same identity. The line's text and number are not
+part of it, so a trailing comment, an unquoted port or a service moved down the file keeps the
+alert, and scanning from the root or from inside ``deploy/`` gives the same value. (The
+``upload-sarif`` action adds its own ``primaryLocationLineHash`` from the line's text when a
+result has none: that one is GitHub's, not ours.) ``Finding.fingerprint``, made from the
+line's text, stays for version-1 baselines and the JSON report."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from bitriver_lint import __version__
@@ -74,13 +87,30 @@ def _code_flow(finding: Finding) -> dict[str, Any]:
     return {"threadFlows": [{"locations": [{"location": hop} for hop in hops]}]}
 
 
-def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+FINGERPRINT_KEY = "bitriverLint/identity/v1"
+
+
+def identity_fingerprints(findings: Sequence[Finding]) -> dict[int, str]:
+    """Each finding's identity fingerprint, by ``id()``. Counted over every finding of the
+    report in its (file, line) order, suppressed ones included, so that ``--sarif-suppressed=
+    omit`` or the GitHub size limit never renumbers the others."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    out: dict[int, str] = {}
+    for finding in findings:
+        key = (finding.rule_id, finding.location.path, finding.entity or finding.message)
+        seen[key] += 1
+        text = "\x00".join([*key, str(seen[key])])
+        out[id(finding)] = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return out
+
+
+def _result(finding: Finding, index: dict[str, int], fingerprint: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "level": _LEVEL[finding.severity],
         "message": {"text": _linked(finding)},
         "locations": [_location(finding.location)],
-        "partialFingerprints": {"bitriverLint/v1": finding.fingerprint},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
     }
     if finding.rule_id in index:
         out["ruleIndex"] = index[finding.rule_id]
@@ -145,6 +175,7 @@ def _dropped_notice(dropped: int, total: int) -> dict[str, Any]:
 def _log(result: Report, findings: list[Finding], dropped: int, total: int) -> dict[str, Any]:
     rule_ids = sorted(result.rules)
     index = {rid: i for i, rid in enumerate(rule_ids)}
+    fingerprints = identity_fingerprints(result.findings)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -181,7 +212,7 @@ def _log(result: Report, findings: list[Finding], dropped: int, total: int) -> d
                                      for e in result.environments],
                     **({"baseline": baseline_dict(result)} if result.baseline else {}),
                 },
-                "results": [_result(f, index) for f in findings],
+                "results": [_result(f, index, fingerprints[id(f)]) for f in findings],
             }
         ],
     }
