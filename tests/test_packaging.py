@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import FIXTURES, REPO
 
@@ -77,3 +78,30 @@ def test_the_image_installs_only_the_package_and_runs_unprivileged() -> None:
     user = [line for line in lines if line.startswith("USER ")]
     assert user and user[-1] not in ("USER root", "USER 0")
     assert 'ENTRYPOINT ["bitriver-lint"]' in lines
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False)
+
+
+def test_the_readme_pins_one_commit_of_main_that_has_what_the_examples_use() -> None:
+    """The repository has no release tags: the README's pre-commit ``rev:``, the action's ``@``
+    and the pip installs name one commit, which must be on main's history and have the
+    repeatable ``-o`` the examples use and the hook the pre-commit config names."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    pins = re.findall(r"(?:rev: |bitriver-lint@)([0-9a-f]+)\b", readme)
+    assert len(pins) >= 4 and all(len(pin) == 40 for pin in pins), pins
+    assert len(set(pins)) == 1, sorted(set(pins))
+    if _git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
+        pytest.skip("not a full git clone: the pinned commit's history is not here")
+    (pin,) = set(pins)
+    assert _git("cat-file", "-e", f"{pin}^{{commit}}").returncode == 0, f"{pin} is not a commit here"
+    branches = ["HEAD", *(["main"] if _git("rev-parse", "--verify", "-q", "main").returncode == 0 else [])]
+    for branch in branches:
+        assert _git("merge-base", "--is-ancestor", pin, branch).returncode == 0, f"{pin} is not on {branch}"
+    cli_then = _git("show", f"{pin}:bitriver_lint/cli.py").stdout
+    assert re.search(r'"--output", "-o", "outputs", multiple=True', cli_then)  # -o a.sarif -o b.xml -o c.md
+    hooks_then = yaml.safe_load(_git("show", f"{pin}:.pre-commit-hooks.yaml").stdout)
+    assert [h["id"] for h in hooks_then] == ["bitriver-lint"] and hooks_then[0]["require_serial"] is True
+    action_then = yaml.safe_load(_git("show", f"{pin}:action.yml").stdout)
+    assert action_then["runs"]["using"] == "composite"
