@@ -167,10 +167,13 @@ def merge(reports: Sequence[Report]) -> Report:
     findings: list[Finding] = sorted((f for r in reports for f in r.findings), key=Finding.sort_key)
     rules: dict[str, RuleInfo] = {}
     files: dict[str, set[str]] = {}
+    checked: dict[str, set[str]] = {}  # JUnit's passing cases: each part's rules on its own files
     for report in reports:
         rules.update(report.rules)
         for fmt, names in report.files.items():
             files.setdefault(fmt, set()).update(names)
+        for rule_id, paths in report.checked.items():
+            checked.setdefault(rule_id, set()).update(paths)
     environments = tuple(sorted((env for r in reports for env in r.environments), key=lambda e: e.directory))
     layouts = {r.topology for r in reports if r.files}
     if len(layouts) <= 1:
@@ -189,6 +192,7 @@ def merge(reports: Sequence[Report]) -> Report:
         topology=topology,
         topology_reason=reason,
         files=MappingProxyType({fmt: tuple(sorted(names)) for fmt, names in sorted(files.items())}),
+        checked=MappingProxyType({rule_id: tuple(sorted(paths)) for rule_id, paths in sorted(checked.items())}),
         environments=environments,
         skipped=tuple(sorted(s for r in reports for s in r.skipped)),
         errors=tuple(e for r in reports for e in r.errors),

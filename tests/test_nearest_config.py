@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import pytest
 from conftest import FIXTURES
@@ -282,3 +283,19 @@ def test_ignored_and_excluded_directories_are_not_searched_for_configs(tmp_path:
     assert [p.source.relative_to(repo).as_posix() if p.source else None for p in partition([Path(".")])] == [
         ".bitriver-lint.yaml", "deploy/.bitriver-lint.yaml"]
     assert found(scan([Path(".")])) == expect("deploy/docker-compose.yml")
+
+
+def test_junit_from_the_root_has_the_passing_cases_of_a_subdirectory_config(tmp_path: Path) -> None:
+    """Scanned from the root, deploy/ is a part of its own (its config): the merged report must
+    keep which rules ran on which files, or JUnit loses every passing case."""
+    repo = git_tree(tmp_path, {"deploy/docker-compose.yml": API,
+                               "deploy/.bitriver-lint.yaml": "networks:\n  operators: [198.51.100.7/32]\n"})
+    assert cli("-o", "root.xml", cwd=repo).returncode == 1
+    assert cli("-o", "../inside.xml", ".", cwd=repo / "deploy").returncode == 1
+    root, inside = (ET.parse(repo / name).getroot() for name in ("root.xml", "inside.xml"))
+    cases = {c.get("name") for c in root.iter("testcase")}
+    assert cases == {c.get("name") for c in inside.iter("testcase")}
+    assert "BRL502 deploy/docker-compose.yml" in cases  # passing: the api service has a restart policy
+    assert "BRL102 deploy/docker-compose.yml" in cases  # passing: no SRS here
+    assert (root.get("tests"), root.get("failures")) == (inside.get("tests"), inside.get("failures"))
+    assert int(root.get("tests") or 0) > int(root.get("failures") or 0) == 7
