@@ -152,6 +152,10 @@ def scan(
     # A config's paths are relative to the config's own directory, wherever the scan runs from.
     config_dir = Path(os.path.relpath(config.source.parent)) if config.source is not None else Path(".")
     baseline_path = baseline or (config_dir / config.baseline if config.baseline else None)
+    if baseline_path is None and config_path is None:
+        from bitriver_lint.nearest import configured_baseline
+
+        baseline_path = configured_baseline(targets)  # a subdirectory's config, as in ruff
     if update_baseline and baseline_path is None:
         raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
     if not update_baseline:

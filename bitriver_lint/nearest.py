@@ -26,6 +26,7 @@ from bitriver_lint import baseline as baselines
 from bitriver_lint import engine
 from bitriver_lint.config import CONFIG_NAMES, Config, find_config, load_config, subdirectory_config
 from bitriver_lint.discovery import SKIP_DIRS, GitIgnores, gitignore_spec
+from bitriver_lint.errors import ConfigError
 from bitriver_lint.graph import ServiceGraph
 from bitriver_lint.model import Finding
 from bitriver_lint.report import Report, RuleInfo
@@ -140,6 +141,23 @@ def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) ->
         return report
     return engine.apply_baseline(report, accepted, targets, options.get("select", ()), options.get("ignore", ()),
                                  options.get("focus"), hide=not record)
+
+
+def configured_baseline(targets: Sequence[Path]) -> Path | None:
+    """The baseline a config governing the scan names (``baseline:``, relative to that config's
+    directory), as a path relative to the working directory: a scan from the repository root
+    honours the one ``deploy/.bitriver-lint.yaml`` names, as a scan from ``deploy/`` does. The
+    baseline covers the whole scan, so configs naming different ones are a ``ConfigError``."""
+    named: dict[str, tuple[Path, Path]] = {}
+    for part in partition(targets):
+        if part.config.baseline and part.source is not None:
+            where = Path(os.path.relpath(part.source.parent / part.config.baseline))
+            named.setdefault(os.path.normpath(where.resolve()), (part.source, where))
+    if len(named) > 1:
+        sources = ", ".join(os.path.relpath(source) for source, _ in named.values())
+        raise ConfigError(f"baseline: the configs governing this scan name different baselines ({sources}); "
+                          "give one with --baseline")
+    return next(iter(named.values()))[1] if named else None
 
 
 def _named(report: Report, part: Part, root: Path) -> Report:

@@ -299,3 +299,30 @@ def test_junit_from_the_root_has_the_passing_cases_of_a_subdirectory_config(tmp_
     assert "BRL102 deploy/docker-compose.yml" in cases  # passing: no SRS here
     assert (root.get("tests"), root.get("failures")) == (inside.get("tests"), inside.get("failures"))
     assert int(root.get("tests") or 0) > int(root.get("failures") or 0) == 7
+
+
+def test_the_baseline_a_subdirectory_config_names_is_used_from_the_root(tmp_path: Path) -> None:
+    config = "baseline: ../ci/baseline.json\n"
+    repo = git_tree(tmp_path, {"deploy/docker-compose.yml": API, "deploy/.bitriver-lint.yaml": config})
+    (repo / "ci").mkdir()
+    written = cli("--update-baseline", cwd=repo)  # no --baseline: deploy/'s config names it
+    assert (written.returncode, written.stderr) == (0, "wrote 9 finding(s) to ci/baseline.json\n")
+    rows = json.loads((repo / "ci" / "baseline.json").read_text(encoding="utf-8"))["findings"]
+    assert {r["path"] for r in rows} == {"deploy/docker-compose.yml"}
+    for cwd, shown in ((repo, "ci/baseline.json"), (repo / "deploy", "../ci/baseline.json")):
+        proc = cli("--no-color", cwd=cwd)
+        assert proc.returncode == 0, proc.stdout
+        assert f"baseline: {shown} hid 9 finding(s)\n" in proc.stdout
+
+
+def test_configs_naming_different_baselines_are_a_config_error(tmp_path: Path) -> None:
+    repo = git_tree(tmp_path, {"a/docker-compose.yml": API, "a/.bitriver-lint.yaml": "baseline: base.json\n",
+                               "b/docker-compose.yml": API, "b/.bitriver-lint.yaml": "baseline: base.json\n"})
+    proc = cli(".", cwd=repo)
+    assert proc.returncode == 2
+    assert proc.stderr == ("bitriver-lint: config error: baseline: the configs governing this scan name different "
+                           "baselines (a/.bitriver-lint.yaml, b/.bitriver-lint.yaml); give one with --baseline\n")
+    assert cli(".", "--baseline", "one.json", "--update-baseline", cwd=repo).returncode == 0
+    one = cli("a", cwd=repo)  # one config, so its baseline (which does not exist yet)
+    assert (one.returncode, one.stderr) == (2, "bitriver-lint: config error: --baseline: a/base.json does not exist "
+                                               "(create it with --update-baseline)\n")

@@ -118,7 +118,9 @@ def test_github_annotations_on_the_terminal_with_files_from_one_scan(tree: Path,
     assert annotated == sorted((r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"])
                                for r in sarif["runs"][0]["results"])
     if "pr.md" in outputs:
-        assert (tree / "pr.md").read_text().startswith("## bitriver-lint: 5 finding(s)\n")
+        comment = (tree / "pr.md").read_text()
+        assert comment.startswith("## bitriver-lint: 5 finding(s)\n")
+        assert "\n\n### Errors (2)\n" in comment and "\n\n\n" not in comment  # one blank line between blocks
         assert ET.parse(tree / "junit.xml").getroot().get("failures") == "5"  # one rule each, at or above warning
     assert sorted(os.listdir(tree)) == sorted(["docker-compose.yml", *outputs])
 

@@ -154,7 +154,8 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
     for index, f in enumerate(active):
         block = _finding(result, f)
         if f.severity is not current:
-            block = f"\n### {_TITLE[f.severity]} ({counts[f.severity]})\n\n" + block
+            # The head ends with a blank line already: only later sections need one before them.
+            block = ("\n" if written else "") + f"### {_TITLE[f.severity]} ({counts[f.severity]})\n\n" + block
         if written + len(block) > budget:
             left = active[index:]
             by = ", ".join(f"{sum(1 for x in left if x.severity is s)} {s.label}(s)"
