@@ -326,10 +326,18 @@ def apply_baseline(
     root = report.root
     repository = containment_root(paths[0]) if paths else root
     # Version 1 wrote paths relative to the scan root; version 2 relative to the repository.
-    scope = _baseline_scope(repository if accepted.version > 1 else root, paths, select, ignore, focus)
+    base = repository if accepted.version > 1 else root
+    # With --changed a finding shown can lie in a file that did not change (caused by one that
+    # did: an extends base, the config): every entry about the scanned tree may hide it, but
+    # only an entry about a changed file is known to be stale; the others are left as they are.
     findings, summary = baselines.apply(
         list(report.findings), accepted, lambda f: baselines.repository_path(root, repository, f.location.path),
-        scope, hide=hide)
+        _baseline_scope(base, paths, select, ignore, None), hide=hide)
+    if focus is not None:
+        judged = _baseline_scope(base, paths, select, ignore, focus)
+        unjudged = [entry for entry in summary.stale if not judged(entry)]
+        summary = dataclasses.replace(summary, stale=tuple(e for e in summary.stale if judged(e)),
+                                      outside=tuple(sorted([*summary.outside, *unjudged])))
     return dataclasses.replace(report, findings=tuple(findings), baseline=summary)
 
 

@@ -124,3 +124,44 @@ def test_a_hostile_stale_entry_stays_inert(repo: Path) -> None:
     out = baseline_suite(junit).findtext("system-out") or ""
     assert not CONTROL.search(out.replace("\n", " "))
     assert out.count("\n") == 1  # the summary and one stale line: the entity forged no other
+
+
+# --- the baseline with --changed (the pre-commit hook) ---------------------------------------------
+
+
+def changed(root: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    return run(root, "--changed", *files, "--baseline", "ci/baseline.json", "-f", "github")
+
+
+def test_a_config_change_shows_the_tree_s_findings_minus_the_baselined_ones(repo: Path) -> None:
+    """Editing the config reports every finding it governs: the baselined ones stay hidden
+    although their file did not change."""
+    (repo / "deploy" / ".bitriver-lint.yaml").write_text("networks:\n  operators: [198.51.100.7/32]\n")
+    assert run(repo, "deploy", "--baseline", "ci/baseline.json", "--update-baseline").returncode == 0
+    (repo / "deploy" / ".bitriver-lint.yaml").write_text("networks:\n  operators: [198.51.100.7/32]  # VPN\n")
+    proc = changed(repo, "deploy/.bitriver-lint.yaml")
+    assert (proc.returncode, proc.stdout) == (0, "bitriver-lint: 0 error(s), 0 warning(s), 0 note(s); "
+                                                 "baseline ci/baseline.json hid 13 finding(s); 0 stale entries\n")
+
+
+def test_a_finding_caused_by_a_changed_base_is_hidden_by_its_entry(repo: Path) -> None:
+    """The BRL502 of a service appears when its extends base changes; the baseline entry about
+    the service's own file still hides it, and is not called stale."""
+    (repo / "deploy" / "common.yml").write_text("services:\n  base:\n    image: redis:7\n")
+    (repo / "deploy" / "docker-compose.yml").write_text(
+        "services:\n  redis:\n    extends:\n      file: common.yml\n      service: base\n"
+        "    volumes: [data:/data]\n    healthcheck:\n      test: [CMD, redis-cli, ping]\nvolumes:\n  data: {}\n")
+    assert run(repo, "deploy", "--baseline", "ci/baseline.json", "--update-baseline").returncode == 0
+    rows = json.loads((repo / "ci" / "baseline.json").read_text(encoding="utf-8"))["findings"]
+    assert [(r["rule_id"], r["path"], r["entity"]) for r in rows] == [("BRL502", COMPOSE, "redis")]
+    (repo / "deploy" / "common.yml").write_text("services:\n  base:\n    image: redis:7.2\n")
+    proc = changed(repo, "deploy/common.yml")
+    assert (proc.returncode, proc.stdout) == (0, "bitriver-lint: 0 error(s), 0 warning(s), 0 note(s); "
+                                                 "baseline ci/baseline.json hid 1 finding(s); 0 stale entries\n")
+    # Fixed in the base: the entry about the service's file matches nothing, but that file did
+    # not change, so the hook leaves the entry alone; a scan of the tree calls it stale.
+    (repo / "deploy" / "common.yml").write_text("services:\n  base:\n    image: redis:7.2\n    restart: always\n")
+    proc = changed(repo, "deploy/common.yml")
+    assert proc.stdout.endswith("hid 0 finding(s); 0 stale entries\n"), proc.stdout
+    full = run(repo, "deploy", "--baseline", "ci/baseline.json", "-f", "github")
+    assert full.stdout.endswith("hid 0 finding(s); 1 stale entry\n"), full.stdout
