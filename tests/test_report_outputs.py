@@ -191,3 +191,19 @@ def test_a_scan_to_json_never_imports_rich() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stderr.strip().endswith("RICH False"), proc.stderr
+
+
+def test_reports_left_in_the_tree_do_not_change_the_next_scan(tree: Path) -> None:
+    """A JSON or SARIF report written into the scanned directory is read (sniffed) by the next
+    scan: the suppression examples in its rule help are strings, not comments (JSON has none),
+    and must not turn into BRL003 findings."""
+    first = run(tree, ".", "-f", "json")
+    names = ["r.json", "r.sarif.json", "r.sarif", "pr.md", "junit.xml"]
+    assert run(tree, ".", *[arg for name in names for arg in ("-o", name)]).returncode == 1
+    assert "ignore[BRL102] reason:" in (tree / "r.sarif.json").read_text()  # what could look like one
+    again = run(tree, ".", "-f", "json")
+    assert again.returncode == 1
+    brief = [(f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in json.loads(again.stdout)["findings"]]
+    assert brief == [(f["rule_id"], f["location"]["path"], f["location"]["line"])
+                     for f in json.loads(first.stdout)["findings"]]
+    assert {p for _, p, _ in brief} == {"docker-compose.yml"}
