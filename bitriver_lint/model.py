@@ -120,6 +120,19 @@ class Diagnostic:
     location: Location
 
 
+class LocatedError(Exception):
+    """A file that cannot be read, or parsed, at a line and column: a BRL001 there."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def diagnostic(self, path: str) -> Diagnostic:
+        return Diagnostic("BRL001", self.message, Location(path, self.line, self.column))
+
+
 def port_number(text: str) -> int | None:
     """``text`` as a port number (ASCII digits, at most 65535), or None. ``str.isdigit()`` is
     not the test: "²" is a digit to it and not to ``int()``, and ``int()`` refuses a string of

@@ -19,20 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bitriver_lint.model import LocatedError
+
 if TYPE_CHECKING:
     from bitriver_lint.cache import Cache
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-class FileProblem(Exception):
+class FileProblem(LocatedError):
     """A file that cannot be read as text; becomes BRL001 at ``line``:``column``."""
-
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 class Refused(FileProblem):

@@ -243,7 +243,7 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
     try:
         data = load_document(text, doc.path)
     except YamlError as exc:
-        doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(doc.path, exc.line, exc.column)))
+        doc.diagnostics.append(exc.diagnostic(doc.path))
         return
     servers = dig(data, "apps", "http", "servers")
     if not isinstance(servers, LDict):

@@ -62,7 +62,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TunnelConfig]:
         try:
             text = ws.read_text(rel)
         except FileProblem as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            doc.diagnostics.append(exc.diagnostic(rel))
             continue
         read(doc, text)
     return out
@@ -73,7 +73,7 @@ def read(doc: TunnelConfig, text: str) -> None:
     try:
         data = load_document(text, doc.path)
     except YamlError as exc:
-        doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(doc.path, exc.line, exc.column)))
+        doc.diagnostics.append(exc.diagnostic(doc.path))
         return
     if not isinstance(data, LDict):
         doc.diagnostics.append(Diagnostic("BRL001", "a cloudflared config is a mapping (tunnel:, ingress:)",

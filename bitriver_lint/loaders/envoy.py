@@ -23,7 +23,7 @@ from bitriver_lint.loaders.proxy import (
     load_all,
 )
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
-from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.model import Location
 from bitriver_lint.workspace import Workspace
 
 
@@ -45,7 +45,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
         try:
             data = load_document(text, doc.path)
         except YamlError as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(doc.path, exc.line, exc.column)))
+            doc.diagnostics.append(exc.diagnostic(doc.path))
             return
         resources = dig(data, "static_resources")
         if not isinstance(resources, LDict):

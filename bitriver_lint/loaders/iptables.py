@@ -247,7 +247,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[Firewall]:
             text = ws.read_text(rel)
         except FileProblem as exc:
             broken = Firewall(rel, "iptables", Location(rel, 1, 1), active=False, files=[rel])
-            broken.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            broken.diagnostics.append(exc.diagnostic(rel))
             out.append(broken)
             continue
         out.append(parse(rel, text, family_of(rel, text)))

@@ -556,7 +556,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[Firewall]:
             text = ws.read_text(rel)
         except FileProblem as exc:
             reader.firewall.active = False
-            reader.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            reader.diagnostics.append(exc.diagnostic(rel))
             out.append(reader.firewall)
             continue
         reader.read(rel, text)

@@ -81,7 +81,7 @@ class _Reader:
         try:
             text = self.ws.read_text(rel)  # size, encoding and binary checks first
         except FileProblem as exc:
-            diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            diagnostics.append(exc.diagnostic(rel))
             return []
         try:
             payload = crossplane.parse(str(self.ws.abspath(rel)), single=True, catch_errors=True,

@@ -32,7 +32,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[KeyFile]:
         try:
             text = ws.read_text(rel)
         except FileProblem as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            doc.diagnostics.append(exc.diagnostic(rel))
             continue
         for number, line in enumerate(text.splitlines(), start=1):
             match = PRIVATE_KEY.search(line)

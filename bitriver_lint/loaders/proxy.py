@@ -138,7 +138,7 @@ def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyCo
         try:
             text = ws.read_text(rel)
         except FileProblem as exc:
-            doc.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            doc.diagnostics.append(exc.diagnostic(rel))
             continue
         fill(doc, text)
     return out

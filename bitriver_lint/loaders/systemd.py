@@ -202,7 +202,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
             text = ws.read_text(rel)
         except FileProblem as exc:
             diagnostics.setdefault(directory, []).append(
-                Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column))
+                exc.diagnostic(rel)
             )
             continue
         unit_file = parse_unit_text(text, rel)
@@ -228,7 +228,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
                         env = parse_env(ws.read_text(ref.resolved), ref.resolved, interpolation=False)
                     except FileProblem as exc:
                         diagnostics.setdefault(directory, []).append(
-                            Diagnostic("BRL001", exc.message, Location(ref.resolved, exc.line, exc.column))
+                            exc.diagnostic(ref.resolved)
                         )
                         continue
                     env_files[ref.resolved] = env

@@ -910,7 +910,7 @@ def _parse_all(files: list[str], ws: Workspace) -> dict[str, Parsed]:
         try:
             text = ws.read_text(rel)
         except FileProblem as exc:
-            parsed[rel] = ({}, [], [Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column))])
+            parsed[rel] = ({}, [], [exc.diagnostic(rel)])
             continue
         if ws.cache is not None:
             found, value = ws.cache.get(ws.cache.key(_PARSE_KIND, rel, text))
@@ -1002,7 +1002,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
         try:
             attributes, _, problems = memo(ws.cache, "terraform-tfvars", rel, ws.read_text(rel), _parse_tfvars)
         except FileProblem as exc:
-            diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            diagnostics.append(exc.diagnostic(rel))
             continue
         module.diagnostics.extend(problems)
         for name, attribute in attributes.items():

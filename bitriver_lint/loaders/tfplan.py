@@ -16,7 +16,6 @@ from bitriver_lint.loaders.terraform import Attribute, Block, ModuleSource, docu
 from bitriver_lint.loaders.terraform_document import TerraformModule
 from bitriver_lint.loaders.terraform_eval import Literal
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, plain
-from bitriver_lint.model import Diagnostic, Location
 from bitriver_lint.workspace import FileProblem, Workspace
 
 
@@ -29,7 +28,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[TerraformModul
         try:
             plan = load_document(ws.read_text(rel), rel)
         except (YamlError, FileProblem) as exc:
-            module.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            module.diagnostics.append(exc.diagnostic(rel))
             continue
         if not isinstance(plan, LDict):
             continue

@@ -470,7 +470,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[Firewall]:
             text = ws.read_text(rel)
         except FileProblem as exc:
             broken = Firewall(rel, "ufw", start, active=False, files=[rel])
-            broken.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+            broken.diagnostics.append(exc.diagnostic(rel))
             out.append(broken)
             continue
         name = rel.rsplit("/", 1)[-1].lower()
@@ -484,7 +484,7 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[Firewall]:
                     _ansible(rel, doc, commands)
             except YamlError as exc:
                 broken = Firewall(rel, "ufw", start, active=False, files=[rel])
-                broken.diagnostics.append(Diagnostic("BRL001", exc.message, Location(rel, exc.line, exc.column)))
+                broken.diagnostics.append(exc.diagnostic(rel))
                 out.append(broken)
                 continue
             # A playbook's rules are applied to a host where ufw may already be on.

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bitriver_lint.model import Location
+from bitriver_lint.model import LocatedError, Location
 
 try:  # the C parser is several times faster and gives the same marks
     from yaml import CSafeLoader as _SafeLoader
@@ -56,14 +56,8 @@ MAX_DEPTH = 200
 _SCALARS = yaml.constructor.SafeConstructor.yaml_constructors
 
 
-class YamlError(Exception):
+class YamlError(LocatedError):
     """Bad YAML or a safety limit; carries the position the parser gave."""
-
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 class LDict(dict[Any, Any]):
