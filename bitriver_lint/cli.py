@@ -152,10 +152,12 @@ def scan(
     # A config's paths are relative to the config's own directory, wherever the scan runs from.
     config_dir = Path(os.path.relpath(config.source.parent)) if config.source is not None else Path(".")
     baseline_path = baseline or (config_dir / config.baseline if config.baseline else None)
+    parts = None
     if baseline_path is None and config_path is None:
-        from bitriver_lint.nearest import configured_baseline
+        from bitriver_lint.nearest import configured_baseline, partition
 
-        baseline_path = configured_baseline(targets)  # a subdirectory's config, as in ruff
+        parts = partition(targets)  # walked once: the scan below splits the tree by these parts
+        baseline_path = configured_baseline(parts)  # a subdirectory's config, as in ruff
     if update_baseline and baseline_path is None:
         raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
     if not update_baseline:
@@ -171,8 +173,8 @@ def scan(
             # --update-baseline records every finding: the old baseline hides none of them, and
             # only tells which of its entries lie outside this scan (kept as they are).
             old = baseline_path if not update_baseline else _previous_baseline(baseline_path)
-            result = run_scan(targets, config_path, topology=topology, select=_split(select), ignore=_split(ignore),
-                              jobs=jobs or _cpus(), baseline=old, focus=focus, category=category,
+            result = run_scan(targets, config_path, parts, topology=topology, select=_split(select),
+                              ignore=_split(ignore), jobs=jobs or _cpus(), baseline=old, focus=focus, category=category,
                               progress=progress.stage, cache=cache, inline_suppressions=not no_inline_suppressions,
                               record_baseline=update_baseline)
     except SelectionError as exc:

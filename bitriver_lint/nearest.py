@@ -119,9 +119,11 @@ def _excludes(config: Config, source: Path | None, root: Path) -> Any:
     return gitignore_spec(lines)
 
 
-def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) -> Report:
+def scan(targets: Sequence[Path], forced: Path | None = None, parts: Sequence[Part] | None = None,
+         **options: Any) -> Report:
     """``engine.scan`` of ``targets``, each file checked under its nearest config (or all under
-    ``forced``, ``--config``). ``options`` are ``engine.scan``'s keywords."""
+    ``forced``, ``--config``). ``parts``: ``partition(targets)`` when the caller has it already
+    (the walk for configs is not repeated). ``options`` are ``engine.scan``'s keywords."""
     root = engine.scan_root(targets)
     category = options.pop("category", None) or engine._category(
         containment_root(targets[0]) if targets else root, targets)
@@ -131,7 +133,7 @@ def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) ->
     # call the entries of the others stale. Read (validated) before any part is scanned.
     baseline, record = options.pop("baseline", None), options.pop("record_baseline", False)
     accepted = baselines.read(baseline) if baseline is not None else None
-    parts = partition(targets)
+    parts = partition(targets) if parts is None else parts
     reports = [engine.scan(list(part.paths), part.config, root=root, category=category, prune=part.prune, **options)
                for part in parts]
     if len(reports) > 1:
@@ -143,13 +145,13 @@ def scan(targets: Sequence[Path], forced: Path | None = None, **options: Any) ->
                                  options.get("focus"), hide=not record)
 
 
-def configured_baseline(targets: Sequence[Path]) -> Path | None:
-    """The baseline a config governing the scan names (``baseline:``, relative to that config's
+def configured_baseline(parts: Sequence[Part]) -> Path | None:
+    """The baseline a config governing the scan (``partition``'s parts) names (``baseline:``, relative to that config's
     directory), as a path relative to the working directory: a scan from the repository root
     honours the one ``deploy/.bitriver-lint.yaml`` names, as a scan from ``deploy/`` does. The
     baseline covers the whole scan, so configs naming different ones are a ``ConfigError``."""
     named: dict[str, tuple[Path, Path]] = {}
-    for part in partition(targets):
+    for part in parts:
         if part.config.baseline and part.source is not None:
             where = Path(os.path.relpath(part.source.parent / part.config.baseline))
             named.setdefault(os.path.normpath(where.resolve()), (part.source, where))
