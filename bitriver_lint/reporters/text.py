@@ -33,17 +33,17 @@ class _Printer:
         self.console: Console | None = None
         if color:
             from rich.console import Console
+            from rich.text import Text
 
             self.console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=True,
                                    markup=False, emoji=False)
+            self.assemble = Text.assemble
 
     def print(self, *parts: Part) -> None:
         if self.console is None:
             self.stream.write("".join(p if isinstance(p, str) else p[0] for p in parts) + "\n")
             return
-        from rich.text import Text
-
-        self.console.print(Text.assemble(*parts))
+        self.console.print(self.assemble(*parts))
 
 
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
