@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bitriver_lint import journal
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.model import Finding
 from bitriver_lint.output import write_file
@@ -75,7 +76,9 @@ def read(path: Path) -> Baseline:
         # A device (/dev/full, /dev/zero) would be read for ever: only a regular file is a baseline.
         if not stat.S_ISREG(path.stat().st_mode):
             raise ConfigError(f"--baseline: {path} is not a regular file")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        journal.note_read(path, raw)
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"--baseline: {path} does not exist (create it with --update-baseline)") from exc
     except (OSError, ValueError) as exc:

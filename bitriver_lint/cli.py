@@ -132,13 +132,10 @@ def scan(
     sarif_suppressed: str,
 ) -> None:
     """Scan deployment files (default: the current directory)."""
-    from bitriver_lint import baseline as baselines
-    from bitriver_lint.config import find_config, load_config
-    from bitriver_lint.engine import SelectionError
     from bitriver_lint.model import Severity
-    from bitriver_lint.nearest import scan as run_scan
     from bitriver_lint.reporters import get_reporter
     from bitriver_lint.reporters._safe import printable
+    from bitriver_lint.suppressions import today_utc
 
     targets = list(paths) or [Path(".")]
     for target in targets:
@@ -148,45 +145,41 @@ def scan(
     if changed:
         targets = [Path(".")]
     reports = _report_targets(fmt, outputs)
-    config = load_config(config_path or find_config(targets[0].resolve()))
-    # A config's paths are relative to the config's own directory, wherever the scan runs from.
-    config_dir = Path(os.path.relpath(config.source.parent)) if config.source is not None else Path(".")
-    baseline_path = baseline or (config_dir / config.baseline if config.baseline else None)
-    parts = None
-    if baseline_path is None and config_path is None:
-        from bitriver_lint.nearest import configured_baseline, partition
-
-        parts = partition(targets)  # walked once: the scan below splits the tree by these parts
-        baseline_path = configured_baseline(parts)  # a subdirectory's config, as in ruff
-    if update_baseline and baseline_path is None:
-        raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
     if not update_baseline:
         from bitriver_lint.output import check_writable
 
         for path, _ in reports:  # before the scan: a typo in a path must not cost a whole scan
             check_writable(path, option="--output")
-    from bitriver_lint.progress import Progress
-
+    wants_picture = any(name == "markdown" for _, name in reports) or (fmt == "markdown" and not reports)
+    today = today_utc()
     cache = None if no_cache else _cache(cache_dir, targets)
-    try:
-        with Progress(sys.stderr) as progress:
-            # --update-baseline records every finding: the old baseline hides none of them, and
-            # only tells which of its entries lie outside this scan (kept as they are).
-            old = baseline_path if not update_baseline else _previous_baseline(baseline_path)
-            result = run_scan(targets, config_path, parts, topology=topology, select=_split(select),
-                              ignore=_split(ignore), jobs=jobs or _cpus(), baseline=old, focus=focus, category=category,
-                              progress=progress.stage, cache=cache, inline_suppressions=not no_inline_suppressions,
-                              record_baseline=update_baseline)
-    except SelectionError as exc:
-        raise click.UsageError(str(exc)) from exc
+    result, memo_key, baseline_path, memo_state = None, None, None, ""
+    if cache is not None and not update_baseline:
+        # An unchanged tree scanned the same way answers from the cache (``memo``), before the
+        # config, the graph or a parser is even imported.
+        from bitriver_lint import memo
+
+        memo_key = memo.key(cache, targets, {
+            "focus": sorted(map(str, focus)) if focus is not None else None, "config": config_path,
+            "baseline": baseline, "topology": topology, "select": _split(select), "ignore": _split(ignore),
+            "inline_suppressions": not no_inline_suppressions, "category": category}, today.isoformat())
+        result, memo_state = memo.lookup(cache, memo_key, need_summary=wants_picture)
+    if result is None:
+        result, baseline_path, memo_kept = _run_scan(
+            targets, focus, cache, memo_key, config_path=config_path, baseline=baseline,
+            update_baseline=update_baseline, topology=topology, select=select, ignore=ignore, jobs=jobs,
+            category=category, no_inline_suppressions=no_inline_suppressions, today=today, wants_picture=wants_picture)
+        memo_state = f"{memo_state}; {memo_kept}" if memo_state else memo_kept
     if cache is not None:
         if debug:
             click.echo(f"bitriver-lint: {printable(cache.summary())}", err=True)
+            click.echo(f"bitriver-lint: scan memo: {printable(memo_state)}", err=True)
         cache.prune()
     if update_baseline:
-        assert baseline_path is not None
+        from bitriver_lint import baseline as baselines
         from bitriver_lint.workspace import containment_root
 
+        assert baseline_path is not None
         repository = containment_root(targets[0])
         entries = [baselines.entry_for(f, baselines.repository_path(result.root, repository, f.location.path))
                    for f in result.active]
@@ -204,10 +197,6 @@ def scan(
     import dataclasses
 
     result = dataclasses.replace(result, threshold=Severity.parse(severity_threshold))
-    if any(name == "markdown" for _, name in reports) or (fmt == "markdown" and not reports):
-        from bitriver_lint.graphviews import graph_summary
-
-        result = dataclasses.replace(result, graph_summary=graph_summary(result.graph))
     _write_reports(result, reports, show_suppressed=show_suppressed, sarif_suppressed=sarif_suppressed == "keep")
     if not reports or fmt is None or fmt == STREAM_ONLY:
         name = fmt or "text"
@@ -388,6 +377,53 @@ def _internal_errors(result: Any, debug: bool) -> None:
     else:
         click.echo("bitriver-lint: the other findings were reported; --debug shows the traceback", err=True)
     sys.exit(3)
+
+
+def _run_scan(targets: list[Path], focus: set[Path] | None, cache: Any, memo_key: bytes | None, *,
+              config_path: Path | None, baseline: Path | None, update_baseline: bool, topology: str | None,
+              select: tuple[str, ...], ignore: tuple[str, ...], jobs: int, category: str | None,
+              no_inline_suppressions: bool, today: Any, wants_picture: bool) -> tuple[Any, Path | None, str]:
+    """The scan itself (what ``memo`` stands in for when nothing changed), recorded for the memo
+    when ``memo_key`` is set; with the baseline file it used and what the memo did with it."""
+    import dataclasses
+
+    from bitriver_lint import memo
+    from bitriver_lint.config import find_config, load_config
+    from bitriver_lint.engine import SelectionError
+    from bitriver_lint.nearest import scan as run_scan
+    from bitriver_lint.progress import Progress
+
+    with memo.recording(cache if memo_key is not None else None, targets) as journal:
+        config = load_config(config_path or find_config(targets[0].resolve()))
+        # A config's paths are relative to the config's own directory, wherever the scan runs from.
+        config_dir = Path(os.path.relpath(config.source.parent)) if config.source is not None else Path(".")
+        baseline_path = baseline or (config_dir / config.baseline if config.baseline else None)
+        parts = None
+        if baseline_path is None and config_path is None:
+            from bitriver_lint.nearest import configured_baseline, partition
+
+            parts = partition(targets)  # walked once: the scan below splits the tree by these parts
+            baseline_path = configured_baseline(parts)  # a subdirectory's config, as in ruff
+        if update_baseline and baseline_path is None:
+            raise click.UsageError("--update-baseline: needs --baseline FILE (or `baseline:` in the config)")
+        try:
+            with Progress(sys.stderr) as progress:
+                # --update-baseline records every finding: the old baseline hides none of them, and
+                # only tells which of its entries lie outside this scan (kept as they are).
+                old = baseline_path if not update_baseline else _previous_baseline(baseline_path)
+                result = run_scan(targets, config_path, parts, topology=topology, select=_split(select),
+                                  ignore=_split(ignore), jobs=jobs or _cpus(), baseline=old, focus=focus,
+                                  category=category, progress=progress.stage, cache=cache,
+                                  inline_suppressions=not no_inline_suppressions, record_baseline=update_baseline,
+                                  today=today)
+        except SelectionError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if wants_picture:
+            from bitriver_lint.graphviews import graph_summary
+
+            result = dataclasses.replace(result, graph_summary=graph_summary(result.graph))
+    kept = memo.store(cache, memo_key, journal, result) if memo_key is not None else ""
+    return result, baseline_path, kept
 
 
 def _cache(option: Path | None, targets: list[Path]) -> Any:

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from bitriver_lint import journal
 from bitriver_lint.errors import ConfigError
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.netsets import CidrSet
@@ -153,6 +154,7 @@ def find_config(start: Path) -> Path | None:
         found = config_in(directory)
         if found is not None:
             return found
+        journal.note_probe(directory / ".git")
         if (directory / ".git").exists():
             break  # never read a config from outside the repository being scanned
     return None
@@ -164,13 +166,15 @@ def config_in(directory: Path) -> Path | None:
     check the tree against defaults."""
     for name in CONFIG_NAMES:
         candidate = directory / name
+        journal.note_probe(candidate)
         if candidate.is_file():
             return candidate
     pyproject = directory / "pyproject.toml"
+    journal.note_probe(pyproject)
     if not pyproject.is_file():
         return None
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read(pyproject))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -185,6 +189,7 @@ def subdirectory_config(directory: Path, top: Path) -> Path | None:
     read nor silently skipped."""
     for name in (*CONFIG_NAMES, "pyproject.toml"):
         candidate = directory / name
+        journal.note_probe(candidate)
         if not candidate.is_file():
             continue
         real = Path(os.path.realpath(candidate))
@@ -195,11 +200,17 @@ def subdirectory_config(directory: Path, top: Path) -> Path | None:
     return config_in(directory)
 
 
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    journal.note_read(path, data)
+    return data.decode("utf-8")
+
+
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
     if path.name == "pyproject.toml":
@@ -244,6 +255,7 @@ def _check_host_paths(config: Config, path: Path, positioned: LDict | None) -> N
     those files behind no firewall layer, silently."""
     for name, binding in config.hosts.items():
         for i, directory in enumerate(binding.paths):
+            journal.note_probe(path.parent / directory)
             if not (path.parent / directory).is_dir():
                 loc = ("hosts", name, "paths", i)
                 where = f"{path}:{_line_of(positioned, loc)}" if positioned is not None else str(path)

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from bitriver_lint import formats as registry
+from bitriver_lint import journal
 from bitriver_lint.formats import Claim, FileName, Format
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -146,10 +147,14 @@ class GitIgnores:
     def _spec(self, directory: str) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._specs:
             path = self.root / directory / ".gitignore"
+            journal.note_probe(path)
             try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else None
+                data = path.read_bytes() if path.is_file() else None
             except OSError:
-                lines = None
+                data = None
+            if data is not None:
+                journal.note_read(path, data)
+            lines = data.decode("utf-8", errors="replace").splitlines() if data is not None else None
             self._specs[directory] = gitignore_spec(lines) if lines else None
         return self._specs[directory]
 

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bitriver_lint import baseline as baselines
-from bitriver_lint import formats, suppressions
+from bitriver_lint import formats, journal, suppressions
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.cache import Cache, inside_tree
 from bitriver_lint.catalog import load_catalog
@@ -53,6 +53,7 @@ def scan_root(paths: Sequence[Path]) -> Path:
     tops = {containment_root(p) for p in resolved}
     if len(tops) == 1:
         (top,) = tops
+        journal.note_probe(top / ".git")
         if (top / ".git").exists():
             return top
     cwd = Path.cwd().resolve()

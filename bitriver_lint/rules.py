@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bitriver_lint import journal
+from bitriver_lint.data import builtin_rules_dir as builtin_rules_dir
 from bitriver_lint.model import Severity
 from bitriver_lint.vocabulary import ALL, RuleTopology, TopologyName
 from bitriver_lint.vocabulary import TOPOLOGIES as TOPOLOGIES  # re-exported: rules.TOPOLOGIES predates vocabulary
@@ -27,7 +29,9 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_data_file(path: Path) -> Any:
     """A YAML file shipped with the rules (or a rule file), parsed with the fast safe loader."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    data = path.read_bytes()
+    journal.note_read(path, data)
+    return yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER)
 
 META_RULES = ("BRL001", "BRL002", "BRL003")
 DOCS_URL = "https://github.com/bitriver-live/bitriver-lint/blob/main/docs/rules/{id}.md"
@@ -87,14 +91,6 @@ class Rule(BaseModel):
         return ", ".join(self.topologies)
 
 
-def builtin_rules_dir() -> Path:
-    """``rules/`` as shipped: inside the wheel, or at the top of a source checkout."""
-    packaged = Path(str(resources.files("bitriver_lint"))) / "_rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "rules"
-
-
 def load_rule_file(path: Path) -> Rule:
     try:
         data = load_data_file(path)
@@ -112,6 +108,7 @@ def load_rule_file(path: Path) -> Rule:
 
 
 def load_rule_dir(directory: Path) -> list[Rule]:
+    journal.note_listing(directory)
     return [load_rule_file(p) for p in sorted(directory.glob("*.yaml"))]
 
 
@@ -136,6 +133,7 @@ def catalog(extra_dirs: list[Path] | None = None, *, plugins: bool = True) -> di
     rules = {r.id: r for r in builtin_rules()}
     sources = [*(plugin_rule_dirs() if plugins else []), *(extra_dirs or [])]
     for directory in sources:
+        journal.note_probe(directory)
         if not directory.is_dir():
             raise RuleError(f"{directory}: custom rule directory does not exist")
         for rule in load_rule_dir(directory):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bitriver_lint import journal
 from bitriver_lint.model import LocatedError
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def containment_root(path: Path) -> Path:
     if not start.is_dir():
         start = start.parent
     for directory in (start, *start.parents):
+        journal.note_probe(directory / ".git")
         if (directory / ".git").exists():
             return directory
     return start
@@ -99,6 +101,7 @@ class Workspace:
 
     def admit(self, rel: str) -> Path:
         """The real path behind ``rel`` when the gate lets it be read; raises Refused otherwise."""
+        journal.note_probe(self.abspath(rel))
         real = Path(os.path.realpath(self.abspath(rel)))
         if not self.inside(real):
             link = " (through a symlink)" if self.inside(os.path.abspath(self.abspath(rel))) else ""
@@ -130,6 +133,8 @@ class Workspace:
     def listdir(self, rel_dir: str) -> list[str]:
         """Names in a directory of the tree (sorted); empty when it is outside or not a directory."""
         real = Path(os.path.realpath(self.abspath(rel_dir) if rel_dir else self.root))
+        journal.note_probe(self.abspath(rel_dir) if rel_dir else self.root)
+        journal.note_listing(real)
         if not self.inside(real) or not real.is_dir():
             return []
         try:
@@ -159,7 +164,9 @@ class Workspace:
             recorder.add(rel)
         if rel in self._cache:
             return self._cache[rel]
-        data = self._read_bytes(self.admit(rel))
+        real = self.admit(rel)
+        data = self._read_bytes(real)
+        journal.note_read(real, data)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

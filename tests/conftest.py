@@ -22,12 +22,12 @@ def brief(result: ScanResult) -> list[str]:
     return [f"{f.rule_id} {f.location}" for f in result.active]
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """CLI runs in tests keep their parse cache in a directory of this session, not the user's."""
-    import os
-
-    os.environ.setdefault("BITRIVER_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI runs keep their cache in a directory of each test, never the user's: a test that
+    patches the tool in-process (an internal error, a date) must not be answered by the scan
+    memo of another test's run of the same tree."""
+    monkeypatch.setenv("BITRIVER_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture

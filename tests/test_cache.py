@@ -347,15 +347,25 @@ def test_a_cache_dir_inside_the_scanned_tree_is_refused(compose_tree: Path, tmp_
 def test_the_cli_uses_the_cache_by_default_and_no_cache_bypasses_it(compose_tree: Path, tmp_path: Path) -> None:
     env = {"BITRIVER_LINT_CACHE_DIR": str(tmp_path / "cache")}
     first = cli("scan", ".", "-f", "json", "--debug", cwd=compose_tree, env=env)
-    # common.yml is read twice, as a file of its own and as the base the srs service extends.
-    assert "cache: 1 hit(s), 2 miss(es), 2 written" in first.stderr
+    # common.yml is read twice, as a file of its own and as the base the srs service extends;
+    # the third miss and write are the scan memo's entry.
+    assert "cache: 1 hit(s), 3 miss(es), 3 written" in first.stderr
+    assert "scan memo: no scan of this tree with these options and this tool; kept for the next run" in first.stderr
+    again = cli("scan", ".", "-f", "json", "--debug", cwd=compose_tree, env=env)
+    assert "cache: 1 hit(s), 0 miss(es), 0 written" in again.stderr  # the memo alone
+    assert "scan memo: unchanged tree: the report of the last scan" in again.stderr
+    # A file that changed (a comment) is parsed again; common.yml's parse comes from the cache
+    # (two hits), and so does the memo entry, found stale (one hit).
+    with open(compose_tree / "docker-compose.yml", "a") as compose_file:
+        compose_file.write("# edited\n")
     second = cli("scan", ".", "-f", "json", "--debug", cwd=compose_tree, env=env)
-    assert "cache: 3 hit(s), 0 miss(es), 0 written" in second.stderr
+    assert "cache: 3 hit(s), 1 miss(es), 2 written" in second.stderr
+    assert "scan memo: a file or directory changed since; kept for the next run" in second.stderr
     bypass = cli("scan", ".", "-f", "json", "--debug", "--no-cache", cwd=compose_tree,
                  env={"BITRIVER_LINT_CACHE_DIR": str(tmp_path / "unused")})
     assert "cache:" not in bypass.stderr
     assert not (tmp_path / "unused").exists()
-    assert first.stdout == second.stdout == bypass.stdout
+    assert first.stdout == again.stdout == second.stdout == bypass.stdout
     assert first.returncode == second.returncode == bypass.returncode == 1
 
 
@@ -384,11 +394,19 @@ def test_two_runs_at_once_on_a_cold_cache_are_both_right(tmp_path: Path) -> None
     for (stdout, stderr), proc in zip(outputs, procs, strict=True):
         assert proc.returncode == expected.returncode == 1, stderr
         assert stdout == expected.stdout
-    assert len(entries(tmp_path / "cache")) == 33  # each file's entry once: 15 compose, 15 roots, 3 modules
+    # Each file's entry once (15 compose, 15 roots, 3 modules) and the scan memo's.
+    assert len(entries(tmp_path / "cache")) == 34
     assert (tmp_path / "cache" / "last-prune").is_file()
     warm = cli("scan", str(tree), "-f", "sarif", "--debug", "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)
     assert warm.stdout == expected.stdout
-    assert "cache: 33 hit(s), 0 miss(es)" in warm.stderr
+    assert "cache: 1 hit(s), 0 miss(es)" in warm.stderr
+    assert "scan memo: unchanged tree" in warm.stderr
+    # Another command line (the same topology, said out loud) is another memo entry: every parse
+    # comes from the cache.
+    other = cli("scan", str(tree), "-f", "sarif", "--debug", "--topology", "auto", "--cache-dir",
+                str(tmp_path / "cache"), cwd=tmp_path)
+    assert other.stdout == expected.stdout
+    assert "cache: 33 hit(s), 1 miss(es), 1 written" in other.stderr
 
 
 # -- bounded ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from bitriver_lint import journal
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.envfile import EnvFile, parse_env
 from bitriver_lint.model import Diagnostic, Location, Unknown
@@ -300,16 +301,20 @@ def _assemble(directory: str, rels: list[str], parsed: dict[str, UnitFile], ws: 
 
 def _is_alias(ws: Workspace, rel: str) -> bool:
     path = ws.abspath(rel)
+    journal.note_probe(path, size=True)
     return path.is_symlink() or (path.is_file() and path.stat().st_size == 0)
 
 
 def _wants_entries(directory: str, ws: Workspace) -> list[str]:
     base = ws.abspath(directory) if directory else ws.root
     names: list[str] = []
+    journal.note_probe(base)
     if not base.is_dir():
         return names
+    journal.note_listing(base)
     for child in sorted(base.iterdir()):
         if child.is_dir() and child.name.endswith((".wants", ".requires")):
+            journal.note_listing(child)
             for entry in sorted(child.iterdir()):
                 is_instance = "@" in entry.name and not re.search(r"@\.[a-z]+$", entry.name)
                 if is_instance and entry.name.endswith(UNIT_SUFFIXES):

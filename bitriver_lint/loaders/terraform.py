@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bitriver_lint import journal
 from bitriver_lint.cache import memo
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.terraform_document import (
@@ -875,6 +876,7 @@ def _reader(ws: Workspace) -> Callable[[str], str | None]:
 def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
     """In Terraform's order: ``terraform.tfvars``, its JSON twin, then ``*.auto.tfvars[.json]`` by name."""
     base = ws.abspath(directory) if directory else ws.root
+    journal.note_listing(base)
     names = sorted(p.name for p in base.iterdir() if p.is_file())
     ordered: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
     ordered += [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]

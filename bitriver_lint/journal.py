@@ -1,0 +1,236 @@
+"""The file system as one scan saw it: what it read, listed and looked for (see ``memo``).
+
+Every place that reads the file system for a scan reports here (``note_read``, ``note_listing``,
+``note_probe``); outside ``recording`` these cost one test. This module imports nothing of the
+project, so loaders, the config and the read gate can report without pulling anything in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import stat
+import sys
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class Journal:
+    """What one scan observed of the file system (absolute paths, as the scan used them)."""
+
+    reads: dict[str, str] = dataclasses.field(default_factory=dict)  # path -> SHA-256 of the bytes read
+    listings: dict[str, tuple[tuple[str, str], ...]] = dataclasses.field(default_factory=dict)
+    probes: dict[str, str] = dataclasses.field(default_factory=dict)  # path -> what is there
+    trees: dict[str, tuple[tuple[str, str], ...]] = dataclasses.field(default_factory=dict)  # walked whole
+    skip: frozenset[str] = frozenset()  # directory names the tree listings do not enter
+    # What the audit hook saw opened and listed, and what of it no read site reported.
+    opened: set[str] = dataclasses.field(default_factory=set)
+    listed: set[str] = dataclasses.field(default_factory=set)
+    unaccounted: set[str] = dataclasses.field(default_factory=set)
+
+
+_journal: Journal | None = None
+
+
+def note_read(path: str | Path, data: bytes) -> None:
+    """A scan read ``data`` from ``path``: the memo is valid while the file holds these bytes."""
+    if _journal is not None:
+        _journal.reads[os.path.abspath(path)] = hashlib.sha256(data).hexdigest()
+
+
+def note_listing(path: str | Path) -> None:
+    """A scan listed the directory ``path``."""
+    if _journal is not None:
+        where = os.path.abspath(path)
+        _journal.listings[where] = listing(where)
+
+
+def note_probe(path: str | Path, *, size: bool = False) -> None:
+    """A scan looked whether something is at ``path`` (and what: file, directory, link), and
+    with ``size`` how big a file is (an empty unit file is an alias)."""
+    if _journal is not None:
+        where = os.path.abspath(path)
+        _journal.probes[where] = _sized(where) if size else what(where)
+
+
+def _sized(path: str) -> str:
+    try:
+        return f"size:{os.stat(path).st_size}:{what(path)}"
+    except OSError:
+        return f"size:?:{what(path)}"
+
+
+def what(path: str) -> str:
+    """What is at ``path``: its kind, and a link's target (a link re-pointed is a change)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return "missing"
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        # Where the link ends up, through every link on the way: the read gate's inside/outside
+        # decision is made on that.
+        return f"link:{target}:{os.path.realpath(path)}:{_what_followed(path)}"
+    return _kind(info.st_mode)
+
+
+def _what_followed(path: str) -> str:
+    try:
+        return _kind(os.stat(path).st_mode)
+    except OSError:
+        return "missing"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "other"
+
+
+def listing(directory: str) -> tuple[tuple[str, str], ...]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return (("", "unlistable"),)
+    return tuple((name, what(os.path.join(directory, name))) for name in names)
+
+
+def walk(top: str, skip: Collection[str]) -> tuple[tuple[str, str], ...]:
+    """Every entry below ``top`` (relative path, what it is), entering every directory whose
+    name is not in ``skip`` and not following links to directories, as discovery walks; the
+    first entry is where ``top`` itself resolves."""
+    out: list[tuple[str, str]] = [("", f"root@{os.path.realpath(top)}")]
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        directory = os.path.join(top, rel) if rel else top
+        for name, what in listing(directory):
+            child = f"{rel}/{name}" if rel else name
+            out.append((child, what))
+            if what == "dir" and name not in skip:
+                stack.append(child)
+    out.sort()
+    return tuple(out)
+
+
+def hash_file(path: str) -> str | None:
+    """SHA-256 of a regular file's bytes, read without following a final link and without
+    blocking on a FIFO put there since (as ``Workspace`` reads); None when it cannot be read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
+def still(journal: Journal) -> bool:
+    """Whether the file system still shows what the journal saw."""
+    for top, entries in journal.trees.items():
+        if walk(top, journal.skip) != entries:
+            return False
+    for path, seen in journal.probes.items():
+        if (_sized(path) if seen.startswith("size:") else what(path)) != seen:
+            return False
+    for directory, entries in journal.listings.items():
+        if listing(directory) != entries:
+            return False
+    return all(hash_file(path) == digest for path, digest in journal.reads.items())
+
+
+# The audit hook: installed once per process (hooks cannot be removed), it does nothing unless
+# a journal records.
+_hooked = False
+_own: tuple[str, ...] = ()  # directories of the tool's own files (see ``recording``)
+_path_entries: frozenset[str] = frozenset()  # sys.path: the import system lists these itself
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    journal = _journal
+    if journal is None:
+        return
+    if event == "open":
+        path, mode, flags = args[0], args[1], args[2]
+        if not isinstance(path, str | bytes | os.PathLike):
+            return  # a file descriptor: opened before, by path
+        if isinstance(mode, str):
+            writing = any(c in mode for c in "wax+")
+        else:
+            writing = isinstance(flags, int) and bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        if not writing:  # reports, cache entries: outputs, not inputs
+            journal.opened.add(os.path.abspath(os.fsdecode(path)))
+    elif event in ("os.listdir", "os.scandir"):
+        path = args[0] if args else "."
+        if isinstance(path, str | bytes | os.PathLike):
+            journal.listed.add(os.path.abspath(os.fsdecode(path) or "."))
+
+
+def _under(path: str, tops: Iterable[str]) -> bool:
+    return any(path == top or path.startswith(top.rstrip("/") + "/") for top in tops)
+
+
+def _walked(path: str, journal: Journal) -> bool:
+    """Whether the whole-tree listings cover the directory ``path``."""
+    for top in journal.trees:
+        if _under(path, (top,)):
+            return not any(part in journal.skip for part in Path(os.path.relpath(path, top)).parts)
+    return False
+
+
+def _accounted(path: str, explicit: Mapping[str, object], journal: Journal | None) -> bool:
+    for candidate in (path, os.path.realpath(path)):
+        if candidate in explicit or _under(candidate, _own) or (journal is not None and _walked(candidate, journal)):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def recording(trees: Iterable[Path], skip: Collection[str], own: Iterable[Path]) -> Iterator[Journal]:
+    """A journal of what the scan inside the block observes. ``trees``: the scan paths, listed
+    whole (not entering ``skip``) before the scan starts. ``own``: directories of the tool's own
+    files (its package, rule files, cache), which the tool's stamp covers; with the
+    interpreter's and installed packages' directories they are not the scan's inputs."""
+    global _journal, _hooked, _own, _path_entries
+    journal = Journal(skip=frozenset(skip))
+    for tree in trees:
+        top = os.path.abspath(tree)
+        if os.path.isdir(top):
+            journal.trees[top] = walk(top, journal.skip)
+        else:
+            journal.probes[top] = what(top)
+    tops = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/dev", "/proc", "/sys", *map(str, own)}
+    tops.update(p for p in sys.path if "site-packages" in p or "dist-packages" in p or p.endswith(".zip"))
+    _own = tuple(sorted({os.path.abspath(p) for p in tops} | {os.path.realpath(p) for p in tops}))
+    _path_entries = frozenset(os.path.abspath(p or ".") for p in sys.path)
+    if not _hooked:
+        sys.addaudithook(_audit)
+        _hooked = True
+    _journal = journal
+    try:
+        yield journal
+    finally:
+        _journal = None
+        # A file opened must have been hashed; a directory listed, listed again next time.
+        journal.unaccounted = {p for p in journal.opened if not _accounted(p, journal.reads, None)}
+        journal.unaccounted |= {p for p in journal.listed - _path_entries
+                                if not _accounted(p, journal.listings, journal)}
+        journal.opened, journal.listed = set(), set()
