@@ -450,6 +450,10 @@ def _cpus() -> int:
 def main(argv: list[str] | None = None) -> Any:
     from bitriver_lint.errors import ConfigError
 
+    # pydantic looks for plugins among every installed distribution's entry points the first
+    # time a model is built (10 ms here, more in a large environment); ours validate config and
+    # graph payloads, which no observability plugin should wrap. A user's own setting wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         return cli.main(args=argv, prog_name="bitriver-lint", standalone_mode=False)
     except click.exceptions.Exit as exc:

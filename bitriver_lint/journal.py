@@ -234,3 +234,7 @@ def recording(trees: Iterable[Path], skip: Collection[str], own: Iterable[Path])
         journal.unaccounted |= {p for p in journal.listed - _path_entries
                                 if not _accounted(p, journal.listings, journal)}
         journal.opened, journal.listed = set(), set()
+        # The tool's own files (its rules, say) are the tool stamp's business, not the replay's.
+        for seen in (journal.reads, journal.listings, journal.probes):
+            for path in [p for p in seen if _under(p, _own)]:
+                del seen[path]
