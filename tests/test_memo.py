@@ -243,3 +243,19 @@ def test_fixtures_answer_the_same_from_the_memo(fixture: str, tmp_path: Path) ->
     assert "scan memo: unchanged tree" in second.stderr, second.stderr
     assert fresh.stdout == first.stdout == second.stdout
     assert fresh.returncode == first.returncode == second.returncode
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()))
+def test_every_read_of_a_fixture_scan_is_in_the_journal(fixture: str, tmp_path: Path) -> None:
+    """A read site that does not report to the journal leaves nothing wrong (the scan is not
+    kept) but makes the memo useless for such trees: every fixture's scan must be keepable."""
+    from bitriver_lint import nearest
+
+    tree = FIXTURES / fixture
+    cache = Cache(tmp_path / "cache", tool="0" * 64)
+    with memo.recording(cache, [tree]) as seen:
+        report = nearest.scan([tree], cache=cache)
+    assert seen is not None
+    assert not seen.unaccounted
+    assert seen.reads  # the fixture's own files, at least
+    assert memo.store(cache, b"k" * 32, seen, report) == "kept for the next run"
