@@ -196,21 +196,33 @@ class Bench:
             shutil.rmtree(cache, ignore_errors=True)
             command = [*self.lint, "scan", str(tree), "--exit-zero", "-f", "json", "--cache-dir", str(cache)]
             cold = run(command, self.env)
+            # As the pre-commit hook runs it: the changed file named, from the tree's top.
+            hook = [*self.lint, "scan", "--changed", str(path.relative_to(tree)), "--exit-zero", "-f", "json",
+                    "--cache-dir", str(cache)]
+            warms: list[Cost] = []
+            hooks: list[Cost] = []
             try:
-                path.write_text(original.replace(old, new))
-                warm = run(command, self.env)
-                for _ in range(self.args.repeat - 1):  # the same edit again: the cache now holds it
-                    path.write_text(original)
-                    run(command, self.env)
+                for attempt in range(self.args.repeat):
+                    if attempt:  # back to the original, seen by both commands: the cache holds it
+                        path.write_text(original)
+                        run(command, self.env)
+                        run(hook, self.env, cwd=tree)
                     path.write_text(original.replace(old, new))
-                    warm = _cheapest([warm, run(command, self.env)])
+                    warms.append(run(command, self.env))
+                    path.write_text(original)
+                    run(hook, self.env, cwd=tree)
+                    path.write_text(original.replace(old, new))
+                    hooks.append(run(hook, self.env, cwd=tree))
             finally:
                 path.write_text(original)
+            warm, changed = _cheapest(warms), _cheapest(hooks)
             ratio = warm.cpu / cold.cpu
             worst = max(worst, ratio)
-            out[kind] = {"cold": asdict(cold), "rerun": asdict(warm), "ratio": ratio}
+            out[kind] = {"cold": asdict(cold), "rerun": asdict(warm), "ratio": ratio,
+                         "rerun_changed": asdict(changed), "ratio_changed": changed.cpu / cold.cpu}
             print(f"     re-run after editing {path.relative_to(tree)}: {warm.cpu:.2f} s CPU vs cold "
-                  f"{cold.cpu:.2f} s ({ratio:.0%})")
+                  f"{cold.cpu:.2f} s ({ratio:.0%}); as the hook runs it (--changed): {changed.cpu:.2f} s "
+                  f"({changed.cpu / cold.cpu:.0%})")
         self.results["rerun"] = out
         self.check("rerun_ratio", worst <= TARGETS["rerun_ratio"],
                    f"re-run after one edit, {sites} sites {worst:7.0%} of cold  (target <= 25%)")
