@@ -74,6 +74,13 @@ class Workspace:
     _cache: dict[str, str] = field(default_factory=dict)
     _lines: dict[str, list[str]] = field(default_factory=dict)
     _recorders: list[set[str]] = field(default_factory=list)
+    # The gate resolves each directory once and judges each file once per scan (a scan reads a
+    # tree that does not change under it; the read itself still refuses links and non-files):
+    # a directory as named -> its real path, and a file -> its real path or why it is refused.
+    _real_dirs: dict[str, str] = field(default_factory=dict)
+    _verdicts: dict[str, str | tuple[str, str]] = field(default_factory=dict)
+    _bounds: tuple[tuple[str, str], ...] = ()  # each boundary, and it with a trailing "/"
+    _bounds_of: tuple[Path, ...] | None = None  # the boundary ``_bounds`` was made from
 
     def __post_init__(self) -> None:
         if not self.boundary:
@@ -82,49 +89,96 @@ class Workspace:
     def abspath(self, rel: str) -> Path:
         return self.root / rel
 
-    def rel(self, path: Path) -> str:
+    def rel(self, path: str | Path) -> str:
         """``path`` relative to the root; a symlink keeps its own name (it is not followed)."""
-        absolute = Path(os.path.abspath(path))
-        real = Path(os.path.realpath(absolute.parent)) / absolute.name
-        try:
-            return real.relative_to(os.path.realpath(self.root)).as_posix()
-        except ValueError:
-            return absolute.as_posix()
+        absolute = os.path.abspath(path)
+        head, name = os.path.split(absolute)
+        real = _join(self._real_dir(head), name)
+        root = self._real_dir(os.fspath(self.root))
+        if real == root:
+            return "."
+        prefix = root if root.endswith("/") else root + "/"
+        if real.startswith(prefix):
+            return real[len(prefix):]
+        return Path(absolute).as_posix()
+
+    def _real_dir(self, directory: str) -> str:
+        """``os.path.realpath(directory)``, worked out once per scan for each directory."""
+        real = self._real_dirs.get(directory)
+        if real is None:
+            real = self._real_dirs[directory] = os.path.realpath(directory)
+        return real
 
     def is_ignored(self, rel: str) -> bool:
         return self.ignore_spec is not None and bool(self.ignore_spec.match_file(rel))
 
     def inside(self, real: str | Path) -> bool:
         """Whether a resolved path lies within the containment root."""
-        real = Path(real)
-        return any(real == b or b in real.parents for b in self.boundary)
+        return self._inside(str(Path(real)))
+
+    def _inside(self, real: str) -> bool:
+        # ``real`` is absolute and normalised (what realpath gives): a string test is exact.
+        if self._bounds_of is not self.boundary:
+            bounds = [str(Path(b)) for b in self.boundary]
+            self._bounds = tuple((b, b.rstrip("/") + "/") for b in bounds)
+            self._bounds_of = self.boundary
+            self._verdicts.clear()
+        return any(real == bound or real.startswith(below) for bound, below in self._bounds)
 
     def admit(self, rel: str) -> Path:
         """The real path behind ``rel`` when the gate lets it be read; raises Refused otherwise."""
-        journal.note_probe(self.abspath(rel))
-        real = Path(os.path.realpath(self.abspath(rel)))
-        if not self.inside(real):
-            link = " (through a symlink)" if self.inside(os.path.abspath(self.abspath(rel))) else ""
-            raise Refused(f"{rel} is outside the scanned tree{link}; not read", "outside")
+        return Path(self._admit(rel))
+
+    def _admit(self, rel: str) -> str:
+        verdict = self._verdict(rel)
+        if isinstance(verdict, str):
+            return verdict
+        message, kind = verdict
+        raise Refused(message, kind)
+
+    def _verdict(self, rel: str) -> str | tuple[str, str]:
+        """The real path behind ``rel``, or why the gate refuses it: (message, kind)."""
+        verdict = self._verdicts.get(rel)
+        if verdict is None:
+            journal.note_probe(os.path.join(self.root, rel))  # the scan memo keeps one look per path
+            verdict = self._verdicts[rel] = self._judge(rel)
+        return verdict
+
+    def _judge(self, rel: str) -> str | tuple[str, str]:
+        full = os.path.join(self.root, rel)
+        head, name = os.path.split(full)
+        info: os.stat_result | None = None
+        if name in ("", ".", ".."):
+            real = os.path.realpath(full)
+        else:
+            # realpath(head/name) is realpath(head)/name unless name is itself a link: one
+            # lstat tells, and its answer is the file's mode when it is not a link.
+            real = _join(self._real_dir(head), name)
+            try:
+                info = os.lstat(real)
+            except OSError:
+                info = None
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                real, info = os.path.realpath(real), None
+        if not self._inside(real):
+            link = " (through a symlink)" if self._inside(os.path.abspath(full)) else ""
+            return f"{rel} is outside the scanned tree{link}; not read", "outside"
         try:
-            mode = os.stat(real).st_mode
+            mode = (info or os.stat(real)).st_mode
         except OSError:
-            raise Refused(f"{rel} does not exist", "missing") from None
+            return f"{rel} does not exist", "missing"
         if not stat.S_ISREG(mode):
             if stat.S_ISDIR(mode):
-                raise Refused(f"{rel} is a directory", "directory")
-            raise Refused(f"{rel} is not a regular file (a FIFO, socket or device); not opened", "special")
+                return f"{rel} is a directory", "directory"
+            return f"{rel} is not a regular file (a FIFO, socket or device); not opened", "special"
         return real
 
     def refusal(self, rel: str) -> Refused | None:
         """Why ``rel`` cannot be read, or None when it can."""
         for recorder in self._recorders:
             recorder.add(rel)  # looked for: adding it would change what was read
-        try:
-            self.admit(rel)
-        except Refused as exc:
-            return exc
-        return None
+        verdict = self._verdict(rel)
+        return None if isinstance(verdict, str) else Refused(*verdict)
 
     def exists(self, rel: str) -> bool:
         """A regular file the gate admits."""
@@ -132,10 +186,10 @@ class Workspace:
 
     def listdir(self, rel_dir: str) -> list[str]:
         """Names in a directory of the tree (sorted); empty when it is outside or not a directory."""
-        real = Path(os.path.realpath(self.abspath(rel_dir) if rel_dir else self.root))
+        real = Path(self._real_dir(os.path.join(self.root, rel_dir)))
         journal.note_probe(self.abspath(rel_dir) if rel_dir else self.root)
         journal.note_listing(real)
-        if not self.inside(real) or not real.is_dir():
+        if not self._inside(str(real)) or not real.is_dir():
             return []
         try:
             return sorted(os.listdir(real))
@@ -164,7 +218,7 @@ class Workspace:
             recorder.add(rel)
         if rel in self._cache:
             return self._cache[rel]
-        real = self.admit(rel)
+        real = self._admit(rel)
         data = self._read_bytes(real)
         journal.note_read(real, data)
         try:
@@ -183,7 +237,7 @@ class Workspace:
         return text
 
     @staticmethod
-    def _read_bytes(real: Path) -> bytes:
+    def _read_bytes(real: str | Path) -> bytes:
         # O_NONBLOCK: should the file have been swapped for a FIFO since admit(), open() must
         # not hang; O_NOFOLLOW: nor for a symlink. fstat then checks what was really opened.
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -222,3 +276,10 @@ class Workspace:
             except FileProblem:
                 return ""
         return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _join(directory: str, name: str) -> str:
+    """``directory/name`` as Path would join them (the root directory has its own slash)."""
+    if not name:
+        return directory
+    return directory + name if directory.endswith("/") else directory + "/" + name

@@ -250,3 +250,41 @@ def test_odd_port_numbers_in_units_and_environments(tree: Path, value: str) -> N
     keys, messages, _ = findings(tree)
     assert GOOD_FINDING in keys
     assert not any("internal error" in m for m in messages.values()), messages
+
+
+def test_the_gate_resolves_each_directory_once_and_still_follows_every_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery asks the gate about every file: directories are resolved once each (not once per
+    file and per question), while a link still gets its own resolution and verdict."""
+    from bitriver_lint.discovery import discover
+    from bitriver_lint.workspace import Workspace
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "docker-compose.yml").write_text(GOOD)
+    tree = tmp_path / "tree"
+    for site in ("a", "b", "c"):
+        (tree / site).mkdir(parents=True)
+        (tree / site / "docker-compose.yml").write_text(GOOD)
+        (tree / site / "haproxy.cfg").write_text("frontend fe\n  bind :80\n")
+    (tree / "linked").symlink_to(tree / "a")  # not walked, but a file named through it is read
+    (tree / "b" / "compose.yaml").symlink_to(outside / "docker-compose.yml")  # a file link out
+    calls: list[str] = []
+    real = os.path.realpath
+
+    def counting(path: str, *args: object, **kwargs: object) -> str:
+        calls.append(os.fspath(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os.path, "realpath", counting)
+    ws = Workspace(tree, boundary=(tree,))
+    found = discover([tree], ws, [])
+    assert found.by_format["compose"] == ["a/docker-compose.yml", "b/compose.yaml", "b/docker-compose.yml",
+                                         "c/docker-compose.yml"]
+    refused = ws.refusal("b/compose.yaml")
+    assert refused is not None and refused.kind == "outside"
+    assert ws.refusal("linked/docker-compose.yml") is None
+    assert ws.refusal("linked/../b/haproxy.cfg") is None  # the link is resolved before the ..
+    assert ws.admit("linked/haproxy.cfg") == (tree / "a" / "haproxy.cfg").resolve()
+    # The tree, its five directories as named, and the one file link.
+    assert len(calls) <= 8, calls
