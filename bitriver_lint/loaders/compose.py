@@ -704,7 +704,12 @@ def _interpolate_tree(node: Any, variables: Mapping[str, str], key: Any = None) 
     """Interpolate every string value (not keys) in place, keeping positions."""
     if isinstance(node, LDict):
         for k in list(node):
-            node[k] = _interpolate_tree(node[k], variables, k)
+            value = node[k]
+            if isinstance(value, str):
+                if "$" in value:  # most values have nothing to expand: skip the call
+                    node[k] = interpolate(value, variables)
+            elif isinstance(value, (LDict, LList)):
+                _interpolate_tree(value, variables, k)  # in place
         return node
     if isinstance(node, LList):
         for i, item in enumerate(node):

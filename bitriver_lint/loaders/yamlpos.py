@@ -54,6 +54,7 @@ MAX_EXPANDED_NODES = 250_000
 MAX_DEPTH = 200
 
 _SCALARS = yaml.constructor.SafeConstructor.yaml_constructors
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class YamlError(LocatedError):
@@ -127,16 +128,20 @@ class _Converter:
         if depth > MAX_DEPTH:
             raise YamlError(f"YAML nests deeper than {MAX_DEPTH} levels", *self._pos(node))
         if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
+            # Most scalars are plain strings: PyYAML's str constructor would return the text.
+            return node.value if node.tag == _STR_TAG else self.scalar(node)
         if id(node) in self.active:
             raise YamlError("recursive YAML alias", *self._pos(node))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
+                path = self.path
                 seq = new_llist(self.loc(node))
+                item_locs = seq.item_locs
                 for item in node.value:
                     seq.append(self.convert(item, depth + 1))
-                    seq.item_locs.append(self.loc(item))
+                    mark = item.start_mark
+                    item_locs.append(Location(path, mark.line + 1, mark.column + 1))
                 return seq
             if isinstance(node, yaml.MappingNode):
                 return self.mapping(node, depth)
@@ -177,6 +182,7 @@ class _Converter:
     def mapping(self, node: yaml.MappingNode, depth: int) -> LDict:
         result = new_ldict(self.loc(node))
         merges: list[yaml.Node] = []
+        path, key_locs, value_locs = self.path, result.key_locs, result.value_locs
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 merges.append(value_node)
@@ -188,8 +194,10 @@ class _Converter:
                 raise YamlError(f"duplicate key {key!r}: a key may appear only once in a mapping",
                                 *self._pos(key_node))
             result[key] = self.convert(value_node, depth + 1)
-            result.key_locs[key] = self.loc(key_node)
-            result.value_locs[key] = self.loc(value_node)
+            mark = key_node.start_mark
+            key_locs[key] = Location(path, mark.line + 1, mark.column + 1)
+            mark = value_node.start_mark
+            value_locs[key] = Location(path, mark.line + 1, mark.column + 1)
         # Merge keys (<<) fill in only what the mapping does not set itself, in the
         # order YAML 1.1 gives: earlier sources in a list win over later ones.
         for merge in merges:
