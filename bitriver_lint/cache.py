@@ -30,13 +30,20 @@ of the source of the modules that produce or shape the cached values (``loaders/
 (``platformdirs``). Never inside a scanned tree: a pull request could otherwise plant entries
 that hide its findings (``inside_tree``; the CLI refuses such a directory).
 
+**How a value is kept.** A kind of value with a ``Codec`` (a compose file's positioned YAML) is
+kept as plain data written by ``marshal``: a hit then costs a fraction of a parse, where
+unpickling the same tree of small objects cost as much as parsing the file again. Anything else
+(a Terraform syntax tree, whose parse is many times dearer than unpickling it) is pickled, as
+is a value its codec cannot put in plain form.
+
 **Safe.** Entries are written to a temporary file and renamed into place, so concurrent runs
 see a whole entry or none. Each entry is self-checking (magic, format version, the full key,
-payload length and SHA-256) and is only unpickled after those match; anything else is a miss,
-rebuilt and overwritten. Pickle is acceptable only because the directory is the user's own and
-never in the scanned tree. A directory that cannot be created or written turns the cache off for
-the run with one line on stderr. Pruning (``prune``) runs at most once a day: entries unused for
-``MAX_AGE_DAYS`` go, then the oldest until the total is under ``MAX_BYTES``.
+payload length and SHA-256, then how the payload is encoded) and is only decoded after those
+match; anything else is a miss, rebuilt and overwritten. Pickle and marshal are acceptable only
+because the directory is the user's own and never in the scanned tree. A directory that cannot
+be created or written turns the cache off for the run with one line on stderr. Pruning
+(``prune``) runs at most once a day: entries unused for ``MAX_AGE_DAYS`` go, then the oldest
+until the total is under ``MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -48,14 +55,18 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC = b"BRLCACHE"
-_HEADER = struct.Struct(">8sH32sQ32s")  # magic, format version, key, payload length, payload SHA-256
+# magic, format version, key, payload length, payload SHA-256, how the payload is encoded
+_HEADER = struct.Struct(">8sH32sQ32sc")
+_PICKLED = b"p"
+_MARSHALLED = b"m"  # plain data, turned back into the value by the kind's ``Codec.unpack``
 ENV_VAR = "BITRIVER_LINT_CACHE_DIR"
 MAX_AGE_DAYS = 30
 MAX_BYTES = 512 * 1024 * 1024
@@ -133,6 +144,17 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How a kind of value is kept as plain data (what ``marshal`` writes: None, bool, int,
+    float, str, bytes, tuple, list, dict). ``pack(value, path)`` raises TypeError or ValueError
+    for a value it cannot represent (that value is pickled instead); ``unpack(data, path)``
+    rebuilds the value. ``path`` is the file's (part of the key), so it need not be stored."""
+
+    pack: Callable[[T, str], Any]
+    unpack: Callable[[Any, str], T]
+
+
 class Cache:
     """One run's view of the cache directory. ``hits``/``misses``/``written`` count entries
     (``--debug`` prints them)."""
@@ -158,8 +180,9 @@ class Cache:
         name = key.hex()
         return self.namespace / name[:2] / name
 
-    def get(self, key: bytes) -> tuple[bool, Any]:
-        """(True, value) for a sound entry, (False, None) otherwise."""
+    def get(self, key: bytes, unpack: Callable[[Any], Any] | None = None) -> tuple[bool, Any]:
+        """(True, value) for a sound entry, (False, None) otherwise. ``unpack``: how plain data
+        becomes the value, for an entry written with a codec (without it, such an entry is a miss)."""
         if not self.enabled:
             return False, None
         path = self._path(key)
@@ -170,7 +193,7 @@ class Cache:
         except OSError:
             self.misses += 1
             return False, None
-        value = _decode(data, key)
+        value = _decode(data, key, unpack)
         if value is _BAD:
             self.misses += 1
             return False, None
@@ -180,16 +203,28 @@ class Cache:
                 os.utime(path)
         return True, value
 
-    def put(self, key: bytes, value: Any) -> None:
+    def put(self, key: bytes, value: Any, pack: Callable[[Any], Any] | None = None) -> None:
+        """Keep ``value``; as ``marshal``'s plain data made by ``pack`` when it can, else pickled."""
         if not self.enabled:
             return
-        import pickle
+        payload: bytes | None = None
+        encoding = _MARSHALLED
+        if pack is not None:
+            import marshal
 
-        try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # a value that does not pickle is simply not cached
-            return
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, key, len(payload), hashlib.sha256(payload).digest())
+            try:
+                payload = marshal.dumps(pack(value))
+            except (TypeError, ValueError):  # not representable (or nested too deep for marshal)
+                payload = None
+        if payload is None:
+            import pickle
+
+            encoding = _PICKLED
+            try:
+                payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a value that does not pickle is simply not cached
+                return
+        header = _HEADER.pack(MAGIC, FORMAT_VERSION, key, len(payload), hashlib.sha256(payload).digest(), encoding)
         path = self._path(key)
         # The temporary name is this process's own (two runs never write the same temporary
         # file), so it needs no random name and no O_EXCL retry loop: a cold run writes
@@ -220,15 +255,16 @@ class Cache:
             return
         self.written += 1
 
-    def memo(self, kind: str, path: str, text: str, compute: Callable[[str, str], T]) -> T:
+    def memo(self, kind: str, path: str, text: str, compute: Callable[[str, str], T],
+             codec: Codec[T] | None = None) -> T:
         """``compute(text, path)``, from the cache when this text at this path was seen before.
-        The result is pickled as soon as it is computed, before a caller can change it."""
+        The result is stored as soon as it is computed, before a caller can change it."""
         key = self.key(kind, path, text)
-        found, value = self.get(key)
+        found, value = self.get(key, None if codec is None else (lambda data: codec.unpack(data, path)))
         if found:
             return value  # type: ignore[no-any-return]
         result = compute(text, path)
-        self.put(key, result)
+        self.put(key, result, None if codec is None else (lambda value: codec.pack(value, path)))
         return result
 
     def summary(self) -> str:
@@ -285,22 +321,29 @@ class Cache:
 _BAD = object()
 
 
-def _decode(data: bytes, key: bytes) -> Any:
-    """The value of an entry, or ``_BAD`` when any check fails (checked before unpickling)."""
+def _decode(data: bytes, key: bytes, unpack: Callable[[Any], Any] | None = None) -> Any:
+    """The value of an entry, or ``_BAD`` when any check fails (checked before decoding)."""
     if len(data) < _HEADER.size:
         return _BAD
-    magic, version, stored_key, length, digest = _HEADER.unpack_from(data)
+    magic, version, stored_key, length, digest, encoding = _HEADER.unpack_from(data)
     payload = data[_HEADER.size:]
     if (magic != MAGIC or version != FORMAT_VERSION or stored_key != key or length != len(payload)
             or hashlib.sha256(payload).digest() != digest):
         return _BAD
+    if encoding not in (_PICKLED, _MARSHALLED) or (encoding == _MARSHALLED and unpack is None):
+        return _BAD
     import gc
-    import pickle
 
-    # Unpickling a parse tree allocates many objects and no cycles (as parsing does).
+    # Decoding a parse tree allocates many objects and no cycles (as parsing does).
     collecting = gc.isenabled()
     gc.disable()
     try:
+        if encoding == _MARSHALLED:
+            import marshal
+
+            return unpack(marshal.loads(payload))  # type: ignore[misc]
+        import pickle
+
         return pickle.loads(payload)
     except Exception:  # e.g. a class renamed since; the hash matched, the code did not
         return _BAD
@@ -317,8 +360,9 @@ def _unlink(path: Path) -> int:
     return 1
 
 
-def memo(cache: Cache | None, kind: str, path: str, text: str, compute: Callable[[str, str], T]) -> T:
+def memo(cache: Cache | None, kind: str, path: str, text: str, compute: Callable[[str, str], T],
+         codec: Codec[T] | None = None) -> T:
     """``compute(text, path)`` through ``cache`` when there is one."""
     if cache is None:
         return compute(text, path)
-    return cache.memo(kind, path, text, compute)
+    return cache.memo(kind, path, text, compute, codec)

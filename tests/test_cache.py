@@ -443,3 +443,72 @@ def test_a_hit_refreshes_the_entry_at_most_daily(tmp_path: Path) -> None:
     os.utime(path, (recent, recent))
     assert cache.get(key) == (True, 1)
     assert path.stat().st_mtime == pytest.approx(recent)
+
+
+# -- how entries are encoded ------------------------------------------------------------------------
+
+POSITIONED = """\
+x-base: &base
+  image: nginx:1.25
+  environment: [A=1, "B=2"]
+services:
+  web:
+    <<: *base
+    ports:
+      - "8080:80"
+      - 443
+    healthcheck: {test: [CMD, curl], interval: 1.5, retries: 3, disable: false}
+    labels:
+      1: one
+      null: ~
+      traefik.enable: "true"
+"""
+
+
+def positioned(value: Any) -> Any:
+    """Everything a loader can see of a parse: types, values, order and every position."""
+    from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError
+
+    if isinstance(value, LDict):
+        return ("map", value.loc, [(key, value.key_locs[key], value.value_locs[key], positioned(item))
+                                   for key, item in value.items()], len(value.key_locs), len(value.value_locs))
+    if isinstance(value, LList):
+        return ("seq", value.loc, [(loc, positioned(item)) for loc, item in zip(value.item_locs, value, strict=True)])
+    if isinstance(value, YamlError):
+        return ("error", value.message, value.line, value.column)
+    return (type(value), value)
+
+
+def encoding_of(entry: Path) -> bytes:
+    return entry.read_bytes()[cache_module._HEADER.size - 1:cache_module._HEADER.size]
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    (POSITIONED, b"m"),  # plain data (marshal)
+    ("services: {web: {image: x, labels: {since: !!timestamp 2001-12-14}}}\n", b"p"),  # a date: pickled
+    ("services:\n  web: [\n", b"m"),  # the parse error, with its position
+])
+def test_a_compose_hit_gives_back_exactly_what_the_parse_gave(tmp_path: Path, text: str, encoding: bytes) -> None:
+    kind, path, codec = "compose-yaml", "app/compose.yml", compose_loader._PARSE_CODEC
+    parsed = compose_loader._parse_yaml(text, path)
+    Cache(tmp_path / "cache").memo(kind, path, text, compose_loader._parse_yaml, codec)
+    (entry,) = entries(tmp_path / "cache")
+    assert encoding_of(entry) == encoding
+
+    def parse_again(text: str, path: str) -> Any:
+        raise AssertionError("a hit must not parse")
+
+    warm = Cache(tmp_path / "cache")
+    hit = warm.memo(kind, path, text, parse_again, codec)
+    assert warm.hits == 1
+    assert positioned(hit) == positioned(parsed)
+
+
+def test_a_marshalled_entry_is_only_read_by_its_codec(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    key = cache.key("compose-yaml", "compose.yml", POSITIONED)
+    value = compose_loader._parse_yaml(POSITIONED, "compose.yml")
+    cache.put(key, value, lambda v: compose_loader._PARSE_CODEC.pack(v, "compose.yml"))
+    assert cache.get(key) == (False, None)  # not unpickled, not handed out as plain data
+    found, back = cache.get(key, lambda data: compose_loader._PARSE_CODEC.unpack(data, "compose.yml"))
+    assert found and positioned(back) == positioned(value)

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bitriver_lint.cache import memo
+from bitriver_lint.cache import Codec, memo
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.envfile import EnvFile, parse_env
 from bitriver_lint.loaders.interpolate import interpolate
-from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, new_ldict
+from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, new_ldict, pack, unpack
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.vocabulary import WATCHED_SETTINGS
 from bitriver_lint.workspace import FileProblem, Workspace
@@ -161,6 +161,23 @@ def _parse_yaml(text: str, rel: str) -> Any:
         return exc
 
 
+def _pack_parse(result: Any, path: str) -> Any:
+    if isinstance(result, YamlError):
+        if type(result) is not YamlError:
+            raise TypeError("a subclass of YamlError")
+        return ("error", result.message, result.line, result.column)
+    return ("yaml", pack(result, path))
+
+
+def _unpack_parse(data: Any, path: str) -> Any:
+    if data[0] == "error":
+        return YamlError(data[1], data[2], data[3])
+    return unpack(data[1], path)
+
+
+_PARSE_CODEC = Codec(_pack_parse, _unpack_parse)
+
+
 class _Loader:
     def __init__(self, ws: Workspace, directory: str, variables: Mapping[str, str], profiles: list[str]) -> None:
         self.ws = ws
@@ -179,7 +196,7 @@ class _Loader:
         """``lost``: what is not analysed when the file cannot be read, said at the error."""
         tail = f"; {lost}" if lost else ""
         try:
-            doc = memo(self.ws.cache, "compose-yaml", rel, self.ws.read_text(rel), _parse_yaml)
+            doc = memo(self.ws.cache, "compose-yaml", rel, self.ws.read_text(rel), _parse_yaml, _PARSE_CODEC)
             if isinstance(doc, YamlError):
                 raise doc
         except (YamlError, FileProblem) as exc:

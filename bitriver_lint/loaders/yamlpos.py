@@ -245,6 +245,72 @@ def load_document(text: str, path: str) -> Any:
     return docs[0] if docs else None
 
 
+# The positioned YAML of a file in plain data, for the cache (``cache.Codec``): unpacking it is
+# a few times cheaper than unpickling the same tree of LDict, LList and Location instances,
+# whose per-instance state pickle rebuilds one attribute at a time. A mapping is a tuple
+# (line, column, [key, key line, key column, value line, value column, value, ...]); a sequence
+# is a list [line, column, item line, item column, item, ...]; scalars are themselves. YAML
+# gives no tuples or lists of its own, so the two shapes cannot be mistaken for a scalar. Every
+# Location of a file's YAML names that file, so the path is not stored.
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def pack(value: Any, path: str) -> Any:
+    """``value`` (from ``load_document(text, path)``) as plain data; TypeError when it holds
+    something else (a ``!!timestamp``, ``!!binary`` or ``!!set`` value): not packed."""
+    if type(value) in _PLAIN_SCALARS:
+        return value
+    if type(value) is LDict:
+        if len(value.key_locs) != len(value) or len(value.value_locs) != len(value):
+            raise TypeError("positions do not match the mapping")
+        items: list[Any] = []
+        for key, item in value.items():
+            if type(key) not in _PLAIN_SCALARS:
+                raise TypeError(f"a {type(key).__name__} key")
+            key_loc, value_loc = value.key_locs[key], value.value_locs[key]
+            if key_loc.path != path or value_loc.path != path:
+                raise TypeError("a position in another file")
+            items += (key, key_loc.line, key_loc.column, value_loc.line, value_loc.column, pack(item, path))
+        return (*_position(value.loc, path), items)
+    if type(value) is LList:
+        if len(value.item_locs) != len(value):
+            raise TypeError("positions do not match the sequence")
+        packed: list[Any] = [*_position(value.loc, path)]
+        for item, item_loc in zip(value, value.item_locs, strict=True):
+            packed += (*_position(item_loc, path), pack(item, path))
+        return packed
+    raise TypeError(f"a {type(value).__name__} value")
+
+
+def _position(loc: Location, path: str) -> tuple[int, int]:
+    if loc.path != path:
+        raise TypeError("a position in another file")
+    return loc.line, loc.column
+
+
+def unpack(data: Any, path: str) -> Any:
+    """The value ``pack(value, path)`` was made from."""
+    if type(data) is tuple:
+        line, column, items = data
+        mapping = new_ldict(Location(path, line, column))
+        key_locs, value_locs = mapping.key_locs, mapping.value_locs
+        fields = iter(items)
+        for key, key_line, key_column, value_line, value_column, item in zip(*[fields] * 6, strict=True):
+            mapping[key] = unpack(item, path) if type(item) in (tuple, list) else item
+            key_locs[key] = Location(path, key_line, key_column)
+            value_locs[key] = Location(path, value_line, value_column)
+        return mapping
+    if type(data) is list:
+        seq = new_llist(Location(path, data[0], data[1]))
+        item_locs = seq.item_locs
+        fields = iter(data[2:])
+        for item_line, item_column, item in zip(*[fields] * 3, strict=True):
+            seq.append(unpack(item, path) if type(item) in (tuple, list) else item)
+            item_locs.append(Location(path, item_line, item_column))
+        return seq
+    return data
+
+
 def plain(value: Any) -> Any:
     """The value with positions dropped and keys as strings: plain dicts and lists."""
     if isinstance(value, dict):
