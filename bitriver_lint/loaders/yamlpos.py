@@ -30,6 +30,17 @@ class _Loader(_SafeLoader):
 
     yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level registry
 
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's ``BaseResolver.resolve`` less what this loader never has (path resolvers,
+        resolvers for any first character): the composer calls it for every node of a file."""
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag  # type: ignore[no-any-return]
+            return self.DEFAULT_SCALAR_TAG
+        return self.DEFAULT_SEQUENCE_TAG if kind is yaml.SequenceNode else self.DEFAULT_MAPPING_TAG
+
 
 for _tag, _pattern, _first in (
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
@@ -40,6 +51,8 @@ for _tag, _pattern, _first in (
     ("merge", r"^(?:<<)$", "<"),
 ):
     _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+# What ``_Loader.resolve`` leaves out must stay absent.
+assert None not in _Loader.yaml_implicit_resolvers and not _Loader.yaml_path_resolvers
 
 
 def _core_int(text: str) -> int:
