@@ -51,11 +51,12 @@ class _Section:
 
 
 def _split(text: str) -> list[str]:
-    if not any(c in text for c in "\"'\\"):
+    if '"' not in text and "'" not in text and "\\" not in text:  # no quoting: a plain split
         words = text.split()
-        for i, word in enumerate(words):
-            if word.startswith("#"):
-                return words[:i]
+        if "#" in text:
+            for i, word in enumerate(words):
+                if word.startswith("#"):
+                    return words[:i]
         return words
     try:
         return shlex.split(text, comments=True, posix=True)
@@ -85,7 +86,7 @@ def parse_sections(text: str, path: str,
             if problem is not None:
                 diagnostics.append(Diagnostic("BRL001", problem, where))
             continue
-        if not all(block.active for block in blocks):
+        if blocks and not all(block.active for block in blocks):
             continue
         if not _KEYWORD.match(words[0]):
             diagnostics.append(Diagnostic("BRL001", f"not an HAProxy keyword: {stripped[:60]!r}", where))
