@@ -229,8 +229,12 @@ def discover(paths: Iterable[Path], ws: Workspace, exclude: list[str], prune: It
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames[:] = sorted(d for d in dirnames
                                  if d not in SKIP_DIRS and os.path.join(dirpath, d) not in pruned)
+            folder = ws.folder_rel(dirpath)  # what ws.rel gives each file, worked out once
             for filename in sorted(filenames):
-                consider(ws.rel(os.path.join(dirpath, filename)), explicit=False)
+                if folder is None:
+                    consider(ws.rel(os.path.join(dirpath, filename)), explicit=False)
+                else:
+                    consider(f"{folder}/{filename}" if folder else filename, explicit=False)
     _drop_lone_nginx_fragments(found, ws)
     for rels in found.by_format.values():
         rels.sort()

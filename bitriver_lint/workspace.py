@@ -102,6 +102,16 @@ class Workspace:
             return real[len(prefix):]
         return Path(absolute).as_posix()
 
+    def folder_rel(self, directory: str | Path) -> str | None:
+        """``directory`` resolved, relative to the root ("" for the root itself), or None when it
+        lies outside: ``rel(directory/name)`` is then this joined with ``name``."""
+        real = self._real_dir(os.path.abspath(directory))
+        root = self._real_dir(os.fspath(self.root))
+        if real == root:
+            return ""
+        prefix = root if root.endswith("/") else root + "/"
+        return real[len(prefix):] if real.startswith(prefix) else None
+
     def _real_dir(self, directory: str) -> str:
         """``os.path.realpath(directory)``, worked out once per scan for each directory."""
         real = self._real_dirs.get(directory)
