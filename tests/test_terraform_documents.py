@@ -246,3 +246,47 @@ def test_every_limit_a_scan_meets_reaches_the_report(tmp_path: Path, monkeypatch
     assert [(f.rule_id, str(f.location), f.message) for f in result.findings if f.rule_id == "BRL001"] == [
         ("BRL001", met[0][0], met[0][1])]
     assert [c.name for c in result.graph.components(Role.API)] == ["aws_instance.x[0]", "aws_instance.x[1]"]
+
+
+SHARED_MODULE = """
+variable "name" {}
+resource "aws_security_group" "this" {
+  name        = "${var.name}-sg"
+  description = "web"
+  ingress {
+    from_port   = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0", var.name]
+    tags        = {kind = "edge", "owner" = -1, ok = true}
+    big         = 1{zeros}
+  }
+}
+"""
+
+
+def test_instances_of_one_module_share_only_what_reads_nothing(tmp_path: Path) -> None:
+    # Values written as literals are computed once per module and shared by its instances;
+    # any value that reads a variable is each instance's own.
+    docs = _load(tmp_path, {
+        "main.tf": 'module "a" {\n  source = "./m"\n  name = "a"\n}\nmodule "b" {\n  source = "./m"\n  name = "b"\n}\n',
+        "m/main.tf": SHARED_MODULE.replace("{zeros}", "0" * 200)})
+    groups = {d.prefix: d.resources[0] for d in docs if d.prefix}
+    assert sorted(groups) == ["module.a.", "module.b."]
+    for label, group in (("a", groups["module.a."]), ("b", groups["module.b."])):
+        assert group.arg("name") == f"{label}-sg" and group.arg("description") == "web"
+        ingress = group.first("ingress")
+        assert ingress is not None
+        assert ingress.arg("cidr_blocks") == ["0.0.0.0/0", label]
+        assert (ingress.arg("from_port"), ingress.arg("protocol")) == (443, "tcp")
+        assert ingress.arg("tags") == {"kind": "edge", "owner": -1, "ok": True}
+        assert isinstance(ingress.arg("big"), Unknown)  # over the number limit in every instance
+    root = next(d for d in docs if not d.prefix)
+    limits = [d for d in root.diagnostics if "bits" in d.message]
+    assert [str(d.location) for d in limits] == ["m/main.tf:11:19"]  # reported once, where it is written
+
+
+def test_literal_expressions_are_told_from_those_that_read(tmp_path: Path) -> None:
+    attributes, _, _ = terraform.parse_file(
+        'a = 1\nb = "x"\nc = ["x", {k = -1.5, "q" = null}]\nd = var.x\ne = "${var.x}"\nf = upper("x")\n'
+        'g = {(var.k) = 1}\nh = [for x in [] : x]\ni = {k = local.v}\nj = <<EOT\nx\nEOT\n', "main.tf")
+    assert {name for name, a in attributes.items() if terraform._reads_nothing(a.expr)} == {"a", "b", "c"}

@@ -39,6 +39,7 @@ from bitriver_lint.loaders.terraform_eval import (
     Scope,
     Syntax,
     evaluate_value,
+    plain_string,
     to_syntax,
     token_text,
 )
@@ -92,6 +93,10 @@ class ModuleSource:
     _local_stack: list[str] = field(default_factory=list)
     _by_type: tuple[int, dict[tuple[str, ...], list[Block]]] = (-1, {})
     children: dict[str, ModuleSource] = field(default_factory=dict)  # local module calls, by name
+    # Values of expressions that read nothing, by id(attribute): shared by every instance of the
+    # module (they share its blocks), so computed once per module per scan.
+    _constants: dict[int, tuple[Attribute, Any]] = field(default_factory=dict)
+    _names: tuple[str | None, dict[str, Any], _Values, _Locals] | None = None  # what every scope binds
 
     @property
     def root_directory(self) -> str:
@@ -124,10 +129,14 @@ class ModuleSource:
 
     def scope(self, extra: Mapping[str, Any] | None = None, origin: Location | None = None,
               exact: bool = True) -> Scope:
-        paths = {"path": {"module": self.directory or ".", "root": self.root_directory or ".",
-                          "cwd": self.root_directory or "."}}
-        return Scope(_Values(self.variables), _Locals(self), self._resolve,
-                     {**paths, "module": _ModuleOutputs(self), **(extra or {})}, self.reader,
+        names = self._names
+        if names is None or names[0] != self.root:  # built once per instance, again if its root is set later
+            paths = {"path": {"module": self.directory or ".", "root": self.root_directory or ".",
+                              "cwd": self.root_directory or "."}}
+            names = self._names = (self.root, {**paths, "module": _ModuleOutputs(self)}, _Values(self.variables),
+                                   _Locals(self))
+        _, bound, variables, locals_ = names
+        return Scope(variables, locals_, self._resolve, {**bound, **extra} if extra else bound, self.reader,
                      guard=self.guard, origin=origin, exact=exact)
 
     def output(self, name: str, ref: str) -> Any:
@@ -159,6 +168,17 @@ class ModuleSource:
         changed in place, so sharing them is safe)."""
         if attribute is None:
             return None
+        if not attribute.scope and not self.guard.depth:
+            # At the top of an evaluation (not from within another value), where a literal's
+            # step budget and the limits it may hit come out the same every time.
+            if attribute.literal and isinstance(attribute.expr, tuple):
+                text = plain_string(attribute.expr)
+                if text is not None:
+                    return text
+            if self.prefix:  # an instance of a called module: its blocks are shared
+                constant = self._constant(attribute)
+                if constant is not _VARIES:
+                    return constant
         if attribute.scope:
             extra = {**attribute.scope, **(extra or {})}
         if extra and not _names_used(attribute).intersection(extra):
@@ -171,6 +191,18 @@ class ModuleSource:
         found = evaluate_value(attribute.expr, scope)
         if not extra:
             self._values[id(attribute)] = (attribute, found)  # holding the attribute keeps its id unique
+        return found
+
+    def _constant(self, attribute: Attribute) -> Any:
+        """The value of an expression that reads nothing (literals, and lists and objects of
+        them), else ``_VARIES``: one computation serves every instance of the module."""
+        entry = self._constants.get(id(attribute))
+        if entry is not None and entry[0] is attribute:
+            return entry[1]
+        found = _VARIES
+        if isinstance(attribute.expr, tuple) and _reads_nothing(attribute.expr):
+            found = evaluate_value(attribute.expr, self.scope(None, attribute.value_location))
+        self._constants[id(attribute)] = (attribute, found)  # holding the attribute keeps its id unique
         return found
 
     def forget(self) -> None:
@@ -293,6 +325,31 @@ class ModuleSource:
             if len(path) > 2 and path[2] in block.attributes:
                 return self.value(block.attributes[path[2]])
         return Unknown((ref,), ".".join(path), why="is not defined in this module")
+
+
+_VARIES = object()  # an expression whose value depends on what it reads
+
+# The parse-tree nodes of literals; an identifier only as an object's key (``{ a = 1 }``).
+_LITERAL_NODES = frozenset({"ExprTermRule", "TupleRule", "ObjectRule", "ObjectElemRule", "ObjectElemKeyRule",
+                            "StringRule", "StringPartRule", "IntLitRule", "FloatLitRule", "LiteralValueRule",
+                            "UnaryOpRule"})
+
+
+def _reads_nothing(expr: Syntax) -> bool:
+    """Whether the expression is built of literals only: no reference, call, template or
+    loop, so its value is the same wherever it is evaluated (without recursion: trees may be deep)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        kids = node[3]
+        if isinstance(kids, str):
+            continue  # a token
+        if node[0] not in _LITERAL_NODES:
+            return False
+        for kid in kids:
+            if kid[0] != "IdentifierRule" or node[0] != "ObjectElemKeyRule":
+                stack.append(kid)
+    return True
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -696,6 +753,7 @@ def _with_children(module: ModuleSource, standalone: dict[str, ModuleSource], ws
         callee = standalone[target]
         child = ModuleSource(callee.directory, callee.files, callee.blocks, dict(callee.variables),
                                 set(callee.sensitive), list(callee.tfvars), [], dict(callee.locals_))
+        child._constants = callee._constants
         child.guard = guard
         if target not in emitted:
             child.diagnostics = list(callee.diagnostics)
@@ -877,7 +935,8 @@ def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
     """In Terraform's order: ``terraform.tfvars``, its JSON twin, then ``*.auto.tfvars[.json]`` by name."""
     base = ws.abspath(directory) if directory else ws.root
     journal.note_listing(base)
-    names = sorted(p.name for p in base.iterdir() if p.is_file())
+    # By name first: a stat for the few tfvars files, not for every file of the directory.
+    names = sorted(p.name for p in base.iterdir() if p.name.endswith((".tfvars", ".tfvars.json")) and p.is_file())
     ordered: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
     ordered += [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     return [posixpath.join(directory, n) if directory else n for n in ordered]

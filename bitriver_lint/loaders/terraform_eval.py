@@ -284,6 +284,8 @@ def _evaluate(rule: Syntax, scope: Scope) -> Any:
     name = _name(rule)
     kids = _children(rule)
     if name == "ExprTermRule":
+        if len(kids) == 1 and not kids[0][0].endswith("_TOKEN"):
+            return evaluate(kids[0], scope)  # the usual shape: no parentheses
         inner = [k for k in kids if not _name(k).endswith("_TOKEN")]
         if len(inner) == 1:
             return evaluate(inner[0], scope)
@@ -578,11 +580,32 @@ def _object_key(rule: Any, scope: Scope) -> Any:
     return evaluate(target, scope)
 
 
-def _string(rule: Any, scope: Scope) -> Any:
-    pieces = [piece for part in _children(rule) if _name(part) == "StringPartRule" for piece in _children(part)]
+def _plain(pieces: list[Syntax]) -> str | None:
+    """The text of a string's parts when it is one piece of plain text (most strings): nothing
+    to interpolate or unescape."""
     if len(pieces) == 1 and isinstance(pieces[0][3], str) and "\\" not in pieces[0][3] \
             and "$${" not in pieces[0][3] and "%%{" not in pieces[0][3]:
-        return pieces[0][3]  # plain text: most strings
+        return pieces[0][3]
+    return None
+
+
+def plain_string(expr: Syntax) -> str | None:
+    """The value of an expression that is a quoted string of plain text, else None: what
+    ``evaluate`` gives it, without a scope."""
+    kids = _children(expr)
+    if _name(expr) != "ExprTermRule" or len(kids) != 1 or _name(kids[0]) != "StringRule":
+        return None
+    quoted = _children(kids[0])  # the quotes around one part, in a string of plain text
+    if len(quoted) != 3 or [_name(k) for k in quoted] != ["DBLQUOTE_TOKEN", "StringPartRule", "DBLQUOTE_TOKEN"]:
+        return None
+    return _plain(list(_children(quoted[1])))
+
+
+def _string(rule: Any, scope: Scope) -> Any:
+    pieces = [piece for part in _children(rule) if _name(part) == "StringPartRule" for piece in _children(part)]
+    plain = _plain(pieces)
+    if plain is not None:
+        return plain
     if len(pieces) == 1 and _name(pieces[0]) == "InterpolationRule":
         # As in Terraform, "${expr}" alone is expr itself, type and all: "${var.ports}" is a list.
         return evaluate(pieces[0], scope)
@@ -670,17 +693,33 @@ def _unescape(text: str, quoted: bool) -> str:
     return _ESCAPE.sub(one, text)
 
 
+_PATHS: dict[int, tuple[Syntax, list[str] | None]] = {}
+
+
 def _path(rule: Any) -> list[str] | None:
-    """``a.b.c`` as ["a", "b", "c"]; None when the chain contains something else."""
+    """``a.b.c`` as ["a", "b", "c"]; None when the chain contains something else. Read once
+    per node (the same reference is evaluated for every instance of its module), so the list
+    is shared: callers only read it."""
+    cached = _PATHS.get(id(rule))
+    if cached is not None and cached[0] is rule:
+        return cached[1]
+    path = _read_path(rule)
+    if len(_PATHS) > 100_000:
+        _PATHS.clear()
+    _PATHS[id(rule)] = (rule, path)  # holding the node keeps its id unique
+    return path
+
+
+def _read_path(rule: Any) -> list[str] | None:
     name = _name(rule)
     if name == "ExprTermRule":
         inner = [k for k in _children(rule) if not _name(k).endswith("_TOKEN")]
-        return _path(inner[0]) if len(inner) == 1 else None
+        return _read_path(inner[0]) if len(inner) == 1 else None
     if name == "IdentifierRule":
         return [_token_text(rule)]
     if name == "GetAttrExprTermRule":
         kids = _children(rule)
-        head = _path(kids[0])
+        head = _read_path(kids[0])
         attr = [c for c in _children(kids[-1]) if _name(c) == "IdentifierRule"]
         if head is None or not attr:
             return None
