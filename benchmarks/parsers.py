@@ -59,8 +59,16 @@ def main() -> int:
     from hcl2.postlexer import PostLexer
     from lark import Lark
 
-    bench("python-hcl2 parses() (today)", hcl2.parses)
+    bench("python-hcl2 parses()", hcl2.parses)
     bench("python-hcl2, Lark tree only", parses_to_tree)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    try:
+        from bitriver_lint.loaders.terraform_eval import syntax_of, to_syntax
+    except ImportError:
+        print("bitriver_lint: not importable here")
+    else:
+        bench("to_syntax(parses()) (before)", lambda t: to_syntax(hcl2.parses(t)))
+        bench("syntax_of(): Lark tree to Syntax (today)", syntax_of)
     try:
         import lark_cython
     except ImportError:

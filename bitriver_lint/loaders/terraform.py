@@ -40,7 +40,7 @@ from bitriver_lint.loaders.terraform_eval import (
     Syntax,
     evaluate_value,
     plain_string,
-    to_syntax,
+    syntax_of,
     token_text,
 )
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
@@ -581,14 +581,12 @@ def _block(rule: Syntax, path: str) -> Block:
 def parse_file(text: str, path: str) -> tuple[dict[str, Attribute], list[Block], list[Diagnostic]]:
     import gc
 
-    import hcl2
-
     # Parsing allocates millions of small objects and no cycles: the cyclic collector, run again
     # and again over the growing tree, would take three quarters of the time on a large file.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        tree = to_syntax(hcl2.parses(text))
+        tree = syntax_of(text)
     except RecursionError:
         message = "expressions nested too deeply to read (over a safety limit)"
         return {}, [], [Diagnostic("BRL001", f"invalid HCL: {message}", Location(path, 1, 1))]

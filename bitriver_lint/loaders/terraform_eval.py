@@ -161,6 +161,210 @@ def to_syntax(rule: Any) -> Syntax:
             tuple(to_syntax(c) for c in kids if c is not None and type(c).__name__ != "NewLineOrCommentRule"))
 
 
+class Unhandled(Exception):
+    """A construct ``from_lark`` leaves to python-hcl2's transformer."""
+
+
+# Lark rules python-hcl2's transformer turns into one rule object each, children as they are
+# (less ``None`` placeholders, which ``to_syntax`` drops): the rule's class name. The others
+# (template directives, for expressions) are reshaped there: ``from_lark`` leaves them to it.
+_RULE_CLASSES = {
+    "start": "StartRule", "body": "BodyRule", "identifier": "IdentifierRule", "keyword": "KeywordRule",
+    "literal_value": "LiteralValueRule", "int_lit": "IntLitRule", "float_lit": "FloatLitRule",
+    "string": "StringRule", "string_part": "StringPartRule", "interpolation": "InterpolationRule",
+    "heredoc_template": "HeredocTemplateRule", "heredoc_template_trim": "HeredocTrimTemplateRule",
+    "expr_term": "ExprTermRule", "binary_operator": "BinaryOperatorRule", "unary_op": "UnaryOpRule",
+    "binary_op": "BinaryOpRule", "tuple": "TupleRule", "object": "ObjectRule", "object_elem": "ObjectElemRule",
+    "arguments": "ArgumentsRule", "function_call": "FunctionCallRule", "index_expr_term": "IndexExprTermRule",
+    "braces_index": "SqbIndexRule", "short_index": "ShortIndexRule", "get_attr_expr_term": "GetAttrExprTermRule",
+    "attr_splat": "AttrSplatRule", "attr_splat_expr_term": "AttrSplatExprTermRule", "full_splat": "FullSplatRule",
+    "full_splat_expr_term": "FullSplatExprTermRule",
+    # Reshaped below, as the transformer does:
+    "block": "BlockRule", "attribute": "AttributeRule", "get_attr": "GetAttrRule", "conditional": "ConditionalRule",
+    "binary_term": "BinaryTermRule", "object_elem_key": "ObjectElemKeyRule",
+}
+# Deeper than this, the transformer's recursion (several frames a level) may run out where
+# ours would not: such a file takes the transformer's path, which fails the same way as before.
+_LARK_DEPTH = 150
+_TOKEN_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _token_name(kind: str, value: str) -> str:
+    """The class name python-hcl2's transformer gives a token (``RuleTransformer.__default_token__``)."""
+    name = _TOKEN_NAMES.get((kind, value))
+    if name is None:
+        from hcl2.rules.tokens import NAME, FloatLiteral, IntLiteral, StaticStringToken, StringToken
+
+        if kind == "NAME":
+            name = NAME.__name__
+        elif kind == "INT_LITERAL":
+            name = IntLiteral.__name__
+        elif kind == "FLOAT_LITERAL":
+            name = FloatLiteral.__name__
+        elif kind not in ("STRING_CHARS", "ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE") \
+                and value in StaticStringToken.classes_by_value:
+            name = StaticStringToken.classes_by_value[value].__name__
+        else:
+            name = StringToken[kind].__name__  # type: ignore[misc]
+        if len(_TOKEN_NAMES) < 10_000:  # token kinds and punctuation: few, but values are the tree's
+            _TOKEN_NAMES[(kind, value)] = name
+    return name
+
+
+def syntax_of(text: str) -> Syntax:
+    """``to_syntax(hcl2.parses(text))``: straight from Lark's tree where ``from_lark`` knows
+    every construct, else through python-hcl2's transformer."""
+    from hcl2.api import parses_to_tree, transform
+
+    lark_tree = parses_to_tree(text)
+    if not _RESHAPED.search(text):
+        try:
+            return from_lark(lark_tree)
+        except Unhandled:
+            pass
+    return to_syntax(transform(lark_tree))
+
+
+# Text that may hold a construct ``from_lark`` leaves to the transformer (a for expression, a
+# template directive): such a file goes there first, without a conversion begun in vain.
+_RESHAPED = re.compile(r"\bfor\b|%\{")
+
+
+def from_lark(tree: Any) -> Syntax:
+    """Lark's parse tree (``hcl2.api.parses_to_tree``) as the ``Syntax`` that ``to_syntax``
+    makes of python-hcl2's transformed tree, without building that tree: a third of the
+    parse. Raises ``Unhandled`` for what it leaves to the transformer."""
+    return _lark_node(tree, 0)
+
+
+def _lark_meta(tree: Any) -> tuple[int, int]:
+    meta = tree.meta
+    return getattr(meta, "line", None) or 0, getattr(meta, "column", None) or 0
+
+
+def _lark_token(token: Any, value: str | None = None) -> Syntax:
+    text = str(token.value) if value is None else value
+    return (_token_name(token.type, str(token.value)), 0, 0, text)
+
+
+def _as_identifier(node: Syntax, meta: tuple[int, int], kinds: tuple[str, ...] = ("KeywordRule", "LiteralValueRule")
+                   ) -> Syntax:
+    """A keyword or ``true``/``false``/``null`` where a name is expected: an identifier of the
+    same text, at the enclosing rule's position (as the transformer makes it)."""
+    if node[0] in kinds:
+        token = node[3][0]
+        from hcl2.rules.tokens import NAME
+
+        return ("IdentifierRule", meta[0], meta[1], ((NAME.__name__, 0, 0, token[3]),))
+    return node
+
+
+def _lark_node(tree: Any, depth: int) -> Syntax:
+    from lark import Token
+
+    if isinstance(tree, Token):
+        return _lark_token(tree)
+    rule = tree.data
+    kind = _RULE_CLASSES.get(rule)
+    if kind is None or depth > _LARK_DEPTH:
+        raise Unhandled(rule)
+    line, column = meta = _lark_meta(tree)
+    if rule == "object_elem_key":
+        return _lark_object_key(tree, meta, depth)
+    kids: list[Syntax] = []
+    for child in tree.children:
+        if child is None:
+            continue
+        if isinstance(child, Token):
+            kids.append(_lark_token(child))
+        elif child.data == "new_line_or_comment":
+            continue  # dropped by to_syntax
+        else:
+            kids.append(_lark_node(child, depth + 1))
+    if rule == "block":
+        kids = [_as_identifier(k, meta) for k in kids]
+    elif rule == "attribute" and kids:
+        kids[0] = _as_identifier(kids[0], meta)
+    elif rule == "get_attr" and len(kids) >= 2:
+        kids[1] = _as_identifier(kids[1], meta, ("LiteralValueRule",))
+    elif rule in ("conditional", "binary_term"):
+        kids = _lark_strip_newline(tree, kids)
+    return (kind, line, column, tuple(kids))
+
+
+def _lark_strip_newline(tree: Any, kids: list[Syntax]) -> list[Syntax]:
+    """The postlexer folds a line break before ``?`` or an operator into its token; the
+    transformer takes it off again (``_extract_nl_prefix``)."""
+    from lark import Token
+
+    children = [c for c in tree.children if c is not None]
+    if tree.data == "conditional":
+        token = children[1] if len(children) > 1 else None
+        if not isinstance(token, Token):
+            raise Unhandled("conditional")
+        kids[1] = _lark_token(token, str(token.value).lstrip("\n \t"))  # after the condition
+        return kids
+    operator = children[0] if children else None
+    if operator is None or isinstance(operator, Token) or operator.data != "binary_operator" \
+            or not operator.children or not isinstance(operator.children[0], Token):
+        raise Unhandled("binary_term")
+    token = operator.children[0]
+    first = kids[0]
+    kids[0] = (first[0], first[1], first[2], (_lark_token(token, str(token.value).lstrip("\n \t")), *first[3][1:]))
+    return kids
+
+
+def _lark_object_key(tree: Any, meta: tuple[int, int], depth: int) -> Syntax:
+    """``RuleTransformer.object_elem_key``: a literal key (``a``, ``"a"``, ``1``) without its
+    expression wrapper, ``true``/``null`` and keywords as names; any other key as written."""
+    from lark import Token
+
+    children = [c for c in tree.children if c is not None]
+    if len(children) != 1 or isinstance(children[0], Token):
+        raise Unhandled("object_elem_key")
+    expr = children[0]
+    node = _lark_node(expr, depth + 1) if expr.data != "keyword" else None
+    if expr.data == "keyword":
+        token = expr.children[0]
+        from hcl2.rules.tokens import NAME
+
+        return ("ObjectElemKeyRule", meta[0], meta[1],
+                (("IdentifierRule", meta[0], meta[1], ((NAME.__name__, 0, 0, str(token.value)),)),))
+    assert node is not None
+    if node[0] == "ExprTermRule":
+        inner = _expr_term_middle(expr)
+        if inner is not None:
+            inner_node = _lark_node(inner, depth + 2)
+            if inner_node[0] in ("IdentifierRule", "StringRule", "IntLitRule", "FloatLitRule", "LiteralValueRule"):
+                if inner_node[0] == "LiteralValueRule":
+                    inner_node = _as_identifier(inner_node, meta)
+                return ("ObjectElemKeyRule", meta[0], meta[1], (inner_node,))
+    return ("ObjectElemKeyExpressionRule", meta[0], meta[1], (node,))
+
+
+def _expr_term_middle(expr: Any) -> Any:
+    """What ``ExprTermRule`` puts at index 2 of its children when it has five (its optional
+    parentheses and line breaks as placeholders), else None."""
+    from lark import Token
+
+    children: list[Any] = [c for c in expr.children if c is not None]
+    if not children:
+        return None
+
+    def token_named(child: Any, name: str) -> bool:
+        return isinstance(child, Token) and _token_name(child.type, str(child.value)) == f"{name}_TOKEN"
+
+    if not (token_named(children[0], "LPAR") and token_named(children[-1], "RPAR")):
+        children = [None, *children, None]
+    for index in (1, 3):  # a placeholder where there is no line break (InlineCommentMixIn._insert_optionals)
+        after = children[index] if index < len(children) else None
+        if not (isinstance(after, type(expr)) and after.data == "new_line_or_comment"):
+            children.insert(index, None)
+    if len(children) != 5 or isinstance(children[2], Token) or children[2] is None:
+        return None
+    return children[2]
+
+
 def _name(node: Syntax) -> str:
     return node[0]
 
@@ -639,10 +843,8 @@ def _string(rule: Any, scope: Scope) -> Any:
 def parse_template(text: str) -> Any:
     """``text`` as a quoted template expression (JSON syntax strings, heredoc bodies), or None
     where Terraform could not read it either. One parse per distinct text."""
-    import hcl2
-
     try:
-        tree = to_syntax(hcl2.parses(f"x = {json.dumps(text, ensure_ascii=False)}\n"))
+        tree = syntax_of(f"x = {json.dumps(text, ensure_ascii=False)}\n")
     except Exception:
         return None
     for body in _children(tree):
