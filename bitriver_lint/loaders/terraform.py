@@ -96,7 +96,8 @@ class ModuleSource:
     # Values of expressions that read nothing, by id(attribute): shared by every instance of the
     # module (they share its blocks), so computed once per module per scan.
     _constants: dict[int, tuple[Attribute, Any]] = field(default_factory=dict)
-    _names: tuple[str | None, dict[str, Any], _Values, _Locals] | None = None  # what every scope binds
+    # What every scope binds that is not the module itself (held here, that would be a cycle).
+    _names: tuple[str | None, dict[str, Any], _Values] | None = None
 
     @property
     def root_directory(self) -> str:
@@ -133,10 +134,10 @@ class ModuleSource:
         if names is None or names[0] != self.root:  # built once per instance, again if its root is set later
             paths = {"path": {"module": self.directory or ".", "root": self.root_directory or ".",
                               "cwd": self.root_directory or "."}}
-            names = self._names = (self.root, {**paths, "module": _ModuleOutputs(self)}, _Values(self.variables),
-                                   _Locals(self))
-        _, bound, variables, locals_ = names
-        return Scope(variables, locals_, self._resolve, {**bound, **extra} if extra else bound, self.reader,
+            names = self._names = (self.root, paths, _Values(self.variables))
+        _, paths, variables = names
+        return Scope(variables, _Locals(self), self._resolve,
+                     {**paths, "module": _ModuleOutputs(self), **(extra or {})}, self.reader,
                      guard=self.guard, origin=origin, exact=exact)
 
     def output(self, name: str, ref: str) -> Any:
