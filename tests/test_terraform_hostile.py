@@ -196,7 +196,7 @@ def test_module_fan_out_stops_at_the_instance_limit(tmp_path: Path) -> None:
         files[f"bad/l{level}/main.tf"] = calls + 'resource "aws_security_group" "s" {\n  name = "s"\n}\n'
     findings, elapsed = _scan(_tree(tmp_path, files))
     reports = [f for f in findings if f[0] == "BRL001"]
-    assert len(reports) == 1 and "safety limit of 1,000 module instances" in reports[0][2]
+    assert len(reports) == 1 and "safety limit of 10,000 module instances" in reports[0][2]
     assert reports[0][1].startswith("bad/l")
     assert elapsed < TIME_LIMIT
 

@@ -35,7 +35,7 @@ class Limits:
 
     resource_instances: int = 1_000  # instances of one resource (or dynamic block) from count/for_each
     expanded_instances: int = 10_000  # instances made by count/for_each, all resources of the scan together
-    module_instances: int = 1_000  # local module instances of the scan
+    module_instances: int = 10_000  # local module instances of the scan (1,000 sites of ten modules each)
     module_depth: int = 16  # modules calling modules
     elements: int = 10_000  # elements of a list or map a function or for expression produces
     string_length: int = 1_000_000  # characters of a string a template or function produces
