@@ -107,3 +107,14 @@ def test_what_it_leaves_to_the_transformer_reads_the_same(text: str) -> None:
     with pytest.raises(Unhandled):
         from_lark(parses_to_tree(text))
     assert syntax_of(text) == _expected(text)
+
+
+def test_another_python_hcl2_release_is_read_through_its_own_transformer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bitriver_lint.loaders import terraform_eval
+
+    def refuse(tree: object) -> None:
+        raise AssertionError("from_lark copies 8.1's reshaping only")
+
+    monkeypatch.setattr(terraform_eval, "_mirrors_installed_hcl2", lambda: False)
+    monkeypatch.setattr(terraform_eval, "from_lark", refuse)
+    assert syntax_of(TRICKY) == _expected(TRICKY)

@@ -217,12 +217,21 @@ def syntax_of(text: str) -> Syntax:
     from hcl2.api import parses_to_tree, transform
 
     lark_tree = parses_to_tree(text)
-    if not _RESHAPED.search(text):
+    if _mirrors_installed_hcl2() and not _RESHAPED.search(text):
         try:
             return from_lark(lark_tree)
         except Unhandled:
             pass
     return to_syntax(transform(lark_tree))
+
+
+@functools.lru_cache(maxsize=1)
+def _mirrors_installed_hcl2() -> bool:
+    """``from_lark`` copies the reshaping of python-hcl2 8.1's transformer (its grammar's rule
+    names included); under any other release the transformer itself is used."""
+    import hcl2
+
+    return str(getattr(hcl2, "__version__", "")).startswith("8.1.")
 
 
 # Text that may hold a construct ``from_lark`` leaves to the transformer (a for expression, a
