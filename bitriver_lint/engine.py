@@ -331,9 +331,17 @@ def apply_baseline(
     # With --changed a finding shown can lie in a file that did not change (caused by one that
     # did: an extends base, the config): every entry about the scanned tree may hide it, but
     # only an entry about a changed file is known to be stale; the others are left as they are.
+    # Findings share a few files: each path is made repository-relative once.
+    relative: dict[str, str] = {}
+
+    def path_of(finding: Finding) -> str:
+        path = finding.location.path
+        if path not in relative:
+            relative[path] = baselines.repository_path(root, repository, path)
+        return relative[path]
+
     findings, summary = baselines.apply(
-        list(report.findings), accepted, lambda f: baselines.repository_path(root, repository, f.location.path),
-        _baseline_scope(base, paths, select, ignore, None), hide=hide)
+        list(report.findings), accepted, path_of, _baseline_scope(base, paths, select, ignore, None), hide=hide)
     if focus is not None:
         judged = _baseline_scope(base, paths, select, ignore, focus)
         unjudged = [entry for entry in summary.stale if not judged(entry)]
@@ -349,17 +357,28 @@ def _baseline_scope(
     the scanned paths (and among the changed files, with --changed). Only such an entry can be
     stale; the others are kept as they are."""
     scanned = [p.resolve() for p in paths]
+    # Entries name the same few rules and files again and again: each is judged once (resolving
+    # a path is a system call per directory).
+    rule_ran: dict[str, bool] = {}
+    looked_at: dict[str, bool] = {}
 
-    def in_scope(entry: baselines.BaselineEntry) -> bool:
-        if not selected(entry.rule_id, select, ignore):
-            return False
+    def file_in_scope(path: str) -> bool:
         try:
-            target = (base / entry.path).resolve()
+            target = (base / path).resolve()
         except (OSError, ValueError):  # a NUL byte, a loop of links: no file of this scan
             return False
         if focus is not None and target not in focus:
             return False
         return any(target == p or p in target.parents for p in scanned)
+
+    def in_scope(entry: baselines.BaselineEntry) -> bool:
+        if entry.rule_id not in rule_ran:
+            rule_ran[entry.rule_id] = selected(entry.rule_id, select, ignore)
+        if not rule_ran[entry.rule_id]:
+            return False
+        if entry.path not in looked_at:
+            looked_at[entry.path] = file_in_scope(entry.path)
+        return looked_at[entry.path]
 
     return in_scope
 

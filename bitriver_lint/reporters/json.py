@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from bitriver_lint import __version__
 from bitriver_lint.model import Finding, Location
 from bitriver_lint.report import Report
+from bitriver_lint.reporters._jsontext import dumps
 
 SCHEMA_VERSION = 1
 
@@ -67,5 +67,5 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
         },
         "baseline": baseline_dict(result),
     }
-    json.dump(document, stream, indent=2)
+    stream.write(dumps(document))
     stream.write("\n")

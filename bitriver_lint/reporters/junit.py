@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import TextIO
-from xml.etree import ElementTree as ET
 
 from bitriver_lint.model import Finding, Location
 from bitriver_lint.report import BaselineSummary, Report
 from bitriver_lint.reporters._baseline import describe, effect
 from bitriver_lint.reporters._safe import printable
+from bitriver_lint.reporters._xml import Element, sub_element, tostring
 
 
 def _where(location: Location) -> str:
@@ -43,16 +43,16 @@ def _describe(finding: Finding) -> list[str]:
     return [line, *(f"  {_where(r.location)}: {printable(r.message)}" for r in finding.related)]
 
 
-def _baseline_suite(suites: ET.Element, baseline: BaselineSummary) -> None:
-    suite = ET.SubElement(suites, "testsuite", name="bitriver-lint baseline", tests="0", failures="0", errors="0",
-                          skipped="0")
-    properties = ET.SubElement(suite, "properties")
+def _baseline_suite(suites: Element, baseline: BaselineSummary) -> None:
+    suite = sub_element(suites, "testsuite", name="bitriver-lint baseline", tests="0", failures="0", errors="0",
+                        skipped="0")
+    properties = sub_element(suite, "properties")
     for name, value in (("baseline.path", printable(baseline.path)), ("baseline.hidden", str(baseline.hidden)),
                         ("baseline.stale", str(len(baseline.stale)))):
-        ET.SubElement(properties, "property", name=name, value=value)
+        sub_element(properties, "property", name=name, value=value)
     lines = [f"baseline {printable(baseline.path)} {effect(baseline)}",
              *(f"  stale: {printable(describe(entry))}" for entry in baseline.stale)]
-    ET.SubElement(suite, "system-out").text = "\n".join(lines)
+    sub_element(suite, "system-out").text = "\n".join(lines)
 
 
 def render(result: Report, stream: TextIO, *, color: bool = False, show_suppressed: bool = False) -> None:
@@ -68,27 +68,31 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
     for rule_id, path in by_case:
         files[rule_id].add(path)
 
-    suites = ET.Element("testsuites", name="bitriver-lint")
+    # Each file is a case of every rule: its name is made safe once, not once per case.
+    safe_paths = {path: printable(path) for paths in files.values() for path in paths}
+    suites = Element("testsuites", {"name": "bitriver-lint"})
     total = failed = 0
     for rule_id in sorted(files):
         rule = result.rules.get(rule_id)
-        suite = ET.SubElement(suites, "testsuite", name=printable(f"{rule_id} {rule.name}" if rule else rule_id))
+        suite = sub_element(suites, "testsuite", name=printable(f"{rule_id} {rule.name}" if rule else rule_id))
         failures = 0
+        safe_rule = printable(rule_id)
         for path in sorted(files[rule_id]):
             found = by_case.get((rule_id, path), [])
-            case = ET.SubElement(suite, "testcase", classname=f"bitriver-lint.{printable(rule_id)}",
-                                 name=f"{printable(rule_id)} {printable(path)}", file=printable(path))
+            safe_path = safe_paths[path]
+            case = sub_element(suite, "testcase", classname=f"bitriver-lint.{safe_rule}",
+                               name=f"{safe_rule} {safe_path}", file=safe_path)
             failing = [f for f in found if f.suppression is None and f.severity >= result.threshold]
             if failing:
                 failures += 1
                 worst = max(f.severity for f in failing)
                 first = printable(failing[0].message)
                 more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
-                failure = ET.SubElement(case, "failure", message=f"{first}{more}", type=worst.label)
+                failure = sub_element(case, "failure", message=f"{first}{more}", type=worst.label)
                 failure.text = "\n".join(line for f in failing for line in _describe(f))
             passing = [f for f in found if f not in failing]
             if passing:
-                ET.SubElement(case, "system-out").text = "\n".join(line for f in passing for line in _describe(f))
+                sub_element(case, "system-out").text = "\n".join(line for f in passing for line in _describe(f))
         cases = len(files[rule_id])
         suite.set("tests", str(cases))
         suite.set("failures", str(failures))
@@ -101,7 +105,6 @@ def render(result: Report, stream: TextIO, *, color: bool = False, show_suppress
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     suites.set("errors", "0")
-    ET.indent(suites)
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    stream.write(ET.tostring(suites, encoding="unicode"))
+    stream.write(tostring(suites))
     stream.write("\n")

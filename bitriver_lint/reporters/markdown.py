@@ -91,8 +91,9 @@ def _graph_section(result: Report, findings: list[Finding]) -> str:
     marked = _offending(summary, findings)
     title = "Deployment graph" + (" (offending edges in red)" if marked else "")
     note = ""
-    chart = _chart(summary, marked)
-    if len(chart) > GRAPH_BUDGET or len(summary.edges) > GRAPH_MAX_EDGES:
+    # Past the edge limit the whole chart would be thrown away: it is not drawn at all.
+    chart = _chart(summary, marked) if len(summary.edges) <= GRAPH_MAX_EDGES else ""
+    if len(summary.edges) > GRAPH_MAX_EDGES or len(chart) > GRAPH_BUDGET:
         part, part_marked = _around(summary, marked)
         chart = _chart(part, part_marked) if part.nodes else ""
         note = (f"The whole graph ({len(summary.nodes)} nodes, {len(summary.edges)} edges) is too large for a "

@@ -15,7 +15,6 @@ line's text, stays for version-1 baselines and the JSON report."""
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any, TextIO
 from bitriver_lint import __version__
 from bitriver_lint.model import Finding, Location, Severity
 from bitriver_lint.report import Report
+from bitriver_lint.reporters._jsontext import dumps
 from bitriver_lint.reporters.json import baseline_dict
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -138,7 +138,7 @@ def _within_limits(
     while True:
         chosen = sorted(order[:keep])
         log: dict[str, Any] = make([findings[i] for i in chosen], len(findings) - keep)
-        text = json.dumps(log, indent=2)  # ASCII (json escapes the rest): characters are bytes
+        text = dumps(log)  # ASCII (json escapes the rest): characters are bytes
         # Compressing costs time on every run: only a log bigger than the limit can exceed it.
         size = len(zlib.compress(text.encode("ascii"), 6)) if len(text) > max_gzip_bytes else len(text)
         if size <= max_gzip_bytes or keep == 0:
