@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import bisect
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,6 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
+
+_T = TypeVar("_T")
 
 
 class Payload(BaseModel):
@@ -381,6 +383,7 @@ class ServiceGraph:
         # every rule, and kept until the graph changes.
         self._listeners: dict[str, list[Listener]] = {}
         self._hosts: dict[str, list[Host]] = {}
+        self._derived: dict[Hashable, Any] = {}  # see derived()
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
@@ -436,6 +439,8 @@ class ServiceGraph:
             self._listeners = {}
         if self._hosts:
             self._hosts = {}
+        if self._derived:
+            self._derived = {}
 
     def add(self, node: NodePayload) -> str:
         old = self.g.nodes.get(node.id, {}).get("payload")
@@ -554,11 +559,21 @@ class ServiceGraph:
 
     # -- reading --------------------------------------------------------------------------
 
+    def derived(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """What ``compute`` works out from the graph, kept under ``key`` until a node or edge is
+        added: several rules ask the same question of the finished graph (the ways into a
+        listener, a load balancer's routes). Callers must not change what they get."""
+        try:
+            found: _T = self._derived[key]
+        except KeyError:
+            found = self._derived[key] = compute()
+        return found
+
     def __contains__(self, node_id: str) -> bool:
         return bool(self.g.has_node(node_id))
 
     def node(self, node_id: str) -> NodePayload:
-        payload: NodePayload = self.g._node[node_id]["payload"]  # as g.nodes[...], without a view per call
+        payload: NodePayload = self._g._node[node_id]["payload"]  # as g.nodes[...], without a view per call
         return payload
 
     def _of(self, cls: type[Any]) -> Iterator[Any]:
@@ -676,13 +691,15 @@ class ServiceGraph:
             elif isinstance(location, Location):
                 written.setdefault(deployment, []).append(posixpath.dirname(location.path))
         where = {**written, **homes}  # where a builder said, rather than where things are written
-        tops: list[tuple[str, ...]] = []
+        tops: set[tuple[str, ...]] = set()
         out: dict[int, str] = {}
         common = {d: PurePosixPath(posixpath.commonpath(dirs)).parts for d, dirs in where.items()}
         for deployment, directory in sorted(common.items(), key=lambda item: (len(item[1]), item[0])):
-            top = next((t for t in tops if directory[:len(t)] == t), None)
+            # No top lies inside another (a directory under one is not a top), so at most one is
+            # a prefix of this directory: look its prefixes up rather than compare every top.
+            top = next((directory[:depth] for depth in range(len(directory) + 1) if directory[:depth] in tops), None)
             if top is None:
-                tops.append(directory)
+                tops.add(directory)
                 top = directory
             out[deployment] = "/".join(top) or "."
         # Directories are separate environments only when at least two of them run an API, or

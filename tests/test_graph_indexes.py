@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import networkx
-from graphs import component, host, listener
+from graphs import allow, component, host, listener, publish
 
+from bitriver_lint.exposure import entries
 from bitriver_lint.graph import Edge, Listener, Role, Route, ServiceGraph
 from bitriver_lint.model import Location
 
@@ -100,3 +101,31 @@ def test_a_replaced_node_is_read_anew() -> None:
     edge = Route(location=old.location)
     graph.link(new.id, new.id, edge)
     assert graph.in_edges(new.id, "routes") == [(new.id, new.id, edge)]
+
+
+def test_derived_facts_are_forgotten_when_the_graph_changes() -> None:
+    graph = ServiceGraph()
+    asked: list[int] = []
+
+    def count() -> int:
+        asked.append(len(graph.g))
+        return len(graph.g)
+
+    assert graph.derived("count", count) == graph.derived("count", count) == 0
+    assert asked == [0]
+    host(graph, "box")
+    assert graph.derived("count", count) == 1
+    assert asked == [0, 1]
+
+
+def test_the_ways_into_a_listener_follow_a_rule_added_after_they_were_asked() -> None:
+    graph = ServiceGraph()
+    box = host(graph, "box")
+    srs = component(graph, "srs", Role.SRS, on=box)
+    api = listener(graph, srs, 1985)
+    publish(graph, api)
+    (before,) = entries(graph, api)
+    assert before.reach.describe() == "anywhere (0.0.0.0/0, ::/0)"
+    allow(graph, box, ["10.0.0.0/8"], 1985)
+    (after,) = entries(graph, api)
+    assert after.reach.describe() == "10.0.0.0/8"
