@@ -9,6 +9,7 @@ what it assumed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,10 +134,11 @@ def _narrow(
                 entry.unknown = rule.sources.value
                 entry.location = rule.sources.location
                 return entry
-    allows: dict[str, list[Allow]] = {}
-    for node_id in [listener.id, *(h.id for h in hosts)]:
-        for edge in _admitting(graph, node_id, path, port, listener):
-            allows.setdefault(edge.layer, []).append(edge)
+    # Listeners behind one shared host admit the same rules: gathered, and said, once (per
+    # listener only where the listener has rules of its own).
+    own = listener.id if _admitting(graph, listener.id, path, port, listener) else ""
+    key = ("exposure.layers", own, *(h.id for h in hosts), path, port, listener.port, listener.protocol)
+    allows = graph.derived(key, lambda: _by_layer(graph, [listener.id, *(h.id for h in hosts)], path, port, listener))
     if Layer.HOST_FIREWALL in described and not any(path in h.firewall_paths for h in hosts):
         # The host has a firewall, but not for this way in: Docker publishes around INPUT.
         described = described - {Layer.HOST_FIREWALL}
@@ -153,18 +155,34 @@ def _narrow(
         if layer not in described and layer not in allows:
             entry.assumed_open.append(words)
             continue
-        let_through = CidrSet([c for a in allows.get(layer, []) for c in a.cidrs])
+        let_through, said = graph.derived((*key, layer, words), functools.partial(
+            _let_through, allows.get(layer, []), layer, words, port, listener.protocol))
         entry.reach = entry.reach.intersection(let_through)
         entry.admitted_by.extend(allows.get(layer, []))
-        for allow in allows.get(layer, []):
-            which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
-            entry.evidence.append(
-                Related(allow.location, f"{words}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
-                        f"{port}/{listener.protocol}")
-            )
+        entry.evidence.extend(said)
         if not allows.get(layer):
             entry.evidence.append(Related(location, f"no {words} rule admits {port}/{listener.protocol}"))
     return entry
+
+
+def _by_layer(graph: ServiceGraph, node_ids: list[str], path: str, port: int,
+              listener: Listener) -> dict[str, list[Allow]]:
+    allows: dict[str, list[Allow]] = {}
+    for node_id in node_ids:
+        for edge in _admitting(graph, node_id, path, port, listener):
+            allows.setdefault(edge.layer, []).append(edge)
+    return allows
+
+
+def _let_through(allows: list[Allow], layer: str, words: str, port: int,
+                 protocol: str) -> tuple[CidrSet, tuple[Related, ...]]:
+    """Whom one layer's rules let through, and the evidence line of each rule."""
+    said = []
+    for allow in allows:
+        which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
+        said.append(Related(allow.location, f"{words}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
+                                            f"{port}/{protocol}"))
+    return CidrSet([c for a in allows for c in a.cidrs]), tuple(said)
 
 
 def _admitting(graph: ServiceGraph, node_id: str, path: str, port: int, listener: Listener) -> list[Allow]:

@@ -34,6 +34,7 @@ through its query methods, so neither touches raw networkx attributes.
 from __future__ import annotations
 
 import bisect
+import functools
 import posixpath
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import PurePosixPath
@@ -821,6 +822,7 @@ def _hashable(values: Iterable[Any]) -> list[Any]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)  # asked once per component and per backend server, for few directories
 def _directory_parts(path: str) -> tuple[str, ...]:
     """The directories of a root-relative file path, as ``posixpath.commonpath`` compares them."""
     return PurePosixPath(posixpath.dirname(path)).parts
