@@ -9,7 +9,7 @@ what it assumed.
 
 from __future__ import annotations
 
-import weakref
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,21 +46,14 @@ class Entry:
         return f"; no {layers} is described, so {'it was' if len(self.assumed_open) == 1 else 'they were'} assumed open"
 
 
-# A dozen exposure and TLS rules ask for the ways into the same listeners, and on the finished
-# graph (checks never change it) the answer is the same each time: it is worked out once per
-# listener and graph. Callers get their own list; they only read the entries.
-_MEMO: weakref.WeakKeyDictionary[ServiceGraph, dict[str, list[Entry]]] = weakref.WeakKeyDictionary()
-
-
 def entries(graph: ServiceGraph, listener: Listener) -> list[Entry]:
     """Every way into ``listener`` with its reach. An empty list means only peers on the same
     private container network can reach it. Traffic a load balancer routes here counts too:
     whoever reaches the LB's listener reaches this one through it."""
-    memo = _MEMO.setdefault(graph, {})
-    found = memo.get(listener.id)
-    if found is None:
-        found = memo[listener.id] = _entries(graph, listener, frozenset())
-    return list(found)
+    # A dozen exposure and TLS rules ask for the ways into the same listeners, and on the
+    # finished graph the answer is the same each time: it is worked out once per listener.
+    # Callers get their own list; they only read the entries.
+    return list(graph.derived(("exposure.entries", listener.id), lambda: _entries(graph, listener, frozenset())))
 
 
 def _entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str]) -> list[Entry]:
@@ -141,13 +134,11 @@ def _narrow(
                 entry.unknown = rule.sources.value
                 entry.location = rule.sources.location
                 return entry
-    allows: dict[str, list[Allow]] = {}
-    for node_id in [listener.id, *(h.id for h in hosts)]:
-        for _, _, edge in graph.in_edges(node_id, "allows"):
-            assert isinstance(edge, Allow)
-            at = seen_port(edge.path)
-            if at is not None and edge.port_from <= at <= edge.port_to and edge.protocol in ("all", listener.protocol):
-                allows.setdefault(edge.layer, []).append(edge)
+    # Listeners behind one shared host admit the same rules: gathered, and said, once (per
+    # listener only where the listener has rules of its own).
+    own = listener.id if _admitting(graph, listener.id, path, port, listener) else ""
+    key = ("exposure.layers", own, *(h.id for h in hosts), path, port, listener.port, listener.protocol)
+    allows = graph.derived(key, lambda: _by_layer(graph, [listener.id, *(h.id for h in hosts)], path, port, listener))
     if Layer.HOST_FIREWALL in described and not any(path in h.firewall_paths for h in hosts):
         # The host has a firewall, but not for this way in: Docker publishes around INPUT.
         described = described - {Layer.HOST_FIREWALL}
@@ -164,18 +155,58 @@ def _narrow(
         if layer not in described and layer not in allows:
             entry.assumed_open.append(words)
             continue
-        let_through = CidrSet([c for a in allows.get(layer, []) for c in a.cidrs])
+        let_through, said = graph.derived((*key, layer, words), functools.partial(
+            _let_through, allows.get(layer, []), layer, words, port, listener.protocol))
         entry.reach = entry.reach.intersection(let_through)
         entry.admitted_by.extend(allows.get(layer, []))
-        for allow in allows.get(layer, []):
-            which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
-            entry.evidence.append(
-                Related(allow.location, f"{words}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
-                        f"{port}/{listener.protocol}")
-            )
+        entry.evidence.extend(said)
         if not allows.get(layer):
             entry.evidence.append(Related(location, f"no {words} rule admits {port}/{listener.protocol}"))
     return entry
+
+
+def _by_layer(graph: ServiceGraph, node_ids: list[str], path: str, port: int,
+              listener: Listener) -> dict[str, list[Allow]]:
+    allows: dict[str, list[Allow]] = {}
+    for node_id in node_ids:
+        for edge in _admitting(graph, node_id, path, port, listener):
+            allows.setdefault(edge.layer, []).append(edge)
+    return allows
+
+
+def _let_through(allows: list[Allow], layer: str, words: str, port: int,
+                 protocol: str) -> tuple[CidrSet, tuple[Related, ...]]:
+    """Whom one layer's rules let through, and the evidence line of each rule."""
+    said = []
+    for allow in allows:
+        which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
+        said.append(Related(allow.location, f"{words}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
+                                            f"{port}/{protocol}"))
+    return CidrSet([c for a in allows for c in a.cidrs]), tuple(said)
+
+
+def _admitting(graph: ServiceGraph, node_id: str, path: str, port: int, listener: Listener) -> list[Allow]:
+    """The ``node_id``'s firewall rules that admit ``port`` to ``listener`` on ``path``, in order:
+    a rule of another path does not see it; a ``forward`` rule sees the container port."""
+    # A host shared by many sites (one security group for a whole fleet) holds hundreds of
+    # rules, and every listener on it asks which of them admit the same few ports.
+    key = ("exposure.admitting", node_id, path, port, listener.port, listener.protocol)
+    return graph.derived(key, lambda: _admitting_now(graph, node_id, path, port, listener))
+
+
+def _admitting_now(graph: ServiceGraph, node_id: str, path: str, port: int, listener: Listener) -> list[Allow]:
+    found = []
+    for _, _, edge in graph.in_edges(node_id, "allows"):
+        assert isinstance(edge, Allow)
+        if edge.path == "any":
+            at = port
+        elif edge.path != path:
+            continue
+        else:
+            at = listener.port if path == "forward" else port
+        if edge.port_from <= at <= edge.port_to and edge.protocol in ("all", listener.protocol):
+            found.append(edge)
+    return found
 
 
 def cloud_of(host: Host) -> str | None:

@@ -34,10 +34,11 @@ through its query methods, so neither touches raw networkx attributes.
 from __future__ import annotations
 
 import bisect
+import functools
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,6 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
+
+_T = TypeVar("_T")
 
 
 class Payload(BaseModel):
@@ -365,7 +368,23 @@ class ServiceGraph:
     """A typed façade over a ``networkx.MultiDiGraph``."""
 
     def __init__(self) -> None:
-        self.g: Any = nx.MultiDiGraph()
+        self._g: Any = nx.MultiDiGraph()
+        # Edges by node and kind, each list in the order networkx's edge views give: checks ask
+        # for one kind of a node's edges hundreds of thousands of times on a large tree, and
+        # filtering all of them each time was the largest cost of checking. networkx lists a
+        # node's edges by neighbour (in the order each was first linked), then as added: the
+        # rank of each neighbour is kept, and a list that fell out of that order is sorted again
+        # (stably, by rank) when it is next read.
+        self._out: dict[str, dict[str, list[tuple[str, str, Any]]]] = {}
+        self._in: dict[str, dict[str, list[tuple[str, str, Any]]]] = {}
+        self._out_rank: dict[str, dict[str, int]] = {}
+        self._in_rank: dict[str, dict[str, int]] = {}
+        self._unsorted: set[tuple[bool, str, str]] = set()  # (outgoing, node, kind)
+        # listeners(component) and hosts_of(node), by node: asked again for the same node by
+        # every rule, and kept until the graph changes.
+        self._listeners: dict[str, list[Listener]] = {}
+        self._hosts: dict[str, list[Host]] = {}
+        self._derived: dict[Hashable, Any] = {}  # see derived()
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
         self.uncommitted: set[str] = set()  # git-ignored files whose values were read
@@ -391,7 +410,38 @@ class ServiceGraph:
         # the join resolves a name there before anything else.
         self.extra_hosts: dict[str, dict[str, str]] = {}
 
+    @property
+    def g(self) -> Any:
+        """The ``networkx.MultiDiGraph`` underneath (graph views and merges read it whole)."""
+        return self._g
+
+    @g.setter
+    def g(self, graph: Any) -> None:
+        # A graph put in place whole (parts' graphs merged) brings edges the indexes never saw.
+        self._g = graph
+        self._out, self._in, self._out_rank, self._in_rank = {}, {}, {}, {}
+        self._unsorted = set()
+        # Each side from its own adjacency, whose order is the one to keep.
+        for outgoing, adjacency in ((True, graph._succ), (False, graph._pred)):
+            for node, neighbours in adjacency.items():
+                for other, keyed in neighbours.items():
+                    for data in keyed.values():
+                        source, target = (node, other) if outgoing else (other, node)
+                        self._index_side(outgoing, source, target, data.get("payload"))
+        self._changed()
+
     # -- building -------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        """Forget what was worked out from the graph as it was."""
+        self._parts = self._envs = None
+        self._in_environment = None
+        if self._listeners:
+            self._listeners = {}
+        if self._hosts:
+            self._hosts = {}
+        if self._derived:
+            self._derived = {}
 
     def add(self, node: NodePayload) -> str:
         old = self.g.nodes.get(node.id, {}).get("payload")
@@ -407,8 +457,7 @@ class ServiceGraph:
             self._names = None
             self._target_groups = None
         self.g.add_node(node.id, payload=node)
-        self._parts = self._envs = None
-        self._in_environment = None
+        self._changed()
         return node.id
 
     def _index(self, component: Component) -> None:
@@ -453,8 +502,21 @@ class ServiceGraph:
 
     def link(self, source: str, target: str, edge: Edge) -> None:
         self.g.add_edge(source, target, key=None, payload=edge)
-        self._parts = self._envs = None
-        self._in_environment = None
+        self._index_edge(source, target, edge)
+        self._changed()
+
+    def _index_edge(self, source: str, target: str, edge: Any) -> None:
+        self._index_side(True, source, target, edge)
+        self._index_side(False, source, target, edge)
+
+    def _index_side(self, outgoing: bool, source: str, target: str, edge: Any) -> None:
+        node, other = (source, target) if outgoing else (target, source)
+        rank = (self._out_rank if outgoing else self._in_rank).setdefault(node, {})
+        rank.setdefault(other, len(rank))
+        found = (self._out if outgoing else self._in).setdefault(node, {}).setdefault(edge.kind, [])
+        if found and rank[found[-1][1 if outgoing else 0]] > rank[other]:
+            self._unsorted.add((outgoing, node, edge.kind))
+        found.append((source, target, edge))
 
     def runs_on(self, component: str, host: str, location: Location) -> None:
         self.link(component, host, Edge(kind="runs_on", location=location))
@@ -498,11 +560,21 @@ class ServiceGraph:
 
     # -- reading --------------------------------------------------------------------------
 
+    def derived(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """What ``compute`` works out from the graph, kept under ``key`` until a node or edge is
+        added: several rules ask the same question of the finished graph (the ways into a
+        listener, a load balancer's routes). Callers must not change what they get."""
+        try:
+            found: _T = self._derived[key]
+        except KeyError:
+            found = self._derived[key] = compute()
+        return found
+
     def __contains__(self, node_id: str) -> bool:
         return bool(self.g.has_node(node_id))
 
     def node(self, node_id: str) -> NodePayload:
-        payload: NodePayload = self.g.nodes[node_id]["payload"]
+        payload: NodePayload = self._g._node[node_id]["payload"]  # as g.nodes[...], without a view per call
         return payload
 
     def _of(self, cls: type[Any]) -> Iterator[Any]:
@@ -538,17 +610,21 @@ class ServiceGraph:
         return sorted(self._of(Network), key=lambda n: (n.location, n.id))
 
     def listeners(self, component: Component | None = None) -> list[Listener]:
-        if component is None:
-            found = list(self._of(Listener))
-        else:
-            found = [self.node(t) for _, t, _ in self.out_edges(component.id, "listens")]
-        listeners = [li for li in found if isinstance(li, Listener)]
+        if component is not None:
+            known = self._listeners.get(component.id)
+            if known is None:
+                found = [self.node(t) for _, t, _ in self.out_edges(component.id, "listens")]
+                known = self._listeners[component.id] = sorted(
+                    (li for li in found if isinstance(li, Listener)), key=lambda li: (li.port, li.protocol, li.id))
+            return list(known)
+        listeners = [li for li in self._of(Listener) if isinstance(li, Listener)]
         return sorted(listeners, key=lambda li: (li.port, li.protocol, li.id))
 
-    # out_edges and in_edges are asked hundreds of thousands of times on a large tree: they read
-    # networkx's adjacency dicts directly (in the order its edge views give) rather than build a
-    # view object per call, which cost more than the lookups themselves.
     def out_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
+        if kind is not None:
+            return self._edges_of(True, node_id, kind)
+        # All kinds at once is rare: networkx's adjacency dicts, read directly rather than
+        # through a view object per call.
         edges = []
         for t, keyed in self.g._succ.get(node_id, {}).items():
             for data in keyed.values():
@@ -558,6 +634,8 @@ class ServiceGraph:
         return edges
 
     def in_edges(self, node_id: str, kind: str | None = None) -> list[tuple[str, str, Any]]:
+        if kind is not None:
+            return self._edges_of(False, node_id, kind)
         edges = []
         for s, keyed in self.g._pred.get(node_id, {}).items():
             for data in keyed.values():
@@ -565,6 +643,16 @@ class ServiceGraph:
                 if kind is None or payload.kind == kind:
                     edges.append((s, node_id, payload))
         return edges
+
+    def _edges_of(self, outgoing: bool, node_id: str, kind: str) -> list[tuple[str, str, Any]]:
+        found = (self._out if outgoing else self._in).get(node_id, {}).get(kind)
+        if not found:
+            return []
+        if self._unsorted and (outgoing, node_id, kind) in self._unsorted:
+            rank = (self._out_rank if outgoing else self._in_rank)[node_id]
+            found.sort(key=lambda e: rank[e[1] if outgoing else e[0]])
+            self._unsorted.discard((outgoing, node_id, kind))
+        return list(found)  # the caller's own: the index stays as it is
 
     def edges(self, kind: str) -> list[tuple[str, str, Any]]:
         return [(s, t, p) for s, t, p in self.g.edges(data="payload") if p.kind == kind]
@@ -604,13 +692,15 @@ class ServiceGraph:
             elif isinstance(location, Location):
                 written.setdefault(deployment, []).append(posixpath.dirname(location.path))
         where = {**written, **homes}  # where a builder said, rather than where things are written
-        tops: list[tuple[str, ...]] = []
+        tops: set[tuple[str, ...]] = set()
         out: dict[int, str] = {}
         common = {d: PurePosixPath(posixpath.commonpath(dirs)).parts for d, dirs in where.items()}
         for deployment, directory in sorted(common.items(), key=lambda item: (len(item[1]), item[0])):
-            top = next((t for t in tops if directory[:len(t)] == t), None)
+            # No top lies inside another (a directory under one is not a top), so at most one is
+            # a prefix of this directory: look its prefixes up rather than compare every top.
+            top = next((directory[:depth] for depth in range(len(directory) + 1) if directory[:depth] in tops), None)
             if top is None:
-                tops.append(directory)
+                tops.add(directory)
                 top = directory
             out[deployment] = "/".join(top) or "."
         # Directories are separate environments only when at least two of them run an API, or
@@ -626,6 +716,12 @@ class ServiceGraph:
 
     def hosts_of(self, node_id: str) -> list[Host]:
         """The hosts a component (or host) runs on, nearest first, following ``runs_on``."""
+        known = self._hosts.get(node_id)
+        if known is None:
+            known = self._hosts[node_id] = self._hosts_of(node_id)
+        return list(known)
+
+    def _hosts_of(self, node_id: str) -> list[Host]:
         chain: list[Host] = []
         seen = {node_id}
         frontier = [node_id]
@@ -726,6 +822,7 @@ def _hashable(values: Iterable[Any]) -> list[Any]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)  # asked once per component and per backend server, for few directories
 def _directory_parts(path: str) -> tuple[str, ...]:
     """The directories of a root-relative file path, as ``posixpath.commonpath`` compares them."""
     return PurePosixPath(posixpath.dirname(path)).parts

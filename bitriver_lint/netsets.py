@@ -15,14 +15,19 @@ Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 class CidrSet:
     """An immutable, normalised set of IP networks."""
 
-    __slots__ = ("_nets",)
+    # The hash and the description are kept once worked out: exposure keys its memo by sets and
+    # describes the same few sets for thousands of findings, and hashing networks is slow.
+    __slots__ = ("_described", "_hash", "_nets")
 
     def __init__(self, nets: Iterable[Net | str] = ()) -> None:
         given = tuple(nets)
         if given and all(isinstance(n, str) for n in given):
             # Firewall rules repeat the same few CIDR lists across a tree (every security group
             # of 1,000 sites, every shipped CDN range set): each list is parsed once.
-            self._nets: tuple[Net, ...] = _parsed(given).networks
+            known = _parsed(given)
+            self._nets: tuple[Net, ...] = known.networks
+            self._hash: int | None = hash(known)  # worked out once per list, like the parse
+            self._described: str | None = None
             return
         parsed = [ipaddress.ip_network(n, strict=False) if isinstance(n, str) else n for n in given]
         v4 = [n for n in parsed if n.version == 4]
@@ -31,6 +36,8 @@ class CidrSet:
             *ipaddress.collapse_addresses(v4),
             *ipaddress.collapse_addresses(v6),
         )
+        self._hash = None
+        self._described = None
 
     @property
     def networks(self) -> tuple[Net, ...]:
@@ -43,7 +50,9 @@ class CidrSet:
         return isinstance(other, CidrSet) and self._nets == other._nets
 
     def __hash__(self) -> int:
-        return hash(self._nets)
+        if self._hash is None:
+            self._hash = hash(self._nets)
+        return self._hash
 
     def __repr__(self) -> str:
         return f"CidrSet({self.describe()})"
@@ -51,6 +60,11 @@ class CidrSet:
     def describe(self) -> str:
         """For a reader: a set holding a whole address family is "the internet" over it, and the
         private ranges it also holds say nothing more."""
+        if self._described is None:
+            self._described = self._describe()
+        return self._described
+
+    def _describe(self) -> str:
         everyone = [str(n) for n in self._nets if n.prefixlen == 0]
         if len(everyone) == 2:
             return "anywhere (0.0.0.0/0, ::/0)"
@@ -66,6 +80,14 @@ class CidrSet:
         return CidrSet((*self._nets, *other._nets))
 
     def intersection(self, other: CidrSet) -> CidrSet:
+        # Every listener behind one security group narrows the same reach by the same rules.
+        key = (self, other)
+        cached = _INTERSECTIONS.get(key)
+        if cached is None:
+            cached = _INTERSECTIONS[key] = self._intersection(other)
+        return cached
+
+    def _intersection(self, other: CidrSet) -> CidrSet:
         # Both sides are collapsed and sorted, and two networks are nested or disjoint: one
         # pass, advancing whichever ends first (a host firewall's allow-list after a blocklist
         # of /32s holds thousands of networks; pairwise comparison was quadratic).
@@ -90,7 +112,7 @@ class CidrSet:
 
     def difference(self, other: CidrSet) -> CidrSet:
         # Exposure asks the same few questions (anywhere minus private...) for every port.
-        key = (self._nets, other._nets)
+        key = (self, other)
         cached = _DIFFERENCES.get(key)
         if cached is None:
             cached = _DIFFERENCES[key] = self._difference(other)
@@ -114,7 +136,8 @@ class CidrSet:
         return not self.difference(other)
 
 
-_DIFFERENCES: dict[tuple[tuple[Net, ...], tuple[Net, ...]], CidrSet] = {}
+_DIFFERENCES: dict[tuple[CidrSet, CidrSet], CidrSet] = {}
+_INTERSECTIONS: dict[tuple[CidrSet, CidrSet], CidrSet] = {}
 
 
 @lru_cache(maxsize=4096)

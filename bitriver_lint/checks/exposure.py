@@ -111,6 +111,10 @@ def _judge(
 
 def _tunnel_to(ctx: CheckContext, component: Component) -> Component | None:
     """The tunnel that routes to the component, if one does."""
+    return ctx.graph.derived(("exposure.tunnel_to", component.id), lambda: _find_tunnel(ctx, component))
+
+
+def _find_tunnel(ctx: CheckContext, component: Component) -> Component | None:
     graph = ctx.graph
     for listener in graph.listeners(component):
         for source, _, _ in graph.in_edges(listener.id, "routes"):

@@ -109,6 +109,10 @@ def _covers(prefix: str | None, path: str) -> bool:
 
 def lb_routes(ctx: CheckContext, lb: Component) -> list[tuple[Route, Listener, Listener]]:
     """Every route of a load balancer: (edge, its listener, the backend listener)."""
+    return list(ctx.graph.derived(("route.lb_routes", lb.id), lambda: _routes_of(ctx, lb)))
+
+
+def _routes_of(ctx: CheckContext, lb: Component) -> list[tuple[Route, Listener, Listener]]:
     graph = ctx.graph
     out = []
     for listener in graph.listeners(lb):
@@ -121,6 +125,10 @@ def lb_routes(ctx: CheckContext, lb: Component) -> list[tuple[Route, Listener, L
 
 def bitriver_lbs(ctx: CheckContext) -> list[Component]:
     """Load balancers and proxies whose config routes to the API or the viewer."""
+    return list(ctx.graph.derived("route.bitriver_lbs", lambda: _bitriver_lbs(ctx)))
+
+
+def _bitriver_lbs(ctx: CheckContext) -> list[Component]:
     found = []
     for lb in ctx.graph.components(Role.LB, Role.PROXY, Role.CDN):
         roles = {ctx.graph.component_of(b).role for _, _, b in lb_routes(ctx, lb)}

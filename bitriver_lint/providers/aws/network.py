@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import ChainMap
 from collections.abc import Mapping
@@ -78,7 +79,7 @@ def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
     for subnet in module.of_type("aws_subnet"):
         subnet_cidrs[subnet.address] = subnet.arg("cidr_block")
         subnet_cidrs.setdefault(subnet.ref, subnet.arg("cidr_block"))
-    private = [str(n) for n in PRIVATE.networks]
+    private = _private_cidrs()
     members: dict[str, list[str]] = {}
 
     def add(groups: Any, subnets: Any) -> None:
@@ -101,6 +102,12 @@ def _sg_members(module: TerraformModule) -> dict[str, list[str]]:
         if template is not None:
             add(template.arg("vpc_security_group_ids"), group.arg("vpc_zone_identifier"))
     return members
+
+
+@functools.cache
+def _private_cidrs() -> tuple[str, ...]:
+    """The private ranges as written CIDRs: asked for every module of a large tree."""
+    return tuple(str(n) for n in PRIVATE.networks)
 
 
 _MODULE_GROUP = re.compile(r"((?:module\.[^.]+\.)+)(aws_security_group\..+)")
