@@ -84,6 +84,62 @@ def test_asg_joins_its_target_group_and_keeps_its_security_group(tmp_path: Path)
     assert api.replicas is not None and api.replicas.value == 2
 
 
+EDGE_MODULE = """
+resource "aws_lb" "edge" {
+  load_balancer_type = "application"
+}
+
+resource "aws_lb_target_group" "api" {
+  port     = 8080
+  protocol = "HTTP"
+  health_check {
+    path = "/healthz"
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = 443
+  protocol          = "HTTPS"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+resource "aws_autoscaling_group" "api" {
+  min_size          = 2
+  max_size          = 4
+  target_group_arns = [aws_lb_target_group.api.arn]
+  tag {
+    key                 = "Role"
+    value               = "api"
+    propagate_at_launch = true
+  }
+}
+"""
+
+
+def test_roots_that_call_one_module_get_a_load_balancer_each_with_their_own_targets(tmp_path: Path) -> None:
+    """envs/prod and envs/staging call modules/edge: two ALBs from one file, each forwarding to
+    its own root's auto scaling group (not one node for both, nor both groups behind each)."""
+    (tmp_path / "modules" / "edge").mkdir(parents=True)
+    (tmp_path / "modules" / "edge" / "main.tf").write_text(EDGE_MODULE)
+    for env in ("prod", "staging"):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            'provider "aws" {\n  region = "eu-west-1"\n}\n\nmodule "edge" {\n  source = "../../modules/edge"\n}\n')
+    graph = scan_tree(tmp_path).graph
+    lbs = sorted(c.id for c in graph.components() if c.role == "lb")
+    assert lbs == ["terraform:modules/edge/main.tf#module.edge.aws_lb.edge@envs/prod",
+                   "terraform:modules/edge/main.tf#module.edge.aws_lb.edge@envs/staging"]
+    for lb, env in zip(lbs, ("prod", "staging"), strict=True):
+        targets = {graph.component_of(graph.node(t)).id  # type: ignore[arg-type]
+                   for listener in graph.listeners(graph.node(lb))  # type: ignore[arg-type]
+                   for _, t, _ in graph.out_edges(listener.id, "routes")}
+        assert targets == {f"tf:envs/{env}:module.edge.aws_autoscaling_group.api#component"}
+
+
 ECS = """
 resource "aws_security_group" "svc" {
   ingress {

@@ -14,6 +14,11 @@ def node_id(module: TerraformModule, address: str) -> str:
     return f"tf:{module.root_directory}:{address}"
 
 
+def in_root(module: TerraformModule, node: str) -> bool:
+    """Whether a node made by ``node_id`` belongs to ``module``'s root."""
+    return node.startswith(f"tf:{module.root_directory}:")
+
+
 def bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Location) -> bool:
     """Config ``hosts`` entries that put compose/systemd directories on this machine: their hosts
     run on it (and so sit behind its firewall layers). True when any binding applied."""

@@ -24,6 +24,9 @@ class Server:
     port: int | None
     location: Location
     scheme: str = "http"  # how the proxy talks to it: http, https, tcp
+    # The graph node it is, when the builder that made it knows (an auto scaling group registered
+    # in a target group): no name to look up, so no other root's group of that name.
+    component: str | None = None
 
 
 @dataclass
@@ -84,6 +87,9 @@ class ProxyConfig:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read (includes)
     name: str | None = None  # a name for the LB when it is not a file of its own (a Terraform aws_lb)
+    # The Terraform root a module instance belongs to: roots side by side that call one module
+    # (envs/prod, envs/staging) each get their own load balancer from its one file.
+    scope: str | None = None
     placeholders: set[str] = field(default_factory=set)  # environment names the file uses but nothing set
     # The same config read again, from the text already read, with more environment (added to
     # the variables it was loaded with): set by the loaders of formats with placeholders when
@@ -93,8 +99,10 @@ class ProxyConfig:
 
     @property
     def key(self) -> str:
-        """Unique per scan: two Terraform roots may both define ``aws_lb.origin``."""
-        return f"{self.path}#{self.name}" if self.name else self.path
+        """Unique per scan: two Terraform roots may both define ``aws_lb.origin``, or call one
+        module that does."""
+        key = f"{self.path}#{self.name}" if self.name else self.path
+        return f"{key}@{self.scope}" if self.scope is not None else key
 
 
 def substitute(text: str, pattern: re.Pattern[str], env: Mapping[str, str]) -> tuple[str, set[str]]:

@@ -358,7 +358,8 @@ def _site(ctx: BuildContext, host: str | None) -> str | None:
 def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> ProxyConfig:
     """The zone's proxied records and load balancers as one load-balancer document."""
     where = zone.location
-    doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=_zone_name(module, zone))
+    doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=_zone_name(module, zone),
+                      scope=module.root)
     frontend = Frontend("edge", where, [Bind("", 443, True, where)])
     scheme = "https" if zone.https else "http"
     # Which port Cloudflare pulls follows the SSL mode; with the mode unknown, so is the port
@@ -526,7 +527,8 @@ def _tunnel_document(ctx: BuildContext, module: TerraformModule, tunnel: Resourc
     if not configs:
         return None
     where = tunnel.location
-    doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=tunnel.full_label)
+    doc = ProxyConfig(where.path, "cloudflare", where, files=[where.path], name=tunnel.full_label,
+                      scope=module.root)
     frontend = Frontend("tunnel", where, [Bind("", 443, True, where)])
     # Only instances something of ours runs on: localhost on a bare instance stays unattributed.
     connectors = [c for c in _connectors(module, tunnel) if ctx.graph.find_component(c) is not None]

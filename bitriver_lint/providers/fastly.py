@@ -159,7 +159,7 @@ def _add_service(ctx: BuildContext, module: TerraformModule, service: ResourceIn
 
 def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig:
     where = service.location
-    doc = ProxyConfig(where.path, "fastly", where, files=[where.path], name=service.full_label)
+    doc = ProxyConfig(where.path, "fastly", where, files=[where.path], name=service.full_label, scope=module.root)
     frontend = Frontend("edge", where, [Bind("", 443, True, where)])
     checks = {str(h.arg("name")): h for h in service.nested("healthcheck")}
     conditions = _conditions(service)

@@ -87,7 +87,7 @@ def load_balancers(module: TerraformModule) -> list[LoadBalancer]:
         if accelerator.arg("enabled") is False:
             continue
         doc = ProxyConfig(accelerator.location.path, "terraform", accelerator.location,
-                          files=[accelerator.location.path], name=accelerator.full_label)
+                          files=[accelerator.location.path], name=accelerator.full_label, scope=module.root)
         for listener in module.of_type("aws_globalaccelerator_listener"):
             if not accelerator.named_by(listener.arg("accelerator_arn")):
                 continue

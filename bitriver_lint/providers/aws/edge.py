@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.builders.terraform_common import in_root, node_id
 from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Component, Host, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
@@ -122,14 +122,15 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
                                               attachment.location, scheme))
         # Named in this module, or from its caller through a module output (module.edge.aws_lb_target_group.api).
         names = {ref, group.full_address}
-        for component in ctx.graph.in_target_groups(names):
+        # Another root calling the same module names the same target group: not this one.
+        for component in (c for c in ctx.graph.in_target_groups(names) if in_root(module, c.id)):
             backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
-                                          group.location, scheme))
+                                          group.location, scheme, component=component.id))
         backends[ref] = backend
     out: list[LoadBalancer] = []
     for lb in module.of_type("aws_lb", "aws_alb"):
         doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path],
-                          name=lb.full_label)
+                          name=lb.full_label, scope=module.root)
         doc.backends = dict(backends)
         for listener in module.of_type("aws_lb_listener"):
             if not lb.named_by(listener.arg("load_balancer_arn")):

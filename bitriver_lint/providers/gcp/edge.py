@@ -227,7 +227,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[LoadBalan
     for balancer in _balancers(module):
         first = balancer.rules[0][0]
         doc = ProxyConfig(first.location.path, "terraform", first.location, files=[first.location.path],
-                          name=balancer.name)
+                          name=balancer.name, scope=module.root)
         backends: dict[str, Backend] = {}
         cdn = _Cdn()
         internal = False
