@@ -22,7 +22,8 @@ from typing import Any
 class Journal:
     """What one scan observed of the file system (absolute paths, as the scan used them)."""
 
-    reads: dict[str, str] = dataclasses.field(default_factory=dict)  # path -> SHA-256 of the bytes read
+    # path -> (SHA-256 of the bytes read, how many): a replay reads no more than one byte past them.
+    reads: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
     listings: dict[str, tuple[tuple[str, str], ...]] = dataclasses.field(default_factory=dict)
     probes: dict[str, str] = dataclasses.field(default_factory=dict)  # path -> what is there
     trees: dict[str, tuple[tuple[str, str], ...]] = dataclasses.field(default_factory=dict)  # walked whole
@@ -39,7 +40,7 @@ _journal: Journal | None = None
 def note_read(path: str | Path, data: bytes) -> None:
     """A scan read ``data`` from ``path``: the memo is valid while the file holds these bytes."""
     if _journal is not None:
-        _journal.reads[os.path.abspath(path)] = hashlib.sha256(data).hexdigest()
+        _journal.reads[os.path.abspath(path)] = (hashlib.sha256(data).hexdigest(), len(data))
 
 
 def note_listing(path: str | Path) -> None:
@@ -122,25 +123,42 @@ def walk(top: str, skip: Collection[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def hash_file(path: str) -> str | None:
-    """SHA-256 of a regular file's bytes, read without following a final link and without
-    blocking on a FIFO put there since (as ``Workspace`` reads); None when it cannot be read."""
+class NotRegular(OSError):
+    """What was opened is not a regular file (a FIFO, a device, a directory put there since)."""
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the regular file at ``path``, opened without following a final
+    link and without blocking (a FIFO swapped in since the path was judged would hang a plain
+    open); ``fstat`` then checks what was really opened. Raises ``NotRegular``, or ``OSError``
+    for a file that cannot be opened or read. The one way a scan's file is read: the read gate
+    (``Workspace``) and the memo's replay both come here."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    digest = hashlib.sha256()
+    fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        while chunk := os.read(fd, 1 << 20):
-            digest.update(chunk)
-    except OSError:
-        return None
+            raise NotRegular(f"{path} is not a regular file")
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(1 << 20, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
     finally:
         os.close(fd)
-    return digest.hexdigest()
+    return b"".join(chunks)
+
+
+def _unchanged(path: str, digest: str, size: int) -> bool:
+    """Whether the file still holds the ``size`` bytes of ``digest``: one byte more is read, so a
+    file that grew differs without being read whole."""
+    try:
+        data = read_regular(path, size + 1)
+    except OSError:
+        return False
+    return len(data) == size and hashlib.sha256(data).hexdigest() == digest
 
 
 def still(journal: Journal) -> bool:
@@ -154,7 +172,7 @@ def still(journal: Journal) -> bool:
     for directory, entries in journal.listings.items():
         if listing(directory) != entries:
             return False
-    return all(hash_file(path) == digest for path, digest in journal.reads.items())
+    return all(_unchanged(path, digest, size) for path, (digest, size) in journal.reads.items())
 
 
 # The audit hook: installed once per process (hooks cannot be removed), it does nothing unless

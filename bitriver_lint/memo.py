@@ -52,7 +52,7 @@ from bitriver_lint.journal import recording as _recording
 from bitriver_lint.journal import still as journal_still
 from bitriver_lint.report import Report
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 
 
 def _rules_dir() -> Path:

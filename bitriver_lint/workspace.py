@@ -248,31 +248,15 @@ class Workspace:
 
     @staticmethod
     def _read_bytes(real: str | Path) -> bytes:
-        # O_NONBLOCK: should the file have been swapped for a FIFO since admit(), open() must
-        # not hang; O_NOFOLLOW: nor for a symlink. fstat then checks what was really opened.
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(real, flags)
+            data = journal.read_regular(real, MAX_FILE_BYTES + 1)
+        except journal.NotRegular:
+            raise Refused("not a regular file; not read", "special") from None
         except OSError as exc:
             raise FileProblem(f"cannot read file: {exc.strerror or exc}") from exc
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise Refused("not a regular file; not read", "special")
-            chunks: list[bytes] = []
-            total = 0
-            while total <= MAX_FILE_BYTES:
-                chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-        except OSError as exc:
-            raise FileProblem(f"cannot read file: {exc.strerror or exc}") from exc
-        finally:
-            os.close(fd)
-        if total > MAX_FILE_BYTES:
+        if len(data) > MAX_FILE_BYTES:
             raise FileProblem(f"file is over the {MAX_FILE_BYTES}-byte limit")
-        return b"".join(chunks)
+        return data
 
     def cached(self) -> list[str]:
         """Every file read so far: the ones a scan looked at, for suppression comments."""

@@ -259,3 +259,23 @@ def test_every_read_of_a_fixture_scan_is_in_the_journal(fixture: str, tmp_path: 
     assert not seen.unaccounted
     assert seen.reads  # the fixture's own files, at least
     assert memo.store(cache, b"k" * 32, seen, report) == "kept for the next run"
+
+
+def test_the_replay_reads_no_further_than_the_scan_did(tmp_path: Path) -> None:
+    """A file that grew (to gigabytes, say) differs after one byte more than the scan read, and
+    a FIFO put in its place is never waited on."""
+    path = tmp_path / "compose.yml"
+    path.write_bytes(b"services: {}\n")
+    cache = Cache(tmp_path / "cache", tool="0" * 64)
+    with memo.recording(cache, [path]) as seen:
+        journal.note_read(path, path.read_bytes())
+    assert seen is not None and journal.still(seen)
+    assert journal.read_regular(path, 4) == b"serv"
+    with open(path, "ab") as grown:
+        grown.write(b"x" * 100_000)
+    assert not journal.still(seen)
+    path.unlink()
+    os.mkfifo(path)
+    assert not journal.still(seen)
+    with pytest.raises(journal.NotRegular):
+        journal.read_regular(path, 10)
