@@ -393,6 +393,7 @@ def _run_scan(targets: list[Path], focus: set[Path] | None, cache: Any, memo_key
     """The scan itself (what ``memo`` stands in for when nothing changed), recorded for the memo
     when ``memo_key`` is set; with the baseline file it used and what the memo did with it."""
     import dataclasses
+    import gc
 
     from bitriver_lint import memo
     from bitriver_lint.config import find_config, load_config
@@ -429,6 +430,9 @@ def _run_scan(targets: list[Path], focus: set[Path] | None, cache: Any, memo_key
             from bitriver_lint.graphviews import graph_summary
 
             result = dataclasses.replace(result, graph_summary=graph_summary(result.graph))
+    # The scan's objects live until exit (see _write_reports): frozen now, the collector does not
+    # walk them again while the memo pickles the report, which cost 1.1 s on 1,000 sites.
+    gc.freeze()
     kept = memo.store(cache, memo_key, journal, result) if memo_key is not None else ""
     return result, baseline_path, kept
 

@@ -21,3 +21,23 @@ def test_scan_objects_are_frozen_before_reports() -> None:
     tree = next(p for p in sorted(FIXTURES.iterdir()) if p.is_dir())
     out = subprocess.run([sys.executable, "-c", script, str(tree)], capture_output=True, text=True, check=True)
     assert int(out.stdout.strip().splitlines()[-1]) > 0
+
+
+def test_scan_objects_are_frozen_before_the_memo_pickles_the_report(tmp_path: Path) -> None:
+    # Pickling 17,000 findings allocates enough to start full collections over the whole scan.
+    script = (
+        "import gc, sys\n"
+        "from bitriver_lint import memo\n"
+        "from bitriver_lint.cli import main\n"
+        "store = memo.store\n"
+        "def spy(*args, **kwargs):\n"
+        "    print('frozen at store:', gc.get_freeze_count())\n"
+        "    return store(*args, **kwargs)\n"
+        "memo.store = spy\n"
+        "main(['scan', sys.argv[1], '--exit-zero', '--cache-dir', sys.argv[2], '-f', 'json', '-o', '/dev/null'])\n"
+    )
+    tree = next(p for p in sorted(FIXTURES.iterdir()) if p.is_dir())
+    out = subprocess.run([sys.executable, "-c", script, str(tree), str(tmp_path / "cache")],
+                         capture_output=True, text=True, check=True)
+    counts = [int(line.split(":")[1]) for line in out.stdout.splitlines() if line.startswith("frozen at store:")]
+    assert len(counts) == 1 and counts[0] > 0
