@@ -475,7 +475,7 @@ class ServiceGraph:
             self._name(component)
         if self._target_groups is not None:
             for group in _hashable(component.target_groups):
-                self._target_groups.setdefault(group, []).append(component)  # ordered when asked
+                bisect.insort(self._target_groups.setdefault(group, []), component, key=_id)
 
     def _unindex(self, component: Component) -> bool:
         """A replaced component out of the indexes; false where it is not where its order
@@ -793,16 +793,31 @@ class ServiceGraph:
                 if prefix not in best or component.id < best[prefix].id:
                     best[prefix] = component
 
-    def in_target_groups(self, names: set[Any]) -> list[Component]:
+    def in_target_groups(self, names: set[Any], within: str = "") -> list[Component]:
         """The (non-external) components registered in any of these target groups (auto
-        scaling groups, ECS services), in ``components()`` order: one index for every ask."""
+        scaling groups, ECS services) whose id starts with ``within``, in ``components()``
+        order. Each group's members are kept sorted by id, so the members under one prefix (one
+        Terraform root's, when a thousand roots call the module that names the group) are a
+        range found by bisection, not a scan of every root's members."""
         if self._target_groups is None:
             self._target_groups = {}
             for component in self.components():
                 for group in _hashable(component.target_groups):
                     self._target_groups.setdefault(group, []).append(component)
-        found = {c.id: c for name in _hashable(names) for c in self._target_groups.get(name, [])}
+            for members in self._target_groups.values():
+                members.sort(key=_id)
+        found: dict[str, Component] = {}
+        for name in _hashable(names):
+            members = self._target_groups.get(name, [])
+            for i in range(bisect.bisect_left(members, within, key=_id), len(members)):
+                if not members[i].id.startswith(within):
+                    break
+                found[members[i].id] = members[i]
         return sorted(found.values(), key=_order)
+
+
+def _id(component: Component) -> str:
+    return component.id
 
 
 def _order(component: Component) -> tuple[Location, str]:

@@ -9,7 +9,7 @@ import networkx
 from graphs import allow, component, host, listener, publish
 
 from bitriver_lint.exposure import entries
-from bitriver_lint.graph import Edge, Listener, Role, Route, ServiceGraph
+from bitriver_lint.graph import Component, Edge, Listener, Role, Route, ServiceGraph
 from bitriver_lint.model import Location
 
 
@@ -129,3 +129,24 @@ def test_the_ways_into_a_listener_follow_a_rule_added_after_they_were_asked() ->
     allow(graph, box, ["10.0.0.0/8"], 1985)
     (after,) = entries(graph, api)
     assert after.reach.describe() == "10.0.0.0/8"
+
+
+def test_target_group_members_under_a_prefix_are_found_before_and_after_the_index_is_built() -> None:
+    # ids as Terraform builders make them: one prefix per root; "envs/a" must not take "envs/ab"'s.
+    graph = ServiceGraph()
+    group = "module.edge.aws_lb_target_group.api"
+
+    def member(root: str, name: str, line: int) -> Component:
+        node = Component(id=f"tf:{root}:{name}", name=name, role=Role.API, role_reason="built by hand",
+                         origin="terraform", location=Location(f"{root}/main.tf", line, 1), target_groups=[group])
+        graph.add(node)
+        return node
+
+    b = member("envs/ab", "module.edge.aws_autoscaling_group.api", 3)
+    a2 = member("envs/a", "module.edge.aws_autoscaling_group.web", 9)
+    assert graph.in_target_groups({group}, within="tf:envs/a:") == [a2]
+    a1 = member("envs/a", "module.edge.aws_autoscaling_group.api", 2)  # into the index already built
+    assert graph.in_target_groups({group}, within="tf:envs/a:") == [a1, a2]  # in components() order
+    assert graph.in_target_groups({group}, within="tf:envs/ab:") == [b]
+    assert graph.in_target_groups({group}) == [a1, a2, b]
+    assert graph.in_target_groups({"other"}, within="tf:envs/a:") == []

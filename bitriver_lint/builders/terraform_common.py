@@ -14,9 +14,10 @@ def node_id(module: TerraformModule, address: str) -> str:
     return f"tf:{module.root_directory}:{address}"
 
 
-def in_root(module: TerraformModule, node: str) -> bool:
-    """Whether a node made by ``node_id`` belongs to ``module``'s root."""
-    return node.startswith(f"tf:{module.root_directory}:")
+def root_prefix(module: TerraformModule) -> str:
+    """What the ids ``node_id`` makes in ``module``'s root start with."""
+    return f"tf:{module.root_directory}:"
+
 
 
 def bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Location) -> bool:

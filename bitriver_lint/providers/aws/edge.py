@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import in_root, node_id
+from bitriver_lint.builders.terraform_common import node_id, root_prefix
 from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Component, Host, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
@@ -123,7 +123,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
         # Named in this module, or from its caller through a module output (module.edge.aws_lb_target_group.api).
         names = {ref, group.full_address}
         # Another root calling the same module names the same target group: not this one.
-        for component in (c for c in ctx.graph.in_target_groups(names) if in_root(module, c.id)):
+        for component in ctx.graph.in_target_groups(names, within=root_prefix(module)):
             backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
                                           group.location, scheme, component=component.id))
         backends[ref] = backend
