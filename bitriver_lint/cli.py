@@ -263,16 +263,15 @@ def explain(rule_id: str, config_path: Path | None) -> None:
 @click.option("--topology", type=click.Choice(TOPOLOGIES), default=None)
 def graph(paths: tuple[Path, ...], fmt: str, config_path: Path | None, topology: str | None) -> None:
     """Print the service graph built from the files, to check the joins."""
-    from bitriver_lint.config import find_config, load_config
-    from bitriver_lint.engine import scan as run_scan
     from bitriver_lint.graphviews import render_graph
+    from bitriver_lint.nearest import scan as run_scan
 
     targets = list(paths) or [Path(".")]
     for target in targets:
         if not target.exists():
             raise click.UsageError(f"PATH: {target} does not exist")
-    config = load_config(config_path or find_config(targets[0].resolve()))
-    result = run_scan(targets, config, topology=topology)
+    # Under each file's nearest config, as ``scan`` reads it: the graph shown is the one checked.
+    result = run_scan(targets, config_path, topology=topology)
     click.echo(render_graph(result.graph, result.topology, fmt))
 
 

@@ -232,3 +232,23 @@ def test_a_broken_custom_rule_is_a_config_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
     assert "ACME102.yaml: check: unknown check 'exposure.nope'" in proc.stderr
+
+
+def test_graph_reads_each_file_under_its_nearest_config_as_scan_does(tmp_path: Path) -> None:
+    deploy = tmp_path / "deploy"
+    (deploy / "app").mkdir(parents=True)
+    (deploy / ".bitriver-lint.yaml").write_text(
+        "topology: cdn\nhosts:\n  app-box: {address: 10.1.2.3, paths: [app]}\n", encoding="utf-8")
+    (deploy / "app" / "compose.yaml").write_text(
+        "services:\n  api:\n    image: ghcr.io/bitriver/bitriver-live:1.5.0\n    ports: ['8080:8080']\n",
+        encoding="utf-8")
+    (deploy / "haproxy.cfg").write_text(
+        "frontend www\n    bind :80\n    default_backend api\n\nbackend api\n    server a1 10.1.2.3:8080 check\n",
+        encoding="utf-8")
+    proc = run("graph", ".", "--format", "json", cwd=tmp_path)  # from above deploy/: no config here
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["topology"] == "cdn"
+    api = next(n["id"] for n in data["nodes"] if n["kind"] == "component" and n["name"] == "api")
+    routed = {e["target"] for e in data["edges"] if e["kind"] == "routes"}
+    assert any(target.startswith(api) for target in routed), routed
