@@ -175,10 +175,21 @@ def still(journal: Journal) -> bool:
     return all(_unchanged(path, digest, size) for path, (digest, size) in journal.reads.items())
 
 
+class _Tops:
+    """Directories to test many paths against: one C-level ``startswith`` per path."""
+
+    def __init__(self, tops: Iterable[str]) -> None:
+        self.exact = frozenset(tops)
+        self.prefixes = tuple(top.rstrip("/") + "/" for top in self.exact)
+
+    def holds(self, path: str) -> bool:
+        return path in self.exact or path.startswith(self.prefixes)
+
+
 # The audit hook: installed once per process (hooks cannot be removed), it does nothing unless
 # a journal records.
 _hooked = False
-_own: tuple[str, ...] = ()  # directories of the tool's own files (see ``recording``)
+_own = _Tops(())  # directories of the tool's own files (see ``recording``)
 _path_entries: frozenset[str] = frozenset()  # sys.path: the import system lists these itself
 
 
@@ -215,10 +226,14 @@ def _walked(path: str, journal: Journal) -> bool:
 
 
 def _accounted(path: str, explicit: Mapping[str, object], journal: Journal | None) -> bool:
-    for candidate in (path, os.path.realpath(path)):
-        if candidate in explicit or _under(candidate, _own) or (journal is not None and _walked(candidate, journal)):
-            return True
-    return False
+    def covered(candidate: str) -> bool:
+        return candidate in explicit or _own.holds(candidate) or (
+            journal is not None and _walked(candidate, journal))
+
+    if covered(path):
+        return True
+    real = os.path.realpath(path)  # only when the path as opened is not accounted: a syscall per part
+    return real != path and covered(real)
 
 
 @contextlib.contextmanager
@@ -237,7 +252,7 @@ def recording(trees: Iterable[Path], skip: Collection[str], own: Iterable[Path])
             journal.probes[top] = what(top)
     tops = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/dev", "/proc", "/sys", *map(str, own)}
     tops.update(p for p in sys.path if "site-packages" in p or "dist-packages" in p or p.endswith(".zip"))
-    _own = tuple(sorted({os.path.abspath(p) for p in tops} | {os.path.realpath(p) for p in tops}))
+    _own = _Tops({os.path.abspath(p) for p in tops} | {os.path.realpath(p) for p in tops})
     _path_entries = frozenset(os.path.abspath(p or ".") for p in sys.path)
     if not _hooked:
         sys.addaudithook(_audit)
@@ -254,5 +269,5 @@ def recording(trees: Iterable[Path], skip: Collection[str], own: Iterable[Path])
         journal.opened, journal.listed = set(), set()
         # The tool's own files (its rules, say) are the tool stamp's business, not the replay's.
         for seen in (journal.reads, journal.listings, journal.probes):
-            for path in [p for p in seen if _under(p, _own)]:
+            for path in [p for p in seen if _own.holds(p)]:
                 del seen[path]
