@@ -104,6 +104,9 @@ class CdnOrigin(Payload):
     protocol_policy: Located[Any] | None = None  # how the CDN pulls from a custom origin
     s3: bool = False
     bucket: str | None = None  # the bucket resource it reads, when the tree defines it
+    # That bucket's node: the one in the CDN's own module and root. Roots calling one module
+    # (envs/prod, envs/staging) each have a bucket of that name, with their own settings.
+    bucket_id: str | None = None
     access_control: bool = False  # origin access control / identity in front of the bucket
     # What the policy is called where it is written (CloudFront's origin_protocol_policy,
     # Cloudflare's zone ssl mode, Fastly's use_ssl), for the finding's words.

@@ -486,3 +486,85 @@ resource "aws_instance" "srs_b" {
     found = [(f.rule_id, str(f.location)) for f in result.active]
     assert ("BRL101", "main.tf:6:13") in found  # RTMP open to the world, written as an attribute
     assert ("BRL002", "main.tf:11:13") in found  # rules from a variable nobody set: a note, no guess
+
+
+SEGMENTS_MODULE = """variable "block_public" {
+  type = bool
+}
+
+resource "aws_s3_bucket" "segments" {
+  bucket = "bitriver-segments"
+}
+
+resource "aws_s3_bucket_public_access_block" "segments" {
+  bucket              = aws_s3_bucket.segments.id
+  block_public_acls   = var.block_public
+  block_public_policy = true
+}
+
+resource "aws_cloudfront_distribution" "cdn" {
+  enabled = true
+  origin {
+    origin_id                = "segments"
+    domain_name              = aws_s3_bucket.segments.bucket_regional_domain_name
+    origin_access_control_id = "oac-1"
+  }
+  default_cache_behavior {
+    target_origin_id   = "segments"
+    trusted_key_groups = ["kg-1"]
+  }
+}
+"""
+
+
+def test_a_cdn_judges_the_segment_bucket_of_its_own_root(tmp_path: Path) -> None:
+    """envs/prod and envs/staging call one module whose bucket prod leaves open: prod's CDN
+    reads prod's bucket, not the same-named bucket of whichever root comes last."""
+    (tmp_path / "modules" / "segments").mkdir(parents=True)
+    (tmp_path / "modules" / "segments" / "main.tf").write_text(SEGMENTS_MODULE)
+    for env, block in (("prod", "false"), ("staging", "true")):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            'provider "aws" {\n  region = "eu-west-1"\n}\n\n'
+            f'module "segments" {{\n  source       = "../../modules/segments"\n  block_public = {block}\n}}\n')
+    found = [(f.rule_id, str(f.location)) for f in scan_tree(tmp_path).findings if f.rule_id == "BRL206"]
+    assert found == [("BRL206", "modules/segments/main.tf:11:25")]
+
+
+def test_a_bucket_is_a_segment_bucket_only_where_a_cdn_of_its_root_reads_it(tmp_path: Path) -> None:
+    """Two roots each define aws_s3_bucket.media; envs/a serves it through CloudFront, envs/b
+    serves another bucket: only envs/a's media bucket must be versioned."""
+    def cdn(read: str) -> str:
+        return f"""
+resource "aws_cloudfront_distribution" "cdn" {{
+  enabled = true
+  origin {{
+    origin_id                = "{read}"
+    domain_name              = aws_s3_bucket.{read}.bucket_regional_domain_name
+    origin_access_control_id = "oac-1"
+  }}
+  default_cache_behavior {{
+    target_origin_id   = "{read}"
+    trusted_key_groups = ["kg-1"]
+  }}
+}}
+"""
+    versioned = """
+resource "aws_s3_bucket" "site" {
+  bucket = "site-b"
+}
+
+resource "aws_s3_bucket_versioning" "site" {
+  bucket = aws_s3_bucket.site.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+"""
+    for env, extra in (("a", cdn("media")), ("b", versioned + cdn("site"))):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            'provider "aws" {\n  region = "eu-west-1"\n}\n\n'
+            f'resource "aws_s3_bucket" "media" {{\n  bucket = "media-{env}"\n}}\n' + extra)
+    found = [(f.rule_id, str(f.location)) for f in scan_tree(tmp_path).findings if f.rule_id == "BRL506"]
+    assert found == [("BRL506", "envs/a/main.tf:5:1")]

@@ -177,9 +177,9 @@ def _backups(ctx: CheckContext, params: NoParams) -> None:
                        entity=db.name)
 
 
-    segment_buckets = {o.bucket for cdn in ctx.graph.components(Role.CDN) for o in cdn.origins if o.bucket}
+    segment_buckets = {o.bucket_id for cdn in ctx.graph.components(Role.CDN) for o in cdn.origins if o.bucket_id}
     for bucket in ctx.graph.components(Role.BUCKET):
-        if bucket.name not in segment_buckets:
+        if bucket.id not in segment_buckets:
             continue
         status = bucket.versioning
         value = ctx.need(status, "whether the segment bucket is versioned") if status else None

@@ -253,7 +253,6 @@ _SEGMENT_HINTS = ("m3u8", ".ts", ".m4s", ".mpd", "segment", "hls", "dash")
 
 def _segment_access(ctx: CheckContext, params: NoParams) -> None:
     graph = ctx.graph
-    buckets = {b.name: b for b in graph.components(Role.BUCKET)}
     for cdn in graph.components(Role.CDN):
         origins = {o.id: o for o in cdn.origins}
         for behaviour in cdn.behaviours:
@@ -273,8 +272,8 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
                            if cdn.resource_type == "google_compute_url_map" else "origin access control")
                 ctx.report(f"{cdn.name} reads bucket origin {origin.id} without {control}, so "
                            "the bucket must be readable by anyone", origin.location, entity=cdn.name)
-            bucket = buckets.get(origin.bucket or "")
-            if bucket is not None:
+            bucket = graph.node(origin.bucket_id) if origin.bucket_id and origin.bucket_id in graph else None
+            if isinstance(bucket, Component):
                 for flag in bucket.public_flags:
                     ctx.report(f"{bucket.name} does not block public access, so segments can be fetched around "
                                "the CDN", flag.location, entity=bucket.name)

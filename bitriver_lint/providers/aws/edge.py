@@ -32,13 +32,15 @@ def add_distribution(ctx: BuildContext, module: TerraformModule, distribution: R
         # A computed attribute (bucket_regional_domain_name) is unknown before apply, but its
         # expression still names the bucket.
         domain_text = domain.raw if isinstance(domain, Unknown) else str(domain)
+        bucket = ".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None
         origins.append(CdnOrigin(
             id=_text(origin.arg("origin_id")),
             location=origin.location,
             custom=custom is not None,
             protocol_policy=custom.get("origin_protocol_policy") if custom else None,
             s3=s3 is not None or ".s3." in domain_text or domain_text.startswith("aws_s3_bucket."),
-            bucket=".".join(domain_text.split(".")[:2]) if domain_text.startswith("aws_s3_bucket.") else None,
+            bucket=bucket,
+            bucket_id=node_id(module, bucket) if bucket else None,  # as add_buckets names it
             access_control="origin_access_control_id" in origin.attributes
             or (s3 is not None and "origin_access_identity" in s3.attributes),
         ))

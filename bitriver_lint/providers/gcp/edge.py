@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
+from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Host, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
@@ -176,7 +177,8 @@ def _origin(module: TerraformModule, backend: ResourceInstance) -> CdnOrigin:
         # With a signed URL key, Cloud CDN fetches with its own service account: the bucket
         # itself can stay private.
         return CdnOrigin(id=backend.address, location=backend.location, custom=False, s3=True,
-                         bucket=bucket.label if bucket else None, access_control=signed)
+                         bucket=bucket.label if bucket else None, access_control=signed,
+                         bucket_id=node_id(module, bucket.label) if bucket else None)
     protocol = backend.get("protocol") or Located("HTTP", backend.location)
     vms = any(referenced(module, b.arg("group"), *_MANAGERS, "google_compute_instance_group") is not None
               for b in backend.nested("backend"))
