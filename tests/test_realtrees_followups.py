@@ -582,3 +582,17 @@ def test_a_group_reads_the_template_another_module_passes_it(tmp_path: Path) -> 
         True, "modules/template/main.tf:2:18")
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL102"] == [
         ("BRL102", "main.tf:17:3")]
+
+
+def test_a_backend_instance_is_looked_up_in_its_own_environment(tmp_path: Path) -> None:
+    # envs/prod and envs/staging side by side, each with its own aws_instance.node1: each ALB's
+    # BRL604 cites its own root's instance (it cited the last root's for both).
+    for env in ("prod", "staging"):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            'provider "aws" {\n  region = "eu-west-1"\n}\n\n' + _UNNAMED_TARGET, encoding="utf-8")
+    result = scan_tree(tmp_path)
+    found = sorted((f.location.path, [r.location.path for r in f.related])
+                   for f in result.active if f.rule_id == "BRL604")
+    assert found == [("envs/prod/main.tf", ["envs/prod/main.tf"]),
+                     ("envs/staging/main.tf", ["envs/staging/main.tf"])]

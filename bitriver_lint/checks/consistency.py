@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams
-from bitriver_lint.graph import Connect, Dangling, Publish, Route
+from bitriver_lint.graph import Connect, Dangling, Host, Publish, Route
 from bitriver_lint.model import Finding, Location, Related, Severity
 
 _WHAT = {"publishes": "publishes", "connects_to": "connects to", "routes": "routes to", "health_checks": "probes"}
@@ -71,7 +71,13 @@ _REFERENCE = {
 
 def _references(ctx: CheckContext, params: NoParams) -> None:
     undescribed: dict[str, list[Dangling]] = {}
-    machines = {h.resource: h for h in ctx.graph.hosts() if h.resource}
+    graph = ctx.graph
+    # Roots side by side (envs/prod, envs/staging) write the same addresses: a reference means
+    # the machine of its own environment.
+    machines: dict[str, list[Host]] = {}
+    for host in graph.hosts():
+        if host.resource:
+            machines.setdefault(host.resource, []).append(host)
     for ref in ctx.graph.dangling:
         if ref.kind == "undescribed_address":
             undescribed.setdefault(ref.location.path, []).append(ref)
@@ -81,7 +87,9 @@ def _references(ctx: CheckContext, params: NoParams) -> None:
         if ref.kind == "backend_server":
             # An address of a machine described elsewhere is joined by config, not guessed.
             hint = f"; if {_host_of(ref.name)} runs part of this tree, bind it under `hosts:` in the config"
-            machine = machines.get(_host_of(ref.name))
+            here = graph.environment_of(ref.source) if ref.source in graph else None
+            machine = next((h for h in machines.get(_host_of(ref.name), []) if graph.environment_of(h.id) == here),
+                           None)
             if machine is not None:
                 # The machine is written (an aws_instance with no role in its tags): what runs
                 # on it is what is missing, not the machine.
