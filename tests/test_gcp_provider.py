@@ -802,3 +802,25 @@ def test_fixture_hcl_is_terraform_fmt_clean(name: str, tmp_path: Path) -> None:
                           env={"PATH": "/usr/bin:/bin", "HOME": str(home), "CHECKPOINT_DISABLE": "1"},
                           timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_roots_that_call_one_module_route_each_load_balancer_to_their_own_group(tmp_path: Path) -> None:
+    # envs/prod and envs/staging call modules/live: the group's name and the server line are the
+    # same in both, so a lookup by name sent both load balancers to one root's group.
+    (tmp_path / "modules" / "live").mkdir(parents=True)
+    (tmp_path / "modules" / "live" / "main.tf").write_text(_lb(HTTP_CHECK % "/healthz"), encoding="utf-8")
+    for env in ("prod", "staging"):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            'provider "google" {\n  project = "p"\n}\n\nmodule "live" {\n  source = "../../modules/live"\n}\n',
+            encoding="utf-8")
+    graph = scan_tree(tmp_path).graph
+    routed = {}
+    for lb in graph.components(Role.LB):
+        targets = {graph.component_of(graph.node(t)).id  # type: ignore[arg-type]
+                   for li in graph.listeners(lb) for _, t, _ in graph.out_edges(li.id, "routes")}
+        routed[graph.environment_of(lb.id)] = targets
+    assert routed == {
+        "envs/prod": {"tf:envs/prod:module.live.google_compute_instance_group_manager.api#component"},
+        "envs/staging": {"tf:envs/staging:module.live.google_compute_instance_group_manager.api#component"},
+    }

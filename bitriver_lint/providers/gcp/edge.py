@@ -132,7 +132,7 @@ def _servers(ctx: BuildContext, module: TerraformModule, service: ResourceInstan
             port = named_ports(manager).get(str(port_name))
             number = port.value if port is not None and isinstance(port.value, int) else None
             backend.servers.append(Server(manager.full_label, number, port.location if port else block.location,
-                                          scheme))
+                                          scheme, component=_component(ctx, module, manager.full_label)))
             continue
         unmanaged = referenced(module, group, "google_compute_instance_group")
         if unmanaged is not None:
@@ -141,18 +141,29 @@ def _servers(ctx: BuildContext, module: TerraformModule, service: ResourceInstan
             number = port.value if port is not None and isinstance(port.value, int) else None
             for vm in referenced_all(module, unmanaged.arg("instances"), "google_compute_instance"):
                 backend.servers.append(Server(vm.full_address, number, port.location if port else block.location,
-                                              scheme))
+                                              scheme, component=_component(ctx, module, vm.full_address)))
             continue
         neg = referenced(module, group, *_NEGS)
         runs = [r for n in (neg.nested("cloud_run") if neg else [])
                 if (r := referenced(module, n.arg("service"), *_RUN)) is not None]
         for run in runs:
+            # The service's containers in this root (``add_cloud_run`` names them under its host).
+            own = node_id(module, run.full_label) + "#"
             for component in ctx.graph.components():
-                if component.resource_type == run.type and component.name.split("/")[0] == run.full_label:
+                if component.id.startswith(own) and component.resource_type == run.type:
                     for listener in ctx.graph.listeners(component):
                         if ctx.graph.in_edges(listener.id, "publishes"):  # the port requests go to
-                            backend.servers.append(Server(component.name, listener.port, block.location, scheme))
+                            backend.servers.append(Server(component.name, listener.port, block.location, scheme,
+                                                          component=component.id))
             backend.health = backend.health or _run_probe(run)
+
+
+def _component(ctx: BuildContext, module: TerraformModule, address: str) -> str | None:
+    """The node of what runs on a group or VM of this root (``compute`` names it), when its labels
+    or name gave it a role: roots calling one module name their groups alike, so the join must
+    not look it up by name."""
+    found = node_id(module, address) + "#component"
+    return found if found in ctx.graph else None
 
 
 def _signed(module: TerraformModule, backend: ResourceInstance) -> bool:
