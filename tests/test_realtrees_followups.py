@@ -596,3 +596,36 @@ def test_a_backend_instance_is_looked_up_in_its_own_environment(tmp_path: Path) 
                    for f in result.active if f.rule_id == "BRL604")
     assert found == [("envs/prod/main.tf", ["envs/prod/main.tf"]),
                      ("envs/staging/main.tf", ["envs/staging/main.tf"])]
+
+
+def _at_in(files: dict[str, str], rel: str, needle: str) -> str:
+    body = files[rel]
+    index = body.index(needle)
+    return f"{rel}:{body.count(chr(10), 0, index) + 1}:{index - body.rfind(chr(10), 0, index)}"
+
+
+# A committed .env whose secrets are fill-in placeholders ("<YOUR DB PASSWORD>"): the tree holds
+# no secret, only the slot for one. Read as literals, each drew a BRL602 error.
+_FILL_IN = {
+    "deploy/compose.yaml": """services:
+  postgres:
+    image: postgres:16
+    env_file: .env
+    volumes:
+      - pg:/var/lib/postgresql/data
+    restart: always
+volumes:
+  pg:
+""",
+    "deploy/.env": """POSTGRES_USER=<DB USER>
+POSTGRES_PASSWORD=<YOUR DB PASSWORD>
+REDIS_PASSWORD=<redis-password>
+SMTP_PASSWORD=hunter2<2>
+""",
+}
+
+
+def test_a_fill_in_placeholder_in_angle_brackets_is_no_literal_secret(tmp_path: Path) -> None:
+    result = _write(tmp_path, _FILL_IN)
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL602"]
+    assert found == [("BRL602", _at_in(_FILL_IN, "deploy/.env", "hunter2<2>"))]  # a literal that merely has a <

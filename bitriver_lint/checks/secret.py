@@ -32,6 +32,10 @@ _NUMBER_OR_DURATION = re.compile(r"[-+]?\d+(\.\d+)?([a-z]{1,3}|%)?|(\d+(ms|s|m|h
 _MEASURE_KEY = re.compile(r"(SIZE|TTL|SECONDS?|MINUTES?|HOURS?|DAYS?|LENGTH|LEN|MIN|MAX|COUNT|TIMEOUT|EXPIR|AGE|"
                           r"LIMIT|ROUNDS|RETRIES|ATTEMPTS|INTERVAL|BITS|LIFETIME|LIFESPAN|DURATION|PERIOD)",
                           re.IGNORECASE)
+# A fill-in placeholder of an example env file (POSTGRES_PASSWORD=<MY POSTGRES PASSWORD>): the
+# slot for a secret the operator writes in, not a secret. Only a value that is one bracketed
+# phrase counts; "hunter2<2>" is a literal.
+_FILL_IN = re.compile(r"<[^<>]+>")
 
 
 def _literal(key: str, value: object) -> bool:
@@ -41,6 +45,8 @@ def _literal(key: str, value: object) -> bool:
     if not text or text.lower() in _SETTING_WORDS:
         return False
     if _NUMBER_OR_DURATION.fullmatch(text) and _MEASURE_KEY.search(key):
+        return False
+    if _FILL_IN.fullmatch(text):
         return False
     return not text.startswith(("/run/secrets/", "${", "$(", "{{"))
 
