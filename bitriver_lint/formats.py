@@ -251,6 +251,10 @@ _NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+[^\s{;]
                     re.MULTILINE)
 # SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
 _SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
+# HOCON and INI-like service configs (a recorder's "api { http { port = 2222 } }") may have an
+# "http {" block too, but nginx never starts a statement with "name =": only "location = /x"
+# and "if ($a = b)" put an "=" after their first word.
+_ASSIGNMENT = re.compile(r"^[ \t]*(?!(?:location|if)\b)[A-Za-z][\w.-]*[ \t]*=", re.MULTILINE)
 
 
 def _nginx_name(file: FileName) -> Claim:
@@ -265,6 +269,8 @@ def _nginx_content(file: FileName, head: str) -> Claim:
         return Claim.YES if _NGINX.search(head) else Claim.NO
     if _SRS.search(head):
         return Claim.NO
+    if _ASSIGNMENT.search(head):
+        return Claim.PASS
     if file.endswith(".cfg") or "haproxy" in file.lower:
         return Claim.PASS  # named for HAProxy: its if anyone's
     return Claim.YES if _NGINX.search(head) else Claim.PASS

@@ -629,3 +629,39 @@ def test_a_fill_in_placeholder_in_angle_brackets_is_no_literal_secret(tmp_path: 
     result = _write(tmp_path, _FILL_IN)
     found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL602"]
     assert found == [("BRL602", _at_in(_FILL_IN, "deploy/.env", "hunter2<2>"))]  # a literal that merely has a <
+
+
+# A HOCON service config (a recorder's "name { key = value }" settings) with an "http {" block
+# of its own: nginx never starts a statement with "name =", so it is not an nginx config. Read as
+# one, it drew a BRL001 parse error on a valid file.
+_HOCON = {
+    "recorder/defaults/recorder.conf": """recorder {
+    id = "rec-1"
+    api {
+      http {
+        external-api-port = 2222
+        internal-api-port = 3333
+      }
+    }
+    ffmpeg {
+      resolution = "1920x1080"
+    }
+}
+""",
+    "proxy/nginx.conf": """events {}
+http {
+    server {
+        listen 8080;
+        location = /healthz {
+            return 200;
+        }
+    }
+}
+""",
+}
+
+
+def test_a_hocon_conf_with_an_http_block_is_no_nginx_config(tmp_path: Path) -> None:
+    result = _write(tmp_path, _HOCON)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL001"] == []
+    assert dict(result.files) == {"nginx": ("proxy/nginx.conf",)}  # "location = /x" is still nginx's
