@@ -665,3 +665,39 @@ def test_a_hocon_conf_with_an_http_block_is_no_nginx_config(tmp_path: Path) -> N
     result = _write(tmp_path, _HOCON)
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL001"] == []
     assert dict(result.files) == {"nginx": ("proxy/nginx.conf",)}  # "location = /x" is still nginx's
+
+
+# An add-on compose file run with the base one ("docker compose -f docker-compose.yml -f
+# recorder.yml up"): its depends_on names services the base file beside it defines. Read as a
+# project of its own, each such name drew a BRL604 "which no file in the deployment defines".
+_ADD_ON = {
+    "stack/docker-compose.yml": """services:
+  db:
+    image: postgres:16
+    restart: always
+    volumes:
+      - pg:/var/lib/postgresql/data
+    healthcheck:
+      test: ["CMD", "pg_isready"]
+volumes:
+  pg:
+""",
+    "stack/recorder.yml": """services:
+  recorder:
+    image: example/recorder:1.0
+    restart: always
+    depends_on:
+      - db
+      - signalling
+""",
+}
+
+
+def test_an_add_on_compose_file_depends_on_the_base_files_services(tmp_path: Path) -> None:
+    result = _write(tmp_path, _ADD_ON)
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL604"]
+    assert found == [("BRL604", _at_in(_ADD_ON, "stack/recorder.yml", "signalling"))]
+    graph = result.graph
+    (recorder,) = [c for c in graph.components() if c.name == "recorder"]
+    targets = [graph.node(target).name for _, target, _ in graph.out_edges(recorder.id, "depends_on")]
+    assert targets == ["db"]

@@ -20,8 +20,9 @@ from bitriver_lint.graph import (
     Publish,
     RestartPolicy,
     Role,
+    ServiceGraph,
 )
-from bitriver_lint.loaders.compose import ComposeProject, Service
+from bitriver_lint.loaders.compose import BASE_NAMES, ComposeProject, Service
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, FULLY_KNOWN_PORTS, role_from_image, role_from_name
 from bitriver_lint.vocabulary import HostKind, Runtime
@@ -197,20 +198,32 @@ def _image_files(ctx: BuildContext, service: Service) -> list[str]:
     return found
 
 
+def _members(project: ComposeProject, graph: ServiceGraph) -> dict[str, Component]:
+    """The project's components by service name and network alias."""
+    members: dict[str, Component] = {}
+    for service in project.services:
+        node = graph.node(_component_id(project, service))
+        assert isinstance(node, Component)
+        members[service.name] = node
+        for alias in service.aliases:
+            members.setdefault(alias, node)
+    return members
+
+
 def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
     graph = ctx.graph
+    # An add-on file (jibri.yml beside docker-compose.yml) runs merged onto the base file of its
+    # directory ("-f docker-compose.yml -f jibri.yml"): compose refuses it alone when it names
+    # the base's services, so a name it does not define is looked up in the base.
+    bases = {project.directory: _members(project, graph) for project in projects
+             if posixpath.basename(project.files[0]) in BASE_NAMES}
     for project in projects:
-        members: dict[str, Component] = {}
-        for service in project.services:
-            node = graph.node(_component_id(project, service))
-            assert isinstance(node, Component)
-            members[service.name] = node
-            for alias in service.aliases:
-                members.setdefault(alias, node)
+        members = _members(project, graph)
+        base = bases.get(project.directory, {})
         for service in project.services:
             component = members[service.name]
             for dep in service.depends_on:
-                target = members.get(dep.service)
+                target = members.get(dep.service) or base.get(dep.service)
                 if target is None and not dep.required:
                     continue  # compose tolerates an optional dependency that is not defined
                 if target is None:
@@ -224,7 +237,7 @@ def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
                     Dependency(location=dep.location, condition=dep.condition, target_name=dep.service),
                 )
             for link in service.links:
-                if isinstance(link.value, str) and link.value not in members:
+                if isinstance(link.value, str) and link.value not in members and link.value not in base:
                     graph.dangling.append(
                         Dangling(kind="link", name=link.value, location=link.location, source=component.id)
                     )
