@@ -123,6 +123,9 @@ class FileFormat:
     names: Callable[[FileName], Claim] = _no_name
     content: Callable[[FileName, str], Claim] = _no_content
     reads: tuple[str, ...] = ()  # name endings (lower case) whose content ``content`` judges
+    # Directories (by name) whose files without an extension ``content`` judges too: Debian's
+    # nginx keeps sites as sites-available/example.org, and stacks ship nginx/peertube.
+    reads_in: tuple[str, ...] = ()
     stage: int = 0
     # Why a file whose content this format turned down is still worth a "skipped" line (it is
     # this format's, with nothing we can read); None: it is not this format's at all.
@@ -135,7 +138,8 @@ class FileFormat:
         return self.names(file)
 
     def looks_inside(self, file: FileName) -> bool:
-        return bool(self.reads) and file.endswith(*self.reads)
+        return (bool(self.reads) and file.endswith(*self.reads)) or (
+            file.parent in self.reads_in and "." not in file.name)
 
     def by_content(self, file: FileName, head: str) -> Claim:
         return self.content(file, head)
@@ -368,7 +372,8 @@ REGISTRY: tuple[Format, ...] = (
     FileFormat("envoy", _LOADERS + "envoy", _BUILDERS + "proxy", content=_envoy_content,
                reads=(".yml", ".yaml", ".json"), stage=1, skip=_envoy_skip),
     FileFormat("caddy", _LOADERS + "caddy", _BUILDERS + "proxy", _caddy_name, _caddy_content, (".json",), stage=1),
-    FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1),
+    FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1,
+               reads_in=("sites-available", "sites-enabled", "nginx")),
     FileFormat("haproxy", _LOADERS + "haproxy", _BUILDERS + "proxy", _haproxy_name, _haproxy_content, _CONF,
                stage=1),
     FileFormat("cloudflared", _LOADERS + "cloudflared", _BUILDERS + "cloudflared", _cloudflared_name,

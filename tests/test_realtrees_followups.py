@@ -701,3 +701,38 @@ def test_an_add_on_compose_file_depends_on_the_base_files_services(tmp_path: Pat
     (recorder,) = [c for c in graph.components() if c.name == "recorder"]
     targets = [graph.node(target).name for _, target, _ in graph.out_edges(recorder.id, "depends_on")]
     assert targets == ["db"]
+
+
+# An nginx site file without an extension (Debian's sites-available/example.org; stacks that
+# ship nginx/<site> and mount it into the nginx image): never read, so the proxy in front of
+# the API was invisible. Files beside it that are not nginx's stay unread.
+_NGINX_SITE = {
+    "deploy/compose.yaml": """services:
+  web:
+    image: nginx:1.27
+    ports: ["80:80"]
+    volumes:
+      - ./nginx/live:/etc/nginx/conf.d/live.conf:ro
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.5.0
+""",
+    "deploy/nginx/live": """server {
+    listen 80;
+    location / {
+        proxy_pass http://api:8080;
+    }
+}
+""",
+    "deploy/nginx/entrypoint": "#!/bin/sh\nexec nginx -g 'daemon off;'\n",
+    "deploy/sites-available/default": "# no site here\n",
+}
+
+
+def test_an_nginx_site_file_without_an_extension_is_read(tmp_path: Path) -> None:
+    for rel, body in _NGINX_SITE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path)
+    assert dict(result.files) == {"compose": ("deploy/compose.yaml",), "nginx": ("deploy/nginx/live",)}
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL204"]
+    assert found == [("BRL204", _at_in(_NGINX_SITE, "deploy/compose.yaml", '"80:80"'))]
