@@ -736,3 +736,28 @@ def test_an_nginx_site_file_without_an_extension_is_read(tmp_path: Path) -> None
     assert dict(result.files) == {"compose": ("deploy/compose.yaml",), "nginx": ("deploy/nginx/live",)}
     found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL204"]
     assert found == [("BRL204", _at_in(_NGINX_SITE, "deploy/compose.yaml", '"80:80"'))]
+
+
+# A droplet setup script that announces each step before taking it: the quoted "ufw ..." is
+# echo's text, not a rule. Read as one, "web/proxy" made the whole input chain unreadable.
+_ANNOUNCED_UFW = {
+    "docker-compose.yml": """services:
+  postgres:
+    image: postgres:16
+    network_mode: host
+    command: ['postgres', '-c', 'listen_addresses=*']
+""",
+    "deploy/firewall.sh": """#!/bin/sh
+echo "ufw allow web/proxy ports"
+ufw allow 80/tcp
+printf 'ufw allow %s\\n' "the database to everyone" >&2
+ufw allow 5432/tcp
+ufw --force enable
+""",
+}
+
+
+def test_a_ufw_command_echo_prints_is_no_rule(tmp_path: Path) -> None:
+    result = _write(tmp_path, _ANNOUNCED_UFW)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL103")] == [
+        ("BRL103", "deploy/firewall.sh:5:1")]

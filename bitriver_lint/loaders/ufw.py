@@ -299,6 +299,8 @@ def shell_commands(text: str, path: str, line_offset: int = 0,
             continue
         for match in _COMMAND.finditer(line):
             start = match.start(1)
+            if _printed(line[:start]):
+                continue
             rest = line[start:]
             words = _words(rest)
             if words is None or len(words) < 2:
@@ -308,6 +310,21 @@ def shell_commands(text: str, path: str, line_offset: int = 0,
             where = located(index, column) if located else Location(path, line_offset + index + 1, column)
             found.append(Command(words, where, " ".join(words)[:120]))
     return found
+
+
+# Commands that print their arguments: ``echo "ufw allow HTTP/HTTPS"`` says what the script is
+# about to do (a progress line before the real command), it changes no rule.
+_PRINTERS = frozenset({"echo", "printf", "logger"})
+_SEGMENT = re.compile(r"(?:&&|\|\||[;&|(`])")
+
+
+def _printed(before: str) -> bool:
+    """Whether the ufw word after ``before`` (the line up to it) is text a printing command
+    takes as its argument rather than a command of its own."""
+    words = _SEGMENT.split(before)[-1].split()
+    while words and (words[0] == "sudo" or words[0].startswith("-") or "=" in words[0]):
+        words = words[1:]
+    return bool(words) and words[0].rsplit("/", 1)[-1] in _PRINTERS
 
 
 # A plain shell assignment (``OFFICE=203.0.113.0/24``): later ``$OFFICE`` is that value.
