@@ -761,3 +761,24 @@ def test_a_ufw_command_echo_prints_is_no_rule(tmp_path: Path) -> None:
     result = _write(tmp_path, _ANNOUNCED_UFW)
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL103")] == [
         ("BRL103", "deploy/firewall.sh:5:1")]
+
+
+# An Ansible tree keeps one iptables-save file per inventory host beside the compose projects
+# it copies out. Both whole rulesets were laid on every project at once, so one host's "allow
+# 5432" was cancelled by the other host's "allow 22 only": silence where neither is known.
+_RULES_PER_HOST = {
+    "ansible/files/db/docker-compose.yml": _ANNOUNCED_UFW["docker-compose.yml"],
+    "ansible/files/iptables/db.rules.v4": "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    "ansible/files/iptables/edge.rules.v4": "*filter\n:INPUT DROP [0:0]\n"
+                                            "-A INPUT -p tcp --dport 5432 -j ACCEPT\nCOMMIT\n",
+}
+
+
+def test_two_iptables_rulesets_of_one_family_are_not_both_one_machines(tmp_path: Path) -> None:
+    result = _write(tmp_path, _RULES_PER_HOST)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL103")] == [
+        ("BRL103", "ansible/files/db/docker-compose.yml:4:19"),
+        ("BRL002", "ansible/files/iptables/db.rules.v4:1:1"),
+        ("BRL002", "ansible/files/iptables/edge.rules.v4:1:1")]
+    note = next(f for f in result.active if f.rule_id == "BRL002")
+    assert "ansible/files/iptables/edge.rules.v4 is another whole ruleset of the same address family" in note.message

@@ -3,7 +3,8 @@
 Each firewall belongs to a machine: the one the tree describes (single node: every compose
 project and systemd directory at or below the firewall's directory shares it), or, for rules in
 user data, the instance that runs them (``providers.aws.compute``). Where no machine can be
-told, a BRL002 note says so and the rules are not counted.
+told, a BRL002 note says so and the rules are not counted; so too for iptables rulesets of one
+address family that would share machines, since each replaces the other when loaded.
 
 The chains are evaluated first-match, port range by port range, for each kind of traffic the
 host sees (``loaders.hostfw``): ``input`` (the host's own processes) and ``forward`` (ports
@@ -167,8 +168,40 @@ def edges(docs: list[Firewall], ctx: BuildContext) -> None:
             continue
         for host in hosts:
             by_host.setdefault(host.id, (host, []))[1].append(firewall)
+    noted: set[str] = set()
     for host, firewalls in by_host.values():
-        attach(ctx, host, firewalls)
+        rivals = _rival_rulesets(firewalls)
+        for firewall in firewalls:
+            if firewall.path in rivals and firewall.path not in noted:
+                noted.add(firewall.path)
+                ctx.graph.notes.append(Diagnostic(
+                    "BRL002", f"which machine the iptables firewall in {firewall.path} guards is unknown: "
+                    f"{rivals[firewall.path]} is another whole ruleset of the same address family for the same "
+                    "machines, and iptables-restore loads one per machine, so its rules are not counted",
+                    firewall.location))
+        kept = [f for f in firewalls if f.path not in rivals]
+        if kept:
+            attach(ctx, host, kept)
+
+
+def _rival_rulesets(firewalls: list[Firewall]) -> dict[str, str]:
+    """iptables files that cannot all guard one machine: each is a whole ruleset that
+    iptables-restore puts in place of the last, so two of one address family (``edge.rules.v4``
+    beside ``db.rules.v4``, one per inventory host) are each some other machine's. Each maps to
+    one rival it is named with, by path."""
+    by_family: dict[str, list[Firewall]] = {}
+    for firewall in firewalls:
+        if firewall.system != "iptables":
+            continue
+        for family in sorted({c.family for c in firewall.chains if c.hook}):
+            by_family.setdefault(family, []).append(firewall)
+    rivals: dict[str, str] = {}
+    for group in by_family.values():
+        paths = sorted({f.path for f in group})
+        if len(paths) > 1:
+            for path in paths:
+                rivals.setdefault(path, next(p for p in paths if p != path))
+    return rivals
 
 
 def from_user_data(ctx: BuildContext, host: Host, user_data: Located[Any] | None) -> None:
