@@ -782,3 +782,41 @@ def test_two_iptables_rulesets_of_one_family_are_not_both_one_machines(tmp_path:
         ("BRL002", "ansible/files/iptables/edge.rules.v4:1:1")]
     note = next(f for f in result.active if f.rule_id == "BRL002")
     assert "ansible/files/iptables/edge.rules.v4 is another whole ruleset of the same address family" in note.message
+
+
+# A unit that wraps `docker run`, as droplet and CoreOS-style setups do: the image says what
+# runs, and -p publishes through Docker's DNAT, around the UFW rules that guard the host's own
+# processes. Read as a host process, SRS's API looked shut behind "ufw default deny".
+_DOCKER_RUN_UNIT = {
+    "systemd/ingest.service": """[Unit]
+Description=ingest container
+After=docker.service
+
+[Service]
+Restart=always
+ExecStart=/usr/bin/docker run --rm --name ingest \\
+    -p 1935:1935 \\
+    -p 1985:1985 ossrs/srs:5
+
+[Install]
+WantedBy=multi-user.target
+""",
+    "firewall.sh": "ufw default deny incoming\nufw allow 1935/tcp\nufw --force enable\n",
+}
+
+
+def test_a_docker_run_unit_publishes_around_ufw(tmp_path: Path) -> None:
+    result = _write(tmp_path, _DOCKER_RUN_UNIT)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL102")] == [
+        ("BRL102", "systemd/ingest.service:9:8")]
+    (finding,) = [f for f in result.active if f.rule_id == "BRL102"]
+    assert any("Docker publishes port 1985" in r.message for r in finding.related)
+
+
+def test_a_docker_run_unit_on_the_host_network_or_loopback_stays_behind_ufw(tmp_path: Path) -> None:
+    unit = _DOCKER_RUN_UNIT["systemd/ingest.service"]
+    result = _write(tmp_path, {**_DOCKER_RUN_UNIT, "systemd/ingest.service": unit.replace(
+        "-p 1985:1985 ossrs/srs:5", "-p 127.0.0.1:1985:1985 ossrs/srs:5")})
+    assert [f.rule_id for f in result.active if f.rule_id in ("BRL002", "BRL102")] == []
+    result = _write(tmp_path, {"systemd/ingest.service": unit.replace("--name ingest", "--network host")})
+    assert [f.rule_id for f in result.active if f.rule_id in ("BRL002", "BRL102")] == []

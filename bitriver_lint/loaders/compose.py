@@ -621,6 +621,12 @@ def _short_port(text: str, where: Location) -> list[PortMapping]:
     return _pair(where, targets, pubs, ip, protocol, True)
 
 
+def short_port(text: str, where: Location) -> list[PortMapping]:
+    """``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`` as compose and ``docker run -p``
+    read it; ValueError when it is not one."""
+    return _short_port(text, where)
+
+
 _VAR_REF = re.compile(r"\$\{[^{}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
