@@ -487,7 +487,8 @@ def test_a_large_blocklist_is_judged_for_the_ports_in_use(tmp_path: Path) -> Non
     (finding,) = [f for f in result.active if f.rule_id == "BRL103"]
     assert "198.18.0.1/32" not in finding.message and "198.19.0.0/16" in finding.message
     (admitted,) = [r.message for r in finding.related if str(r.location) == "etc/iptables/rules.v4:503:1"]
-    assert "allows anywhere (0.0.0.0/0, ::/0) except 22 ranges earlier rules decide on 5432/tcp" in admitted
+    assert ("allows anyone on the internet over IPv4 (0.0.0.0/0) except 21 ranges earlier rules decide "
+            "on 5432/tcp") in admitted
     assert host.firewall_paths["input"] == Location("etc/iptables/rules.v4", 2, 1)
 
 

@@ -820,3 +820,25 @@ def test_a_docker_run_unit_on_the_host_network_or_loopback_stays_behind_ufw(tmp_
     assert [f.rule_id for f in result.active if f.rule_id in ("BRL002", "BRL102")] == []
     result = _write(tmp_path, {"systemd/ingest.service": unit.replace("--name ingest", "--network host")})
     assert [f.rule_id for f in result.active if f.rule_id in ("BRL002", "BRL102")] == []
+
+
+# A host with rules.v4 and rules.v6 side by side: the IPv4 rule that opens SRS's API to
+# everyone was shown as "anywhere (0.0.0.0/0, ::/0) except ... IPv6 (::/0)", as though it
+# were written for IPv6 senders that rules.v4 never sees.
+_TWO_FAMILIES = {
+    "etc/systemd/system/srs.service": "[Service]\nExecStart=/usr/local/srs/objs/srs -c /etc/srs.conf\n"
+                                      "Restart=always\n",
+    "etc/iptables/rules.v4": "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+                             "-A INPUT -p tcp -m multiport --dports 22,1935,1985 -j ACCEPT\nCOMMIT\n",
+    "etc/iptables/rules.v6": "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+                             "-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+}
+
+
+def test_an_ipv4_rule_for_anyone_is_shown_as_written_for_ipv4(tmp_path: Path) -> None:
+    result = _write(tmp_path, _TWO_FAMILIES)
+    (finding,) = [f for f in result.active if f.rule_id == "BRL102"]
+    assert str(finding.location) == "etc/iptables/rules.v4:4:1"
+    assert [r.message for r in finding.related if str(r.location) == "etc/iptables/rules.v4:4:1"] == [
+        "host firewall (-A INPUT -p tcp -m multiport --dports 22,1935,1985 -j ACCEPT) allows anyone on the "
+        "internet over IPv4 (0.0.0.0/0) except 127.0.0.0/8 on 1985/tcp"]

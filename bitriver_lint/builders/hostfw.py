@@ -270,9 +270,12 @@ class _Evaluation:
         self.port = port
         self.outcome = _Outcome()
         self.policy = "accept"
+        # The packets the chain sees: a rule "for anyone" in rules.v4 was written for IPv4
+        # senders, and says so, not for IPv6 ones it never meets.
+        self.family = ANY
 
     def chain(self, chain: Chain) -> _Outcome:
-        family = _FAMILIES.get(chain.family, ANY)
+        family = self.family = _FAMILIES.get(chain.family, ANY)
         outside = ANY.difference(family)
         if outside:
             self.outcome.passed = (f"{chain.name} in {self.firewall.path} does not see "
@@ -284,7 +287,7 @@ class _Evaluation:
             where = chain.policy_location or chain.location
             text = chain.policy_text or f"policy {chain.policy} of {chain.name}"
             if chain.policy == "accept":
-                self.outcome.admitted.append((text, where, leftover, ANY))
+                self.outcome.admitted.append((text, where, leftover, family))
             elif self.outcome.blocked is None:
                 self.outcome.blocked = (text, where)
         return self.outcome
@@ -321,8 +324,9 @@ class _Evaluation:
                 self.outcome.unknown = (rule.unknown, rule.location)
                 return None
             packets = packets.difference(sources)
+            written = sources.intersection(self.family)
             if rule.verdict == "accept":
-                self.outcome.admitted.append((rule.text, rule.location, hit, sources))
+                self.outcome.admitted.append((rule.text, rule.location, hit, written))
             elif rule.verdict == "drop":
                 if self.outcome.blocked is None:
                     self.outcome.blocked = (rule.text, rule.location)
@@ -330,7 +334,7 @@ class _Evaluation:
                 # Out of a base chain: the policy decides (for DOCKER-USER, Docker's own chains
                 # accept the published port), so the rule that returns is what lets it through.
                 if self.policy == "accept":
-                    self.outcome.admitted.append((rule.text, rule.location, hit, sources))
+                    self.outcome.admitted.append((rule.text, rule.location, hit, written))
                 elif self.outcome.blocked is None:
                     self.outcome.blocked = (rule.text, rule.location)
             elif rule.verdict == "return":
