@@ -69,7 +69,9 @@ def _exposure(result: object) -> list[str]:
     ("ufw allow 53", "accept", "all", [(53, 53)], None),
     ("ufw deny 5432", "drop", "all", [(5432, 5432)], None),
     ("ufw reject 6379/tcp", "drop", "tcp", [(6379, 6379)], None),
-    ("ufw limit ssh", "accept", "all", [(22, 22)], None),
+    ("ufw limit ssh", "accept", "tcp", [(22, 22)], None),
+    ("ufw allow https", "accept", "all", [(443, 443)], None),
+    ("ufw allow from 10.0.0.0/8 to any port postgresql", "accept", "tcp", [(5432, 5432)], ["10.0.0.0/8"]),
     ("ufw allow 80,443/tcp", "accept", "tcp", [(80, 80), (443, 443)], None),
     ("ufw allow 6000:6007/udp", "accept", "udp", [(6000, 6007)], None),
     ("ufw allow from 10.0.0.0/8 to any port 5432", "accept", "all", [(5432, 5432)], ["10.0.0.0/8"]),
@@ -93,6 +95,7 @@ def test_ufw_rules_follow_the_documented_grammar(command: str, verdict: str, pro
 
 @pytest.mark.parametrize(("command", "unknown"), [
     ("ufw allow 'Custom SRS'", "app profile Custom SRS"),
+    ("ufw allow rtmp", "app profile rtmp"),
     ("ufw allow in on eth1 to any port 5432", "interface eth1"),
     ("ufw allow from $ADMINS to any port 22", "address $ADMINS"),
     ("ufw delete allow 22/tcp", "ufw delete"),

@@ -842,3 +842,23 @@ def test_an_ipv4_rule_for_anyone_is_shown_as_written_for_ipv4(tmp_path: Path) ->
     assert [r.message for r in finding.related if str(r.location) == "etc/iptables/rules.v4:4:1"] == [
         "host firewall (-A INPUT -p tcp -m multiport --dports 22,1935,1985 -j ACCEPT) allows anyone on the "
         "internet over IPv4 (0.0.0.0/0) except 127.0.0.0/8 on 1985/tcp"]
+
+
+# "ufw allow rtmp" reads like opening RTMP, but /etc/services knows rtmp only as AppleTalk's
+# 1/ddp: ufw resolves no port for it and looks for an application profile of that name. It was
+# read as 1935 open to everyone, an ingest finding located at a rule that opens nothing.
+_RTMP_BY_NAME = {
+    ".bitriver-lint.yaml": "networks:\n  encoders: [198.51.100.0/24]\n",
+    "etc/systemd/system/srs.service": "[Service]\nExecStart=/usr/local/srs/objs/srs -c /etc/srs.conf\n"
+                                      "Restart=always\n",
+    "etc/firewall.sh": "ufw default deny incoming\nufw allow rtmp\nufw allow from 198.51.100.0/24 to any port 1935\n"
+                       "ufw --force enable\n",
+}
+
+
+def test_ufw_allow_rtmp_is_no_port_ufw_knows(tmp_path: Path) -> None:
+    result = _write(tmp_path, _RTMP_BY_NAME)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL101")] == [
+        ("BRL002", "etc/firewall.sh:2:1")]
+    assert "app profile rtmp is a ufw application profile" in result.active[0].message
+

@@ -58,8 +58,14 @@ APPS: dict[str, tuple[Protocol, list[tuple[int, int]]]] = {
     "apache secure": ("tcp", [(443, 443)]),
     "apache full": ("tcp", [(80, 80), (443, 443)]),
 }
-# Service names ufw takes from /etc/services (those a streaming deployment meets).
-SERVICES = {"ssh": 22, "http": 80, "https": 443, "domain": 53, "smtp": 25, "postgresql": 5432, "rtmp": 1935}
+# Service names ufw takes from /etc/services (those a streaming deployment meets), with the
+# protocols netbase lists them for: ufw opens those only ("ufw allow ssh" is 22/tcp). "rtmp" is
+# not among them: /etc/services has it as AppleTalk's 1/ddp, so ufw looks for an application
+# profile of that name rather than opening 1935.
+SERVICES: dict[str, tuple[int, Protocol]] = {
+    "ssh": (22, "tcp"), "http": (80, "tcp"), "https": (443, "all"), "domain": (53, "all"),
+    "smtp": (25, "tcp"), "postgresql": (5432, "tcp"),
+}
 
 
 @dataclass
@@ -159,15 +165,20 @@ def _ports(rule: Rule, spec: str, text: str) -> None:
             _unknown(rule, f"protocol {proto}", text, why="is not a protocol ufw takes for ports")
             return
     ranges: list[tuple[int, int]] = []
+    named: set[Protocol] = set()
     for part in port_text.split(","):
         found = port_range(part)
         if found is None and part.lower() in SERVICES:
-            found = (SERVICES[part.lower()], SERVICES[part.lower()])
+            port, protocol = SERVICES[part.lower()]
+            found = (port, port)
+            named.add(protocol)
         if found is None:
             _unknown(rule, f"port {part}", text, why="is not a port or a service name we know")
             return
         ranges.append(found)
     rule.ports = ranges
+    if not proto and rule.protocol == "all" and len(named) == 1 and len(ranges) == 1:
+        rule.protocol = named.pop()  # a service name alone: the protocols /etc/services gives it
 
 
 def _app(rule: Rule, name: str, text: str) -> None:
