@@ -154,7 +154,9 @@ def test_cloud_init_runcmd_list_form_and_ansible_tasks(tmp_path: Path) -> None:
         "site.yml": "- hosts: all\n  tasks:\n    - name: ssh\n      community.general.ufw:\n        rule: limit\n"
                     "        port: '22'\n        proto: tcp\n    - name: on\n      ufw:\n        state: enabled\n"
                     "    - name: many\n      ufw:\n        rule: allow\n        port: '{{ item }}'\n"
-                    "      loop: [80, 443]\n",
+                    "      loop: [80, 443]\n"
+                    "    - name: from a variable\n      ufw:\n        rule: allow\n        port: '{{ item }}'\n"
+                    "      loop: '{{ web_ports }}'\n",
         "etc/ufw/user.rules": "*filter\n### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n"
                               "-A ufw-user-input -p tcp --dport 22 -j ACCEPT\n"
                               "### tuple ### allow tcp 5432 0.0.0.0/0 any 10.0.0.0/8 in\n"
@@ -165,8 +167,11 @@ def test_cloud_init_runcmd_list_form_and_ansible_tasks(tmp_path: Path) -> None:
     assert cloud.active
     assert [(r.ports, str(r.location)) for r in cloud.chains[0].rules] == [([(22, 22)], "cloud.yaml:3:6")]
     assert site.active
-    limit, looped = site.chains[0].rules
+    limit, web, tls, looped = site.chains[0].rules
     assert (limit.verdict, limit.ports, str(limit.location)) == ("accept", [(22, 22)], "site.yml:4:7")
+    # A loop over a written list is one rule per item; over a variable, its values are unknown.
+    assert [(r.ports, str(r.location), r.unknown) for r in (web, tls)] == [
+        ([(80, 80)], "site.yml:15:14", None), ([(443, 443)], "site.yml:15:18", None)]
     assert looped.unknown is not None and "loop" in looped.unknown.why
     assert rules.active  # ufw's own state: written only while ufw manages the host
     assert [(r.ports, r.sources, r.location.line) for r in rules.chains[0].rules] == [

@@ -862,3 +862,30 @@ def test_ufw_allow_rtmp_is_no_port_ufw_knows(tmp_path: Path) -> None:
         ("BRL002", "etc/firewall.sh:2:1")]
     assert "app profile rtmp is a ufw application profile" in result.active[0].message
 
+
+# An Ansible role that opens its ports with one ufw task looped over a written list: each item
+# is a rule Ansible applies, so the list is read item by item rather than noted as unknown.
+_LOOPED_UFW = {
+    ".bitriver-lint.yaml": "networks:\n  operators: [203.0.113.0/24]\n",
+    "roles/srs/files/srs.service": _RTMP_BY_NAME["etc/systemd/system/srs.service"],
+    "roles/srs/tasks/main.yml": """- name: Open the web and ingest ports
+  community.general.ufw:
+    rule: allow
+    port: "{{ item }}"
+    proto: tcp
+  loop:
+    - "443"
+    - "1935"
+    - "1985"
+
+- name: Enable ufw
+  community.general.ufw:
+    state: enabled
+""",
+}
+
+
+def test_a_ufw_task_looped_over_written_ports_is_one_rule_per_item(tmp_path: Path) -> None:
+    result = _write(tmp_path, _LOOPED_UFW)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL102")] == [
+        ("BRL102", "roles/srs/tasks/main.yml:9:7")]

@@ -389,19 +389,46 @@ def _ansible(path: str, data: Any, found: list[Command]) -> None:
             continue
         for key in ("community.general.ufw", "ufw"):
             params = node.get(key)
-            if isinstance(params, LDict):
+            if not isinstance(params, LDict):
+                continue
+            items = _loop_items(node)
+            if items is None:
                 command = _task(path, params, node.key_loc(key), "loop" in node or "with_items" in node)
-                if command is not None:
-                    found.append(command)
+                found.extend([command] if command is not None else [])
+                continue
+            for item, where in items:  # one rule per item, located at the item
+                command = _task(path, params, where, False, item)
+                found.extend([command] if command is not None else [])
         for key in ("tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always"):
             if isinstance(node.get(key), LList):
                 stack.append(node[key])
 
 
-def _task(path: str, params: LDict, where: Location, looped: bool) -> Command | None:
+_ITEM = re.compile(r"\{\{\s*item\s*\}\}")
+_MAX_ITEMS = 100
+
+
+def _loop_items(task: LDict) -> list[tuple[str, Location]] | None:
+    """The items of a task's ``loop``/``with_items`` when it is a written list of plain values
+    (ports, addresses), each with where it is written; None for any other loop (a variable,
+    dicts, a lookup), whose values cannot be told here."""
+    for key in ("loop", "with_items"):
+        items = task.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, LList) or len(items) > _MAX_ITEMS or not all(
+                isinstance(i, (str, int)) and not isinstance(i, bool) and "{{" not in str(i) for i in items):
+            return None
+        return [(str(item), items.item_loc(index)) for index, item in enumerate(items)]
+    return None
+
+
+def _task(path: str, params: LDict, where: Location, looped: bool, item: str | None = None) -> Command | None:
     def text(key: str) -> str | None:
         value = params.get(key)
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        return _ITEM.sub(item, str(value)) if item is not None else str(value)
 
     words = ["ufw"]
     state = text("state")
