@@ -889,3 +889,66 @@ def test_a_ufw_task_looped_over_written_ports_is_one_rule_per_item(tmp_path: Pat
     result = _write(tmp_path, _LOOPED_UFW)
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL102")] == [
         ("BRL102", "roles/srs/tasks/main.yml:9:7")]
+
+
+# A port left to a placeholder nothing in the tree sets (an nginx-rtmp config rendered by the
+# container's own entrypoint, a template variable the service does not set, HAProxy's
+# "${HTTP_PORT}" from its environment): the listener was dropped without a word.
+_UNKNOWN_PORTS = {
+    "rtmp/nginx.conf": """events {}
+rtmp {
+    server {
+        listen ${RTMP_PORT};
+        application live {
+            live on;
+        }
+    }
+}
+""",
+    "web/compose.yaml": """services:
+  web:
+    image: nginx:1.27
+    environment:
+      PORT: "8081"
+    volumes:
+      - ./templates:/etc/nginx/templates:ro
+""",
+    "web/templates/site.conf.template": """server {
+    listen ${PORT};
+    listen ${TLS_PORT} ssl;
+    location / {
+        return 204;
+    }
+}
+""",
+    "lb/haproxy.cfg": """defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+
+frontend www
+    bind "*:${HTTP_PORT}"
+    default_backend app
+
+backend app
+    server a1 10.0.0.5:8080
+""",
+}
+
+
+def test_a_port_left_to_a_placeholder_nothing_sets_is_a_note(tmp_path: Path) -> None:
+    for rel, body in _UNKNOWN_PORTS.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path)
+    notes = sorted((str(f.location), f.message.split(",")[0]) for f in result.active
+                   if f.rule_id == "BRL002" and "listens on" in f.message)
+    assert notes == sorted([
+        (_at_in(_UNKNOWN_PORTS, "lb/haproxy.cfg", "bind"), 'haproxy listens on *:${HTTP_PORT}'),
+        (_at_in(_UNKNOWN_PORTS, "rtmp/nginx.conf", "listen"), "nginx listens on ${RTMP_PORT}"),
+        (_at_in(_UNKNOWN_PORTS, "web/templates/site.conf.template", "listen ${TLS"), "nginx listens on ${TLS_PORT}"),
+    ])
+    # The placeholder the service's environment sets is a port like any other.
+    web = next(c for c in result.graph.components() if c.name == "web")
+    assert [li.port for li in result.graph.listeners(web) if li.declared] == [8081]

@@ -29,6 +29,7 @@ from bitriver_lint.graph import (
     ServiceGraph,
 )
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
+from bitriver_lint.model import Diagnostic
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
 # The listener a backend server reaches (None: not known, or dangling), for ``route``, given the
@@ -139,6 +140,11 @@ def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -
     """The config's binds as listeners of the component that runs it, and its ACLs."""
     containerized = component.runtime is Runtime.CONTAINER
     for frontend in doc.frontends:
+        for unknown in frontend.unknown_binds:
+            graph.notes.append(Diagnostic(
+                "BRL002", f"{doc.kind} listens on {unknown.value}, a placeholder nothing in the tree sets, so "
+                "which port it serves there is not known and rules that need it stay silent",
+                unknown.location))
         for bind in frontend.binds:
             listener = graph.listener_for(component, bind.port, bind.location, declared=True,
                                           host_bound=not containerized, reason=f"{doc.kind} bind")

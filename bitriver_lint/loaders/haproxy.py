@@ -27,7 +27,7 @@ from bitriver_lint.loaders.proxy import (
     rerender,
     substitute,
 )
-from bitriver_lint.model import Diagnostic, Location, port_number
+from bitriver_lint.model import Diagnostic, Located, Location, port_number
 from bitriver_lint.workspace import Workspace
 
 SECTIONS = {"global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "cache",
@@ -271,8 +271,10 @@ def _predicate(name: str, args: list[str], env: Mapping[str, str]) -> bool | Non
     return None  # feature(), enabled(), OpenSSL versions: what the build has, unknown here
 
 
-def _bind(words: list[str], where: Location) -> list[Bind]:
+def _bind(words: list[str], where: Location) -> tuple[list[Bind], list[Located[str]]]:
+    """The binds of a ``bind`` line, and those whose port is a placeholder nothing set."""
     binds: list[Bind] = []
+    unknown: list[Located[str]] = []
     tls = "ssl" in words[2:]
     for spec in words[1].split(",") if len(words) > 1 else []:
         spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6|quic4|quic6|quic)@", "", spec)
@@ -282,7 +284,9 @@ def _bind(words: list[str], where: Location) -> list[Bind]:
         number = port_number(port.split("-", 1)[0])
         if number is not None:
             binds.append(Bind(address.strip("[]"), number, tls, where))
-    return binds
+        elif "${" in port:
+            unknown.append(Located(spec, where))
+    return binds, unknown
 
 
 def _condition_names(words: list[str]) -> tuple[list[str], bool]:
@@ -347,7 +351,9 @@ def _frontend(section: _Section) -> Frontend:
         words = line.words
         head = words[0]
         if head == "bind":
-            for bind in _bind(words, line.location):
+            binds, unknown = _bind(words, line.location)
+            frontend.unknown_binds.extend(unknown)
+            for bind in binds:
                 # HTTP/3 (a quic4@ bind) beside TCP on the same port is one termination point.
                 if not any((b.address, b.port, b.tls) == (bind.address, bind.port, bind.tls) for b in frontend.binds):
                     frontend.binds.append(bind)

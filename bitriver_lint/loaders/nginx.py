@@ -26,7 +26,7 @@ from bitriver_lint.loaders.proxy import (
     RouteRule,
     Server,
 )
-from bitriver_lint.model import Diagnostic, Location, port_number
+from bitriver_lint.model import Diagnostic, Located, Location, port_number
 from bitriver_lint.workspace import FileProblem, Workspace
 
 Directive = dict[str, Any]
@@ -300,6 +300,8 @@ class _Builder:
                 if port is not None:
                     tls = "ssl" in args[1:] or (port == 443 and has_cert and context != "stream")
                     frontend.binds.append(Bind(address, port, tls, where))
+                elif "${" in args[0]:  # crossplane keeps "${PORT} ssl" as one word
+                    frontend.unknown_binds.append(Located(args[0].split()[0], where))
             elif name == "return" and args and any(a.startswith("https://") for a in args):
                 frontend.redirect_https = where
             elif name == "if" and any(v in a for a in args for v in ("$scheme", "$http_x_forwarded_proto")):
@@ -329,6 +331,8 @@ class _Builder:
                 address, port = _listen(item["args"][0])
                 if port is not None:
                     frontend.binds.append(Bind(address, port, False, self.loc(rel, item)))
+                elif "${" in item["args"][0]:
+                    frontend.unknown_binds.append(Located(item["args"][0].split()[0], self.loc(rel, item)))
             elif item["directive"] == "application":
                 allows: list[str] = []
                 for entry in item.get("block", []):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bitriver_lint.model import Diagnostic, Location
+from bitriver_lint.model import Diagnostic, Located, Location
 from bitriver_lint.workspace import FileProblem, Workspace
 
 
@@ -75,6 +75,9 @@ class Frontend:
     acl_location: Location | None = None
     # The host names it serves (nginx server_name), for a DNS record or CDN origin to join to.
     hostnames: list[str] = field(default_factory=list)
+    # Binds whose port is a placeholder nothing set ("listen ${PORT}"), as written: a BRL002
+    # note once the config has had its runner's environment, never a guessed port.
+    unknown_binds: list[Located[str]] = field(default_factory=list)
 
 
 @dataclass
