@@ -11,6 +11,7 @@ import pytest
 from conftest import scan_tree
 
 from bitriver_lint.engine import ScanResult
+from bitriver_lint.graph import Component
 from bitriver_lint.loaders import iptables
 
 
@@ -952,3 +953,61 @@ def test_a_port_left_to_a_placeholder_nothing_sets_is_a_note(tmp_path: Path) -> 
     # The placeholder the service's environment sets is a port like any other.
     web = next(c for c in result.graph.components() if c.name == "web")
     assert [li.port for li in result.graph.listeners(web) if li.declared] == [8081]
+
+
+# A production overlay beside the base file: compose.prod.yaml names the base's services to
+# add settings and has no image of its own, so compose runs it as "-f docker-compose.yml -f
+# docker-compose.prod.yml". Read as a project alone, each of its services lacked a restart
+# policy, a health check and a volume it in fact takes from the base.
+_OVERLAY = {
+    "deploy/docker-compose.yml": """services:
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.5.0
+    restart: unless-stopped
+  redis:
+    image: redis:7-alpine
+    restart: unless-stopped
+""",
+    "deploy/docker-compose.prod.yml": """services:
+  api:
+    environment:
+      BITRIVER_LIVE_REDIS_URL: redis://redis:6379/0
+  redis:
+    command: ["redis-server", "--appendonly", "yes"]
+""",
+}
+
+
+def _write_files(tmp_path: Path, files: dict[str, str]) -> None:
+    for rel, body in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body, encoding="utf-8")
+
+
+def test_a_compose_overlay_is_read_over_its_base_file(tmp_path: Path) -> None:
+    _write_files(tmp_path, _OVERLAY)
+    result = scan_tree(tmp_path)
+    assert [f for f in result.active if f.location.path == "deploy/docker-compose.prod.yml"] == []
+    hosts = sorted(h.id for h in result.graph.hosts())
+    assert hosts == ["compose:deploy:deploy/docker-compose.yml",
+                     "compose:deploy:deploy/docker-compose.yml+deploy/docker-compose.prod.yml"]
+    # The merged project has both files' settings: the base's restart, the overlay's command.
+    redis = result.graph.node("compose:deploy:deploy/docker-compose.yml+deploy/docker-compose.prod.yml:redis")
+    assert isinstance(redis, Component)
+    assert redis.restart is not None and redis.command[:1] == ["redis-server"]
+
+
+def test_a_base_file_that_cannot_run_alone_is_only_read_under_its_overlays(tmp_path: Path) -> None:
+    # The base names no image; dev and prod overlays each say which to run.
+    _write_files(tmp_path, {
+        "docker-compose.yml": "services:\n  api:\n    restart: unless-stopped\n",
+        "docker-compose.dev.yml": "services:\n  api:\n    build: .\n",
+        "docker-compose.prod.yml": "services:\n  api:\n    image: ghcr.io/bitriver/bitriver-live:1.5.0\n",
+        "Dockerfile": "FROM scratch\n",
+    })
+    result = scan_tree(tmp_path)
+    assert sorted(h.id for h in result.graph.hosts()) == [
+        "compose:.:docker-compose.yml+docker-compose.dev.yml",
+        "compose:.:docker-compose.yml+docker-compose.prod.yml",
+    ]
+    assert [f.rule_id for f in result.active if f.rule_id == "BRL502"] == []

@@ -33,7 +33,8 @@ _RESTARTS = {"always", "unless-stopped", "on-failure", "deploy:any", "deploy:on-
 
 
 def _host_id(project: ComposeProject) -> str:
-    return f"compose:{project.directory or '.'}:{project.files[0]}"
+    variant = f"+{project.overlay}" if project.overlay else ""  # the base file with an overlay
+    return f"compose:{project.directory or '.'}:{project.files[0]}{variant}"
 
 
 def _component_id(project: ComposeProject, service: Service) -> str:
@@ -215,8 +216,8 @@ def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
     # An add-on file (jibri.yml beside docker-compose.yml) runs merged onto the base file of its
     # directory ("-f docker-compose.yml -f jibri.yml"): compose refuses it alone when it names
     # the base's services, so a name it does not define is looked up in the base.
-    bases = {project.directory: _members(project, graph) for project in projects
-             if posixpath.basename(project.files[0]) in BASE_NAMES}
+    bases = {project.directory: _members(project, graph) for project in reversed(projects)
+             if posixpath.basename(project.files[0]) in BASE_NAMES and project.overlay is None}
     for project in projects:
         members = _members(project, graph)
         base = bases.get(project.directory, {})

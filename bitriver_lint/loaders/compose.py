@@ -112,6 +112,9 @@ class ComposeProject:
     env_files: list[EnvFile]
     location: Location
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The file this project is the base file plus (compose.prod.yaml run as "-f compose.yaml -f
+    # compose.prod.yaml"), when it is such a variant: see ``load``.
+    overlay: str | None = None
 
 
 def is_compose_name(name: str) -> bool:
@@ -132,25 +135,44 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ComposeProject
         bases = [names[n] for n in BASE_NAMES if n in names]
         overrides = [names[n] for n in OVERRIDE_NAMES if n in names]
         others = [r for r in rels if r not in bases and r not in overrides]
+        base: ComposeProject | None = None
         if bases:
             # docker compose picks one base file and applies the override file onto it.
             loader = _Loader(ws, directory, variables, profiles)
             with ws.recording() as read:  # extends bases, .env and env_files shape this project
-                projects.append(loader.load([bases[0], *overrides]))
+                base = loader.load([bases[0], *overrides])
+            projects.append(base)
             ws.group(read)
             extended |= loader.extended
-            others.extend(bases[1:])
         else:
             others.extend(overrides)
-        # Other compose-like files (e.g. compose.prod.yaml) are projects of their own.
-        for rel in others:
+        # Other compose-like files (e.g. compose.prod.yaml) are projects of their own, unless
+        # one is an overlay of the base, run as "-f compose.yaml -f compose.prod.yaml", and read
+        # so: it cannot run alone (a service with neither image nor build: compose refuses
+        # it), or the base cannot and it names the base's services.
+        overlaid = False
+        for rel in [*bases[1:], *others]:
             loader = _Loader(ws, directory, variables, profiles)
             with ws.recording() as read:
-                projects.append(loader.load([rel]))
+                project = loader.load([rel])
+                if base is not None and rel not in bases and (_partial(project) or (
+                        _partial(base) and {s.name for s in project.services} & {s.name for s in base.services})):
+                    loader = _Loader(ws, directory, variables, profiles)
+                    project = loader.load([bases[0], rel])
+                    project.overlay = rel
+                    overlaid = True
+            projects.append(project)
             ws.group(read)
             extended |= loader.extended
+        if base is not None and overlaid and _partial(base):
+            projects.remove(base)  # only ever run with an overlay: not a deployment of its own
     # A file that only serves as an `extends` base (common.yml) is not a project of its own.
     return [p for p in projects if p.files[0] not in extended or posixpath.basename(p.files[0]) in BASE_NAMES]
+
+
+def _partial(project: ComposeProject) -> bool:
+    """Whether compose would refuse to run the project: a service with no image to run."""
+    return any(service.image is None and not service.has_build for service in project.services)
 
 
 def _parse_yaml(text: str, rel: str) -> Any:
