@@ -1011,3 +1011,43 @@ def test_a_base_file_that_cannot_run_alone_is_only_read_under_its_overlays(tmp_p
         "compose:.:docker-compose.yml+docker-compose.prod.yml",
     ]
     assert [f.rule_id for f in result.active if f.rule_id == "BRL502"] == []
+
+
+# An Aurora cluster whose reader count follows the workspace: how many instances run is not in
+# the files, so it is a note at the count, not a cluster of one.
+_AURORA_BY_WORKSPACE = """provider "aws" {
+  region = "eu-west-1"
+}
+
+resource "aws_rds_cluster" "live" {
+  cluster_identifier          = "live"
+  engine                      = "aurora-postgresql"
+  master_username             = "live"
+  manage_master_user_password = true
+  backup_retention_period     = 7
+}
+
+resource "aws_rds_cluster_instance" "live" {
+  count              = terraform.workspace == "prod" ? 2 : 1
+  identifier         = "live-${count.index}"
+  cluster_identifier = aws_rds_cluster.live.id
+  instance_class     = "db.r6g.large"
+}
+"""
+
+
+def test_an_aurora_cluster_whose_instance_count_is_unknown_is_a_note_not_a_single_instance(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_AURORA_BY_WORKSPACE, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="cdn")
+    found = [(f.rule_id, str(f.location), f.message) for f in result.active if f.rule_id in ("BRL002", "BRL505")]
+    assert found == [("BRL002", _at(_AURORA_BY_WORKSPACE, 'terraform.workspace == "prod"'),
+                      "terraform.workspace is not set, so BRL505 (database-ha) cannot check how many instances "
+                      "the Aurora cluster runs")]
+
+
+def test_an_aurora_cluster_of_one_known_instance_is_still_reported(tmp_path: Path) -> None:
+    body = _AURORA_BY_WORKSPACE.replace('terraform.workspace == "prod" ? 2 : 1', "1")
+    (tmp_path / "main.tf").write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="cdn")
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL505")] == [
+        ("BRL505", _at(body, 'resource "aws_rds_cluster_instance"'))]

@@ -122,8 +122,9 @@ def _database_ha(ctx: CheckContext, params: NoParams) -> None:
     for db in managed:
         cluster = db.cluster_instances
         if cluster is not None:
-            if isinstance(cluster.value, int) and cluster.value < 2:
-                ctx.report(f"{db.name} has {cluster.value} cluster instance(s): no reader to fail over to or to "
+            size = ctx.need(cluster, "how many instances the Aurora cluster runs")
+            if isinstance(size, int) and size < 2:
+                ctx.report(f"{db.name} has {size} cluster instance(s): no reader to fail over to or to "
                            "serve reads near the API", cluster.location, entity=db.name)
             continue
         if db in replicas or db.resource_type not in ("aws_db_instance", "google_sql_database_instance"):

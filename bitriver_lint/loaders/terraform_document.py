@@ -125,6 +125,16 @@ class ResourceInstance(Body):
         """The resource it is an instance of, as references name it: ``aws_instance.api``."""
         return f"{'data.' if self.mode == 'data' else ''}{self.type}.{self.name}"
 
+    def unknown_expansion(self) -> Located[Any] | None:
+        """Its ``count`` or ``for_each`` when that cannot be known (``count = var.replicas``
+        with no value): the loader then made this one instance stand for however many there
+        are, so a rule that counts instances must note this, not count one."""
+        for name in ("count", "for_each"):
+            found = self.attributes.get(name)
+            if found is not None and isinstance(found.value, Unknown):
+                return found
+        return None
+
     @property
     def full_address(self) -> str:
         """The address with its module path: ``module.cdn.aws_s3_bucket.logs``."""

@@ -272,7 +272,11 @@ def add_database(ctx: BuildContext, module: TerraformModule, database: ResourceI
         # Aurora: availability comes from the cluster's instances, one writer plus readers.
         names = (database.ref, database.arg("cluster_identifier"))
         members = [m for m in module.of_type("aws_rds_cluster_instance") if m.arg("cluster_identifier") in names]
-        component.cluster_instances = Located(len(members), members[0].location if members else database.location)
+        # A member whose count is not known (``terraform.workspace == "prod" ? 2 : 1``) leaves
+        # the cluster's size unknown: the rule notes it rather than counting one.
+        unknown = next((e for m in members if (e := m.unknown_expansion()) is not None), None)
+        component.cluster_instances = unknown if unknown is not None else Located(
+            len(members), members[0].location if members else database.location)
     graph.add(component)
     graph.runs_on(component.id, host.id, database.location)
     graph.add_listener(Listener(id=f"{component.id}#5432/tcp", component=component.id, port=5432,
