@@ -1051,3 +1051,53 @@ def test_an_aurora_cluster_of_one_known_instance_is_still_reported(tmp_path: Pat
     result = scan_tree(tmp_path, topology="cdn")
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL002", "BRL505")] == [
         ("BRL505", _at(body, 'resource "aws_rds_cluster_instance"'))]
+
+
+# An API group whose minimum size is a variable with no value: how many API instances the
+# region runs is unknown, so BRL404 notes it where the size is written instead of counting one.
+_API_GROUP_SIZED_BY_VARIABLE = """provider "aws" {
+  region = "eu-west-1"
+}
+
+variable "api_min" {
+  type = number
+}
+
+resource "aws_launch_template" "api" {
+  image_id      = "ami-0abcdef1234567890"
+  instance_type = "m6i.xlarge"
+}
+
+resource "aws_autoscaling_group" "api" {
+  min_size = var.api_min
+  max_size = 6
+  launch_template {
+    id = aws_launch_template.api.id
+  }
+  tag {
+    key                 = "Role"
+    value               = "api"
+    propagate_at_launch = true
+  }
+}
+"""
+
+
+def _redundancy(result: ScanResult) -> list[tuple[str, str, str]]:
+    return [(f.rule_id, str(f.location), f.message) for f in result.active
+            if f.rule_id == "BRL404" or (f.rule_id == "BRL002" and "BRL404" in f.message)]
+
+
+def test_an_api_group_whose_minimum_size_is_unknown_is_a_note_not_one_instance(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_API_GROUP_SIZED_BY_VARIABLE, encoding="utf-8")
+    assert _redundancy(scan_tree(tmp_path, topology="cdn")) == [
+        ("BRL002", _at(_API_GROUP_SIZED_BY_VARIABLE, "var.api_min\n"),
+         "var.api_min has no value, so BRL404 (api-redundancy) cannot check how many API instances run in "
+         "eu-west-1")]
+
+
+def test_an_api_group_of_one_known_instance_is_still_reported(tmp_path: Path) -> None:
+    body = _API_GROUP_SIZED_BY_VARIABLE.replace("var.api_min\n", "1\n")
+    (tmp_path / "main.tf").write_text(body, encoding="utf-8")
+    assert [(rule, where) for rule, where, _ in _redundancy(scan_tree(tmp_path, topology="cdn"))] == [
+        ("BRL404", _at(body, "1\n  max_size"))]

@@ -116,8 +116,14 @@ def _api_redundancy(ctx: CheckContext, params: RedundancyParams) -> None:
         region = host.region if host else None
         by_region.setdefault((ctx.graph.environment_of(api.id), str(region or "the deployment")), []).append(api)
     for (_, region), apis in by_region.items():
-        count = sum(_copies(ctx, api) for api in apis)
-        if count < params.min_per_region:
+        # An API whose number of copies is not known (``min_size = var.min``, a ``count`` from a
+        # variable with no value) may be all the region needs: a note, not a guess of one.
+        unknown = [api.replicas for api in apis if api.replicas is not None and not api.replicas.known]
+        count = sum(_copies(ctx, api) for api in apis if api.replicas is None or api.replicas.known)
+        if unknown and count < params.min_per_region:
+            for replicas in unknown:
+                ctx.need(replicas, f"how many API instances run in {region}")
+        elif count < params.min_per_region:
             first = apis[0]
             ctx.report(f"only {count} API instance(s) in {region}; the guide keeps at least "
                        f"{params.min_per_region} per region",
