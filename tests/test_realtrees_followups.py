@@ -1101,3 +1101,30 @@ def test_an_api_group_of_one_known_instance_is_still_reported(tmp_path: Path) ->
     (tmp_path / "main.tf").write_text(body, encoding="utf-8")
     assert [(rule, where) for rule, where, _ in _redundancy(scan_tree(tmp_path, topology="cdn"))] == [
         ("BRL404", _at(body, "1\n  max_size"))]
+
+
+# API instances counted by a variable with no value: the one instance the loader reads stands
+# for however many there are, so BRL404 notes the count rather than reporting one instance.
+_API_INSTANCES_COUNTED_BY_VARIABLE = """provider "aws" {
+  region = "eu-west-1"
+}
+
+variable "api_instances" {
+  type = number
+}
+
+resource "aws_instance" "api" {
+  count         = var.api_instances
+  ami           = "ami-0abcdef1234567890"
+  instance_type = "m6i.xlarge"
+  tags          = { Role = "api" }
+}
+"""
+
+
+def test_api_instances_whose_count_is_unknown_are_a_note_not_one_instance(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_API_INSTANCES_COUNTED_BY_VARIABLE, encoding="utf-8")
+    assert _redundancy(scan_tree(tmp_path, topology="cdn")) == [
+        ("BRL002", _at(_API_INSTANCES_COUNTED_BY_VARIABLE, "var.api_instances\n"),
+         "var.api_instances has no value, so BRL404 (api-redundancy) cannot check how many API instances run in "
+         "eu-west-1")]

@@ -78,7 +78,9 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     # Its addresses are names the join's address index knows it by (an HAProxy server 10.0.1.10:8080).
     component = Component(id=node_id(module, address) + "#component", name=address, role=role,
                           role_reason="tags or name", origin="terraform", location=instance.location, env=env,
-                          aliases=list(host.addresses))
+                          aliases=list(host.addresses),
+                          # a count the files leave unknown: this instance stands for however many
+                          replicas=instance.unknown_expansion())
     graph.add(component)
     graph.runs_on(component.id, host.id, instance.location)
     add_declared_listeners(graph, component, host_bound=True)
