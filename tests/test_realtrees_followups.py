@@ -1128,3 +1128,15 @@ def test_api_instances_whose_count_is_unknown_are_a_note_not_one_instance(tmp_pa
         ("BRL002", _at(_API_INSTANCES_COUNTED_BY_VARIABLE, "var.api_instances\n"),
          "var.api_instances has no value, so BRL404 (api-redundancy) cannot check how many API instances run in "
          "eu-west-1")]
+
+
+# Sizes written as strings (``min_size = "2"``): Terraform converts them to the number the
+# provider's schema asks for, so the group runs two API instances, not one.
+def test_an_api_group_size_written_as_a_string_is_that_number(tmp_path: Path) -> None:
+    body = _API_GROUP_SIZED_BY_VARIABLE.replace("var.api_min\n", '"2"\n')
+    (tmp_path / "main.tf").write_text(body, encoding="utf-8")
+    assert _redundancy(scan_tree(tmp_path, topology="cdn")) == []
+    one = body.replace('"2"\n', '"1"\n')
+    (tmp_path / "main.tf").write_text(one, encoding="utf-8")
+    assert [(rule, where) for rule, where, _ in _redundancy(scan_tree(tmp_path, topology="cdn"))] == [
+        ("BRL404", _at(one, '"1"\n'))]

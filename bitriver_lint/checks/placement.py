@@ -97,7 +97,11 @@ class RedundancyParams(Params):
 def _copies(ctx: CheckContext, component: Component) -> int:
     """How many instances of a component run: compose replicas times the machines the config
     binds its directory to."""
-    replicas = component.replicas.value if component.replicas and isinstance(component.replicas.value, int) else 1
+    value = component.replicas.value if component.replicas else None
+    # Terraform converts a size written as a string (min_size = "2") to the number it stands for.
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    replicas = value if isinstance(value, int) and not isinstance(value, bool) else 1
     machines = 0
     for binding in ctx.config.hosts.values():
         if binding.resource:
