@@ -1140,3 +1140,23 @@ def test_an_api_group_size_written_as_a_string_is_that_number(tmp_path: Path) ->
     (tmp_path / "main.tf").write_text(one, encoding="utf-8")
     assert [(rule, where) for rule, where, _ in _redundancy(scan_tree(tmp_path, topology="cdn"))] == [
         ("BRL404", _at(one, '"1"\n'))]
+
+
+# Terraform names are often hyphenated: a variable that holds the *name* of a secret (the
+# Kubernetes secret a job writes to) is no secret, as ``ecr_secret_name`` already was not.
+_SECRET_NAMES = """variable "registry-pull-secret-name" {
+  type    = string
+  default = "registry-pull"
+}
+
+variable "webhook-token" {
+  type    = string
+  default = "9f8e7d6c5b4a"
+}
+"""
+
+
+def test_a_hyphenated_secret_name_is_not_a_literal_secret(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _SECRET_NAMES)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == [
+        ("BRL602", _at(_SECRET_NAMES, '"9f8e7d6c5b4a"'))]

@@ -11,8 +11,9 @@ from bitriver_lint.model import Interpolated, Location
 _SECRET_KEY = r"(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?|AUTH_?KEY)"
 # Keys that name where a secret is, not the secret itself.
 # A ``_POLICY`` states the rules a secret must follow (Keycloak's password_policy = "length(8)").
-_NOT_A_SECRET = (r"(_FILE|_PATH|_DIR|_URL|_URI|_ENDPOINT|_HOST|_PORT|_USER|_USERNAME|_ID|_NAME|_TTL|_LENGTH|_EXPIRY"
-                 r"|_POLICY)$")
+# Terraform names may be hyphenated (``pull-secret-name``): a hyphen parts the words as well.
+_NOT_A_SECRET = (r"[_-](FILE|PATH|DIR|URL|URI|ENDPOINT|HOST|PORT|USER|USERNAME|ID|NAME|TTL|LENGTH|EXPIRY"
+                 r"|POLICY)$")
 
 
 class SecretParams(Params):
