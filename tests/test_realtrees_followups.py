@@ -1160,3 +1160,116 @@ def test_a_hyphenated_secret_name_is_not_a_literal_secret(tmp_path: Path) -> Non
     result = _scan(tmp_path, _SECRET_NAMES)
     assert [(f.rule_id, str(f.location)) for f in result.active] == [
         ("BRL602", _at(_SECRET_NAMES, '"9f8e7d6c5b4a"'))]
+
+
+# The ALB and its HTTPS listener in the root, the API's target group and listener rule in the
+# module that deploys the API, the listener passed in as a module input: the rule names the
+# listener as the root does, so it was matched against nothing and the ALB routed nowhere.
+_LISTENER_RULE_IN_A_MODULE = {
+    "main.tf": """provider "aws" {
+  region = "eu-west-1"
+}
+
+resource "aws_lb" "edge" {
+  name               = "edge"
+  load_balancer_type = "application"
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = 443
+  protocol          = "HTTPS"
+  certificate_arn   = "arn:aws:acm:eu-west-1:123456789012:certificate/live"
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+    }
+  }
+}
+
+module "api" {
+  source       = "./modules/api"
+  listener_arn = aws_lb_listener.https.arn
+}
+""",
+    "modules/api/main.tf": """variable "listener_arn" {
+  type = string
+}
+
+resource "aws_lb_target_group" "api" {
+  name     = "live-api"
+  port     = 8080
+  protocol = "HTTP"
+  health_check {
+    path = "/"
+  }
+}
+
+resource "aws_lb_listener_rule" "api" {
+  listener_arn = var.listener_arn
+  priority     = 10
+  condition {
+    path_pattern {
+      values = ["/api/*"]
+    }
+  }
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+resource "aws_launch_template" "api" {
+  image_id      = "ami-0abcdef1234567890"
+  instance_type = "m6i.xlarge"
+}
+
+resource "aws_autoscaling_group" "api" {
+  min_size          = 2
+  max_size          = 4
+  target_group_arns = [aws_lb_target_group.api.arn]
+  launch_template {
+    id = aws_launch_template.api.id
+  }
+  tag {
+    key                 = "Role"
+    value               = "api"
+    propagate_at_launch = true
+  }
+}
+""",
+}
+
+
+def test_a_listener_rule_in_a_module_routes_the_listener_its_caller_passes_in(tmp_path: Path) -> None:
+    result = _write(tmp_path, _LISTENER_RULE_IN_A_MODULE)
+    module = _LISTENER_RULE_IN_A_MODULE["modules/api/main.tf"]
+    probe = module.index('"/"')
+    where = f"modules/api/main.tf:{module.count(chr(10), 0, probe) + 1}:{probe - module.rfind(chr(10), 0, probe)}"
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL302"] == [("BRL302", where)]
+    routes = [(e.path, t) for _, t, e in result.graph.edges("routes")]
+    assert routes == [("/api/*", "tf::module.api.aws_autoscaling_group.api#component#8080/tcp")]
+
+
+def test_a_listener_rule_on_its_own_modules_listener_is_not_joined_to_a_namesake(tmp_path: Path) -> None:
+    files = dict(_LISTENER_RULE_IN_A_MODULE)
+    files["modules/api/main.tf"] = files["modules/api/main.tf"].replace(
+        "var.listener_arn", "aws_lb_listener.https.arn") + """
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/other/1"
+  port              = 443
+  protocol          = "HTTPS"
+  default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      status_code  = "404"
+    }
+  }
+}
+"""
+    result = _write(tmp_path, files)
+    assert [f.rule_id for f in result.active if f.rule_id == "BRL302"] == []
+    assert list(result.graph.edges("routes")) == []

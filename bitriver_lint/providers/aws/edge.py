@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
@@ -84,9 +85,9 @@ def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
         ctx.graph.add(component)
 
 
-def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules) -> list[LoadBalancer]:
-    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply;
-    each placed behind its security groups once the load-balancer builder made its host."""
+def _target_groups(ctx: BuildContext, module: TerraformModule, prefix: str = "") -> dict[str, Backend]:
+    """The module's target groups as backends, named ``prefix`` + their address (a prefix for
+    another module's, whose listener rule joins them to this module's listener)."""
     # One backend per target group instance: routes name them as aws_lb_target_group.api["web"].
     backends: dict[str, Backend] = {}
     attachments: dict[Any, list[ResourceInstance]] = {}
@@ -95,7 +96,7 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
         attachments.setdefault(group_ref if isinstance(group_ref, str) else None, []).append(attachment)
     for group in module.of_type("aws_lb_target_group"):
         ref = group.address
-        backend = Backend(ref, group.location)
+        backend = Backend(prefix + ref, group.location)
         protocol = str(group.arg("protocol") or "HTTP").upper()
         port = tf_port(group.arg("port"))
         for check in group.nested("health_check"):
@@ -128,7 +129,51 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
         for component in ctx.graph.in_target_groups(names, within=root_prefix(module)):
             backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
                                           group.location, scheme, component=component.id))
-        backends[ref] = backend
+        backends[prefix + ref] = backend
+    return backends
+
+
+def _caller_prefix(module: TerraformModule) -> str:
+    """The module path of the module that calls this one (``module.a.module.b.`` -> ``module.a.``)."""
+    return re.sub(r"module\.[^.]+\.$", "", module.prefix)
+
+
+def _foreign_rules(module: TerraformModule,
+                   listener: ResourceInstance) -> list[tuple[TerraformModule, ResourceInstance]]:
+    """Listener rules another module of the root writes on this listener, which reaches it as
+    a module input (``listener_arn = var.listener_arn``): its value is the listener as the
+    caller names it, so it names no listener of the rule's own module."""
+    found: list[tuple[TerraformModule, ResourceInstance]] = []
+    for other in module.family:
+        if other is module:
+            continue
+        for rule in other.of_type("aws_lb_listener_rule"):
+            arn = rule.arg("listener_arn")
+            if not isinstance(arn, str) or other.find("aws_lb_listener", arn) is not None:
+                continue
+            named = _caller_prefix(other) + arn  # the listener's full address, as its caller wrote it
+            if named.startswith(listener.module) and listener.named_by(named[len(listener.module):]):
+                found.append((other, rule))
+    return found
+
+
+def _rule_routes(rule: ResourceInstance, prefix: str) -> list[RouteRule]:
+    """A listener rule's forwards by path, to target groups named ``prefix`` + their address."""
+    routes: list[RouteRule] = []
+    paths = [p.arg("values") for c in rule.nested("condition") for p in c.nested("path_pattern")]
+    targets = [a.arg("target_group_arn") for a in rule.nested("action") if a.arg("type") == "forward"]
+    for values in paths or [[None]]:
+        for path in values if isinstance(values, list) else [None]:
+            for target in targets:
+                if isinstance(target, str):
+                    routes.append(RouteRule(str(path) if path else None, prefix + target, rule.location))
+    return routes
+
+
+def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules) -> list[LoadBalancer]:
+    """ALBs/NLBs as the proxy documents HAProxy and friends produce, so the same checks apply;
+    each placed behind its security groups once the load-balancer builder made its host."""
+    backends = _target_groups(ctx, module)
     out: list[LoadBalancer] = []
     for lb in module.of_type("aws_lb", "aws_alb"):
         doc = ProxyConfig(lb.location.path, "terraform", lb.location, files=[lb.location.path],
@@ -152,15 +197,14 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
                 if kind == "forward" and isinstance(target, str):
                     frontend.routes.append(RouteRule(None, target, action.location))
             for rule in module.of_type("aws_lb_listener_rule"):
-                if not listener.named_by(rule.arg("listener_arn")):
-                    continue
-                paths = [p.arg("values") for c in rule.nested("condition") for p in c.nested("path_pattern")]
-                targets = [a.arg("target_group_arn") for a in rule.nested("action") if a.arg("type") == "forward"]
-                for values in paths or [[None]]:
-                    for path in values if isinstance(values, list) else [None]:
-                        for target in targets:
-                            if isinstance(target, str):
-                                frontend.routes.append(RouteRule(str(path) if path else None, target, rule.location))
+                if listener.named_by(rule.arg("listener_arn")):
+                    frontend.routes.extend(_rule_routes(rule, ""))
+            # A rule in the module that owns the service (its target group beside it), on the
+            # listener its caller passes in: its target groups are that module's.
+            for other, rule in _foreign_rules(module, listener):
+                for name, backend in _target_groups(ctx, other, other.prefix).items():
+                    doc.backends.setdefault(name, backend)
+                frontend.routes.extend(_rule_routes(rule, other.prefix))
             doc.frontends.append(frontend)
         out.append(LoadBalancer(doc, _placement(lb, sg_rules)))
     return out
