@@ -1273,3 +1273,14 @@ resource "aws_lb_listener" "https" {
     result = _write(tmp_path, files)
     assert [f.rule_id for f in result.active if f.rule_id == "BRL302"] == []
     assert list(result.graph.edges("routes")) == []
+
+
+# ``count = "2"``: Terraform converts the string to the number (terraform plan creates two
+# instances); it was read as one instance and BRL404 reported a region of one API.
+def test_a_count_written_as_a_string_makes_that_many_instances(tmp_path: Path) -> None:
+    body = _API_INSTANCES_COUNTED_BY_VARIABLE.replace("var.api_instances\n", '"2"\n')
+    (tmp_path / "main.tf").write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="cdn")
+    assert _redundancy(result) == []
+    assert sorted(h.name for h in result.graph.hosts() if h.name.startswith("aws_instance.")) == [
+        "aws_instance.api[0]", "aws_instance.api[1]"]

@@ -226,6 +226,8 @@ class ModuleSource:
         ref = ".".join(block.labels[:2])
         count_attribute = block.attributes.get("count")
         count = self.value(count_attribute)
+        if isinstance(count, str) and count.strip().isascii() and count.strip().isdigit():
+            count = int(count.strip())  # Terraform converts count = "2" to the number: two instances
         if isinstance(count, int) and not isinstance(count, bool):
             keep = self._allowed(count, count_attribute, ref)
             return [(f"{ref}[{i}]", {"count": {"index": i}}) for i in range(keep)]
