@@ -1284,3 +1284,53 @@ def test_a_count_written_as_a_string_makes_that_many_instances(tmp_path: Path) -
     assert _redundancy(result) == []
     assert sorted(h.name for h in result.graph.hosts() if h.name.startswith("aws_instance.")) == [
         "aws_instance.api[0]", "aws_instance.api[1]"]
+
+
+# A URL map whose only host rule sends every host to a path matcher, with the same CDN bucket
+# as the matcher's default and the map's: one unsigned "*" path, so one finding, not two.
+_ONE_BUCKET_TWO_DEFAULTS = """provider "google" {
+  region = "europe-west1"
+}
+
+resource "google_storage_bucket" "hls" {
+  name     = "live-hls"
+  location = "EU"
+}
+
+resource "google_compute_backend_bucket" "hls" {
+  name        = "live-hls"
+  bucket_name = google_storage_bucket.hls.name
+  enable_cdn  = true
+}
+
+resource "google_compute_url_map" "edge" {
+  name            = "live-edge"
+  default_service = google_compute_backend_bucket.hls.self_link
+  host_rule {
+    hosts        = ["*"]
+    path_matcher = "all"
+  }
+  path_matcher {
+    name            = "all"
+    default_service = google_compute_backend_bucket.hls.self_link
+  }
+}
+
+resource "google_compute_target_http_proxy" "edge" {
+  name    = "live-edge"
+  url_map = google_compute_url_map.edge.id
+}
+
+resource "google_compute_global_forwarding_rule" "edge" {
+  name       = "live-edge"
+  port_range = "80"
+  target     = google_compute_target_http_proxy.edge.id
+}
+"""
+
+
+def test_one_cdn_bucket_behind_two_defaults_of_a_url_map_is_one_unsigned_path(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _ONE_BUCKET_TWO_DEFAULTS)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL206"] == [
+        ("BRL206", _at(_ONE_BUCKET_TWO_DEFAULTS, 'resource "google_compute_backend_bucket"')),
+        ("BRL206", _at(_ONE_BUCKET_TWO_DEFAULTS, "path_matcher {"))]

@@ -220,7 +220,10 @@ def _routes(module: TerraformModule, url_map: ResourceInstance, frontend: Fronte
             if backend.arg("enable_cdn") is True:
                 cdn.origins.append(_origin(module, backend))
         frontend.routes.append(RouteRule(path, key, where.location))
-        if backend.arg("enable_cdn") is True:
+        # The same path to the same CDN backend again (a path matcher's default and the map's):
+        # one behaviour, judged where it is first written.
+        if backend.arg("enable_cdn") is True and not any(
+                b.path == (path or "*") and b.origin == key for b in cdn.behaviours):
             cdn.behaviours.append(CdnBehaviour(path=path or "*", origin=key, signed=_signed(module, backend),
                                                location=where.location))
 
