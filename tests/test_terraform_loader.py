@@ -81,6 +81,19 @@ def test_tfvars_precedence_and_config_variables(tmp_path: Path) -> None:
     assert overridden.locals["az"].value == "eu-central-1a"
 
 
+def test_a_var_file_only_var_file_reads_is_a_note_and_its_values_are_not_applied(tmp_path: Path) -> None:
+    # prod.tfvars takes effect only with "terraform plan -var-file=prod.tfvars": which file a
+    # plan passes is not in the tree, so neither is taken and each says so where it is.
+    files = {"main.tf": MAIN, "terraform.tfvars": 'api_count = 3\n', "prod.tfvars": 'region = "us-east-1"\n',
+             "staging.tfvars.json": '{"region": "eu-central-1"}\n'}
+    module = _module(tmp_path, files)
+    assert module.variables["region"].value == "eu-west-1"
+    notes = [(str(d.location), d.message) for d in module.diagnostics if d.rule_id == "BRL002"]
+    assert notes == [(name + ":1:1", f"{name} is read by Terraform only when -var-file names it, which the tree "
+                      "does not say: this module is checked with its variables' defaults and terraform.tfvars, "
+                      "not with the values it sets") for name in ("prod.tfvars", "staging.tfvars.json")]
+
+
 def test_malformed_file_is_brl001_and_the_rest_of_the_module_loads(tmp_path: Path) -> None:
     module = _module(tmp_path, {"main.tf": MAIN, "broken.tf": 'resource "aws_instance" "x" {\n  ami = \n}\n'})
     assert [(d.rule_id, str(d.location)) for d in module.diagnostics] == [("BRL001", "broken.tf:2:9")]

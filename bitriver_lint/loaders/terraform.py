@@ -932,15 +932,22 @@ def _reader(ws: Workspace) -> Callable[[str], str | None]:
     return read
 
 
-def _tfvars_files(directory: str, ws: Workspace) -> list[str]:
-    """In Terraform's order: ``terraform.tfvars``, its JSON twin, then ``*.auto.tfvars[.json]`` by name."""
+def _tfvars_files(directory: str, ws: Workspace) -> tuple[list[str], list[str]]:
+    """The var files Terraform reads by itself, in its order (``terraform.tfvars``, its JSON
+    twin, then ``*.auto.tfvars[.json]`` by name), and the others beside them (``prod.tfvars``),
+    which it reads only when ``-var-file`` names them."""
     base = ws.abspath(directory) if directory else ws.root
     journal.note_listing(base)
     # By name first: a stat for the few tfvars files, not for every file of the directory.
     names = sorted(p.name for p in base.iterdir() if p.name.endswith((".tfvars", ".tfvars.json")) and p.is_file())
     ordered: list[str] = [n for n in ("terraform.tfvars", "terraform.tfvars.json") if n in names]
     ordered += [n for n in names if n.endswith((".auto.tfvars", ".auto.tfvars.json"))]
-    return [posixpath.join(directory, n) if directory else n for n in ordered]
+    named = [n for n in names if n not in ordered]
+
+    def rel(name: str) -> str:
+        return posixpath.join(directory, name) if directory else name
+
+    return [rel(n) for n in ordered], [rel(n) for n in named]
 
 
 def _parse_tfvars(text: str, rel: str) -> Parsed:
@@ -1060,7 +1067,15 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
         else:
             module.variables[name] = Located(Unknown((f"var.{name}",), f"var.{name}", why="has no value"),
                                              block.location)
-    for rel in _tfvars_files(directory, ws):
+    applied, named = _tfvars_files(directory, ws)
+    for rel in named:
+        # Which -var-file a plan passes is not in the tree: its values are not guessed.
+        diagnostics.append(Diagnostic(
+            "BRL002", f"{posixpath.basename(rel)} is read by Terraform only when -var-file names it, which the "
+            "tree does not say: this module is checked with its variables' defaults"
+            + (" and " + ", ".join(posixpath.basename(a) for a in applied) if applied else "")
+            + ", not with the values it sets", Location(rel, 1, 1)))
+    for rel in applied:
         try:
             attributes, _, problems = memo(ws.cache, "terraform-tfvars", rel, ws.read_text(rel), _parse_tfvars)
         except FileProblem as exc:
