@@ -258,7 +258,22 @@ _SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.M
 # HOCON and INI-like service configs (a recorder's "api { http { port = 2222 } }") may have an
 # "http {" block too, but nginx never starts a statement with "name =": only "location = /x"
 # and "if ($a = b)" put an "=" after their first word.
-_ASSIGNMENT = re.compile(r"^[ \t]*(?!(?:location|if)\b)[A-Za-z][\w.-]*[ \t]*=", re.MULTILINE)
+_ASSIGNMENT = re.compile(r"(?!(?:location|if)\b)[A-Za-z][\w.-]*[ \t]*=")
+
+
+def _assigns(head: str) -> bool:
+    """Whether a statement of the file is "name = value". Only a line that starts a statement
+    counts: nginx continues a long directive on lines such as "max_size=4g inactive=2m" (a
+    proxy_cache_path of an HLS edge), which are arguments, not assignments."""
+    starts = True
+    for raw in head.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if starts and _ASSIGNMENT.match(line):
+            return True
+        starts = line.endswith((";", "{", "}"))
+    return False
 
 
 def _nginx_name(file: FileName) -> Claim:
@@ -273,7 +288,7 @@ def _nginx_content(file: FileName, head: str) -> Claim:
         return Claim.YES if _NGINX.search(head) else Claim.NO
     if _SRS.search(head):
         return Claim.NO
-    if _ASSIGNMENT.search(head):
+    if _assigns(head):
         return Claim.PASS
     if file.endswith(".cfg") or "haproxy" in file.lower:
         return Claim.PASS  # named for HAProxy: its if anyone's

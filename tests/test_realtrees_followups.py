@@ -659,13 +659,26 @@ http {
     }
 }
 """,
+    # An HLS edge's cache: a directive continued over lines of "name=value" arguments.
+    "edge/edge.conf": """proxy_cache_path /var/cache/nginx/hls levels=1:2 keys_zone=hls:10m
+                 max_size=4g inactive=2m use_temp_path=off;
+
+server {
+    listen 8081;
+    location /hls/ {
+        proxy_cache hls;
+        proxy_pass http://origin:8080;
+    }
+}
+""",
 }
 
 
 def test_a_hocon_conf_with_an_http_block_is_no_nginx_config(tmp_path: Path) -> None:
     result = _write(tmp_path, _HOCON)
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL001"] == []
-    assert dict(result.files) == {"nginx": ("proxy/nginx.conf",)}  # "location = /x" is still nginx's
+    # "location = /x" and arguments continued on a line of their own are still nginx's
+    assert dict(result.files) == {"nginx": ("edge/edge.conf", "proxy/nginx.conf")}
 
 
 # An add-on compose file run with the base one ("docker compose -f docker-compose.yml -f
