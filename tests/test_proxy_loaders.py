@@ -285,3 +285,21 @@ def test_haproxy_environment_variables_from_the_service_that_runs_it(tmp_path: P
               for s, t, _ in graph.edges("routes")]
     assert routes == [("lb", 80, "api")]  # "${BIND_ADDR-:80}" took its default, "${API_HOST}" the service's env
     assert [f for f in result.active if f.rule_id == "BRL604"] == []
+
+
+def test_a_config_awaits_only_the_placeholders_of_its_own_files(tmp_path: Path) -> None:
+    # A template in one place made every nginx config of the tree wait for its runner's
+    # environment, so a plain config's listeners were written at the join, after others had
+    # already made them from references.
+    from bitriver_lint.loaders import nginx
+
+    (tmp_path / "a" / "templates").mkdir(parents=True)
+    (tmp_path / "a" / "templates" / "default.conf.template").write_text(NGINX_TEMPLATE)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "nginx.conf").write_text("events {}\nhttp {\n    server {\n        listen 80;\n    }\n}\n")
+    docs = {doc.path: doc for doc in nginx.load(
+        ["a/templates/default.conf.template", "b/nginx.conf"], Workspace(tmp_path), Config())}
+    assert docs["a/templates/default.conf.template"].placeholders == {"NGINX_PORT", "API_UPSTREAM"}
+    assert docs["a/templates/default.conf.template"].render is not None
+    assert docs["b/nginx.conf"].placeholders == set()
+    assert docs["b/nginx.conf"].render is None

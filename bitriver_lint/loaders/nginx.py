@@ -54,7 +54,9 @@ class _Reader:
         self.read = read or _Parsed()
         self.parsed: dict[str, list[Directive]] = {}
         self.diagnostics: dict[str, list[Diagnostic]] = {}
-        self.placeholders: set[str] = set()  # ${NAME} in templates that nothing defines
+        # ${NAME}s in each template that nothing defines: a config awaits its runner's environment
+        # for the names in its own files only, not for another template's elsewhere in the tree.
+        self.placeholders: dict[str, set[str]] = {}
         self._includes: dict[str, list[tuple[str, Location]]] = {}
 
     def with_env(self, env: Mapping[str, str]) -> _Reader:
@@ -71,7 +73,7 @@ class _Reader:
         self.diagnostics.setdefault(rel, []).extend(self.read.errors[rel])
         if rel.endswith(".template"):
             tree = copy.deepcopy(tree)  # the unsubstituted tree stays for another environment
-            self._substitute(tree)
+            self._substitute(tree, self.placeholders.setdefault(rel, set()))
         self.parsed[rel] = tree
         return tree
 
@@ -104,13 +106,13 @@ class _Reader:
             tree = config.get("parsed", [])
         return tree
 
-    def _substitute(self, block: list[Directive]) -> None:
+    def _substitute(self, block: list[Directive], unset: set[str]) -> None:
         def one(match: re.Match[str]) -> str:
             name = match.group(1) or match.group(2)
             if name in self.env:
                 return self.env[name]
             if match.group(1):
-                self.placeholders.add(name)
+                unset.add(name)
             return match.group(0)
 
         for d in block:
@@ -120,7 +122,7 @@ class _Reader:
                 # crossplane reads "${PORT} ssl" as one word; nginx reads the rendered file again.
                 args.extend(done.split() if done != arg else [arg])
             d["args"] = args
-            self._substitute(d.get("block", []))
+            self._substitute(d.get("block", []), unset)
 
     def resolve_include(self, pattern: str, including: str) -> tuple[list[str], str | None]:
         """The tree's files an ``include`` names, and why none were read when it leaves the tree."""
@@ -202,7 +204,7 @@ def _documents(reader: _Reader, files: list[str]) -> list[ProxyConfig]:
         doc.files = sorted(set(doc.files))
         for path in doc.files:
             doc.diagnostics.extend(reader.diagnostics.get(path, []))
-        doc.placeholders = set(reader.placeholders)
+        doc.placeholders = set().union(*(reader.placeholders.get(path, set()) for path in doc.files))
         if doc.placeholders:
             doc.render = functools.partial(_again, reader, doc.files, doc.path)
         out.append(doc)
