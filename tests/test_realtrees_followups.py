@@ -1347,3 +1347,27 @@ def test_one_cdn_bucket_behind_two_defaults_of_a_url_map_is_one_unsigned_path(tm
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL206"] == [
         ("BRL206", _at(_ONE_BUCKET_TWO_DEFAULTS, 'resource "google_compute_backend_bucket"')),
         ("BRL206", _at(_ONE_BUCKET_TWO_DEFAULTS, "path_matcher {"))]
+
+
+# A Caddyfile of one site may leave out the braces; then every line after the address is one of
+# its directives. Each directive line was read as one more site address ("reverse_proxy" and
+# "api.internal:8080" as a TLS site on 8080), so the proxy seemed to listen on its upstreams' ports.
+_FLAT_CADDYFILE = """{
+\temail ops@example.net
+}
+live.example.net, www.live.example.net,
+\tlive2.example.net
+reverse_proxy /api/* api.internal:8080 {
+\thealth_uri /healthz
+}
+reverse_proxy viewer.internal:3000
+"""
+
+
+def test_a_caddyfile_site_without_braces_listens_on_its_address_only(tmp_path: Path) -> None:
+    (tmp_path / "Caddyfile").write_text(_FLAT_CADDYFILE, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    caddy = next(c for c in result.graph.components() if c.name == "Caddyfile")
+    assert sorted((li.port, li.tls) for li in result.graph.listeners(caddy)) == [(80, False), (443, True)]
+    assert [(f.rule_id, f"{f.location.path}:{f.location.line}:{f.location.column}") for f in result.active] == [
+        ("BRL604", "Caddyfile:6:1")]

@@ -145,7 +145,7 @@ def _site_binds(address: str, where: Location) -> tuple[list[Bind], bool]:
 class _Caddyfile:
     def __init__(self, doc: ProxyConfig, nodes: list[Node]) -> None:
         self.doc = doc
-        self.nodes = nodes
+        self.nodes = _continued(nodes)
         self.snippets = {n.words[0][1:-1]: n.children for n in nodes if n.words and n.words[0].startswith("(")}
 
     def build(self) -> None:
@@ -163,7 +163,10 @@ class _Caddyfile:
                 binds, redirects = _site_binds(address, node.location)
                 frontend.binds.extend(binds)
                 redirect = redirect or redirects
-            body = node.children if node.children else self._flat_site(index)
+            # A site without braces runs to the end of the file, as Caddy reads it: every
+            # line after its address is one of its directives, never another site's address.
+            flat = not node.children
+            body = self.nodes[index + 1:] if flat else node.children
             matchers: dict[str, str] = {}
             self._directives(frontend, body, None, matchers)
             if redirect:
@@ -174,10 +177,8 @@ class _Caddyfile:
                     self.doc.frontends.append(Frontend(frontend.name + " (http)", node.location, plain,
                                                        redirect_https=node.location))
             self.doc.frontends.append(frontend)
-
-    def _flat_site(self, index: int) -> list[Node]:
-        """A Caddyfile with one site may omit braces: its directives follow the address line."""
-        return self.nodes[index + 1:] if index == 0 or all(not n.children for n in self.nodes) else []
+            if flat:
+                break
 
     def _directives(self, frontend: Frontend, body: list[Node], path: str | None, matchers: dict[str, str],
                     imports: tuple[str, ...] = (), depth: int = 0) -> None:
@@ -236,6 +237,24 @@ class _Caddyfile:
             backend.servers.append(Server(host.strip("[]"), port, node.location, scheme))
         self.doc.backends[backend.name] = backend
         frontend.routes.append(RouteRule(path, backend.name, node.location))
+
+
+def _continued(nodes: list[Node]) -> list[Node]:
+    """Top-level lines with an address list continued over lines (``a.example,`` then
+    ``b.example {``) joined into one, as Caddy reads them: the first is no site of its own."""
+    out: list[Node] = []
+    pending: Node | None = None
+    for node in nodes:
+        if pending is not None:
+            node = Node(pending.words + node.words, pending.location, node.children)
+            pending = None
+        if node.words and node.words[-1].endswith(",") and not node.children:
+            pending = node
+            continue
+        out.append(node)
+    if pending is not None:
+        out.append(pending)
+    return out
 
 
 def _from_json(doc: ProxyConfig, text: str) -> None:
