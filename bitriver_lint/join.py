@@ -37,6 +37,7 @@ from bitriver_lint.builders import proxy
 from bitriver_lint.builders.common import BuildContext, ProxyPlacement, resolves_by_name
 from bitriver_lint.config import HostBinding
 from bitriver_lint.graph import Component, Dangling, Host, Role
+from bitriver_lint.loaders.compose import BASE_NAMES
 from bitriver_lint.loaders.proxy import Server
 from bitriver_lint.model import Location
 from bitriver_lint.vocabulary import HostKind, Runtime
@@ -138,6 +139,7 @@ class References:
         self.ctx = ctx
         self.graph = ctx.graph
         self._by_host: dict[str | None, list[Component]] | None = None
+        self._bases: dict[str, list[Component]] | None = None  # base compose files' services, by directory
         self._bindings: dict[str, tuple[str, HostBinding]] | None = None
         self._bound: dict[str, list[Component]] = {}
         self._on_resource: dict[str, list[Component]] | None = None
@@ -163,7 +165,7 @@ class References:
         elif server.component is not None and isinstance(known := graph.node(server.component), Component):
             peer = known
         else:
-            peer = self._by_address(lb, server)
+            peer = self._by_address(lb, server) or self._compose_peer(lb, server.host)
             if peer is None:
                 peer = graph.find_component(server.host, near=server.location.path)
                 if peer is not None and lb.runtime is Runtime.CONTAINER and not resolves_by_name(graph, lb, peer):
@@ -258,12 +260,40 @@ class References:
 
     # -- localhost: another component on the proxy's own host --------------------------------
 
-    def _local_peer(self, lb: Component, port: int) -> Component | None:
+    def _at_home(self, component: Component) -> list[Component]:
+        """Every component on the component's first host (its compose project), itself too."""
         if self._by_host is None:
             self._by_host = {}
+            for each in self.graph.components():
+                self._by_host.setdefault(self._home(each), []).append(each)
+        return self._by_host.get(self._home(component), [])
+
+    def _compose_peer(self, lb: Component, name: str) -> Component | None:
+        """The service a proxy container reaches by ``name``, as compose resolves it: one of its
+        own project, else of the base file of its directory that its add-on file runs merged onto
+        (``-f docker-compose.yml -f docker-compose.ha.yml``). A service of that name in another
+        project beside it (basic.yml next to caddy.yml) is never the one, whichever is nearer."""
+        if lb.origin != "compose":
+            return None
+
+        def named(candidates: list[Component]) -> Component | None:
+            return next((c for c in candidates if c.id != lb.id and name in (c.name, *c.aliases)), None)
+
+        own = named(self._at_home(lb))
+        if own is not None:
+            return own
+        if posixpath.basename(lb.location.path) in BASE_NAMES:
+            return None  # a base file's service: its own project is all it reaches
+        if self._bases is None:
+            self._bases = {}
             for component in self.graph.components():
-                self._by_host.setdefault(self._home(component), []).append(component)
-        for candidate in self._by_host.get(self._home(lb), []):
+                path = component.location.path
+                if component.origin == "compose" and posixpath.basename(path) in BASE_NAMES:
+                    self._bases.setdefault(posixpath.dirname(path), []).append(component)
+        return named(self._bases.get(posixpath.dirname(lb.location.path), []))
+
+    def _local_peer(self, lb: Component, port: int) -> Component | None:
+        for candidate in self._at_home(lb):
             if candidate.id != lb.id and any(li.port == port and li.declared for li in self.graph.listeners(candidate)):
                 return candidate
         return None

@@ -11,7 +11,7 @@ import pytest
 from conftest import scan_tree
 
 from bitriver_lint.engine import ScanResult
-from bitriver_lint.graph import Component
+from bitriver_lint.graph import Component, Listener
 from bitriver_lint.loaders import iptables
 
 
@@ -1371,3 +1371,57 @@ def test_a_caddyfile_site_without_braces_listens_on_its_address_only(tmp_path: P
     assert sorted((li.port, li.tls) for li in result.graph.listeners(caddy)) == [(80, False), (443, True)]
     assert [(f.rule_id, f"{f.location.path}:{f.location.line}:{f.location.column}") for f in result.active] == [
         ("BRL604", "Caddyfile:6:1")]
+
+
+def _pool_members(result: ScanResult) -> list[str]:
+    """The compose files of the services the proxies' pools hold, with their names."""
+    graph = result.graph
+    members = []
+    for source, _, _ in graph.edges("member_of"):
+        listener = graph.node(source)
+        assert isinstance(listener, Listener)
+        component = graph.component_of(listener)
+        members.append(f"{component.location.path}:{component.name}")
+    return sorted(members)
+
+
+def _brl604(result: ScanResult) -> list[str]:
+    return [f"{f.location.path}:{f.location.line}:{f.location.column}" for f in result.active if f.rule_id == "BRL604"]
+
+
+# Compose files side by side that each run alone (basic.yml, caddy.yml), each with a service of
+# the same name: the proxy container reaches its own project's, as compose resolves names. The
+# name was looked up across the tree (basic.yml's came first), then refused as another
+# project's, and reported as defined nowhere.
+def test_a_proxy_container_reaches_its_own_projects_service_beside_a_namesake(tmp_path: Path) -> None:
+    (tmp_path / "basic.yml").write_text(
+        "services:\n  api:\n    image: ghcr.io/example/live-api:1\n    ports:\n      - \"8080:8080\"\n",
+        encoding="utf-8")
+    (tmp_path / "caddy.yml").write_text(
+        "services:\n  edge:\n    image: caddy:2\n    ports:\n      - \"443:443\"\n    volumes:\n"
+        "      - ./Caddyfile:/etc/caddy/Caddyfile\n  api:\n    image: ghcr.io/example/live-api:1\n",
+        encoding="utf-8")
+    (tmp_path / "Caddyfile").write_text("live.example.net {\n\treverse_proxy api:8080\n}\n", encoding="utf-8")
+    result = scan_tree(tmp_path)
+    assert _brl604(result) == []
+    assert _pool_members(result) == ["caddy.yml:api"]
+
+
+# An add-on file run merged onto the base beside it (-f docker-compose.yml -f
+# docker-compose.lb.yml): its HAProxy reaches the base's services by name, as its depends_on does.
+def test_a_proxy_in_an_add_on_compose_file_reaches_the_base_files_services(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  api:\n    image: ghcr.io/example/live-api:1\n    expose:\n      - \"8080\"\n",
+        encoding="utf-8")
+    (tmp_path / "docker-compose.lb.yml").write_text(
+        "services:\n  lb:\n    image: haproxy:3.0\n    ports:\n      - \"80:80\"\n    volumes:\n"
+        "      - ./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro\n    depends_on:\n      - api\n"
+        "  api2:\n    image: ghcr.io/example/live-api:1\n    depends_on:\n      - api\n",
+        encoding="utf-8")
+    (tmp_path / "haproxy.cfg").write_text(
+        "defaults\n  mode http\nfrontend www\n  bind :80\n  default_backend apis\n"
+        "backend apis\n  option httpchk GET /healthz\n  server a1 api:8080 check\n  server a2 api2:8080 check\n",
+        encoding="utf-8")
+    result = scan_tree(tmp_path)
+    assert _brl604(result) == []
+    assert _pool_members(result) == ["docker-compose.lb.yml:api2", "docker-compose.yml:api"]
