@@ -1373,6 +1373,18 @@ def test_a_caddyfile_site_without_braces_listens_on_its_address_only(tmp_path: P
         ("BRL604", "Caddyfile:6:1")]
 
 
+def test_a_caddyfile_site_may_open_its_block_on_the_next_line(tmp_path: Path) -> None:
+    # "example.com" then "{" alone (caddy adapt reads it as one site): the block was a site
+    # with no address, so its routes were lost.
+    body = "example.com\n{\n    reverse_proxy api:8080\n}\n"
+    (tmp_path / "Caddyfile").write_text(body, encoding="utf-8")
+    graph = scan_tree(tmp_path, topology="single-node").graph
+    caddy = next(c for c in graph.components() if c.name == "Caddyfile")
+    assert sorted((li.port, li.tls) for li in graph.listeners(caddy)) == [(80, False), (443, True)]
+    routed = [graph.component_of(graph.node(t)).name for _, t, _ in graph.edges("routes")]  # type: ignore[arg-type]
+    assert routed == ["api"]
+
+
 def _pool_members(result: ScanResult) -> list[str]:
     """The compose files of the services the proxies' pools hold, with their names."""
     graph = result.graph

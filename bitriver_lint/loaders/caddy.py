@@ -241,7 +241,8 @@ class _Caddyfile:
 
 def _continued(nodes: list[Node]) -> list[Node]:
     """Top-level lines with an address list continued over lines (``a.example,`` then
-    ``b.example {``) joined into one, as Caddy reads them: the first is no site of its own."""
+    ``b.example {``) joined into one, as Caddy reads them: the first is no site of its own. A
+    site's ``{`` may also open on the line after its address."""
     out: list[Node] = []
     pending: Node | None = None
     for node in nodes:
@@ -250,6 +251,9 @@ def _continued(nodes: list[Node]) -> list[Node]:
             pending = None
         if node.words and node.words[-1].endswith(",") and not node.children:
             pending = node
+            continue
+        if not node.words and out and out[-1].words and not out[-1].children:
+            out[-1] = Node(out[-1].words, out[-1].location, node.children)  # "example.com" then "{"
             continue
         out.append(node)
     if pending is not None:
