@@ -162,7 +162,8 @@ class References:
             peer = self._local_peer(lb, server.port)
             if peer is None:
                 return None  # a port on the proxy's own machine we cannot attribute: not a name
-        elif server.component is not None and isinstance(known := graph.node(server.component), Component):
+        elif server.component is not None and server.component in graph and isinstance(
+                known := graph.node(server.component), Component):
             peer = known
         else:
             peer = self._by_address(lb, server) or self._compose_peer(lb, server.host)

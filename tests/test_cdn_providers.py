@@ -716,3 +716,48 @@ def test_a_tunnel_that_routes_paths_itself_is_judged_like_a_load_balancer(tmp_pa
     found = findings(tmp_path, files, "BRL301")
     assert [(rule, at) for rule, at, _ in found] == [("BRL301", "cloudflared/config.yml:3:5")]
     assert "cloudflared routes /api to viewer (viewer), not to the api pool" in found[0][2]
+
+
+def test_a_record_in_a_shared_module_joins_the_instance_of_its_own_root(tmp_path: Path) -> None:
+    # envs/prod and envs/staging call one module with a proxied record to its instance; only
+    # prod's instance runs something of ours. Joined by name, staging's zone reached prod's API.
+    module = """variable "role" {
+  type = string
+}
+
+resource "aws_instance" "web" {
+  ami           = "ami-1"
+  instance_type = "m6i.large"
+  tags          = { Role = var.role }
+}
+
+resource "aws_eip" "web" {
+  instance = aws_instance.web.id
+}
+
+resource "cloudflare_dns_record" "web" {
+  zone_id = "z1"
+  name    = "live"
+  content = aws_eip.web.public_ip
+  type    = "A"
+  proxied = true
+}
+
+resource "cloudflare_zone_setting" "ssl" {
+  zone_id    = "z1"
+  setting_id = "ssl"
+  value      = "strict"
+}
+"""
+    (tmp_path / "modules" / "origin").mkdir(parents=True)
+    (tmp_path / "modules" / "origin" / "main.tf").write_text(module)
+    for env, role in (("prod", "api"), ("staging", "build-runner")):
+        (tmp_path / "envs" / env).mkdir(parents=True)
+        (tmp_path / "envs" / env / "main.tf").write_text(
+            f'module "origin" {{\n  source = "../../modules/origin"\n  role   = "{role}"\n}}\n')
+    graph = scan_tree(tmp_path).graph
+    routed = {}
+    for cdn in graph.components(Role.CDN):
+        routed[cdn.id] = sorted(graph.component_of(graph.node(t)).id  # type: ignore[arg-type]
+                                for li in graph.listeners(cdn) for _, t, _ in graph.out_edges(li.id, "routes"))
+    assert sorted(routed.values()) == [[], ["tf:envs/prod:module.origin.aws_instance.web#component"]]

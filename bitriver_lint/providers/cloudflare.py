@@ -308,32 +308,37 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
                                     location=zone.location, reason="Cloudflare serves HTTPS"))
 
 
-def _target(ctx: BuildContext, module: TerraformModule, value: Any) -> str | None:
-    """The name the join knows a record's content or a pool origin's address by: a proxy site
-    of that name, the component a referenced instance runs, or the address as written. An
-    instance nothing of ours runs on is no origin to judge (and no dangling name either)."""
+def _target(ctx: BuildContext, module: TerraformModule, value: Any) -> tuple[str | None, str | None]:
+    """The name the join knows a record's content or a pool origin's address by (a proxy site
+    of that name, the component a referenced instance runs, or the address as written), and the
+    node it is when that is known here. An instance nothing of ours runs on is no origin to
+    judge (and no dangling name either)."""
     host = origin_host(module, value)
     host = _site(ctx, host) or host
     # Load balancers are built after this (their components do not exist yet): only an
-    # instance's name is looked up here.
-    if host is None or not host.startswith(module.prefix + "aws_instance.") or ctx.graph.find_component(host):
-        return host
-    return _on_instance(ctx, host)
+    # instance is looked up here.
+    if host is None or not host.startswith(module.prefix + "aws_instance."):
+        return host, None
+    # This root's instance: roots calling one module name theirs alike.
+    own = node_id(module, host) + "#component"  # as the AWS provider names what runs on it
+    if own in ctx.graph:
+        return host, own
+    bound = _on_instance(ctx, node_id(module, host))
+    return (bound.name, bound.id) if bound is not None else (None, None)
 
 
 # What fronts an instance, first: a record or pool points at its web entry.
 _ENTRY_ROLES = (Role.PROXY, Role.LB, Role.API, Role.VIEWER)
 
 
-def _on_instance(ctx: BuildContext, address: str) -> str | None:
+def _on_instance(ctx: BuildContext, host_id: str) -> Component | None:
     """The component a compose or systemd tree bound to this instance (config ``hosts:``)
     runs that a record most likely points at: its proxy, else its API or viewer."""
-    running = [c for c in ctx.graph.components()
-               if any(h.resource == address for h in ctx.graph.hosts_of(c.id))]
+    running = [c for c in ctx.graph.components() if any(h.id == host_id for h in ctx.graph.hosts_of(c.id))]
     for role in _ENTRY_ROLES:
         for component in running:
             if component.role is role:
-                return component.name
+                return component
     return None
 
 
@@ -370,11 +375,11 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
             continue
         if _through_tunnel(module, record):
             continue
-        host = _target(ctx, module, record.arg("content", record.arg("value")))
+        host, node = _target(ctx, module, record.arg("content", record.arg("value")))
         name = f"record {_text(record.arg('name', record.label))}"
         backend = Backend(name, record.location)
         if host is not None:
-            backend.servers.append(Server(host, port, record.location, scheme))
+            backend.servers.append(Server(host, port, record.location, scheme, component=node))
         doc.backends[name] = backend
         frontend.routes.append(RouteRule(None, name, record.location))
     for balancer in module.of_type(LOAD_BALANCER):
@@ -449,9 +454,10 @@ def _pool_backend(ctx: BuildContext, module: TerraformModule, pool: ResourceInst
     for origin in pool.nested("origins"):
         if origin.arg("enabled") is False:
             continue
-        host = _target(ctx, module, origin.arg("address"))
+        host, node = _target(ctx, module, origin.arg("address"))
         if host is not None:
-            backend.servers.append(Server(host, port_of(origin.arg("port")) or port, origin.location, scheme))
+            backend.servers.append(Server(host, port_of(origin.arg("port")) or port, origin.location, scheme,
+                                          component=node))
     return backend
 
 
