@@ -1437,3 +1437,58 @@ def test_a_proxy_in_an_add_on_compose_file_reaches_the_base_files_services(tmp_p
     result = scan_tree(tmp_path)
     assert _brl604(result) == []
     assert _pool_members(result) == ["docker-compose.lb.yml:api2", "docker-compose.yml:api"]
+
+
+# A module that passes its whole backend bucket out (``value = google_compute_backend_bucket.x``)
+# and a root URL map that reads ``module.site.backend.id``: the reference was an attribute of a
+# string, so the map routed to nothing (BRL604) and the Cloud CDN in front of it was never seen.
+_SITE_MODULE = """resource "google_storage_bucket" "assets" {
+  name     = "live-assets"
+  location = "EU"
+}
+
+resource "google_compute_backend_bucket" "assets" {
+  name        = "live-assets"
+  bucket_name = google_storage_bucket.assets.name
+  enable_cdn  = true
+}
+
+output "backend" {
+  value = google_compute_backend_bucket.assets
+}
+"""
+
+_URL_MAP_ON_A_MODULE_OUTPUT = """module "site" {
+  source = "./site"
+}
+
+resource "google_compute_url_map" "web" {
+  name            = "live-web"
+  default_service = module.site.backend.ATTRIBUTE
+}
+
+resource "google_compute_target_https_proxy" "web" {
+  name             = "live-web"
+  url_map          = google_compute_url_map.web.id
+  ssl_certificates = ["live-cert"]
+}
+
+resource "google_compute_global_forwarding_rule" "web" {
+  name       = "live-web"
+  port_range = "443"
+  target     = google_compute_target_https_proxy.web.id
+}
+"""
+
+
+@pytest.mark.parametrize("attribute", ["id", "self_link"])
+def test_an_attribute_of_a_resource_a_module_outputs_whole_names_that_resource(tmp_path: Path, attribute: str) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "main.tf").write_text(_SITE_MODULE, encoding="utf-8")
+    body = _URL_MAP_ON_A_MODULE_OUTPUT.replace("ATTRIBUTE", attribute)
+    result = _scan(tmp_path, body)
+    bucket = _SITE_MODULE.index('resource "google_compute_backend_bucket"')
+    assert sorted((f.rule_id, str(f.location)) for f in result.active) == [
+        ("BRL206", _at(body, 'resource "google_compute_url_map"')),
+        ("BRL206", f"site/main.tf:{_SITE_MODULE.count(chr(10), 0, bucket) + 1}:1")]
+    assert result.topology == "cdn"

@@ -984,6 +984,13 @@ def _walk(value: Any, rest: list[str], rule: Any) -> Any:
             value = value[key]
         elif isinstance(value, Unknown):
             return value
+        elif isinstance(value, str) and value:
+            # A string with attributes is a whole resource passed on (a module output or local
+            # whose value is ``google_compute_backend_bucket.site``, read as ``module.x.out.id``):
+            # its id, arn or name stands for it, as written directly; another attribute is
+            # computed at apply but still names it.
+            if key not in ("id", "arn", "name"):
+                return Unknown((value,), source_text(rule), why="is only known after apply")
         else:
             return Unknown((), source_text(rule))
     return value
