@@ -1492,3 +1492,29 @@ def test_an_attribute_of_a_resource_a_module_outputs_whole_names_that_resource(t
         ("BRL206", _at(body, 'resource "google_compute_url_map"')),
         ("BRL206", f"site/main.tf:{_SITE_MODULE.count(chr(10), 0, bucket) + 1}:1")]
     assert result.topology == "cdn"
+
+
+# A vector store the API may use, started only with "docker compose --profile search up": the
+# API's connection URL names a service the file defines. With the profile off it was reported
+# as a name "which no file in the deployment defines"; a name defined nowhere still is.
+_PROFILED = {
+    "docker-compose.yml": """services:
+  api:
+    image: example/api:1.0
+    restart: always
+    environment:
+      SEARCH_URL: http://search:7700
+      CACHE_URL: http://cache:6379
+  search:
+    image: example/search:1.0
+    profiles:
+      - search
+""",
+}
+
+
+def test_a_url_naming_a_service_left_out_by_its_profile_is_not_dangling(tmp_path: Path) -> None:
+    result = _write(tmp_path, _PROFILED)
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL604"]
+    assert found == [("BRL604", _at_in(_PROFILED, "docker-compose.yml", "http://cache"))]
+    assert [c.name for c in result.graph.components()] == ["api"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -269,9 +270,12 @@ def connect_env_urls(
     component: Component,
     resolve: dict[str, Component],
     local: dict[str, Component] | None = None,
+    inactive: Collection[str] = (),
 ) -> None:
     """``connects_to`` edges from URL-shaped environment values; unknown local names dangle.
-    ``local`` maps ``127.0.0.1:PORT`` to the component on the same host listening there."""
+    ``local`` maps ``127.0.0.1:PORT`` to the component on the same host listening there;
+    ``inactive`` names services the tree defines but does not run (compose profiles not
+    enabled): a URL naming one is neither joined nor dangling."""
     graph = ctx.graph
     for key, value in sorted(component.env.items()):
         target = url_target(value)
@@ -286,7 +290,7 @@ def connect_env_urls(
             if peer is not None and not resolves_by_name(graph, component, peer):
                 peer = None
         if peer is None:
-            if is_local_name(target.host):
+            if is_local_name(target.host) and target.host not in inactive:
                 graph.dangling.append(
                     Dangling(kind="connects_to", name=target.host, location=value.location, source=component.id)
                 )

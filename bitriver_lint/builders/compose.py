@@ -242,4 +242,4 @@ def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
                     graph.dangling.append(
                         Dangling(kind="link", name=link.value, location=link.location, source=component.id)
                     )
-            connect_env_urls(ctx, component, members)
+            connect_env_urls(ctx, component, members, inactive=project.inactive)

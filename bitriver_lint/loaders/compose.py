@@ -115,6 +115,9 @@ class ComposeProject:
     # The file this project is the base file plus (compose.prod.yaml run as "-f compose.yaml -f
     # compose.prod.yaml"), when it is such a variant: see ``load``.
     overlay: str | None = None
+    # Names (and network aliases) of services whose profiles are not enabled: compose does not
+    # start them, but a URL naming one names a service the file defines, not a missing one.
+    inactive: list[str] = field(default_factory=list)
 
 
 def is_compose_name(name: str) -> bool:
@@ -258,6 +261,7 @@ class _Loader:
                 name = doc["name"]
             merged = doc if merged is None else merge(merged, doc)
         services_out: list[Service] = []
+        inactive: list[str] = []
         location = Location(rels[0], 1, 1)
         if merged is not None and isinstance(merged.get("services"), LDict):
             for svc_name, body in merged["services"].items():
@@ -268,6 +272,7 @@ class _Loader:
                     continue
                 service = self.service(str(svc_name), body, svc_loc)
                 if service.profiles and not self.profiles.intersection(service.profiles):
+                    inactive.extend([service.name, *service.aliases])
                     continue  # as `docker compose config` without --profile
                 services_out.append(service)
         return ComposeProject(
@@ -279,6 +284,7 @@ class _Loader:
             env_files=list(self.env_files.values()),
             location=location,
             diagnostics=self.diagnostics,
+            inactive=inactive,
         )
 
     def read_env(self, rel: str, variables: Mapping[str, str], reference: Location) -> EnvFile | None:
