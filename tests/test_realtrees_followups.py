@@ -1518,3 +1518,38 @@ def test_a_url_naming_a_service_left_out_by_its_profile_is_not_dangling(tmp_path
     found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL604"]
     assert found == [("BRL604", _at_in(_PROFILED, "docker-compose.yml", "http://cache"))]
     assert [c.name for c in result.graph.components()] == ["api"]
+
+
+# Fastly backends from a dynamic block over a module input the tree gives no value (the caller
+# passes it from a named -var-file): the origin's name is unknown. The message printed the
+# scanner's internal record of the unknown value instead of what is written.
+_FASTLY_DYNAMIC_BACKENDS = """variable "origins" {
+  type = list(object({ name = string, address = string }))
+}
+
+resource "fastly_service_vcl" "live" {
+  name = "live"
+
+  domain {
+    name = "live.example.com"
+  }
+
+  dynamic "backend" {
+    for_each = var.origins
+    content {
+      name    = backend.value["name"]
+      address = backend.value["address"]
+      port    = 80
+    }
+  }
+}
+"""
+
+
+def test_a_fastly_backend_whose_name_is_unknown_is_named_as_written(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _FASTLY_DYNAMIC_BACKENDS)
+    found = [(f.rule_id, str(f.location), f.message) for f in result.active if f.rule_id == "BRL205"]
+    assert found == [("BRL205", _at(_FASTLY_DYNAMIC_BACKENDS, 'dynamic "backend"'),
+                      "fastly_service_vcl.live pulls origin var.origins with use_ssl = false; the CDN must fetch "
+                      "from origin over HTTPS only")]
+

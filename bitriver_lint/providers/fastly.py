@@ -118,7 +118,7 @@ def _add_service(ctx: BuildContext, module: TerraformModule, service: ResourceIn
     settings: dict[str, Located[Any] | None] = {}
     unknown: list[Located[Any]] = []
     for backend in service.nested("backend"):
-        name = str(backend.arg("name", "backend"))
+        name = _text(backend.arg("name", "backend"))  # a dynamic block's may be unknown: its text, not a repr
         use_ssl = _flag(backend, "use_ssl", False)
         check = _flag(backend, "ssl_check_cert", True)
         origins.append(CdnOrigin(
@@ -164,7 +164,7 @@ def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig
     checks = {str(h.arg("name")): h for h in service.nested("healthcheck")}
     conditions = _conditions(service)
     for block in service.nested("backend"):
-        name = str(block.arg("name", "backend"))
+        name = _text(block.arg("name", "backend"))
         backend = Backend(name, block.location)
         check = checks.get(str(block.arg("healthcheck")))
         if check is not None:
