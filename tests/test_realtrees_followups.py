@@ -1553,3 +1553,43 @@ def test_a_fastly_backend_whose_name_is_unknown_is_named_as_written(tmp_path: Pa
                       "fastly_service_vcl.live pulls origin var.origins with use_ssl = false; the CDN must fetch "
                       "from origin over HTTPS only")]
 
+
+
+# A Compute service whose package answers every request itself, with the one backend it was
+# long required to declare: "synthetic" at 127.0.0.1. Fastly pulls nothing through it, yet it
+# drew a BRL205 error for pulling an origin over plain HTTP. A real backend beside it still does.
+_FASTLY_PLACEHOLDER_BACKEND = """resource "fastly_service_compute" "edge" {
+  name = "live-edge"
+
+  domain {
+    name = "live.example.com"
+  }
+
+  package {
+    filename = "pkg/live-edge.tar.gz"
+  }
+
+  backend {
+    name    = "synthetic"
+    address = "127.0.0.1"
+    port    = 80
+  }
+}
+"""
+
+
+def test_a_fastly_backend_at_a_loopback_address_is_no_origin(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _FASTLY_PLACEHOLDER_BACKEND)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == []
+    body = _FASTLY_PLACEHOLDER_BACKEND.replace("  }\n}\n", """  }
+
+  backend {
+    name    = "origin"
+    address = "origin.example.com"
+    port    = 80
+  }
+}
+""")
+    result = _scan(tmp_path, body)
+    assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL205"] == [
+        ("BRL205", _at(body, 'backend {\n    name    = "origin"'))]

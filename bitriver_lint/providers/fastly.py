@@ -1,10 +1,11 @@
 """Fastly: ``fastly_service_vcl`` and ``fastly_service_compute`` services as CDNs.
 
 A service serves HTTPS on 443; each ``backend`` block is an origin (``address``, ``port``,
-default 80) that Fastly pulls over TLS only with ``use_ssl = true`` (default false), verifying
-the certificate unless ``ssl_check_cert = false``. A backend's ``healthcheck`` names a
-``healthcheck`` block (``path``, ``method``, default HEAD). The backends become a load-balancer
-document, so the join resolves their addresses and BRL302 judges their probes.
+default 80; one at a loopback address is a placeholder, no origin) that Fastly pulls over TLS
+only with ``use_ssl = true`` (default false), verifying the certificate unless
+``ssl_check_cert = false``. A backend's ``healthcheck`` names a ``healthcheck`` block
+(``path``, ``method``, default HEAD). The backends become a load-balancer document, so the
+join resolves their addresses and BRL302 judges their probes.
 
 Which paths go to which backend: a backend with a ``request_condition`` is chosen when the
 named ``condition``'s statement matches; a statement that tests a path prefix
@@ -77,6 +78,17 @@ def _signed(service: ResourceInstance) -> bool:
     return any(check in text for text in _vcl_texts(service) for check in _TOKEN_CHECK)
 
 
+def _placeholder(backend: Body) -> bool:
+    """A backend at a loopback address: a placeholder (a Compute service whose package answers
+    every request itself still declares one, often "synthetic" at 127.0.0.1). Fastly's edge
+    pulls nothing from the tree through it, so it is no origin and no pool."""
+    address = backend.arg("address")
+    if not isinstance(address, str):
+        return False
+    host = address.strip().lower()
+    return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
+
+
 def _flag(body: Body, name: str, default: bool) -> Located[Any]:
     """A boolean argument as written, or its provider default at the block."""
     found = body.get(name)
@@ -118,6 +130,8 @@ def _add_service(ctx: BuildContext, module: TerraformModule, service: ResourceIn
     settings: dict[str, Located[Any] | None] = {}
     unknown: list[Located[Any]] = []
     for backend in service.nested("backend"):
+        if _placeholder(backend):
+            continue
         name = _text(backend.arg("name", "backend"))  # a dynamic block's may be unknown: its text, not a repr
         use_ssl = _flag(backend, "use_ssl", False)
         check = _flag(backend, "ssl_check_cert", True)
@@ -164,6 +178,8 @@ def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig
     checks = {str(h.arg("name")): h for h in service.nested("healthcheck")}
     conditions = _conditions(service)
     for block in service.nested("backend"):
+        if _placeholder(block):
+            continue
         name = _text(block.arg("name", "backend"))
         backend = Backend(name, block.location)
         check = checks.get(str(block.arg("healthcheck")))
