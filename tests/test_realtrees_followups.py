@@ -1593,3 +1593,65 @@ def test_a_fastly_backend_at_a_loopback_address_is_no_origin(tmp_path: Path) -> 
     result = _scan(tmp_path, body)
     assert [(f.rule_id, str(f.location)) for f in result.active if f.rule_id == "BRL205"] == [
         ("BRL205", _at(body, 'backend {\n    name    = "origin"'))]
+
+
+# One path_rule that sends both "/*" and "/" to the same unsigned CDN bucket: one place to fix,
+# so one finding there naming both paths, not two findings at the same line and column.
+_ONE_PATH_RULE_TWO_PATHS = """resource "google_storage_bucket" "hls" {
+  name     = "live-hls"
+  location = "EU"
+}
+
+resource "google_compute_backend_bucket" "hls" {
+  name        = "live-hls"
+  bucket_name = google_storage_bucket.hls.name
+  enable_cdn  = true
+}
+
+resource "google_compute_url_map" "edge" {
+  name = "live-edge"
+  default_url_redirect {
+    https_redirect = true
+    strip_query    = false
+  }
+  host_rule {
+    hosts        = ["live.example.com"]
+    path_matcher = "site"
+  }
+  path_matcher {
+    name = "site"
+    default_url_redirect {
+      https_redirect = true
+      strip_query    = false
+    }
+    path_rule {
+      paths   = ["/*", "/"]
+      service = google_compute_backend_bucket.hls.id
+    }
+  }
+}
+
+resource "google_compute_target_https_proxy" "edge" {
+  name             = "live-edge"
+  url_map          = google_compute_url_map.edge.id
+  ssl_certificates = ["live-cert"]
+}
+
+resource "google_compute_global_forwarding_rule" "edge" {
+  name       = "live-edge"
+  port_range = "443"
+  target     = google_compute_target_https_proxy.edge.id
+}
+"""
+
+
+def test_paths_of_one_path_rule_to_an_unsigned_bucket_are_one_finding(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _ONE_PATH_RULE_TWO_PATHS)
+    found = [(f.rule_id, str(f.location), f.message) for f in result.active if f.rule_id == "BRL206"]
+    assert found == [
+        ("BRL206", _at(_ONE_PATH_RULE_TWO_PATHS, 'resource "google_compute_backend_bucket"'),
+         "google_compute_url_map.edge reads bucket origin google_compute_backend_bucket.hls without a signed URL key "
+         "(Cloud CDN reads a private bucket only with one), so the bucket must be readable by anyone"),
+        ("BRL206", _at(_ONE_PATH_RULE_TWO_PATHS, "path_rule {"),
+         "google_compute_url_map.edge serves segments (/*, /) without signed URLs: no signed URL key on its backend")]
+

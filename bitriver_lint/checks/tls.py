@@ -255,6 +255,9 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
     graph = ctx.graph
     for cdn in graph.components(Role.CDN):
         origins = {o.id: o for o in cdn.origins}
+        # Paths written in one place (a URL map path_rule's paths = ["/*", "/"]) are one
+        # finding there, naming each path, as BRL205 names every origin of one setting.
+        unsigned: dict[tuple[Location, str], list[str]] = {}
         for behaviour in cdn.behaviours:
             origin = origins.get(behaviour.origin) if isinstance(behaviour.origin, str) else None
             path = str(behaviour.path or "")
@@ -262,8 +265,12 @@ def _segment_access(ctx: CheckContext, params: NoParams) -> None:
             if serves_segments and not behaviour.signed:
                 missing = ("no signed URL key on its backend" if cdn.resource_type == "google_compute_url_map"
                            else behaviour.missing)
-                ctx.report(f"{cdn.name} serves segments ({path or 'default behaviour'}) without signed URLs: "
-                           f"{missing}", behaviour.location, entity=cdn.name)
+                paths = unsigned.setdefault((behaviour.location, missing), [])
+                if (path or "default behaviour") not in paths:
+                    paths.append(path or "default behaviour")
+        for (where, missing), paths in unsigned.items():
+            ctx.report(f"{cdn.name} serves segments ({', '.join(paths)}) without signed URLs: {missing}", where,
+                       entity=cdn.name)
         for route in cdn.unknown_routes:
             ctx.need(route, "whether segments reach an origin there without signed URLs")
         for origin in origins.values():
