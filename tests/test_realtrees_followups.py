@@ -1655,3 +1655,39 @@ def test_paths_of_one_path_rule_to_an_unsigned_bucket_are_one_finding(tmp_path: 
         ("BRL206", _at(_ONE_PATH_RULE_TWO_PATHS, "path_rule {"),
          "google_compute_url_map.edge serves segments (/*, /) without signed URLs: no signed URL key on its backend")]
 
+
+
+# A security group defined in a file that does not parse (Terraform 0.11 syntax, say): the
+# reference was called undefined (BRL604) and the layer counted as closed. What the group
+# admits is unknown, and the notes say which file could not be read.
+_SG_IN_UNREADABLE_FILE = {
+    "main.tf": """resource "aws_instance" "api" {
+  ami                         = "ami-1"
+  instance_type               = "m6i.large"
+  associate_public_ip_address = true
+  vpc_security_group_ids      = [aws_security_group.web.id]
+  tags                        = { Role = "api" }
+}
+""",
+    "sg.tf": """resource "aws_security_group" "web" {
+  ingress {
+    from_port   = 8080
+    to_port     = 8080
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"
+  }
+}
+""",
+}
+
+
+def test_a_group_perhaps_defined_in_an_unreadable_file_is_unknown_not_undefined(tmp_path: Path) -> None:
+    _write_files(tmp_path, _SG_IN_UNREADABLE_FILE)
+    result = scan_tree(tmp_path)
+    found = [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in ("BRL001", "BRL002", "BRL604")
+             and f.location.path in ("main.tf", "sg.tf") and "environment" not in f.message]
+    assert found == [("BRL002", _at_in(_SG_IN_UNREADABLE_FILE, "main.tf", "[aws_security_group")),
+                     ("BRL001", "sg.tf:7:3")]
+    note = next(f for f in result.active if f.rule_id == "BRL002" and "sg.tf could not" in f.message)
+    assert note.message.startswith("aws_security_group.web is not defined in the files of this module that "
+                                   "could be read (sg.tf could not), so BRL104")

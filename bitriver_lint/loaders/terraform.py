@@ -26,6 +26,7 @@ from bitriver_lint import journal
 from bitriver_lint.cache import memo
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.terraform_document import (
+    UNDEFINED,
     Body,
     ProviderConfig,
     ResourceInstance,
@@ -79,6 +80,9 @@ class ModuleSource:
     tfvars: list[tuple[str, Attribute]]  # (file, assignment) from *.tfvars
     diagnostics: list[Diagnostic] = field(default_factory=list)
     locals_: dict[str, Attribute] = field(default_factory=dict)
+    # Its files that could not be parsed (a BRL001): what they define is not known, so a name
+    # no other file defines may be theirs and is not called undefined.
+    unreadable: list[str] = field(default_factory=list)
     _local_values: dict[str, Any] = field(default_factory=dict)
     _off: dict[int, bool] = field(default_factory=dict)  # resources switched off, by id(block)
     prefix: str = ""  # "module.cdn." for an instance of a local module
@@ -327,7 +331,10 @@ class ModuleSource:
         for block in blocks:
             if len(path) > 2 and path[2] in block.attributes:
                 return self.value(block.attributes[path[2]])
-        return Unknown((ref,), ".".join(path), why="is not defined in this module")
+        if self.unreadable:
+            return Unknown((ref,), ".".join(path), why=f"is not defined in the files of this module that could be "
+                                                       f"read ({', '.join(self.unreadable)} could not)")
+        return Unknown((ref,), ".".join(path), why=UNDEFINED)
 
 
 _VARIES = object()  # an expression whose value depends on what it reads
@@ -755,6 +762,7 @@ def _with_children(module: ModuleSource, standalone: dict[str, ModuleSource], ws
         child = ModuleSource(callee.directory, callee.files, callee.blocks, dict(callee.variables),
                                 set(callee.sensitive), list(callee.tfvars), [], dict(callee.locals_))
         child._constants = callee._constants
+        child.unreadable = callee.unreadable
         child.guard = guard
         if target not in emitted:
             child.diagnostics = list(callee.diagnostics)
@@ -1052,6 +1060,7 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
         blocks.extend(file_blocks)
         diagnostics.extend(problems)
     module = ModuleSource(directory, rels, blocks, {}, set(), [], diagnostics)
+    module.unreadable = [rel for rel in rels if any(p.rule_id == "BRL001" for p in parsed[rel][2])]
     module.guard = guard
     module.reader = _reader(ws)
     for block in module.of_type("variable"):

@@ -24,6 +24,9 @@ from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 UNKNOWN_ENTRY_KEYS = ("from_port", "to_port", "protocol", "cidr_blocks", "ipv6_cidr_blocks", "security_groups",
                       "prefix_list_ids", "path", "port", "target_group_arn", "container_port")
 
+# Why a reference is unknown when nothing in its module's files defines it (it dangles: BRL604).
+UNDEFINED = "is not defined in this module"
+
 
 _ZONE = re.compile(r"([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]")
 

@@ -13,7 +13,7 @@ from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.exposure import named_set
 from bitriver_lint.graph import Allow, Dangling, Host, Network, UnknownRule
-from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
+from bitriver_lint.loaders.terraform_document import UNDEFINED, Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.vocabulary import Layer
@@ -299,10 +299,15 @@ def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: SgRules, pub
     graph = ctx.graph
     host.described_layers.add(Layer.SECURITY_GROUP)
     for sg in sgs if isinstance(sgs, list) else []:
-        if isinstance(sg, Unknown) and sg.why == "is not defined in this module":
+        if isinstance(sg, Unknown) and sg.why == UNDEFINED:
             name = ".".join(sg.raw.split(".")[:2])
             graph.dangling.append(Dangling(kind="terraform", name=name, location=sgs_where or host.location,
                                            source=host.id))
+            continue
+        if isinstance(sg, Unknown) and sg.raw.startswith("aws_security_group."):
+            # Perhaps defined in a file that could not be parsed: what it admits is not known.
+            host.unknown_rules.append(UnknownRule(port_from=0, port_to=65535, protocol="all",
+                                                  sources=Located(sg, sgs_where or host.location)))
             continue
         for rule in sg_rules.of(str(sg)):
             if isinstance(rule.cidrs, Unknown):
