@@ -1691,3 +1691,59 @@ def test_a_group_perhaps_defined_in_an_unreadable_file_is_unknown_not_undefined(
     note = next(f for f in result.active if f.rule_id == "BRL002" and "sg.tf could not" in f.message)
     assert note.message.startswith("aws_security_group.web is not defined in the files of this module that "
                                    "could be read (sg.tf could not), so BRL104")
+
+
+# One machine's files laid out as its /etc (an etc/ mirror, as Ansible roles and Packer builds
+# copy them): the units under etc/systemd/system/, the proxy's config under etc/haproxy/ and no
+# unit for the proxy, which the distro package provides. The config got a host of its own, so
+# its 127.0.0.1 backends joined nothing and the machine's nftables did not cover its ports.
+_ETC_MIRROR = {
+    "etc/systemd/system/live-api.service": "[Unit]\nDescription=live api\n\n[Service]\n"
+    "ExecStart=/usr/local/bin/bitriver-live\nEnvironmentFile=/etc/bitriver/api.env\nRestart=always\n\n"
+    "[Install]\nWantedBy=multi-user.target\n",
+    "etc/bitriver/api.env": "BITRIVER_LIVE_ADDR=127.0.0.1:8080\n",
+    "etc/nftables.conf": "table inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n"
+    "    ct state established,related accept\n    iif lo accept\n    tcp dport { 22, 80, 443 } accept\n  }\n}\n",
+    "etc/haproxy/haproxy.cfg": "defaults\n  mode http\n  timeout client 30s\n  timeout server 30s\n"
+    "  timeout connect 5s\nfrontend www\n  bind :80\n  bind :443 ssl crt /etc/haproxy/live.pem\n"
+    "  default_backend api\nbackend api\n  option httpchk GET /healthz\n  server local 127.0.0.1:8080 check\n"
+    "listen stats\n  bind :8404\n  stats enable\n",
+}
+
+
+def _where(result: ScanResult) -> list[tuple[str, str]]:
+    return [(f.rule_id, f"{f.location.path}:{f.location.line}:{f.location.column}") for f in result.active]
+
+
+def test_a_proxy_config_in_an_etc_mirror_runs_on_the_machine_of_its_units(tmp_path: Path) -> None:
+    result = _write(tmp_path, _ETC_MIRROR)
+    assert _pool_members(result) == ["etc/systemd/system/live-api.service:live-api"]
+    haproxy = next(c for c in result.graph.components() if c.name == "etc/haproxy/haproxy.cfg")
+    assert [h.directory for h in result.graph.hosts_of(haproxy.id)] == ["etc/systemd/system"]
+    # Port 80 serves the app and the firewall lets it in; the stats port 8404 it drops.
+    assert _where(result) == [("BRL204", "etc/haproxy/haproxy.cfg:7:3")]
+
+
+def test_an_nginx_config_in_an_etc_mirror_is_run_by_the_machines_nginx_unit(tmp_path: Path) -> None:
+    files = {k: v for k, v in _ETC_MIRROR.items() if not k.startswith("etc/haproxy/")}
+    files["etc/systemd/system/nginx.service"] = ("[Unit]\nDescription=nginx\n\n[Service]\n"
+                                                 "ExecStart=/usr/sbin/nginx -g 'daemon off;'\nRestart=on-failure\n")
+    files["etc/nginx/nginx.conf"] = (
+        "events {}\nhttp {\n  server {\n    listen 80;\n    listen 443 ssl;\n"
+        "    ssl_certificate /etc/nginx/live.pem;\n    ssl_certificate_key /etc/nginx/live.key;\n"
+        "    location / {\n      proxy_pass http://127.0.0.1:8080;\n    }\n  }\n"
+        "  server {\n    listen 8404;\n    location / {\n      return 204;\n    }\n  }\n}\n")
+    result = _write(tmp_path, files)
+    nginx = next(c for c in result.graph.components() if c.name == "nginx")
+    assert nginx.proxy_configs and sorted(li.port for li in result.graph.listeners(nginx)) == [80, 443, 8404]
+    assert _pool_members(result) == ["etc/systemd/system/live-api.service:live-api"]
+    assert _where(result) == [("BRL204", "etc/nginx/nginx.conf:4:5")]
+
+
+def test_a_proxy_config_beside_another_directorys_units_keeps_a_host_of_its_own(tmp_path: Path) -> None:
+    files = {k.replace("etc/systemd/system/", "origin/etc/systemd/system/").replace("etc/haproxy/", "edge/"): v
+             for k, v in _ETC_MIRROR.items() if k != "etc/nftables.conf"}
+    result = _write(tmp_path, files)
+    haproxy = next(c for c in result.graph.components() if c.name == "edge/haproxy.cfg")
+    assert [h.host_kind for h in result.graph.hosts_of(haproxy.id)] == ["lb-host"]
+    assert _pool_members(result) == []

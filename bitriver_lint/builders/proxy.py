@@ -2,7 +2,9 @@
 
 ``nodes`` places a config on the component that runs it: the compose service that mounts the
 file, else the one systemd/compose proxy of the same software; otherwise it is an edge load
-balancer of its own. Its binds become listeners (with TLS known), its ACLs an ``lb acl``
+balancer of its own, on a host of its own unless it sits on a machine the tree lays out
+(``_machine``: etc/haproxy/haproxy.cfg beside etc/systemd/system/, whose unit for it, if the
+tree has none, is the distro package's). Its binds become listeners (with TLS known), its ACLs an ``lb acl``
 firewall layer. ``edges`` hands the config to the join stage (``bitriver_lint/join.py``), which
 writes its pools and the ``routes`` and ``health_checks`` edges to the backend listeners once
 it has resolved the servers (``route`` below). A config with placeholders that its runner's
@@ -16,6 +18,7 @@ import posixpath
 from collections.abc import Callable
 
 from bitriver_lint.builders.common import BuildContext, ProxyPlacement
+from bitriver_lint.builders.hostfw import machines_for
 from bitriver_lint.graph import (
     Allow,
     Component,
@@ -96,6 +99,12 @@ class _Runners:
         candidates = [c for c in nearby.values() if _runs_software(c, doc.kind)]
         return candidates[0] if len(candidates) == 1 else None
 
+    def on_machine(self, graph: ServiceGraph, machine: Host, doc: ProxyConfig) -> Component | None:
+        """The one proxy unit of the config's software that runs on ``machine``."""
+        candidates = [c for proxies in self.proxies.values() for c in proxies
+                      if _runs_software(c, doc.kind) and any(h.id == machine.id for h in graph.hosts_of(c.id)[:1])]
+        return candidates[0] if len(candidates) == 1 else None
+
 
 def _runs_software(component: Component, kind: str) -> bool:
     """Whether a compose service or unit runs this software, by its image, name or unit file.
@@ -110,21 +119,47 @@ def _parts(directory: str) -> tuple[str, ...]:
     return tuple(part for part in directory.split("/") if part and part != ".")
 
 
+def _machine(ctx: BuildContext, path: str) -> Host | None:
+    """The machine whose files hold a config that nothing mounts: the one systemd directory that
+    a host firewall beside the config would guard (``hostfw.machines_for``), when it sits in the
+    config's own directory or in the ``etc/`` mirror the config lies in (etc/nginx/nginx.conf
+    and etc/systemd/system/ are one machine's /etc). A unit directory found only further up
+    (edge/haproxy.cfg beside origin/systemd/) is another machine's, and a compose project's
+    proxy runs what it mounts."""
+    machines = machines_for(ctx, path)
+    if len(machines) != 1 or machines[0].host_kind is not HostKind.SYSTEMD:
+        return None
+    machine, here = machines[0], _parts(posixpath.dirname(path))
+    unit_dir = _parts(machine.directory or "")
+    if unit_dir == here:
+        return machine
+    etc = max((depth for depth in range(1, len(here) + 1) if here[depth - 1] == "etc"), default=0)
+    return machine if etc and unit_dir[:etc] == here[:etc] and len(unit_dir) > etc else None
+
+
 def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     runners: _Runners | None = None
     for doc in docs:
         component: Component | None = None
+        machine: Host | None = None
         if not doc.name:  # a cloud load balancer (doc.name) is nothing's config file
             runners = runners or _Runners(graph, ctx.image_files)
             component = runners.mounting(doc) or runners.same_software(doc)
+            if component is None and (machine := _machine(ctx, doc.path)) is not None:
+                component = runners.on_machine(graph, machine, doc)
         if component is None:
             name = doc.name or doc.path
-            host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind=HostKind.LB_HOST,
-                                     location=doc.location))
+            reason = f"standalone {doc.kind} configuration"
+            if machine is not None:
+                # Its 127.0.0.1 backends are that machine's units, and its firewall guards it.
+                host_id = machine.id
+                reason += f" on the machine of {machine.name} (the tree has no unit for {doc.kind})"
+            else:
+                host_id = graph.add(Host(id=f"lb:{doc.key}", name=name, host_kind=HostKind.LB_HOST,
+                                         location=doc.location))
             component = Component(id=f"{doc.kind}:{doc.key}", name=name, role=Role.LB,
-                                  role_reason=f"standalone {doc.kind} configuration", origin=doc.kind,
-                                  location=doc.location, ports_known=True)
+                                  role_reason=reason, origin=doc.kind, location=doc.location, ports_known=True)
             graph.add(component)
             graph.runs_on(component.id, host_id, doc.location)
             if runners is not None:
