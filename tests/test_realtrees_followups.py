@@ -1747,3 +1747,31 @@ def test_a_proxy_config_beside_another_directorys_units_keeps_a_host_of_its_own(
     haproxy = next(c for c in result.graph.components() if c.name == "edge/haproxy.cfg")
     assert [h.host_kind for h in result.graph.hosts_of(haproxy.id)] == ["lb-host"]
     assert _pool_members(result) == []
+
+
+# One server block listening on a port for both address families, the second on a narrower
+# address: the port is open on every IPv4 interface, as its first listen says. The last listen
+# of a port won, so the loopback-only IPv6 line hid the public one; and of "listen 80;
+# listen [::]:80" the finding pointed at the second line.
+_ONE_PORT_TWO_LISTENS = """events {}
+http {
+  server {
+    listen 8405;
+    listen [::1]:8405;
+    location / { return 204; }
+  }
+}
+"""
+
+
+def test_a_port_listened_on_twice_in_one_server_is_as_open_as_its_widest_listen(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf").write_text(_ONE_PORT_TWO_LISTENS, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    assert _where(result) == [("BRL107", "nginx.conf:4:5")]
+
+
+def test_a_port_listened_on_for_both_families_is_at_its_first_listen(tmp_path: Path) -> None:
+    body = _ONE_PORT_TWO_LISTENS.replace("[::1]:8405", "[::]:8405").replace("8405", "8404")
+    (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    assert _where(result) == [("BRL107", "nginx.conf:4:5")]

@@ -33,6 +33,7 @@ from bitriver_lint.graph import (
 )
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
 from bitriver_lint.model import Diagnostic
+from bitriver_lint.netsets import CidrSet, bind_reach
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
 # The listener a backend server reaches (None: not known, or dangling), for ``route``, given the
@@ -180,13 +181,22 @@ def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -
                 "BRL002", f"{doc.kind} listens on {unknown.value}, a placeholder nothing in the tree sets, so "
                 "which port it serves there is not known and rules that need it stay silent",
                 unknown.location))
+        # Who can reach each port by the frontend's binds so far: one port bound twice
+        # ("listen 80; listen [::]:80", or "bind :80" and "bind [::1]:80") is one listener, at
+        # its first bind unless a later one reaches more. The last one used to win, so that
+        # "listen 8080; listen [::1]:8080" read as loopback only.
+        reached: dict[int, CidrSet] = {}
         for bind in frontend.binds:
             listener = graph.listener_for(component, bind.port, bind.location, declared=True,
                                           host_bound=not containerized, reason=f"{doc.kind} bind")
             listener.tls = bind.tls
             if not containerized:
-                listener.bind = bind.address if bind.address not in ("", "*") else None
-                listener.location = bind.location
+                reach = bind_reach(bind.address)
+                earlier = reached.get(bind.port)
+                if earlier is None or (earlier.issubset(reach) and not reach.issubset(earlier)):
+                    reached[bind.port] = reach
+                    listener.bind = bind.address if bind.address not in ("", "*") else None
+                    listener.location = bind.location
             if frontend.redirect_https is not None and not bind.tls:
                 # A redirect to HTTPS concerns plain HTTP: a frontend with both kinds of
                 # bind (HAProxy "unless { ssl_fc }", nginx "if ($scheme)") still serves TLS.
