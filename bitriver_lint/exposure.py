@@ -79,7 +79,10 @@ def _entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str]) -> 
     if listener.host_bound:
         address = listener.bind or "*"
         bind = bind_reach(address)
-        shown = f"{address}:{listener.port}" if listener.bind else f"port {listener.port} of all interfaces"
+        if not listener.bind:
+            shown = f"port {listener.port} of all interfaces"
+        else:  # an IPv6 address in brackets, as the config writes it: [::]:8404, not :::8404
+            shown = f"[{address}]:{listener.port}" if ":" in address else f"{address}:{listener.port}"
         evidence = [Related(listener.location, f"binds {shown} ({listener.reason})")]
         found.append(_narrow(graph, listener, hosts, listener.port, listener.location, bind, evidence))
     seen = _seen | {listener.id}

@@ -1775,3 +1775,13 @@ def test_a_port_listened_on_for_both_families_is_at_its_first_listen(tmp_path: P
     (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
     result = scan_tree(tmp_path, topology="single-node")
     assert _where(result) == [("BRL107", "nginx.conf:4:5")]
+
+
+def test_a_bind_to_an_ipv6_address_is_shown_in_brackets(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf").write_text(
+        "events {}\nhttp {\n  server {\n    listen [::]:8404;\n    location / { return 204; }\n  }\n}\n",
+        encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    (finding,) = result.active
+    assert (finding.rule_id, str(finding.location)) == ("BRL107", "nginx.conf:4:5")
+    assert [r.message for r in finding.related] == ["binds [::]:8404 (nginx bind)"]
