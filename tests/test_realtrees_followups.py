@@ -1785,3 +1785,16 @@ def test_a_bind_to_an_ipv6_address_is_shown_in_brackets(tmp_path: Path) -> None:
     (finding,) = result.active
     assert (finding.rule_id, str(finding.location)) == ("BRL107", "nginx.conf:4:5")
     assert [r.message for r in finding.related] == ["binds [::]:8404 (nginx bind)"]
+
+
+# The machine's proxy fronts a site of its own (a container a unit runs, of no role the guide
+# names) on port 80 and 443: BRL204 is about the app's port 80, and this is not the app.
+def test_port_80_serving_a_site_that_is_none_of_bitrivers_is_not_reported(tmp_path: Path) -> None:
+    files = {k: v for k, v in _ETC_MIRROR.items() if "live-api" not in k and not k.startswith("etc/bitriver/")}
+    files["etc/systemd/system/shop.service"] = (
+        "[Unit]\nDescription=shop\n\n[Service]\nRestart=always\nExecStart=/usr/bin/docker run --name shop "
+        "-p 127.0.0.1:8001:8001 example/shop:1\n")
+    files["etc/haproxy/haproxy.cfg"] = files["etc/haproxy/haproxy.cfg"].replace("127.0.0.1:8080", "127.0.0.1:8001")
+    result = _write(tmp_path, files)
+    assert _pool_members(result) == ["etc/systemd/system/shop.service:shop"]
+    assert _where(result) == []

@@ -197,10 +197,18 @@ def _http_redirect(ctx: CheckContext, params: NoParams) -> None:
             # port 80 it carries lands on a listener that redirects, clients are redirected.
             if forwards and all(edge.scheme == "tcp" and _redirects(graph, target) for _, target, edge in forwards):
                 continue
+            # What it serves is none of BitRiver's (a unit or service of no role the guide
+            # names): the rule is about the app, and another site on the machine is not it.
+            forwards = [f for f in forwards if _component_role(graph, f[1]) is not Role.OTHER]
             if forwards:
                 ctx.report(f"{component.name} serves the app on plain HTTP port 80 instead of redirecting to HTTPS",
                            listener.location, [Related(forwards[0][2].location, "forwarded here")],
                            entity=component.name)
+
+
+def _component_role(graph: ServiceGraph, node_id: str) -> Role | None:
+    target = graph.node(node_id)
+    return graph.component_of(target).role if isinstance(target, Listener) else None
 
 
 def _redirects(graph: ServiceGraph, node_id: str) -> bool:
