@@ -1798,3 +1798,77 @@ def test_port_80_serving_a_site_that_is_none_of_bitrivers_is_not_reported(tmp_pa
     result = _write(tmp_path, files)
     assert _pool_members(result) == ["etc/systemd/system/shop.service:shop"]
     assert _where(result) == []
+
+
+# Envoy's own examples bake the config in through one shared Dockerfile: a build ARG names the
+# file (COPY "$CONFIG" ...), each service picks it with build.args and a stage with
+# build.target. Unjoined, the sidecar before PostgreSQL read as a host of its own open to all.
+_BAKED_BY_ARG = {
+    "docker-compose.yml": """services:
+  db-proxy:
+    build:
+      context: .
+      dockerfile: images/envoy/Dockerfile
+      target: served
+      args:
+        PROXY_CONFIG: db-proxy.yaml
+    restart: unless-stopped
+  postgres:
+    image: postgres:16
+    restart: unless-stopped
+    healthcheck:
+      test: ["CMD", "pg_isready"]
+    volumes:
+      - pg-data:/var/lib/postgresql/data
+volumes:
+  pg-data:
+""",
+    "images/envoy/Dockerfile": """FROM envoyproxy/envoy:v1.31-latest AS base
+ARG PROXY_CONFIG=unused.yaml
+COPY --chmod=644 "$PROXY_CONFIG" /etc/envoy/envoy.yaml
+
+FROM base AS served
+HEALTHCHECK CMD curl -fs localhost:9901/ready
+
+FROM base AS debug
+RUN apt-get update
+""",
+    "db-proxy.yaml": """static_resources:
+  listeners:
+  - name: postgres
+    address:
+      socket_address: {address: 0.0.0.0, port_value: 5432}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: postgres
+          cluster: postgres
+  clusters:
+  - name: postgres
+    type: STRICT_DNS
+    load_assignment:
+      cluster_name: postgres
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: {address: postgres, port_value: 5432}
+""",
+}
+
+
+def test_a_config_a_build_arg_names_is_run_by_the_target_stages_service(tmp_path: Path) -> None:
+    result = _write(tmp_path, _BAKED_BY_ARG)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == []
+    (proxy,) = [c for c in result.graph.components() if c.name == "db-proxy"]
+    assert proxy.proxy_configs and [li.port for li in result.graph.listeners(proxy)] == [5432]
+    assert not [c for c in result.graph.components() if c.name == "db-proxy.yaml"]
+
+
+def test_a_config_only_the_args_default_would_name_is_not_the_services(tmp_path: Path) -> None:
+    files = dict(_BAKED_BY_ARG, **{"docker-compose.yml": _BAKED_BY_ARG["docker-compose.yml"].replace(
+        "      args:\n        PROXY_CONFIG: db-proxy.yaml\n", "")})
+    result = _write(tmp_path, files)
+    assert ("BRL103", "db-proxy.yaml:5:54") in [(f.rule_id, str(f.location)) for f in result.active]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import posixpath
+import re
+from dataclasses import dataclass, field
 
 from bitriver_lint.builders.common import (
     BuildContext,
@@ -165,10 +167,31 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
         )
 
 
+@dataclass
+class _Stage:
+    """One ``FROM`` of a Dockerfile: its name, the stage it starts from (None for an image)
+    and the tree's files its own COPY/ADD lines bring in."""
+
+    name: str
+    parent: str | None
+    files: list[str] = field(default_factory=list)
+
+
+_ARG_REF = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def _expand(word: str, args: dict[str, str]) -> str:
+    """A COPY source with the stage's ARGs put in; one without a value keeps a "$"."""
+    return _ARG_REF.sub(lambda m: args.get(m.group(1) or m.group(2), "$"), word)
+
+
 def _image_files(ctx: BuildContext, service: Service) -> list[str]:
     """The tree's files the service's Dockerfile copies into the image it runs: plain file
-    sources of COPY/ADD in its last stage (earlier stages only build; ``--from`` copies from
-    another image). A directory or a pattern copies too much to say which file is run."""
+    sources of COPY/ADD in the stage it builds (``build.target``, else the last one) and in the
+    stages that one starts ``FROM`` (earlier stages only build; ``--from`` copies from another
+    image). A source may name a build ARG (``COPY "$CONFIG" ...``): its value is the service's
+    ``build.args`` or the ARG's default. A directory or a pattern copies too much to say which
+    file is run."""
     if not service.has_build or service.build_context is None:
         return []
     base = posixpath.dirname(service.location.path)
@@ -180,22 +203,46 @@ def _image_files(ctx: BuildContext, service: Service) -> list[str]:
         text = ctx.workspace.read_text(dockerfile)
     except FileProblem:
         return []
-    found: list[str] = []
+    stages: list[_Stage] = []
+    global_args: dict[str, str] = {}  # ARGs before the first FROM: defaults a stage's ARG may take
+    args: dict[str, str] = {}  # the ARGs in scope in the current stage
     for line in text.replace("\\\n", " ").splitlines():
         words = line.split()
         if not words:
             continue
         instruction = words[0].upper()
         if instruction == "FROM":
-            found = []  # a new stage: only the last one is the image that runs
-        elif instruction in ("COPY", "ADD") and not any(w.startswith("--from") for w in words[1:]):
-            sources = [w for w in words[1:] if not w.startswith("--")][:-1]
+            names = [w for w in words[1:] if not w.startswith("--")]
+            name = names[2] if len(names) >= 3 and names[1].upper() == "AS" else str(len(stages))
+            known = {stage.name.lower() for stage in stages}
+            parent = names[0].lower() if names and names[0].lower() in known else None
+            stages.append(_Stage(name.lower(), parent))
+            args = {}
+        elif instruction == "ARG":
+            for word in words[1:]:
+                key, has_default, default = word.partition("=")
+                value = service.build_args.get(key, default.strip('"') if has_default else global_args.get(key))
+                target = global_args if not stages else args
+                if value is not None:
+                    target[key] = value
+        elif instruction in ("COPY", "ADD") and stages and not any(w.startswith("--from") for w in words[1:]):
+            sources = [w.strip('"') for w in words[1:] if not w.startswith("--")][:-1]
             for source in sources:
+                source = _expand(source, args)
                 if source in (".", "./") or source.endswith("/") or any(c in source for c in "*?[$"):
                     continue
                 path = posixpath.normpath(posixpath.join(context, source))
                 if not path.startswith("..") and ctx.workspace.exists(path):
-                    found.append(path)
+                    stages[-1].files.append(path)
+    by_name = {stage.name: stage for stage in stages}
+    wanted = service.build_target.lower() if service.build_target else None
+    stage = by_name.get(wanted) if wanted else (stages[-1] if stages else None)
+    found: list[str] = []
+    seen: set[str] = set()
+    while stage is not None and stage.name not in seen:
+        seen.add(stage.name)
+        found = stage.files + found
+        stage = by_name.get(stage.parent) if stage.parent else None
     return found
 
 

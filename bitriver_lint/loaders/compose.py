@@ -80,6 +80,10 @@ class Service:
     # compose file); None when not a plain string.
     build_context: str | None = None
     dockerfile: str | None = None
+    # ``build.target`` (the stage that is the image; the last one when None) and ``build.args``
+    # (values for the Dockerfile's ARGs, which may name the files it copies in).
+    build_target: str | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
     ports: list[PortMapping] = field(default_factory=list)
     expose: list[Located[int]] = field(default_factory=list)
     environment: dict[str, Located[str]] = field(default_factory=dict)
@@ -386,6 +390,9 @@ class _Loader:
             context, dockerfile = build.get("context", "."), build.get("dockerfile", "Dockerfile")
             svc.build_context = context if isinstance(context, str) else None
             svc.dockerfile = dockerfile if isinstance(dockerfile, str) else None
+            target = build.get("target")
+            svc.build_target = target if isinstance(target, str) else None
+            svc.build_args = _build_args(build.get("args"))
         for i, entry in enumerate(_seq(body.get("ports"))):
             svc.ports.extend(self.port(entry, body["ports"].item_loc(i)))
         for i, entry in enumerate(_seq(body.get("expose"))):
@@ -581,6 +588,19 @@ def _extra_hosts(value: Any) -> dict[str, str]:
         if isinstance(address, str) and name.strip() and address.strip():
             found[name.strip()] = address.strip().strip("[]")
     return found
+
+
+def _build_args(value: Any) -> dict[str, str]:
+    """``build.args`` as a mapping or a list of ``NAME=value``; an argument without a value
+    (or with one that depends on an unset variable) is left to the Dockerfile's default."""
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = [(item.partition("=")[0], item.partition("=")[2]) for item in value
+                 if isinstance(item, str) and "=" in item]
+    return {str(name): str(arg) for name, arg in pairs
+            if isinstance(arg, (str, int, float)) and not isinstance(arg, bool)}
 
 
 def _seq(value: Any) -> list[Any]:
