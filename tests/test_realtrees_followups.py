@@ -1872,3 +1872,49 @@ def test_a_config_only_the_args_default_would_name_is_not_the_services(tmp_path:
         "      args:\n        PROXY_CONFIG: db-proxy.yaml\n", "")})
     result = _write(tmp_path, files)
     assert ("BRL103", "db-proxy.yaml:5:54") in [(f.rule_id, str(f.location)) for f in result.active]
+
+
+# An image built from the tree carries its own HEALTHCHECK, which compose runs when the service
+# sets none: the API's probe lived in its Dockerfile and BRL501 said it had none.
+_PROBED_IN_IMAGE = {
+    "docker-compose.yml": """services:
+  bitriver-api:
+    build: ./api
+    restart: unless-stopped
+    volumes:
+      - api-data:/var/lib/bitriver-live
+volumes:
+  api-data:
+""",
+    "api/Dockerfile": """FROM golang:1.23 AS build
+RUN go build -o /out/api ./cmd/api
+
+FROM gcr.io/distroless/base-debian12
+COPY --from=build /out/api /api
+HEALTHCHECK --interval=10s --timeout=2s \\
+  CMD ["/api", "probe", "http://127.0.0.1:8080/healthz"]
+ENTRYPOINT ["/api"]
+""",
+}
+
+
+def _brl501(result: ScanResult) -> list[tuple[str, str]]:
+    return [(str(f.location), f.message) for f in result.active if f.rule_id == "BRL501"]
+
+
+def test_the_images_own_healthcheck_is_the_services(tmp_path: Path) -> None:
+    assert _brl501(_write(tmp_path, _PROBED_IN_IMAGE)) == []
+
+
+def test_the_images_healthcheck_is_judged_where_the_dockerfile_sets_it(tmp_path: Path) -> None:
+    dockerfile = _PROBED_IN_IMAGE["api/Dockerfile"].replace("/healthz", "/status")
+    result = _write(tmp_path, dict(_PROBED_IN_IMAGE, **{"api/Dockerfile": dockerfile}))
+    assert _brl501(result) == [("api/Dockerfile:6:1", "bitriver-api's health check probes /status (expected /healthz)")]
+
+
+def test_a_healthcheck_none_in_the_image_turns_it_off(tmp_path: Path) -> None:
+    dockerfile = _PROBED_IN_IMAGE["api/Dockerfile"].replace(
+        'HEALTHCHECK --interval=10s --timeout=2s \\\n  CMD ["/api", "probe", "http://127.0.0.1:8080/healthz"]',
+        "HEALTHCHECK NONE")
+    result = _write(tmp_path, dict(_PROBED_IN_IMAGE, **{"api/Dockerfile": dockerfile}))
+    assert _brl501(result) == [("api/Dockerfile:6:1", "bitriver-api disables its health check (expected /healthz)")]

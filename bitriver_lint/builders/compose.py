@@ -17,6 +17,7 @@ from bitriver_lint.graph import (
     Component,
     Dangling,
     Dependency,
+    HealthCheck,
     Host,
     Mount,
     Publish,
@@ -25,7 +26,7 @@ from bitriver_lint.graph import (
     ServiceGraph,
 )
 from bitriver_lint.loaders.compose import BASE_NAMES, ComposeProject, Service
-from bitriver_lint.model import Located, Unknown
+from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.roles import DEFAULT_PORTS, FULLY_KNOWN_PORTS, role_from_image, role_from_name
 from bitriver_lint.vocabulary import HostKind, Runtime
 from bitriver_lint.workspace import FileProblem
@@ -90,6 +91,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
             value=f"restart: {text}",
             restarts_on_failure=isinstance(value, Unknown) or text.startswith("on-failure") or text in _RESTARTS,
         )
+    image = _image(ctx, service)
     component = Component(
         id=_component_id(project, service),
         name=service.name,
@@ -103,7 +105,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
         healthcheck=(
             parse_healthcheck(service.healthcheck.test, service.healthcheck.location, service.healthcheck.disabled)
             if service.healthcheck
-            else None
+            else image.healthcheck  # compose runs the image's own HEALTHCHECK when it sets none
         ),
         restart=restart,
         mounts=[
@@ -130,7 +132,7 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
     if service.extra_hosts:
         graph.extra_hosts[component.id] = dict(service.extra_hosts)
     graph.runs_on(component.id, host_id, service.location)
-    for copied in _image_files(ctx, service):
+    for copied in image.files:
         ctx.image_files.setdefault(copied, []).append(component)
     if role in DEFAULT_PORTS:
         where = service.network_mode.location if host_network and service.network_mode else None
@@ -169,15 +171,26 @@ def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, h
 
 @dataclass
 class _Stage:
-    """One ``FROM`` of a Dockerfile: its name, the stage it starts from (None for an image)
-    and the tree's files its own COPY/ADD lines bring in."""
+    """One ``FROM`` of a Dockerfile: its name, the stage it starts from (None for an image),
+    the tree's files its own COPY/ADD lines bring in and its last HEALTHCHECK line."""
 
     name: str
     parent: str | None
     files: list[str] = field(default_factory=list)
+    healthcheck: HealthCheck | None = None
+
+
+@dataclass
+class _Image:
+    """What the tree says of the image a service builds: the tree's files copied into it and
+    the HEALTHCHECK it carries (compose runs that probe unless the service sets its own)."""
+
+    files: list[str] = field(default_factory=list)
+    healthcheck: HealthCheck | None = None
 
 
 _ARG_REF = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_HEALTHCHECK_OPTION = re.compile(r"^\s*HEALTHCHECK((\s+--\S+)*)\s+", re.IGNORECASE)
 
 
 def _expand(word: str, args: dict[str, str]) -> str:
@@ -185,31 +198,47 @@ def _expand(word: str, args: dict[str, str]) -> str:
     return _ARG_REF.sub(lambda m: args.get(m.group(1) or m.group(2), "$"), word)
 
 
-def _image_files(ctx: BuildContext, service: Service) -> list[str]:
-    """The tree's files the service's Dockerfile copies into the image it runs: plain file
-    sources of COPY/ADD in the stage it builds (``build.target``, else the last one) and in the
-    stages that one starts ``FROM`` (earlier stages only build; ``--from`` copies from another
-    image). A source may name a build ARG (``COPY "$CONFIG" ...``): its value is the service's
-    ``build.args`` or the ARG's default. A directory or a pattern copies too much to say which
-    file is run."""
+def _instructions(text: str) -> list[tuple[int, str]]:
+    """A Dockerfile's instructions, each with the line it starts on, continuations joined."""
+    found: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pending is None and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        start, before = pending or (number, "")
+        if line.rstrip().endswith("\\"):
+            pending = (start, before + line.rstrip()[:-1] + " ")
+            continue
+        pending = None
+        found.append((start, before + line))
+    if pending is not None:
+        found.append(pending)
+    return found
+
+
+def _image(ctx: BuildContext, service: Service) -> _Image:
+    """The image the service builds from the tree. Its files: plain file sources of COPY/ADD
+    in the stage it builds (``build.target``, else the last one) and in the stages that one
+    starts ``FROM`` (earlier stages only build; ``--from`` copies from another image). A source
+    may name a build ARG (``COPY "$CONFIG" ...``): its value is the service's ``build.args`` or
+    the ARG's default. A directory or a pattern copies too much to say which file is run. Its
+    health check: the last HEALTHCHECK along those stages (``HEALTHCHECK NONE`` turns it off)."""
     if not service.has_build or service.build_context is None:
-        return []
+        return _Image()
     base = posixpath.dirname(service.location.path)
     context = posixpath.normpath(posixpath.join(base, service.build_context))
     dockerfile = posixpath.normpath(posixpath.join(context, service.dockerfile or "Dockerfile"))
     if context.startswith("..") or dockerfile.startswith("..") or not ctx.workspace.exists(dockerfile):
-        return []
+        return _Image()
     try:
         text = ctx.workspace.read_text(dockerfile)
     except FileProblem:
-        return []
+        return _Image()
     stages: list[_Stage] = []
     global_args: dict[str, str] = {}  # ARGs before the first FROM: defaults a stage's ARG may take
     args: dict[str, str] = {}  # the ARGs in scope in the current stage
-    for line in text.replace("\\\n", " ").splitlines():
+    for number, line in _instructions(text):
         words = line.split()
-        if not words:
-            continue
         instruction = words[0].upper()
         if instruction == "FROM":
             names = [w for w in words[1:] if not w.startswith("--")]
@@ -225,6 +254,10 @@ def _image_files(ctx: BuildContext, service: Service) -> list[str]:
                 target = global_args if not stages else args
                 if value is not None:
                     target[key] = value
+        elif instruction == "HEALTHCHECK" and stages:
+            where = Location(dockerfile, number, line.upper().index("HEALTHCHECK") + 1)
+            kind, _, command = _HEALTHCHECK_OPTION.sub("", line, count=1).strip().partition(" ")
+            stages[-1].healthcheck = parse_healthcheck(command.strip(), where, kind.upper() != "CMD")
         elif instruction in ("COPY", "ADD") and stages and not any(w.startswith("--from") for w in words[1:]):
             sources = [w.strip('"') for w in words[1:] if not w.startswith("--")][:-1]
             for source in sources:
@@ -237,13 +270,14 @@ def _image_files(ctx: BuildContext, service: Service) -> list[str]:
     by_name = {stage.name: stage for stage in stages}
     wanted = service.build_target.lower() if service.build_target else None
     stage = by_name.get(wanted) if wanted else (stages[-1] if stages else None)
-    found: list[str] = []
+    image = _Image()
     seen: set[str] = set()
     while stage is not None and stage.name not in seen:
         seen.add(stage.name)
-        found = stage.files + found
+        image.files = stage.files + image.files
+        image.healthcheck = image.healthcheck or stage.healthcheck  # the nearest stage's wins
         stage = by_name.get(stage.parent) if stage.parent else None
-    return found
+    return image
 
 
 def _members(project: ComposeProject, graph: ServiceGraph) -> dict[str, Component]:
