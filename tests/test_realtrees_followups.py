@@ -1918,3 +1918,92 @@ def test_a_healthcheck_none_in_the_image_turns_it_off(tmp_path: Path) -> None:
         "HEALTHCHECK NONE")
     result = _write(tmp_path, dict(_PROBED_IN_IMAGE, **{"api/Dockerfile": dockerfile}))
     assert _brl501(result) == [("api/Dockerfile:6:1", "bitriver-api disables its health check (expected /healthz)")]
+
+
+
+# Envoy refuses "Upgrade: websocket" unless the connection manager (or the route) lists it in
+# upgrade_configs, as Envoy's websocket example does; the loader never read it, so BRL304 said
+# every Envoy pool dropped WebSocket chat.
+_ENVOY_WS = {
+    "docker-compose.yml": """services:
+  edge:
+    image: envoyproxy/envoy:v1.31-latest
+    ports:
+      - "443:8443"
+    volumes:
+      - ./envoy.yaml:/etc/envoy/envoy.yaml:ro
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.4.2
+    environment:
+      BITRIVER_LIVE_CHAT_WEBSOCKET: "true"
+""",
+    "envoy.yaml": """static_resources:
+  listeners:
+  - name: https
+    address:
+      socket_address: {address: 0.0.0.0, port_value: 8443}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: edge
+          upgrade_configs:
+          - upgrade_type: websocket
+          route_config:
+            virtual_hosts:
+            - name: live
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route:
+                  cluster: api
+                  hash_policy:
+                  - connection_properties: {source_ip: true}
+  clusters:
+  - name: api
+    type: STRICT_DNS
+    lb_policy: RING_HASH
+    load_assignment:
+      cluster_name: api
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: {address: api, port_value: 8080}
+""",
+}
+
+
+def _brl304(result: ScanResult) -> list[tuple[str, str]]:
+    return [(str(f.location), f.message) for f in result.active if f.rule_id == "BRL304"]
+
+
+def test_envoy_upgrade_configs_pass_websocket_to_the_clusters_routed(tmp_path: Path) -> None:
+    assert _brl304(_write_at(tmp_path, _ENVOY_WS)) == []
+
+
+def test_envoy_without_upgrade_configs_drops_websocket(tmp_path: Path) -> None:
+    body = _ENVOY_WS["envoy.yaml"].replace("          upgrade_configs:\n          - upgrade_type: websocket\n", "")
+    assert _brl304(_write_at(tmp_path, dict(_ENVOY_WS, **{"envoy.yaml": body}))) == [
+        ("envoy.yaml:27:5", "WebSocket chat is on but edge's pool api does not pass WebSocket upgrades "
+                            "(no Upgrade headers or tunnel timeout)")]
+
+
+def test_envoy_route_turning_websocket_off_overrides_the_manager(tmp_path: Path) -> None:
+    body = _ENVOY_WS["envoy.yaml"].replace(
+        "                  cluster: api\n",
+        "                  cluster: api\n                  upgrade_configs:\n"
+        "                  - {upgrade_type: websocket, enabled: false}\n")
+    assert [where for where, _ in _brl304(_write_at(tmp_path, dict(_ENVOY_WS, **{"envoy.yaml": body})))] == [
+        "envoy.yaml:31:5"]
+
+
+def _write_at(root: Path, files: dict[str, str]) -> ScanResult:
+    for rel, text in files.items():
+        (root / rel).write_text(text, encoding="utf-8")
+    return scan_tree(root, topology="origin-edge")

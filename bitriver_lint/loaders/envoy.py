@@ -2,7 +2,8 @@
 
 A filter chain with a ``DownstreamTlsContext`` transport socket terminates TLS; an HTTP
 connection manager's virtual hosts map path prefixes to clusters (``require_tls`` or an
-``https_redirect`` route redirects); a ``tcp_proxy`` passes a port through. Clusters give
+``https_redirect`` route redirects; ``upgrade_configs`` of the manager or a route pass WebSocket
+upgrades to the clusters it routes to); a ``tcp_proxy`` passes a port through. Clusters give
 endpoints, HTTP health checks and ``UpstreamTlsContext`` (TLS to the backend).
 """
 
@@ -104,12 +105,24 @@ def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
             if "tcp_proxy" in kind and dig(typed, "cluster"):
                 frontend.routes.append(RouteRule(None, str(typed["cluster"]), floc))
             elif "http_connection_manager" in kind.lower():
-                _http_routes(frontend, dig(typed, "route_config"))
+                _http_routes(doc, frontend, typed)
     doc.frontends.append(frontend)
 
 
-def _http_routes(frontend: Frontend, route_config: Any) -> None:
-    for vhost, vloc in _items(dig(route_config, "virtual_hosts")):
+def _websocket(upgrade_configs: Any) -> tuple[bool, Location] | None:
+    """Whether an ``upgrade_configs`` list turns WebSocket upgrades on (``enabled`` defaults to
+    true) or off, and where; None when it does not name them."""
+    for config, loc in _items(upgrade_configs):
+        if str(dig(config, "upgrade_type") or "").lower() == "websocket":
+            return dig(config, "enabled") is not False, loc
+    return None
+
+
+def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any) -> None:
+    # Envoy answers "Upgrade: websocket" with 403 unless the connection manager or the route
+    # lists it in upgrade_configs; a route's entry overrides the manager's either way.
+    everywhere = _websocket(dig(manager, "upgrade_configs"))
+    for vhost, vloc in _items(dig(manager, "route_config", "virtual_hosts")):
         if dig(vhost, "require_tls") in ("ALL", "EXTERNAL_ONLY"):
             frontend.redirect_https = vloc
         for route, rloc in _items(dig(vhost, "routes")):
@@ -123,3 +136,7 @@ def _http_routes(frontend: Frontend, route_config: Any) -> None:
             cluster = dig(route, "route", "cluster")
             if cluster:
                 frontend.routes.append(RouteRule(None if path in (None, "/") else str(path), str(cluster), rloc))
+                upgrade = _websocket(dig(route, "route", "upgrade_configs")) or everywhere
+                backend = doc.backends.get(str(cluster))
+                if upgrade is not None and upgrade[0] and backend is not None:
+                    backend.websocket = backend.websocket or upgrade[1]
