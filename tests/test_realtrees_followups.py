@@ -2007,3 +2007,96 @@ def _write_at(root: Path, files: dict[str, str]) -> ScanResult:
     for rel, text in files.items():
         (root / rel).write_text(text, encoding="utf-8")
     return scan_tree(root, topology="origin-edge")
+
+
+
+# A front proxy built from the tree under a name that says nothing ("edge") is what the config it
+# runs makes it: its TLS listener is the termination point. Left "other", BRL201 said nothing
+# terminated TLS in front of the API it routes /api to.
+_UNNAMED_FRONT = {
+    "docker-compose.yml": """services:
+  edge:
+    build:
+      context: .
+      dockerfile: deploy/envoy/Dockerfile
+      target: served
+      args:
+        EDGE_CONFIG: edge.yaml
+    ports:
+      - "443:10000"
+    restart: unless-stopped
+  api:
+    image: ghcr.io/example/bitriver-api:1.4.0
+    restart: unless-stopped
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/healthz"]
+    volumes:
+      - api-data:/var/lib/bitriver-live
+volumes:
+  api-data:
+""",
+    "deploy/envoy/Dockerfile": """FROM envoyproxy/envoy:v1.31-latest AS base
+ARG EDGE_CONFIG=unused.yaml
+COPY --chmod=644 "$EDGE_CONFIG" /etc/envoy/envoy.yaml
+
+FROM base AS served
+HEALTHCHECK CMD curl -fs localhost:9901/ready
+
+FROM base AS debug
+RUN apt-get update
+""",
+    "edge.yaml": """static_resources:
+  listeners:
+  - name: tls
+    address:
+      socket_address: {address: 0.0.0.0, port_value: 10000}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: edge
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/api"}
+                route: {cluster: api}
+  clusters:
+  - name: api
+    type: STRICT_DNS
+    load_assignment:
+      cluster_name: api
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: {address: api, port_value: 8080}
+    health_checks:
+    - timeout: 1s
+      interval: 5s
+      unhealthy_threshold: 2
+      healthy_threshold: 2
+      http_health_check: {path: /healthz}
+""",
+}
+
+
+def test_a_service_running_a_proxy_config_is_a_proxy_whatever_its_name(tmp_path: Path) -> None:
+    result = _write(tmp_path, _UNNAMED_FRONT)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == []
+    (edge,) = [c for c in result.graph.components() if c.name == "edge"]
+    assert edge.role.value == "proxy" and edge.role_reason == "runs the envoy config edge.yaml"
+
+
+def test_that_proxy_without_tls_still_leaves_the_api_unterminated(tmp_path: Path) -> None:
+    body = _UNNAMED_FRONT["edge.yaml"]
+    start, end = body.index("    - transport_socket:"), body.index("      filters:")
+    files = dict(_UNNAMED_FRONT, **{"edge.yaml": body[:start] + "    - filters:" + body[end + len("      filters:"):]})
+    result = _write(tmp_path, files)
+    assert [(f.rule_id, str(f.location)) for f in result.active] == [("BRL201", "docker-compose.yml:12:3")]

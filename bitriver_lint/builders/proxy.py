@@ -149,6 +149,13 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
             component = runners.mounting(doc) or runners.same_software(doc)
             if component is None and (machine := _machine(ctx, doc.path)) is not None:
                 component = runners.on_machine(graph, machine, doc)
+            if component is not None and component.role is Role.OTHER and doc.backends:
+                # A service built from the tree under a name that says nothing ("edge", "front")
+                # is what its config makes it: the proxy that terminates TLS and routes. One that
+                # only serves files (an nginx with a root and no upstream) is no proxy.
+                component.role = Role.PROXY
+                component.role_reason = f"runs the {doc.kind} config {doc.path}"
+                graph.add(component)  # its role changed: the graph's indexes of it too
         if component is None:
             name = doc.name or doc.path
             reason = f"standalone {doc.kind} configuration"
