@@ -2100,3 +2100,23 @@ def test_that_proxy_without_tls_still_leaves_the_api_unterminated(tmp_path: Path
     files = dict(_UNNAMED_FRONT, **{"edge.yaml": body[:start] + "    - filters:" + body[end + len("      filters:"):]})
     result = _write(tmp_path, files)
     assert [(f.rule_id, str(f.location)) for f in result.active] == [("BRL201", "docker-compose.yml:12:3")]
+
+
+# A route may split its traffic over weighted_clusters (a canary beside the stable pool): each
+# cluster serves the path. Read as no route at all, the canary pool's missing sticky sessions
+# went unreported.
+def test_envoy_weighted_clusters_each_serve_the_route(tmp_path: Path) -> None:
+    body = _ENVOY_WS["envoy.yaml"].replace(
+        "                  cluster: api\n",
+        "                  weighted_clusters:\n                    clusters:\n"
+        "                    - {name: api, weight: 90}\n                    - {name: canary, weight: 10}\n",
+    ).replace("\n  clusters:\n", "\n  clusters:\n  - name: canary\n    type: STRICT_DNS\n    load_assignment:\n"
+              "      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n"
+              "              socket_address: {address: api-canary, port_value: 8080}\n", 1)
+    compose = _ENVOY_WS["docker-compose.yml"] + (
+        "  api-canary:\n    image: ghcr.io/bitriver/bitriver-live:1.4.3\n"
+        "    environment:\n      BITRIVER_LIVE_CHAT_WEBSOCKET: \"true\"\n")
+    result = _write_at(tmp_path, dict(_ENVOY_WS, **{"envoy.yaml": body, "docker-compose.yml": compose}))
+    assert _brl304(result) == [
+        ("envoy.yaml:32:5", "WebSocket chat is on (BITRIVER_LIVE_CHAT_WEBSOCKET) but edge's pool canary has no "
+                            "sticky sessions")]

@@ -1,7 +1,8 @@
 """Envoy static bootstrap (YAML or JSON): listeners, filter chains, routes and clusters.
 
 A filter chain with a ``DownstreamTlsContext`` transport socket terminates TLS; an HTTP
-connection manager's virtual hosts map path prefixes to clusters (``require_tls`` or an
+connection manager's virtual hosts map path prefixes to clusters, or to the
+``weighted_clusters`` a route splits its traffic over (``require_tls`` or an
 ``https_redirect`` route redirects; ``upgrade_configs`` of the manager or a route pass WebSocket
 upgrades to the clusters it routes to); a ``tcp_proxy`` passes a port through. Clusters give
 endpoints, HTTP health checks and ``UpstreamTlsContext`` (TLS to the backend).
@@ -133,8 +134,11 @@ def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any) -> None:
                     frontend.redirect_https = rloc
                 frontend.routes.append(RouteRule(str(path) if path else None, None, rloc, redirect_https=True))
                 continue
-            cluster = dig(route, "route", "cluster")
-            if cluster:
+            # One cluster, or a traffic split (a canary) over several: each serves the path.
+            single = dig(route, "route", "cluster")
+            weighted = _items(dig(route, "route", "weighted_clusters", "clusters"))
+            split = [dig(entry, "name") for entry, _ in weighted]
+            for cluster in [single] if single else [name for name in split if name]:
                 frontend.routes.append(RouteRule(None if path in (None, "/") else str(path), str(cluster), rloc))
                 upgrade = _websocket(dig(route, "route", "upgrade_configs")) or everywhere
                 backend = doc.backends.get(str(cluster))
