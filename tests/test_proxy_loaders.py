@@ -303,3 +303,8 @@ def test_a_config_awaits_only_the_placeholders_of_its_own_files(tmp_path: Path) 
     assert docs["a/templates/default.conf.template"].render is not None
     assert docs["b/nginx.conf"].placeholders == set()
     assert docs["b/nginx.conf"].render is None
+
+
+def test_haproxy_address_family_prefixes_are_not_part_of_the_address(tmp_path: Path) -> None:
+    doc = _load_haproxy(tmp_path, "frontend fe\n  bind mptcp@[::]:5000\n  bind quic4@10.0.0.5:443 ssl crt /x.pem\n")
+    assert [(b.address, b.port) for f in doc.frontends for b in f.binds] == [("::", 5000), ("10.0.0.5", 443)]

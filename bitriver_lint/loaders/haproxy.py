@@ -277,7 +277,8 @@ def _bind(words: list[str], where: Location) -> tuple[list[Bind], list[Located[s
     unknown: list[Located[str]] = []
     tls = "ssl" in words[2:]
     for spec in words[1].split(",") if len(words) > 1 else []:
-        spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6|quic4|quic6|quic)@", "", spec)
+        # Address families of HAProxy's address syntax (mptcp@ since 3.1): a stream socket on an address.
+        spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6|quic4|quic6|quic|mptcp|mptcp4|mptcp6)@", "", spec)
         if spec.startswith(("unix@", "/", "abns@", "fd@", "sockpair@")):
             continue
         address, _, port = spec.rpartition(":")
