@@ -2120,3 +2120,30 @@ def test_envoy_weighted_clusters_each_serve_the_route(tmp_path: Path) -> None:
     assert _brl304(result) == [
         ("envoy.yaml:32:5", "WebSocket chat is on (BITRIVER_LIVE_CHAT_WEBSOCKET) but edge's pool canary has no "
                             "sticky sessions")]
+
+
+def _envoy_routes(result: ScanResult) -> list[tuple[int, int, str | None, str]]:
+    """The edge's routes: (its port, the backend's port, the path, where the route is written)."""
+    graph = result.graph
+    out = []
+    for source, target, edge in graph.edges("routes"):
+        front, back = graph.node(source), graph.node(target)
+        assert isinstance(front, Listener) and isinstance(back, Listener)
+        out.append((front.port, back.port, edge.path, str(edge.location)))
+    return sorted(out)
+
+
+def _envoy_with(**replacements: str) -> dict[str, str]:
+    body = _ENVOY_WS["envoy.yaml"]
+    for old, new in replacements.items():
+        assert old in body
+        body = body.replace(old, new)
+    return dict(_ENVOY_WS, **{"envoy.yaml": body})
+
+
+# Envoy's proto-JSON reads a uint32 written as a string: port_value: "8443" binds 8443. The
+# listener was skipped, so the edge routed nowhere and its pool's findings went unsaid.
+def test_envoy_listener_port_written_as_a_string_is_the_number(tmp_path: Path) -> None:
+    result = _write_at(tmp_path, _envoy_with(**{"port_value: 8443": 'port_value: "8443"'}))
+    assert _envoy_routes(result) == [(8443, 8080, None, "envoy.yaml:23:17")]
+    assert ("BRL302", "envoy.yaml:29:5") in _where(result)

@@ -25,7 +25,7 @@ from bitriver_lint.loaders.proxy import (
     load_all,
 )
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
-from bitriver_lint.model import Location
+from bitriver_lint.model import Location, port_number
 from bitriver_lint.workspace import Workspace
 
 
@@ -33,6 +33,13 @@ def _items(data: Any) -> list[tuple[Any, Location]]:
     if not isinstance(data, LList):
         return []
     return [(item, data.item_loc(i)) for i, item in enumerate(data)]
+
+
+def _port(value: Any) -> int | None:
+    """A ``port_value``: Envoy's proto-JSON reads a uint32 written as a string ("8080") too."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return port_number(value) if isinstance(value, str) else None
 
 
 def _is_tls(transport: Any) -> bool:
@@ -72,8 +79,7 @@ def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
         for lb_endpoint, loc in _items(dig(endpoint_group, "lb_endpoints")):
             socket = dig(lb_endpoint, "endpoint", "address", "socket_address")
             if isinstance(socket, LDict) and socket.get("address") is not None:
-                port = socket.get("port_value")
-                backend.servers.append(Server(str(socket["address"]), int(port) if isinstance(port, int) else None,
+                backend.servers.append(Server(str(socket["address"]), _port(socket.get("port_value")),
                                               tls_loc or loc, scheme))
     for check, loc in _items(cluster.get("health_checks")):
         http = dig(check, "http_health_check")
@@ -90,10 +96,10 @@ def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
 
 def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
     socket = dig(listener, "address", "socket_address")
-    if not isinstance(socket, LDict) or not isinstance(socket.get("port_value"), int):
+    port = _port(socket.get("port_value")) if isinstance(socket, LDict) else None
+    if not isinstance(socket, LDict) or port is None:
         return
     address = str(socket.get("address", ""))
-    port = socket["port_value"]
     bind_loc = socket.value_loc("port_value")
     frontend = Frontend(str(listener.get("name", f"listener@{where.line}")), where)
     chains = _items(listener.get("filter_chains"))
