@@ -2147,3 +2147,17 @@ def test_envoy_listener_port_written_as_a_string_is_the_number(tmp_path: Path) -
     result = _write_at(tmp_path, _envoy_with(**{"port_value: 8443": 'port_value: "8443"'}))
     assert _envoy_routes(result) == [(8443, 8080, None, "envoy.yaml:23:17")]
     assert ("BRL302", "envoy.yaml:29:5") in _where(result)
+
+
+# A listener's additional_addresses are more sockets with the same filter chains: here the edge
+# also terminates TLS on 10.0.0.2:9443, a bind that went unread.
+def test_envoy_listener_additional_addresses_are_binds_too(tmp_path: Path) -> None:
+    extra = ("      socket_address: {address: 0.0.0.0, port_value: 8443}\n"
+             "    additional_addresses:\n"
+             "    - address:\n"
+             "        socket_address: {address: 10.0.0.2, port_value: 9443}\n")
+    result = _write_at(tmp_path, _envoy_with(**{"      socket_address: {address: 0.0.0.0, port_value: 8443}\n": extra}))
+    assert _envoy_routes(result) == [(8443, 8080, None, "envoy.yaml:26:17"), (9443, 8080, None, "envoy.yaml:26:17")]
+    (edge,) = [c for c in result.graph.components() if c.name == "edge"]
+    assert [(li.port, str(li.location)) for li in result.graph.listeners(edge) if li.port == 9443] == [
+        (9443, "envoy.yaml:8:57")]

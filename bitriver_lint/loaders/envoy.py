@@ -1,11 +1,12 @@
 """Envoy static bootstrap (YAML or JSON): listeners, filter chains, routes and clusters.
 
-A filter chain with a ``DownstreamTlsContext`` transport socket terminates TLS; an HTTP
-connection manager's virtual hosts map path prefixes to clusters, or to the
-``weighted_clusters`` a route splits its traffic over (``require_tls`` or an
-``https_redirect`` route redirects; ``upgrade_configs`` of the manager or a route pass WebSocket
-upgrades to the clusters it routes to); a ``tcp_proxy`` passes a port through. Clusters give
-endpoints, HTTP health checks and ``UpstreamTlsContext`` (TLS to the backend).
+A listener binds its ``address`` and each of its ``additional_addresses``. A filter chain
+with a ``DownstreamTlsContext`` transport socket terminates TLS; an HTTP connection manager's
+virtual hosts map path prefixes to clusters, or to the ``weighted_clusters`` a route splits
+its traffic over (``require_tls`` or an ``https_redirect`` route redirects; ``upgrade_configs``
+of the manager or a route pass WebSocket upgrades to the clusters it routes to); a
+``tcp_proxy`` passes a port through. Clusters give endpoints, HTTP health checks and
+``UpstreamTlsContext`` (TLS to the backend).
 """
 
 from __future__ import annotations
@@ -95,16 +96,20 @@ def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
 
 
 def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
-    socket = dig(listener, "address", "socket_address")
-    port = _port(socket.get("port_value")) if isinstance(socket, LDict) else None
-    if not isinstance(socket, LDict) or port is None:
-        return
-    address = str(socket.get("address", ""))
-    bind_loc = socket.value_loc("port_value")
+    # additional_addresses: more sockets the listener accepts on, with the same filter chains.
+    sockets = [dig(listener, "address", "socket_address")]
+    sockets += [dig(extra, "address", "socket_address") for extra, _ in _items(listener.get("additional_addresses"))]
     frontend = Frontend(str(listener.get("name", f"listener@{where.line}")), where)
     chains = _items(listener.get("filter_chains"))
     tls = any(_is_tls(dig(chain, "transport_socket")) for chain, _ in chains)
-    frontend.binds.append(Bind("" if address in ("0.0.0.0", "::") else address, port, tls, bind_loc))
+    for socket in sockets:
+        port = _port(socket.get("port_value")) if isinstance(socket, LDict) else None
+        if isinstance(socket, LDict) and port is not None:
+            address = str(socket.get("address", ""))
+            frontend.binds.append(Bind("" if address in ("0.0.0.0", "::") else address, port, tls,
+                                       socket.value_loc("port_value")))
+    if not frontend.binds:
+        return
     for chain, _ in chains:
         for flt, floc in _items(dig(chain, "filters")):
             typed = dig(flt, "typed_config")
