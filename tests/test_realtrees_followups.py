@@ -2161,3 +2161,24 @@ def test_envoy_listener_additional_addresses_are_binds_too(tmp_path: Path) -> No
     (edge,) = [c for c in result.graph.components() if c.name == "edge"]
     assert [(li.port, str(li.location)) for li in result.graph.listeners(edge) if li.port == 9443] == [
         (9443, "envoy.yaml:8:57")]
+
+
+# RING_HASH (or MAGLEV) pins a client only on what a route's hash_policy hashes; without one
+# Envoy hashes a random number per request. The lb_policy alone read as sticky sessions, so
+# WebSocket chat over a pool that spreads at random passed as pinned.
+def test_envoy_ring_hash_without_a_hash_policy_is_not_sticky(tmp_path: Path) -> None:
+    hashing = "                  hash_policy:\n                  - connection_properties: {source_ip: true}\n"
+    files = _envoy_with(**{hashing: ""})
+    result = _write_at(tmp_path, files)
+    assert _brl304(result) == [
+        ("envoy.yaml:27:5", "WebSocket chat is on (BITRIVER_LIVE_CHAT_WEBSOCKET) but edge's pool api has no sticky "
+                            "sessions")]
+    (pool,) = [p for c in result.graph.components() for p in result.graph.pools(c)]
+    assert pool.sticky is None
+
+
+def test_envoy_ring_hash_with_a_route_hash_policy_is_sticky(tmp_path: Path) -> None:
+    result = _write_at(tmp_path, _ENVOY_WS)
+    assert _brl304(result) == []
+    (pool,) = [p for c in result.graph.components() for p in result.graph.pools(c)]
+    assert str(pool.sticky) == "envoy.yaml:31:16"

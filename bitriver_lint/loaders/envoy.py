@@ -60,17 +60,18 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[ProxyConfig]:
         resources = dig(data, "static_resources")
         if not isinstance(resources, LDict):
             return
+        hashing: dict[str, Location] = {}  # cluster name -> its RING_HASH/MAGLEV lb_policy
         for cluster, where in _items(resources.get("clusters")):
             if isinstance(cluster, LDict):
-                _cluster(doc, cluster, where)
+                _cluster(doc, cluster, where, hashing)
         for listener, where in _items(resources.get("listeners")):
             if isinstance(listener, LDict):
-                _listener(doc, listener, where)
+                _listener(doc, listener, where, hashing)
 
     return load_all(files, ws, "envoy", fill)
 
 
-def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
+def _cluster(doc: ProxyConfig, cluster: LDict, where: Location, hashing: dict[str, Location]) -> None:
     name = str(cluster.get("name", f"cluster@{where.line}"))
     backend = Backend(name, where)
     scheme = "https" if _is_tls(cluster.get("transport_socket")) else "http"
@@ -91,11 +92,20 @@ def _cluster(doc: ProxyConfig, cluster: LDict, where: Location) -> None:
         elif isinstance(check, LDict):
             backend.health = HealthSpec(loc, None, "TCP")
     if dig(cluster, "lb_policy") in ("RING_HASH", "MAGLEV"):
-        backend.sticky = cluster.value_loc("lb_policy")
+        # Sticky only where a route gives a hash_policy (_sticky): without one Envoy hashes a
+        # random number, spreading requests as at random.
+        hashing[name] = cluster.value_loc("lb_policy")
     doc.backends[name] = backend
 
 
-def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
+def _sticky(doc: ProxyConfig, cluster: str, hash_policy: Any, hashing: dict[str, Location]) -> None:
+    """A hashing cluster pins clients where the route (or tcp_proxy) to it hashes on something."""
+    backend = doc.backends.get(cluster)
+    if _items(hash_policy) and cluster in hashing and backend is not None:
+        backend.sticky = backend.sticky or hashing[cluster]
+
+
+def _listener(doc: ProxyConfig, listener: LDict, where: Location, hashing: dict[str, Location]) -> None:
     # additional_addresses: more sockets the listener accepts on, with the same filter chains.
     sockets = [dig(listener, "address", "socket_address")]
     sockets += [dig(extra, "address", "socket_address") for extra, _ in _items(listener.get("additional_addresses"))]
@@ -116,8 +126,9 @@ def _listener(doc: ProxyConfig, listener: LDict, where: Location) -> None:
             kind = str(dig(typed, "@type") or dig(flt, "name") or "")
             if "tcp_proxy" in kind and dig(typed, "cluster"):
                 frontend.routes.append(RouteRule(None, str(typed["cluster"]), floc))
+                _sticky(doc, str(typed["cluster"]), dig(typed, "hash_policy"), hashing)
             elif "http_connection_manager" in kind.lower():
-                _http_routes(doc, frontend, typed)
+                _http_routes(doc, frontend, typed, hashing)
     doc.frontends.append(frontend)
 
 
@@ -130,7 +141,7 @@ def _websocket(upgrade_configs: Any) -> tuple[bool, Location] | None:
     return None
 
 
-def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any) -> None:
+def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: dict[str, Location]) -> None:
     # Envoy answers "Upgrade: websocket" with 403 unless the connection manager or the route
     # lists it in upgrade_configs; a route's entry overrides the manager's either way.
     everywhere = _websocket(dig(manager, "upgrade_configs"))
@@ -151,6 +162,7 @@ def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any) -> None:
             split = [dig(entry, "name") for entry, _ in weighted]
             for cluster in [single] if single else [name for name in split if name]:
                 frontend.routes.append(RouteRule(None if path in (None, "/") else str(path), str(cluster), rloc))
+                _sticky(doc, str(cluster), dig(route, "route", "hash_policy"), hashing)
                 upgrade = _websocket(dig(route, "route", "upgrade_configs")) or everywhere
                 backend = doc.backends.get(str(cluster))
                 if upgrade is not None and upgrade[0] and backend is not None:
