@@ -2182,3 +2182,22 @@ def test_envoy_ring_hash_with_a_route_hash_policy_is_sticky(tmp_path: Path) -> N
     assert _brl304(result) == []
     (pool,) = [p for c in result.graph.components() for p in result.graph.pools(c)]
     assert str(pool.sticky) == "envoy.yaml:31:16"
+
+
+# A route matching a regex or a URI template read as a catch-all "/", and path_separated_prefix
+# (a prefix ending at a "/") as "/" too: each is kept as written, the prefix as a prefix.
+@pytest.mark.parametrize(("match", "path"), [
+    ('{path_separated_prefix: "/api"}', "/api"),
+    ('{safe_regex: {regex: "/api/v[0-9]+/.*"}}', "/api/v[0-9]+/.*"),
+    ('{path_match_policy: {name: envoy.path.match.uri_template.uri_template_matcher, typed_config: '
+     '{"@type": type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig, '
+     'path_template: "/api/{version}/**"}}}', "/api/{version}/**"),
+])
+def test_envoy_route_matchers_other_than_prefix_keep_their_path(tmp_path: Path, match: str, path: str) -> None:
+    result = _write_at(tmp_path, _envoy_with(**{'- match: {prefix: "/"}': f"- match: {match}"}))
+    assert _envoy_routes(result) == [(8443, 8080, path, "envoy.yaml:23:17")]
+
+
+def test_envoy_connect_matcher_routes_no_path(tmp_path: Path) -> None:
+    result = _write_at(tmp_path, _envoy_with(**{'- match: {prefix: "/"}': "- match: {connect_matcher: {}}"}))
+    assert _envoy_routes(result) == []

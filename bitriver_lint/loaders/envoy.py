@@ -141,6 +141,20 @@ def _websocket(upgrade_configs: Any) -> tuple[bool, Location] | None:
     return None
 
 
+def _route_path(match: Any) -> str | None:
+    """The path a route matches, as written: a prefix (``prefix``, ``path_separated_prefix``),
+    an exact ``path``, a ``safe_regex`` or a ``path_match_policy`` URI template. A pattern stays
+    as written, never read as "/" nor guessed into a prefix (as nginx regex locations are not):
+    it covers no path the rules name. None: a matcher with no path (``connect_matcher``)."""
+    if not isinstance(match, LDict):
+        return None
+    for key in ("prefix", "path_separated_prefix", "path"):
+        if key in match:
+            return str(match[key]) or "/"
+    pattern = dig(match, "safe_regex", "regex") or dig(match, "path_match_policy", "typed_config", "path_template")
+    return str(pattern) if pattern else None
+
+
 def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: dict[str, Location]) -> None:
     # Envoy answers "Upgrade: websocket" with 403 unless the connection manager or the route
     # lists it in upgrade_configs; a route's entry overrides the manager's either way.
@@ -149,19 +163,21 @@ def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: di
         if dig(vhost, "require_tls") in ("ALL", "EXTERNAL_ONLY"):
             frontend.redirect_https = vloc
         for route, rloc in _items(dig(vhost, "routes")):
-            match = dig(route, "match")
-            path = dig(match, "prefix") or dig(match, "path")
+            matched = _route_path(dig(route, "match"))
+            if matched is None:
+                continue
+            path = None if matched == "/" else matched
             if dig(route, "redirect", "https_redirect") is True:
-                if path in (None, "/"):
+                if path is None:
                     frontend.redirect_https = rloc
-                frontend.routes.append(RouteRule(str(path) if path else None, None, rloc, redirect_https=True))
+                frontend.routes.append(RouteRule(matched, None, rloc, redirect_https=True))
                 continue
             # One cluster, or a traffic split (a canary) over several: each serves the path.
             single = dig(route, "route", "cluster")
             weighted = _items(dig(route, "route", "weighted_clusters", "clusters"))
             split = [dig(entry, "name") for entry, _ in weighted]
             for cluster in [single] if single else [name for name in split if name]:
-                frontend.routes.append(RouteRule(None if path in (None, "/") else str(path), str(cluster), rloc))
+                frontend.routes.append(RouteRule(path, str(cluster), rloc))
                 _sticky(doc, str(cluster), dig(route, "route", "hash_policy"), hashing)
                 upgrade = _websocket(dig(route, "route", "upgrade_configs")) or everywhere
                 backend = doc.backends.get(str(cluster))
