@@ -308,3 +308,13 @@ def test_a_config_awaits_only_the_placeholders_of_its_own_files(tmp_path: Path) 
 def test_haproxy_address_family_prefixes_are_not_part_of_the_address(tmp_path: Path) -> None:
     doc = _load_haproxy(tmp_path, "frontend fe\n  bind mptcp@[::]:5000\n  bind quic4@10.0.0.5:443 ssl crt /x.pem\n")
     assert [(b.address, b.port) for f in doc.frontends for b in f.binds] == [("::", 5000), ("10.0.0.5", 443)]
+
+
+def test_haproxy_routes_by_a_path_pattern_are_not_routes_for_every_path(tmp_path: Path) -> None:
+    # "use_backend api if is_api" with "acl is_api path_reg ^/api/": a route for some paths,
+    # read until now as one for all of them (as default_backend is).
+    doc = _load_haproxy(tmp_path, "frontend fe\n  bind :80\n  acl is_api path_reg ^/api/v[0-9]+/\n"
+                                  "  acl is_viewer path_beg /viewer\n  use_backend api if is_api\n"
+                                  "  use_backend viewer if is_viewer\n  use_backend hls if { path_end .m3u8 }\n"
+                                  "  default_backend web\n")
+    assert [(r.path, r.backend) for r in doc.frontends[0].routes] == [("/viewer", "viewer"), (None, "web")]

@@ -347,6 +347,7 @@ def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:
 def _frontend(section: _Section) -> Frontend:
     frontend = Frontend(section.name, section.location)
     path_acls: dict[str, str] = {}
+    pattern_acls: set[str] = set()  # ACLs on the path by a pattern (path_reg ^/api/v[0-9]+)
     src_acls: dict[str, list[str]] = {}
     for line in section.lines:
         words = line.words
@@ -362,12 +363,17 @@ def _frontend(section: _Section) -> Frontend:
             name, criterion = words[1], words[2]
             if criterion in ("path_beg", "path", "path_dir") or criterion.startswith("path_beg"):
                 path_acls.setdefault(name, words[3])
+            elif criterion in _PATTERN_CRITERIA:
+                pattern_acls.add(name)
             elif criterion == "src":
                 src_acls.setdefault(name, []).extend(words[3:])
         elif head == "use_backend" and len(words) >= 2:
             names, _ = _condition_names(words)
             path = next((path_acls[n] for n in names if n in path_acls), None)
             inline = _inline_path(words)
+            by_pattern = pattern_acls.intersection(names) or _PATTERN_CRITERIA.intersection(words)
+            if path is None and inline is None and by_pattern:
+                continue  # which paths a pattern sends there is no prefix we can judge (as nginx's ~ locations)
             frontend.routes.append(RouteRule(path or inline, words[1], line.location))
         elif head == "default_backend" and len(words) >= 2:
             frontend.routes.append(RouteRule(None, words[1], line.location))
@@ -435,6 +441,12 @@ def _redirects_everything_but_acme(words: list[str], path_acls: Mapping[str, str
     # if A B || C: redirected when a group holds; a group of TLS-or-not terms (true of any plain
     # request) and "not ACME" ones holds for everything but the challenge
     return any(all(tls(term) or (acme(term) and negated) for negated, term in group) for group in groups)
+
+
+# Path and URL fetches that match by a pattern, not a prefix: a route on one covers some paths
+# we cannot name, never every path.
+_PATTERN_CRITERIA = frozenset({"path_reg", "path_sub", "path_end", "path_dom", "path_len",
+                               "url_reg", "url_sub", "url_end", "url_dom", "url_len"})
 
 
 def _inline_path(words: list[str]) -> str | None:
