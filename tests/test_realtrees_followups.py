@@ -2201,3 +2201,52 @@ def test_envoy_route_matchers_other_than_prefix_keep_their_path(tmp_path: Path, 
 def test_envoy_connect_matcher_routes_no_path(tmp_path: Path) -> None:
     result = _write_at(tmp_path, _envoy_with(**{'- match: {prefix: "/"}': "- match: {connect_matcher: {}}"}))
     assert _envoy_routes(result) == []
+
+
+# A unit that runs the API with `docker run`: the container sees what -e/--env pass (or, for
+# `-e KEY`, the CLI's own variable), not the unit's Environment=, which is the docker CLI's.
+# Read as the container's, Environment= hid a missing BITRIVER_VIEWER_ORIGIN, and the -e that
+# binds the API to loopback was ignored (a false BRL104).
+_API_CONTAINER = {
+    "units/bitriver-live.service": """[Unit]
+Description=BitRiver Live API in a container
+
+[Service]
+Restart=always
+Environment=BITRIVER_VIEWER_ORIGIN=http://127.0.0.1:3000
+Environment=LOG_LEVEL=debug
+ExecStart=/usr/bin/docker run --rm --network host \\
+    -e LOG_LEVEL \\
+    --env=BITRIVER_LIVE_ADDR=127.0.0.1:8080 \\
+    registry.example.net/bitriver-live:1.4
+""",
+    "units/bitriver-viewer.service": """[Unit]
+Description=viewer
+
+[Service]
+Restart=always
+WorkingDirectory=/opt/bitriver-viewer
+ExecStart=/usr/bin/node server.js
+""",
+}
+
+
+def _rules(result: ScanResult, *rule_ids: str) -> list[tuple[str, str]]:
+    return [(f.rule_id, str(f.location)) for f in result.active if f.rule_id in rule_ids]
+
+
+def test_a_docker_run_units_environment_is_the_containers_not_the_units(tmp_path: Path) -> None:
+    result = _write(tmp_path, _API_CONTAINER)
+    assert _rules(result, "BRL104", "BRL303") == [("BRL303", "units/bitriver-live.service:1:1")]
+    api = next(c for c in result.graph.components() if c.name == "bitriver-live")
+    assert sorted(api.env) == ["BITRIVER_LIVE_ADDR", "LOG_LEVEL"]
+    assert str(api.env["LOG_LEVEL"].location) == "units/bitriver-live.service:7:13"
+
+
+def test_a_docker_run_env_value_is_found_where_the_command_line_writes_it(tmp_path: Path) -> None:
+    unit = _API_CONTAINER["units/bitriver-live.service"].replace(
+        "-e LOG_LEVEL", "-e LOG_LEVEL -eBITRIVER_VIEWER_ORIGIN=http://127.0.0.1:4000")
+    files = {**_API_CONTAINER, "units/bitriver-live.service": unit}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL303") == [
+        ("BRL303", _at_in(files, "units/bitriver-live.service", "http://127.0.0.1:4000"))]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass
 
 from bitriver_lint.builders.common import (
     WATCHED_ENV,
@@ -34,7 +33,7 @@ from bitriver_lint.graph import (
 )
 from bitriver_lint.loaders.compose import short_port
 from bitriver_lint.loaders.interpolate import interpolate
-from bitriver_lint.loaders.systemd import SystemdDirectory, Unit, split_assignments
+from bitriver_lint.loaders.systemd import ContainerRun, SystemdDirectory, Unit, container_run, split_assignments
 from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_image, role_from_name
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
@@ -89,61 +88,6 @@ def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class _ContainerRun:
-    """``docker run``/``podman run`` in ExecStart: the unit's process is a container, whose
-    ports reach the host's network only where ``-p`` publishes them (through Docker's own
-    DNAT, around the host firewall's INPUT rules), unless it shares the host's network."""
-
-    image: str
-    command: list[str]  # what runs in the container, after the image
-    publishes: list[str]  # the values of -p/--publish, as written
-    host_network: bool
-
-
-_ENGINES = ("docker", "podman")
-# Options of `docker run` that take no value; every other option takes the next word unless
-# it is written as --option=value.
-_RUN_FLAGS = {"--rm", "--detach", "--interactive", "--tty", "--privileged", "--init", "--read-only",
-              "--publish-all", "--quiet", "--no-healthcheck", "--oom-kill-disable", "--replace"}
-_SHORT_FLAGS = set("ditPq")
-
-
-def _container_run(command: list[str]) -> _ContainerRun | None:
-    if len(command) < 3 or posixpath.basename(command[0]).lower() not in _ENGINES:
-        return None
-    index = 1
-    while index < len(command) and command[index].startswith("-"):
-        index += 1  # the engine's own options (--log-level=..., -H=...) come before "run"
-    if command[index:index + 1] != ["run"] and command[index:index + 2] != ["container", "run"]:
-        return None
-    index += 1 if command[index] == "run" else 2
-    specs: list[str] = []
-    host_network = False
-    while index < len(command) and command[index].startswith("-"):
-        word = command[index]
-        name, has_value, value = word.partition("=")
-        if not has_value and not name.startswith("--") and len(name) > 2:
-            if set(name[1:]) <= _SHORT_FLAGS:
-                index += 1  # -dit
-                continue
-            name, value, has_value = name[:2], name[2:], "="  # -p8080:80
-        if not has_value and (name in _RUN_FLAGS or (len(name) == 2 and name[1] in _SHORT_FLAGS)):
-            index += 1
-            continue
-        if not has_value:
-            value = command[index + 1] if index + 1 < len(command) else ""
-            index += 1
-        index += 1
-        if name in ("-p", "--publish"):
-            specs.append(value)
-        elif name in ("--network", "--net") and value == "host":
-            host_network = True
-    if index >= len(command):
-        return None
-    return _ContainerRun(command[index], command[index + 1:], specs, host_network)
-
-
 def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Located[str]]) -> tuple[Role, str]:
     stem = unit.stem.split("@", 1)[0]
     if stem in ctx.config.roles:
@@ -155,7 +99,7 @@ def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Loca
         binary = posixpath.basename(command[0]).lower()
         if binary in _BINARY_ROLES:
             return _BINARY_ROLES[binary], f"ExecStart {command[0]}"
-        run = _container_run(command)
+        run = container_run(command)
         image_role = role_from_image(run.image) if run is not None else None
         if run is not None and image_role is not None:
             return image_role, f"image {run.image} run by ExecStart"
@@ -227,7 +171,11 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
         restarts_on_failure=restart_value in _RESTARTS,
     )
     mounts = _mounts(unit)
-    run = _container_run(command)
+    run = container_run(command)
+    exec_start = unit.last("Service", "ExecStart")
+    where = exec_start.value_location if exec_start else unit.section_location("Service")
+    if run is not None:
+        env = _container_env(ctx, run, env, where)
     component = Component(
         id=_component_id(tree, unit),
         name=unit.stem,
@@ -249,7 +197,6 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     )
     graph.add(component)
     graph.runs_on(component.id, host_id, component.location)
-    exec_start = unit.last("Service", "ExecStart")
     where = exec_start.value_location if exec_start else component.location
     # A container's ports are its own network's until published; on the host's network they
     # are the host's, as a process's are. The images' own configs listen on every address.
@@ -267,7 +214,7 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
                                reason="default HTTP/HTTPS port of a reverse proxy")
 
 
-def _publish(ctx: BuildContext, component: Component, host_id: str, run: _ContainerRun, where: Location) -> None:
+def _publish(ctx: BuildContext, component: Component, host_id: str, run: ContainerRun, where: Location) -> None:
     """``-p`` of a ``docker run`` unit, as compose's ``ports:``: the container port and the host
     port Docker forwards to it, at the ``-p`` value where it can be found."""
     for spec in run.publishes:
@@ -287,15 +234,46 @@ def _publish(ctx: BuildContext, component: Component, host_id: str, run: _Contai
                 protocol="udp" if mapping.protocol == "udp" else "tcp"))
 
 
-def _written_at(ctx: BuildContext, where: Location, spec: str) -> Location:
-    """Where ``spec`` is written in the ExecStart value that starts at ``where`` (which may go
-    on over backslash-continued lines); ``where`` itself when it cannot be found."""
+def _container_env(ctx: BuildContext, run: ContainerRun, unit_env: dict[str, Located[str]],
+                   where: Location) -> dict[str, Located[str]]:
+    """The container's environment: only what ``-e``/``--env`` pass, not the unit's
+    Environment=, which is the docker CLI's own. ``-e KEY`` passes the CLI's value through."""
+    env: dict[str, Located[str]] = {}
+    for spec in run.env:
+        key, has_value, value = spec.partition("=")
+        if not key:
+            continue
+        if not has_value:
+            # The CLI passes nothing when it has no such variable itself.
+            if key in unit_env:
+                env[key] = unit_env[key]
+            continue
+        # Where the value is written, past "KEY=": as resolved, else (a $VARIABLE in it) the
+        # first "KEY=" that does not end a longer key.
+        at = _written_at(ctx, where, spec)
+        if at == where:
+            at = _written_at(ctx, where, spec, re.compile(rf"(?:(?<=-e)|(?<![\w.-])){re.escape(key)}="))
+        if at != where:
+            at = Location(at.path, at.line, at.column + len(key) + 1)
+        env[key] = Located(value, at)
+    return env
+
+
+def _written_at(ctx: BuildContext, where: Location, spec: str, pattern: re.Pattern[str] | None = None) -> Location:
+    """Where ``spec`` (or the first match of ``pattern``) is written in the ExecStart value that
+    starts at ``where`` (which may go on over backslash-continued lines); ``where`` itself when
+    it cannot be found."""
     try:
         lines = ctx.workspace.read_text(where.path).splitlines()
     except FileProblem:
         return where
     for number in range(where.line - 1, min(len(lines), where.line + 40)):
-        column = lines[number].find(spec, where.column - 1 if number == where.line - 1 else 0)
+        start = where.column - 1 if number == where.line - 1 else 0
+        if pattern is not None:
+            match = pattern.search(lines[number], start)
+            column = match.start() if match else -1
+        else:
+            column = lines[number].find(spec, start)
         if column >= 0:
             return Location(where.path, number + 1, column + 1)
     return where

@@ -107,6 +107,79 @@ class SystemdDirectory:
     location: Location = field(default_factory=lambda: Location("", 1, 1))
 
 
+@dataclass(frozen=True, slots=True)
+class ContainerRun:
+    """``docker run``/``podman run`` in ExecStart: the unit's process is a container, whose
+    ports reach the host's network only where ``-p`` publishes them (through Docker's own
+    DNAT, around the host firewall's INPUT rules), unless it shares the host's network. Its
+    environment is what ``-e``/``--env-file`` pass, not the unit's; its files are the image's
+    writable layer but for ``-v``/``--mount``."""
+
+    image: str
+    command: list[str]  # what runs in the container, after the image
+    publishes: list[str]  # the values of -p/--publish, as written
+    host_network: bool
+    env: list[str] = field(default_factory=list)  # -e/--env: KEY=VALUE, or KEY passed from the unit's
+    env_files: list[str] = field(default_factory=list)  # --env-file paths, as written
+    volumes: list[str] = field(default_factory=list)  # -v/--volume: SRC:DST[:OPTS] or DST
+    mounts: list[str] = field(default_factory=list)  # --mount: type=...,source=...,target=...
+
+
+_ENGINES = ("docker", "podman")
+# Options of `docker run` that take no value; every other option takes the next word unless
+# it is written as --option=value.
+_RUN_FLAGS = {"--rm", "--detach", "--interactive", "--tty", "--privileged", "--init", "--read-only",
+              "--publish-all", "--quiet", "--no-healthcheck", "--oom-kill-disable", "--replace"}
+_SHORT_FLAGS = set("ditPq")
+_RUN_LISTS = {"-e": "env", "--env": "env", "--env-file": "env_files", "-v": "volumes", "--volume": "volumes",
+              "--mount": "mounts"}
+
+
+def container_run(command: list[str]) -> ContainerRun | None:
+    """The container an ExecStart command line (split into words) runs, if it is one."""
+    if len(command) < 3 or posixpath.basename(command[0]).lower() not in _ENGINES:
+        return None
+    index = 1
+    while index < len(command) and command[index].startswith("-"):
+        index += 1  # the engine's own options (--log-level=..., -H=...) come before "run"
+    if command[index:index + 1] != ["run"] and command[index:index + 2] != ["container", "run"]:
+        return None
+    index += 1 if command[index] == "run" else 2
+    specs: list[str] = []
+    lists: dict[str, list[str]] = {"env": [], "env_files": [], "volumes": [], "mounts": []}
+    host_network = False
+    while index < len(command) and command[index].startswith("-"):
+        word = command[index]
+        if word.startswith("--"):
+            name, has_value, value = word.partition("=")
+        elif len(word) > 2 and set(word[1:]) <= _SHORT_FLAGS:
+            index += 1  # -dit
+            continue
+        else:
+            # A short option's value may follow it directly, with or without "=":
+            # -p8080:80, -eKEY=VALUE, -e=KEY=VALUE.
+            name, value = word[:2], word[2:]
+            has_value = "=" if value else ""
+            value = value[1:] if value.startswith("=") else value
+        if not has_value and (name in _RUN_FLAGS or (len(name) == 2 and name[1] in _SHORT_FLAGS)):
+            index += 1
+            continue
+        if not has_value:
+            value = command[index + 1] if index + 1 < len(command) else ""
+            index += 1
+        index += 1
+        if name in ("-p", "--publish"):
+            specs.append(value)
+        elif name in _RUN_LISTS:
+            lists[_RUN_LISTS[name]].append(value)
+        elif name in ("--network", "--net") and value == "host":
+            host_network = True
+    if index >= len(command):
+        return None
+    return ContainerRun(command[index], command[index + 1:], specs, host_network, env=lists["env"],
+                        env_files=lists["env_files"], volumes=lists["volumes"], mounts=lists["mounts"])
+
+
 def parse_unit_text(text: str, path: str) -> UnitFile:
     unit = UnitFile(path)
     section = ""
