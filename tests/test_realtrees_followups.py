@@ -2250,3 +2250,28 @@ def test_a_docker_run_env_value_is_found_where_the_command_line_writes_it(tmp_pa
     result = _write(tmp_path, files)
     assert _rules(result, "BRL303") == [
         ("BRL303", _at_in(files, "units/bitriver-live.service", "http://127.0.0.1:4000"))]
+
+
+# `docker run --env-file`: the container's settings come from a file the docker CLI reads
+# from its working directory. Ignored, the file's BITRIVER_VIEWER_ORIGIN went unread; missing
+# from the tree, its settings are unknown, not unset.
+def test_a_docker_run_env_file_is_the_containers_environment(tmp_path: Path) -> None:
+    unit = _API_CONTAINER["units/bitriver-live.service"].replace(
+        "Restart=always", "Restart=always\nWorkingDirectory=/etc/bitriver").replace(
+        "-e LOG_LEVEL", "--env-file ./api.env -e LOG_LEVEL")
+    files = {**_API_CONTAINER, "units/bitriver-live.service": unit,
+             "etc/bitriver/api.env": "BITRIVER_VIEWER_ORIGIN=http://127.0.0.1:4000\n"}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL002", "BRL303") == [
+        ("BRL303", _at_in(files, "etc/bitriver/api.env", "http://127.0.0.1:4000"))]
+
+
+def test_a_docker_run_env_file_missing_from_the_tree_is_a_note_not_a_missing_setting(tmp_path: Path) -> None:
+    unit = _API_CONTAINER["units/bitriver-live.service"].replace(
+        "-e LOG_LEVEL", "--env-file=/etc/bitriver/api.env -e LOG_LEVEL")
+    files = {**_API_CONTAINER, "units/bitriver-live.service": unit}
+    result = _write(tmp_path, files)
+    where = _at_in(files, "units/bitriver-live.service", "/etc/bitriver/api.env")
+    assert _rules(result, "BRL002", "BRL201", "BRL303") == [("BRL002", where)]
+    (note,) = [f for f in result.active if f.rule_id == "BRL002"]
+    assert "--env-file /etc/bitriver/api.env is not in the tree" in note.message

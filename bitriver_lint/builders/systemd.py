@@ -33,14 +33,20 @@ from bitriver_lint.graph import (
 )
 from bitriver_lint.loaders.compose import short_port
 from bitriver_lint.loaders.interpolate import interpolate
-from bitriver_lint.loaders.systemd import ContainerRun, SystemdDirectory, Unit, container_run, split_assignments
+from bitriver_lint.loaders.systemd import (
+    EXEC_PREFIX,
+    ContainerRun,
+    SystemdDirectory,
+    Unit,
+    container_run,
+    split_assignments,
+)
 from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_image, role_from_name
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.workspace import FileProblem
 
 _RESTARTS = {"always", "on-failure", "on-abnormal", "on-abort", "on-watchdog"}
-_EXEC_PREFIX = re.compile(r"^[-@:+!]+")
 # Daemons whose stock configuration listens on loopback only unless told otherwise.
 _LOOPBACK_BY_DEFAULT = {Role.POSTGRES, Role.REDIS}
 _PROXY_PORTS = (80, 443)
@@ -75,7 +81,7 @@ def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
     directive = unit.last("Service", "ExecStart")
     if directive is None:
         return []
-    text = _EXEC_PREFIX.sub("", directive.value.strip())
+    text = EXEC_PREFIX.sub("", directive.value.strip())
     known = {k: v.value for k, v in env.items() if isinstance(v.value, str)}
     try:
         words = shlex.split(text)
@@ -175,7 +181,7 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     exec_start = unit.last("Service", "ExecStart")
     where = exec_start.value_location if exec_start else unit.section_location("Service")
     if run is not None:
-        env = _container_env(ctx, run, env, where)
+        env = _container_env(ctx, tree, unit, run, env, where)
     component = Component(
         id=_component_id(tree, unit),
         name=unit.stem,
@@ -234,11 +240,23 @@ def _publish(ctx: BuildContext, component: Component, host_id: str, run: Contain
                 protocol="udp" if mapping.protocol == "udp" else "tcp"))
 
 
-def _container_env(ctx: BuildContext, run: ContainerRun, unit_env: dict[str, Located[str]],
-                   where: Location) -> dict[str, Located[str]]:
-    """The container's environment: only what ``-e``/``--env`` pass, not the unit's
-    Environment=, which is the docker CLI's own. ``-e KEY`` passes the CLI's value through."""
+def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: ContainerRun,
+                   unit_env: dict[str, Located[str]], where: Location) -> dict[str, Located[str]]:
+    """The container's environment: only what ``--env-file`` and then ``-e``/``--env`` pass,
+    not the unit's Environment=, which is the docker CLI's own. ``-e KEY`` passes the CLI's
+    value through."""
     env: dict[str, Located[str]] = {}
+    for ref in unit.container_env_files:
+        env_file = tree.env_files.get(ref.resolved or "")
+        if env_file is None:
+            # Its keys are unknown: rules needing them must not assume they are unset.
+            missing = Unknown((f"--env-file {ref.path}",), ref.path, why="is not in the tree")
+            at = _written_at(ctx, where, ref.path)
+            for key in WATCHED_ENV:
+                env[key] = Located(missing, at)
+            continue
+        for entry in env_file.entries:
+            env[entry.key] = Located(entry.value, entry.value_location)
     for spec in run.env:
         key, has_value, value = spec.partition("=")
         if not key:

@@ -24,6 +24,7 @@ UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".mount", ".path")
 _SECTION = re.compile(r"^\[([^\[\]]+)\]\s*$")
 _KEY = re.compile(r"^([A-Za-z0-9_-]+)\s*=\s?")
 _SPECIFIER = re.compile(r"%(.)")
+EXEC_PREFIX = re.compile(r"^[-@:+!]+")  # ExecStart='s special-executable prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class Unit:
     instance: str | None = None
     dropins: list[str] = field(default_factory=list)
     env_files: list[EnvFileRef] = field(default_factory=list)
+    # The --env-file files of a `docker run` ExecStart: the container's environment, not the unit's.
+    container_env_files: list[EnvFileRef] = field(default_factory=list)
     sections: dict[str, Location] = field(default_factory=dict)
 
     def section_location(self, section: str) -> Location:
@@ -293,10 +296,11 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
         for unit in units:
             with ws.recording() as looked_for:
                 unit.env_files = _env_refs(unit, ws, directory)
+                unit.container_env_files = _container_env_refs(unit, ws, directory)
             # A unit is its file, its drop-ins and the env files it reads or would read, were
             # they there (``--changed``).
             ws.group([unit.path, *unit.dropins, *looked_for])
-            for ref in unit.env_files:
+            for ref in [*unit.env_files, *unit.container_env_files]:
                 if ref.resolved and ref.resolved not in env_files:
                     try:
                         env = parse_env(ws.read_text(ref.resolved), ref.resolved, interpolation=False)
@@ -403,6 +407,28 @@ def _env_refs(unit: Unit, ws: Workspace, directory: str) -> list[EnvFileRef]:
         path = raw[1:] if optional else raw
         refs.append(EnvFileRef(path, optional, d.location, _find_in_tree(path, directory, ws)))
     return refs
+
+
+def _container_env_refs(unit: Unit, ws: Workspace, directory: str) -> list[EnvFileRef]:
+    """The ``--env-file`` files of a ``docker run`` ExecStart. The docker CLI reads them from
+    its working directory (WorkingDirectory=, else ``/``); it fails to start without them."""
+    exec_start = unit.last("Service", "ExecStart")
+    if exec_start is None:
+        return []
+    text = EXEC_PREFIX.sub("", exec_start.value.strip())
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    run = container_run(words)
+    if run is None:
+        return []
+    workdir = unit.last("Service", "WorkingDirectory")
+    base = workdir.value.strip().lstrip("-") if workdir else "/"
+    base = base if base.startswith("/") else "/"  # "~" is the user's home: not in the tree
+    return [EnvFileRef(path, False, exec_start.value_location,
+                       _find_in_tree(posixpath.normpath(posixpath.join(base, path)), directory, ws))
+            for path in run.env_files if path]
 
 
 def _find_in_tree(path: str, directory: str, ws: Workspace) -> str | None:
