@@ -2252,6 +2252,38 @@ def test_a_docker_run_env_value_is_found_where_the_command_line_writes_it(tmp_pa
         ("BRL303", _at_in(files, "units/bitriver-live.service", "http://127.0.0.1:4000"))]
 
 
+# `docker run` keeps the container's files in its writable layer (--rm drops it at every
+# restart) but for what -v/--mount mount. Read as a host process, the unit's store looked
+# persistent whatever its command line said.
+_STORE_CONTAINER = {
+    "units/redis.service": """[Unit]
+Description=cache
+
+[Service]
+Restart=always
+ExecStart=/usr/bin/podman run --rm --name redis \\
+    -p 127.0.0.1:6379:6379 \\
+    docker.io/library/redis:7 redis-server --appendonly yes
+""",
+}
+
+
+def test_a_docker_run_store_without_a_volume_keeps_its_data_in_the_writable_layer(tmp_path: Path) -> None:
+    result = _write(tmp_path, _STORE_CONTAINER)
+    assert _rules(result, "BRL503") == [("BRL503", "units/redis.service:1:1")]
+
+
+def test_a_docker_run_volume_or_mount_is_where_its_store_keeps_its_data(tmp_path: Path) -> None:
+    unit = _STORE_CONTAINER["units/redis.service"]
+    for option in ("-v redis-data:/data:Z", "--volume=/srv/redis:/data", "--mount type=volume,src=cache,dst=/data"):
+        result = _write(tmp_path, {"units/redis.service": unit.replace("--name redis", f"--name redis {option}")})
+        assert _rules(result, "BRL503") == [], option
+    files = {"units/redis.service": unit.replace("--name redis", "--name redis --mount type=tmpfs,target=/data")}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL503") == [
+        ("BRL503", _at_in(files, "units/redis.service", "type=tmpfs,target=/data"))]
+
+
 # `docker run --env-file`: the container's settings come from a file the docker CLI reads
 # from its working directory. Ignored, the file's BITRIVER_VIEWER_ORIGIN went unread; missing
 # from the tree, its settings are unknown, not unset.

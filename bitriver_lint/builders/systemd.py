@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from typing import Literal
 
 from bitriver_lint.builders.common import (
     WATCHED_ENV,
@@ -182,6 +183,7 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     where = exec_start.value_location if exec_start else unit.section_location("Service")
     if run is not None:
         env = _container_env(ctx, tree, unit, run, env, where)
+        mounts = _container_mounts(ctx, run, where)
     component = Component(
         id=_component_id(tree, unit),
         name=unit.stem,
@@ -275,6 +277,47 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
             at = Location(at.path, at.line, at.column + len(key) + 1)
         env[key] = Located(value, at)
     return env
+
+
+def _container_mounts(ctx: BuildContext, run: ContainerRun, where: Location) -> list[Mount]:
+    """A container keeps its files in its writable layer, lost when it is recreated (``--rm``
+    does so at every restart), but for what ``-v``/``--volume``/``--mount`` mount: as compose's
+    ``volumes:``, a named volume or a host path persists, an anonymous volume or tmpfs does not."""
+    mounts: list[Mount] = []
+    for spec in run.volumes:
+        at = _written_at(ctx, where, spec)
+        parts = spec.split(":")
+        if len(parts) == 1:
+            mounts.append(Mount(location=at, target=parts[0], kind="anonymous", persistent=False))
+            continue
+        source, target, mode = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+        kind: Literal["volume", "bind"] = "bind" if source.startswith((".", "/", "~", "$")) else "volume"
+        mounts.append(Mount(location=at, target=target, source=source, kind=kind, persistent=True,
+                            read_only="ro" in mode.split(",")))
+    for spec in run.mounts:
+        at = _written_at(ctx, where, spec)
+        fields: dict[str, str] = {}
+        for item in spec.split(","):
+            key, has_value, value = item.partition("=")
+            fields[key.strip()] = value if has_value else "true"
+        inside = fields.get("target") or fields.get("destination") or fields.get("dst")
+        if not inside:
+            continue
+        named = fields.get("source") or fields.get("src")
+        read_only = any(fields.get(k, "false") in ("true", "1") for k in ("readonly", "ro"))
+        mount_type = fields.get("type", "volume")
+        if mount_type in ("bind", "volume") and named:
+            mounts.append(Mount(location=at, target=inside, source=named,
+                                kind="bind" if mount_type == "bind" else "volume", persistent=True,
+                                read_only=read_only))
+        elif mount_type == "volume":
+            mounts.append(Mount(location=at, target=inside, kind="anonymous", persistent=False))
+        elif mount_type == "tmpfs":
+            mounts.append(Mount(location=at, target=inside, kind="tmpfs", persistent=False))
+        else:
+            mounts.append(Mount(location=at, target=inside, source=named, kind="other", persistent=False,
+                                note=f"a --mount of type {mount_type}"))
+    return mounts
 
 
 def _written_at(ctx: BuildContext, where: Location, spec: str, pattern: re.Pattern[str] | None = None) -> Location:
