@@ -2307,3 +2307,16 @@ def test_a_docker_run_env_file_missing_from_the_tree_is_a_note_not_a_missing_set
     assert _rules(result, "BRL002", "BRL201", "BRL303") == [("BRL002", where)]
     (note,) = [f for f in result.active if f.rule_id == "BRL002"]
     assert "--env-file /etc/bitriver/api.env is not in the tree" in note.message
+
+
+# On the host's network the container counts as a host process, whose files the rules judge
+# by its mounts: without one it had none, and its store's writable layer went unnoticed.
+def test_a_docker_run_store_on_the_host_network_without_a_volume_is_reported(tmp_path: Path) -> None:
+    unit = _STORE_CONTAINER["units/redis.service"].replace("-p 127.0.0.1:6379:6379", "--network host")
+    files = {"units/redis.service": unit}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL503") == [("BRL503", _at_in(files, "units/redis.service", "/usr/bin/podman"))]
+    (finding,) = [f for f in result.active if f.rule_id == "BRL503"]
+    assert "the container's writable layer" in finding.message
+    result = _write(tmp_path, {"units/redis.service": unit.replace("--name redis", "--name redis -v cache:/data")})
+    assert _rules(result, "BRL503") == []

@@ -284,6 +284,11 @@ def _container_mounts(ctx: BuildContext, run: ContainerRun, where: Location) -> 
     does so at every restart), but for what ``-v``/``--volume``/``--mount`` mount: as compose's
     ``volumes:``, a named volume or a host path persists, an anonymous volume or tmpfs does not."""
     mounts: list[Mount] = []
+    if run.host_network:
+        # On the host's network it is a host process to the rules, which judge its files by its
+        # mounts: the writable layer under them is said so.
+        mounts.append(Mount(location=where, target="/", kind="other", persistent=False,
+                            note="the container's writable layer (no -v or --mount keeps it)"))
     for spec in run.volumes:
         at = _written_at(ctx, where, spec)
         parts = spec.split(":")
