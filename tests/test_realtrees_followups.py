@@ -2284,6 +2284,20 @@ def test_a_docker_run_volume_or_mount_is_where_its_store_keeps_its_data(tmp_path
         ("BRL503", _at_in(files, "units/redis.service", "type=tmpfs,target=/data"))]
 
 
+
+def test_a_docker_run_tmpfs_or_an_unset_source_is_no_persistent_store(tmp_path: Path) -> None:
+    unit = _STORE_CONTAINER["units/redis.service"]
+    files = {"units/redis.service": unit.replace("--name redis", "--name redis --tmpfs /data:rw,size=64m")}
+    assert _rules(_write(tmp_path, files), "BRL503") == [
+        ("BRL503", _at_in(files, "units/redis.service", "/data:rw,size=64m"))]
+    # "-v ${DATA_DIR}:/data" with DATA_DIR set nowhere: what backs /data is not known.
+    files = {"units/redis.service": unit.replace("--name redis", "--name redis -v ${DATA_DIR}:/data")}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL503") == []
+    (redis,) = [c for c in result.graph.components() if c.name == "redis"]
+    (mount,) = [m for m in redis.mounts if m.target == "/data"]
+    assert mount.unresolved is not None and mount.unresolved.names == ("DATA_DIR",)
+
 # `docker run --env-file`: the container's settings come from a file the docker CLI reads
 # from its working directory. Ignored, the file's BITRIVER_VIEWER_ORIGIN went unread; missing
 # from the tree, its settings are unknown, not unset.

@@ -279,6 +279,9 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
     return env
 
 
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def _container_mounts(ctx: BuildContext, run: ContainerRun, where: Location) -> list[Mount]:
     """A container keeps its files in its writable layer, lost when it is recreated (``--rm``
     does so at every restart), but for what ``-v``/``--volume``/``--mount`` mount: as compose's
@@ -297,8 +300,14 @@ def _container_mounts(ctx: BuildContext, run: ContainerRun, where: Location) -> 
             continue
         source, target, mode = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
         kind: Literal["volume", "bind"] = "bind" if source.startswith((".", "/", "~", "$")) else "volume"
+        # "-v ${DATA}:/data" with DATA set nowhere the unit says: what backs the target is unknown.
+        unset = _VARIABLE.findall(source)
         mounts.append(Mount(location=at, target=target, source=source, kind=kind, persistent=True,
-                            read_only="ro" in mode.split(",")))
+                            read_only="ro" in mode.split(","),
+                            unresolved=Unknown(tuple(unset), source) if unset else None))
+    for spec in run.tmpfs:
+        mounts.append(Mount(location=_written_at(ctx, where, spec), target=spec.split(":")[0], kind="tmpfs",
+                            persistent=False))
     for spec in run.mounts:
         at = _written_at(ctx, where, spec)
         fields: dict[str, str] = {}

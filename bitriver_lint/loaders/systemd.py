@@ -126,6 +126,7 @@ class ContainerRun:
     env_files: list[str] = field(default_factory=list)  # --env-file paths, as written
     volumes: list[str] = field(default_factory=list)  # -v/--volume: SRC:DST[:OPTS] or DST
     mounts: list[str] = field(default_factory=list)  # --mount: type=...,source=...,target=...
+    tmpfs: list[str] = field(default_factory=list)  # --tmpfs: DST[:OPTS]
 
 
 _ENGINES = ("docker", "podman")
@@ -135,7 +136,7 @@ _RUN_FLAGS = {"--rm", "--detach", "--interactive", "--tty", "--privileged", "--i
               "--publish-all", "--quiet", "--no-healthcheck", "--oom-kill-disable", "--replace"}
 _SHORT_FLAGS = set("ditPq")
 _RUN_LISTS = {"-e": "env", "--env": "env", "--env-file": "env_files", "-v": "volumes", "--volume": "volumes",
-              "--mount": "mounts"}
+              "--mount": "mounts", "--tmpfs": "tmpfs"}
 
 
 def container_run(command: list[str]) -> ContainerRun | None:
@@ -149,7 +150,7 @@ def container_run(command: list[str]) -> ContainerRun | None:
         return None
     index += 1 if command[index] == "run" else 2
     specs: list[str] = []
-    lists: dict[str, list[str]] = {"env": [], "env_files": [], "volumes": [], "mounts": []}
+    lists: dict[str, list[str]] = {"env": [], "env_files": [], "volumes": [], "mounts": [], "tmpfs": []}
     host_network = False
     while index < len(command) and command[index].startswith("-"):
         word = command[index]
@@ -180,7 +181,8 @@ def container_run(command: list[str]) -> ContainerRun | None:
     if index >= len(command):
         return None
     return ContainerRun(command[index], command[index + 1:], specs, host_network, env=lists["env"],
-                        env_files=lists["env_files"], volumes=lists["volumes"], mounts=lists["mounts"])
+                        env_files=lists["env_files"], volumes=lists["volumes"], mounts=lists["mounts"],
+                        tmpfs=lists["tmpfs"])
 
 
 def parse_unit_text(text: str, path: str) -> UnitFile:
