@@ -95,7 +95,8 @@ def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
     return out
 
 
-def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Located[str]]) -> tuple[Role, str]:
+def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Located[str]],
+          run: ContainerRun | None) -> tuple[Role, str]:
     stem = unit.stem.split("@", 1)[0]
     if stem in ctx.config.roles:
         return ctx.config.roles[stem], "config roles"
@@ -106,7 +107,6 @@ def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Loca
         binary = posixpath.basename(command[0]).lower()
         if binary in _BINARY_ROLES:
             return _BINARY_ROLES[binary], f"ExecStart {command[0]}"
-        run = container_run(command)
         image_role = role_from_image(run.image) if run is not None else None
         if run is not None and image_role is not None:
             return image_role, f"image {run.image} run by ExecStart"
@@ -168,7 +168,8 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     graph = ctx.graph
     env, inline = _environment(tree, unit)
     command = _exec_start(unit, env)
-    role, reason = _role(ctx, unit, command, env)
+    run = container_run(command)
+    role, reason = _role(ctx, unit, command, env, run)
     restart_directive = unit.last("Service", "Restart")
     restart_value = restart_directive.value.strip() if restart_directive else "no"
     restart = RestartPolicy(
@@ -178,9 +179,9 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
         restarts_on_failure=restart_value in _RESTARTS,
     )
     mounts = _mounts(unit)
-    run = container_run(command)
+    location = unit.section_location("Unit") if "Unit" in unit.sections else Location(unit.path, 1, 1)
     exec_start = unit.last("Service", "ExecStart")
-    where = exec_start.value_location if exec_start else unit.section_location("Service")
+    where = exec_start.value_location if exec_start else location
     if run is not None:
         env = _container_env(ctx, tree, unit, run, env, where)
         mounts = _container_mounts(ctx, run, where)
@@ -190,7 +191,7 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
         role=role,
         role_reason=reason,
         origin="systemd",
-        location=unit.section_location("Unit") if "Unit" in unit.sections else Location(unit.path, 1, 1),
+        location=location,
         env=env,
         restart=restart if restart_directive or unit.kind == "service" else None,
         mounts=mounts,
@@ -205,7 +206,6 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     )
     graph.add(component)
     graph.runs_on(component.id, host_id, component.location)
-    where = exec_start.value_location if exec_start else component.location
     # A container's ports are its own network's until published; on the host's network they
     # are the host's, as a process's are. The images' own configs listen on every address.
     host_bound = run is None or run.host_network
