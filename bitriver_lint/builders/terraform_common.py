@@ -14,6 +14,12 @@ def node_id(module: TerraformModule, address: str) -> str:
     return f"tf:{module.root_directory}:{address}"
 
 
+def component_id(module: TerraformModule, address: str) -> str:
+    """The graph id of what runs on the machine or service ``node_id`` names (an instance, a
+    group, a managed database): providers make it, and joins that must stay in one root find it."""
+    return node_id(module, address) + "#component"
+
+
 def root_prefix(module: TerraformModule) -> str:
     """What the ids ``node_id`` makes in ``module``'s root start with."""
     return f"tf:{module.root_directory}:"

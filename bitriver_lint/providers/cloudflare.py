@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.builders.terraform_common import component_id, node_id
 from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Role
 from bitriver_lint.loaders.cloudflared import add_ingress
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
@@ -320,7 +320,7 @@ def _target(ctx: BuildContext, module: TerraformModule, value: Any) -> tuple[str
     if host is None or not host.startswith(module.prefix + "aws_instance."):
         return host, None
     # This root's instance: roots calling one module name theirs alike.
-    own = node_id(module, host) + "#component"  # as the AWS provider names what runs on it
+    own = component_id(module, host)
     if own in ctx.graph:
         return host, own
     bound = _on_instance(ctx, node_id(module, host))

@@ -16,7 +16,7 @@ from typing import Any
 from bitriver_lint.builders import hostfw
 from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext, add_declared_listeners
-from bitriver_lint.builders.terraform_common import bind_trees, node_id
+from bitriver_lint.builders.terraform_common import bind_trees, component_id, node_id
 from bitriver_lint.graph import Component, Edge, Host, Listener, Role
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule, region_of_zone
 from bitriver_lint.model import Located
@@ -76,7 +76,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
         return
     env = userdata.settings(ctx, instance.get("user_data"), instance.ref, instance.location)
     # Its addresses are names the join's address index knows it by (an HAProxy server 10.0.1.10:8080).
-    component = Component(id=node_id(module, address) + "#component", name=address, role=role,
+    component = Component(id=component_id(module, address), name=address, role=role,
                           role_reason="tags or name", origin="terraform", location=instance.location, env=env,
                           aliases=list(host.addresses),
                           # a count the files leave unknown: this instance stands for however many
@@ -171,7 +171,7 @@ def add_autoscaling_group(ctx: BuildContext, module: TerraformModule, group: Res
         return
     groups = group.arg("target_group_arns")
     env = userdata.settings(ctx, template.get("user_data") if template else None, address, group.location)
-    component = Component(id=node_id(module, address) + "#component", name=address, role=role,
+    component = Component(id=component_id(module, address), name=address, role=role,
                           role_reason="tags or name", origin="terraform", location=group.location,
                           replicas=group.get("min_size"), env=env,
                           target_groups=groups if isinstance(groups, list) else [])
@@ -267,7 +267,7 @@ def add_database(ctx: BuildContext, module: TerraformModule, database: ResourceI
     graph.add(host)
     add_firewall(ctx, host, database.arg("vpc_security_group_ids"), sg_rules,
                  public.value is True if public else False, public.location if public else database.location)
-    component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.POSTGRES,
+    component = Component(id=component_id(module, ref), name=ref, role=Role.POSTGRES,
                           role_reason=f"engine {engine}", origin="terraform", location=database.location,
                           runtime=Runtime.MANAGED, settings=settings, resource_type=database.type)
     if database.type == "aws_rds_cluster":
@@ -293,7 +293,7 @@ def add_redis(ctx: BuildContext, module: TerraformModule, cache: ResourceInstanc
     ref = cache.full_label
     settings = {name: cache.get(name) for name in (
         "num_cache_nodes", "num_cache_clusters", "automatic_failover_enabled", "replicas_per_node_group")}
-    component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.REDIS, role_reason="ElastiCache",
+    component = Component(id=component_id(module, ref), name=ref, role=Role.REDIS, role_reason="ElastiCache",
                           origin="terraform", location=cache.location,
                           runtime=Runtime.MANAGED, settings=settings, resource_type=cache.type)
     ctx.graph.add(component)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from bitriver_lint.builders import hostfw
 from bitriver_lint.builders import terraform_userdata as userdata
 from bitriver_lint.builders.common import BuildContext, add_declared_listeners
-from bitriver_lint.builders.terraform_common import bind_trees, node_id
+from bitriver_lint.builders.terraform_common import bind_trees, component_id, node_id
 from bitriver_lint.graph import Allow, Component, Host, Mount, Publish, Role, UnknownRule
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
@@ -95,7 +95,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     if role is None:
         return
     env = userdata.settings(ctx, _startup_script(instance), instance.ref, instance.location)
-    component = Component(id=host.id + "#component", name=address, role=role, role_reason="labels or name",
+    component = Component(id=component_id(module, address), name=address, role=role, role_reason="labels or name",
                           origin="terraform", location=instance.location, env=env, aliases=list(addresses),
                           resource_type=instance.type)
     graph.add(component)
@@ -151,7 +151,7 @@ def add_instance_group(ctx: BuildContext, module: TerraformModule, manager: Reso
     if role is None:
         return
     env = userdata.settings(ctx, _startup_script(template) if template else None, address, manager.location)
-    component = Component(id=host.id + "#component", name=address, role=role, role_reason="labels or name",
+    component = Component(id=component_id(module, address), name=address, role=role, role_reason="labels or name",
                           origin="terraform", location=manager.location, env=env,
                           replicas=_replicas(module, manager), resource_type=manager.type)
     graph.add(component)

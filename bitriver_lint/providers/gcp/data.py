@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.builders.terraform_common import component_id, node_id
 from bitriver_lint.graph import Allow, Component, Host, Listener, Role, UnknownRule
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Unknown
@@ -61,7 +61,7 @@ def add_cloud_sql(ctx: BuildContext, module: TerraformModule, database: Resource
         "backup_configuration.enabled": backup.get("enabled") if backup else None,
         "deletion_protection": database.get("deletion_protection"),
     }
-    component = Component(id=host.id + "#component", name=ref, role=Role.POSTGRES,
+    component = Component(id=component_id(module, ref), name=ref, role=Role.POSTGRES,
                           role_reason=f"database_version {version}", origin="terraform",
                           location=database.location, runtime=Runtime.MANAGED, settings=settings,
                           resource_type=database.type)
@@ -103,7 +103,7 @@ def add_memorystore(ctx: BuildContext, module: TerraformModule, cache: ResourceI
     """Memorystore for Redis: the redis component with its tier (BASIC: one node, no failover)."""
     ref = cache.full_label
     settings = {name: cache.get(name) for name in ("tier", "replica_count", "read_replicas_mode", "location_id")}
-    component = Component(id=node_id(module, ref) + "#component", name=ref, role=Role.REDIS,
+    component = Component(id=component_id(module, ref), name=ref, role=Role.REDIS,
                           role_reason="Memorystore", origin="terraform", location=cache.location,
                           runtime=Runtime.MANAGED, settings=settings, resource_type=cache.type)
     ctx.graph.add(component)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.builders.terraform_common import component_id, node_id
 from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Host, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
@@ -162,7 +162,7 @@ def _component(ctx: BuildContext, module: TerraformModule, address: str) -> str 
     """The node of what runs on a group or VM of this root (``compute`` names it), when its labels
     or name gave it a role: roots calling one module name their groups alike, so the join must
     not look it up by name."""
-    found = node_id(module, address) + "#component"
+    found = component_id(module, address)
     return found if found in ctx.graph else None
 
 
