@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -258,8 +259,8 @@ def scan(
     findings = _finish(findings, config, ws, select, ignore)
     if focus is not None and not _changes_every_finding(config, rules, focus):
         focus = _caused_by(ws, focus)
-        touched = _Touched(root, focus)
-        findings = [f for f in findings if touched(f)]
+        in_files = _in_files(root, focus)
+        findings = [f for f in findings if _touches(f, in_files)]
     report = Report(
         root=root,
         findings=tuple(findings),
@@ -333,16 +334,10 @@ def apply_baseline(
     # did: an extends base, the config): every entry about the scanned tree may hide it, but
     # only an entry about a changed file is known to be stale; the others are left as they are.
     # Findings share a few files: each path is made repository-relative once.
-    relative: dict[str, str] = {}
-
-    def path_of(finding: Finding) -> str:
-        path = finding.location.path
-        if path not in relative:
-            relative[path] = baselines.repository_path(root, repository, path)
-        return relative[path]
-
+    relative = functools.cache(lambda path: baselines.repository_path(root, repository, path))
     findings, summary = baselines.apply(
-        list(report.findings), accepted, path_of, _baseline_scope(base, paths, select, ignore, None), hide=hide)
+        list(report.findings), accepted, lambda f: relative(f.location.path),
+        _baseline_scope(base, paths, select, ignore, None), hide=hide)
     if focus is not None:
         judged = _baseline_scope(base, paths, select, ignore, focus)
         unjudged = [entry for entry in summary.stale if not judged(entry)]
@@ -360,9 +355,11 @@ def _baseline_scope(
     scanned = [p.resolve() for p in paths]
     # Entries name the same few rules and files again and again: each is judged once (resolving
     # a path is a system call per directory).
-    rule_ran: dict[str, bool] = {}
-    looked_at: dict[str, bool] = {}
+    @functools.cache
+    def rule_ran(rule_id: str) -> bool:
+        return selected(rule_id, select, ignore)
 
+    @functools.cache
     def file_in_scope(path: str) -> bool:
         try:
             target = (base / path).resolve()
@@ -373,13 +370,7 @@ def _baseline_scope(
         return any(target == p or p in target.parents for p in scanned)
 
     def in_scope(entry: baselines.BaselineEntry) -> bool:
-        if entry.rule_id not in rule_ran:
-            rule_ran[entry.rule_id] = selected(entry.rule_id, select, ignore)
-        if not rule_ran[entry.rule_id]:
-            return False
-        if entry.path not in looked_at:
-            looked_at[entry.path] = file_in_scope(entry.path)
-        return looked_at[entry.path]
+        return rule_ran(entry.rule_id) and file_in_scope(entry.path)
 
     return in_scope
 
@@ -404,24 +395,15 @@ def _caused_by(ws: Workspace, files: Collection[Path]) -> set[Path]:
     return out
 
 
-class _Touched:
-    """Whether a finding, or a link of its proof chain, is located in one of ``files``. Each
-    path is resolved once: 17,000 findings name a few thousand files."""
+def _in_files(root: Path, files: Collection[Path]) -> Callable[[str], bool]:
+    """Whether a root-relative path is one of ``files``, each path resolved once: 17,000
+    findings name a few thousand files."""
+    return functools.cache(lambda path: (root / path).resolve() in files)
 
-    def __init__(self, root: Path, files: Collection[Path]) -> None:
-        self.root = root
-        self.files = files
-        self.known: dict[str, bool] = {}
 
-    def __call__(self, finding: Finding) -> bool:
-        return any(self._in_files(location.path)
-                   for location in (finding.location, *(r.location for r in finding.related)))
-
-    def _in_files(self, path: str) -> bool:
-        found = self.known.get(path)
-        if found is None:
-            found = self.known[path] = (self.root / path).resolve() in self.files
-        return found
+def _touches(finding: Finding, in_files: Callable[[str], bool]) -> bool:
+    """Whether the finding, or a link of its proof chain, is located in one of the files."""
+    return any(in_files(location.path) for location in (finding.location, *(r.location for r in finding.related)))
 
 
 class _Trouble:
