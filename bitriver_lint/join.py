@@ -139,7 +139,6 @@ class References:
         self.ctx = ctx
         self.graph = ctx.graph
         self._by_host: dict[str | None, list[Component]] | None = None
-        self._bases: dict[str, list[Component]] | None = None  # base compose files' services, by directory
         self._bindings: dict[str, tuple[str, HostBinding]] | None = None
         self._bound: dict[str, list[Component]] = {}
         self._on_resource: dict[str, list[Component]] | None = None
@@ -277,21 +276,12 @@ class References:
         if lb.origin != "compose":
             return None
 
-        def named(candidates: list[Component]) -> Component | None:
-            return next((c for c in candidates if c.id != lb.id and name in (c.name, *c.aliases)), None)
-
-        own = named(self._at_home(lb))
+        own = next((c for c in self._at_home(lb) if c.id != lb.id and name in (c.name, *c.aliases)), None)
         if own is not None:
             return own
         if posixpath.basename(lb.location.path) in BASE_NAMES:
             return None  # a base file's service: its own project is all it reaches
-        if self._bases is None:
-            self._bases = {}
-            for component in self.graph.components():
-                path = component.location.path
-                if component.origin == "compose" and posixpath.basename(path) in BASE_NAMES:
-                    self._bases.setdefault(posixpath.dirname(path), []).append(component)
-        return named(self._bases.get(posixpath.dirname(lb.location.path), []))
+        return self.ctx.compose_bases.get(posixpath.dirname(lb.location.path), {}).get(name)
 
     def _local_peer(self, lb: Component, port: int) -> Component | None:
         for candidate in self._at_home(lb):

@@ -55,6 +55,10 @@ class BuildContext:
     # Files of the tree a compose service's Dockerfile copies into its image (root-relative
     # path -> the services): a proxy config baked in is run by that service, as a mounted one is.
     image_files: dict[str, list[Component]] = field(default_factory=dict)
+    # The services of each directory's base compose file (directory -> name or network alias ->
+    # component), which an add-on file beside it reaches by name as if its own: compose runs it
+    # merged onto the base ("-f docker-compose.yml -f jibri.yml"). Written by builders.compose.
+    compose_bases: dict[str, dict[str, Component]] = field(default_factory=dict)
 
     def config_path(self, path: str) -> str:
         """A path written in the config, as a root-relative path (configs say paths relative

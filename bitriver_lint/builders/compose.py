@@ -297,8 +297,9 @@ def edges(projects: list[ComposeProject], ctx: BuildContext) -> None:
     # An add-on file (jibri.yml beside docker-compose.yml) runs merged onto the base file of its
     # directory ("-f docker-compose.yml -f jibri.yml"): compose refuses it alone when it names
     # the base's services, so a name it does not define is looked up in the base.
-    bases = {project.directory: _members(project, graph) for project in reversed(projects)
-             if posixpath.basename(project.files[0]) in BASE_NAMES and project.overlay is None}
+    bases = ctx.compose_bases
+    bases.update((project.directory, _members(project, graph)) for project in reversed(projects)
+                 if posixpath.basename(project.files[0]) in BASE_NAMES and project.overlay is None)
     for project in projects:
         members = _members(project, graph)
         base = bases.get(project.directory, {})
