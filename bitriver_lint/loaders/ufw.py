@@ -392,13 +392,10 @@ def _ansible(path: str, data: Any, found: list[Command]) -> None:
             if not isinstance(params, LDict):
                 continue
             items = _loop_items(node)
-            if items is None:
-                command = _task(path, params, node.key_loc(key), "loop" in node or "with_items" in node)
-                found.extend([command] if command is not None else [])
-                continue
-            for item, where in items:  # one rule per item, located at the item
-                command = _task(path, params, where, False, item)
-                found.extend([command] if command is not None else [])
+            commands = ([_task(path, params, node.key_loc(key), "loop" in node or "with_items" in node)]
+                        if items is None  # one rule per item, located at the item:
+                        else [_task(path, params, where, False, item) for item, where in items])
+            found.extend(command for command in commands if command is not None)
         for key in ("tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always"):
             if isinstance(node.get(key), LList):
                 stack.append(node[key])
