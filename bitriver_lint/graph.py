@@ -387,6 +387,10 @@ class ServiceGraph:
         # every rule, and kept until the graph changes.
         self._listeners: dict[str, list[Listener]] = {}
         self._hosts: dict[str, list[Host]] = {}
+        # hosts(), kept until a host is added or replaced; ``host_changes`` counts those changes
+        # by kind, for builders that index some kinds their own way (hostfw.machines_for).
+        self._host_list: list[Host] | None = None
+        self.host_changes: dict[HostKind | None, int] = {}
         self._derived: dict[Hashable, Any] = {}  # see derived()
         self.dangling: list[Dangling] = []
         self.settings: list[Setting] = []
@@ -431,6 +435,8 @@ class ServiceGraph:
                     for data in keyed.values():
                         source, target = (node, other) if outgoing else (other, node)
                         self._index_side(outgoing, source, target, data.get("payload"))
+        self._host_list = None
+        self.host_changes[None] = self.host_changes.get(None, 0) + 1  # every kind may have changed
         self._changed()
 
     # -- building -------------------------------------------------------------------------
@@ -459,6 +465,10 @@ class ServiceGraph:
             self._with_roles = {}
             self._names = None
             self._target_groups = None
+        for host in (node, old):
+            if isinstance(host, Host):
+                self._host_list = None
+                self.host_changes[host.host_kind] = self.host_changes.get(host.host_kind, 0) + 1
         self.g.add_node(node.id, payload=node)
         self._changed()
         return node.id
@@ -607,7 +617,11 @@ class ServiceGraph:
         return list(self._with_roles[key])
 
     def hosts(self) -> list[Host]:
-        return sorted(self._of(Host), key=lambda h: (h.location, h.id))
+        # Asked once per proxy config and firewall file while building: sorting every host each
+        # time made a 1,000-site tree quadratic.
+        if self._host_list is None:
+            self._host_list = sorted(self._of(Host), key=lambda h: (h.location, h.id))
+        return list(self._host_list)
 
     def networks(self) -> list[Network]:
         return sorted(self._of(Network), key=lambda n: (n.location, n.id))

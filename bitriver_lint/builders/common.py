@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bitriver_lint.config import Config
-from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Listener, Role, ServiceGraph
+from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Host, Listener, Role, ServiceGraph
 from bitriver_lint.loaders.envfile import EnvFile
 from bitriver_lint.loaders.proxy import ProxyConfig
 from bitriver_lint.model import Located, Location, Unknown, port_number
@@ -59,6 +59,8 @@ class BuildContext:
     # component), which an add-on file beside it reaches by name as if its own: compose runs it
     # merged onto the base ("-f docker-compose.yml -f jibri.yml"). Written by builders.compose.
     compose_bases: dict[str, dict[str, Component]] = field(default_factory=dict)
+    # hostfw.machines_for's index, with the counts of graph.host_changes it was built at.
+    machines: tuple[tuple[int, ...], dict[str, list[Host]] | None] = ((), None)
 
     def config_path(self, path: str) -> str:
         """A path written in the config, as a root-relative path (configs say paths relative

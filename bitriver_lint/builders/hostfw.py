@@ -230,17 +230,43 @@ def from_user_data(ctx: BuildContext, host: Host, user_data: Located[Any] | None
         attach(ctx, host, [firewall])
 
 
+_MACHINES = (HostKind.COMPOSE_PROJECT, HostKind.SYSTEMD)
+
+
 def machines_for(ctx: BuildContext, path: str) -> list[Host]:
     """The hosts a firewall file guards: the compose projects and systemd directories nearest to
     it (at or below its directory, or the nearest parent's)."""
-    machines = [h for h in ctx.graph.hosts() if h.host_kind in (HostKind.COMPOSE_PROJECT, HostKind.SYSTEMD)]
+    under = _machines_under(ctx)
     directory = posixpath.dirname(path)
     while True:
-        found = [h for h in machines if not directory or (h.directory or "") == directory
-                 or (h.directory or "").startswith(directory + "/")]
-        if found or not directory:
-            return found
-        directory = posixpath.dirname(directory)
+        found = under.get(directory)
+        parent = posixpath.dirname(directory)
+        if found or not directory or parent == directory:
+            return list(found or [])
+        directory = parent
+
+
+def _machines_under(ctx: BuildContext) -> dict[str, list[Host]]:
+    """Directory -> the compose projects and systemd directories at or below it ("" holds them
+    all), each list in ``graph.hosts()`` order. Every proxy config and firewall file asks; kept
+    until a machine is added (filtering every host per file made 1,000 sites quadratic)."""
+    changes = ctx.graph.host_changes
+    version = tuple(changes.get(kind, 0) for kind in (None, *_MACHINES))
+    known, under = ctx.machines
+    if known == version and under is not None:
+        return under
+    under = {}
+    for host in ctx.graph.hosts():
+        if host.host_kind not in _MACHINES:
+            continue
+        directory = host.directory or ""
+        under.setdefault("", []).append(host)
+        while directory:
+            under.setdefault(directory, []).append(host)
+            parent = posixpath.dirname(directory)
+            directory = parent if parent != directory else ""
+    ctx.machines = (version, under)
+    return under
 
 
 @dataclass
