@@ -133,11 +133,24 @@ class Config(_Strict):
     exclude: list[str] = Field(default_factory=list)
     baseline: str | None = None
     variables: dict[str, str] = Field(default_factory=dict)
+    # Terraform root directory (relative to the config) -> the files its plans pass with
+    # -var-file, in their order, each relative to that directory as the option takes it.
+    var_files: dict[str, list[str]] = Field(default_factory=dict)
     profiles: list[str] = Field(default_factory=list)
     suppress: list[SuppressEntry] = Field(default_factory=list)
 
     # Where the config came from: custom rule paths and baselines resolve against it.
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("var_files")
+    @classmethod
+    def _relative(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for directory, files in value.items():
+            for path in (directory, *files):
+                if not path.strip() or path.startswith("/"):
+                    raise ValueError(f"{path!r}: write a path relative to the config's directory "
+                                     "(the var files relative to their root directory)")
+        return value
 
     @field_validator("variables", mode="before")
     @classmethod

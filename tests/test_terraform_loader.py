@@ -90,7 +90,8 @@ def test_a_var_file_only_var_file_reads_is_a_note_and_its_values_are_not_applied
     assert module.variables["region"].value == "eu-west-1"
     notes = [(str(d.location), d.message) for d in module.diagnostics if d.rule_id == "BRL002"]
     assert notes == [(name + ":1:1", f"{name} is read by Terraform only when -var-file names it, which the tree "
-                      "does not say: this module is checked with its variables' defaults and terraform.tfvars, "
+                      "does not say (`var_files:` in the config can): this module is checked with its variables' "
+                      "defaults and terraform.tfvars, "
                       "not with the values it sets") for name in ("prod.tfvars", "staging.tfvars.json")]
 
 

@@ -45,7 +45,7 @@ from bitriver_lint.loaders.terraform_eval import (
     token_text,
 )
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import FileProblem, Refused, Workspace
 
 
 @dataclass
@@ -958,6 +958,20 @@ def _tfvars_files(directory: str, ws: Workspace) -> tuple[list[str], list[str]]:
     return [rel(n) for n in ordered], [rel(n) for n in named]
 
 
+def _var_files(directory: str, ws: Workspace, config: Config) -> list[str]:
+    """The files the config's ``var_files:`` passes to the root module in ``directory`` (as
+    ``-var-file``), root-relative, in their order."""
+    if not config.var_files:
+        return []
+    base = ws.rel(config.source.parent) if config.source is not None else ""
+    base = "" if base == "." else base
+    for written, files in config.var_files.items():
+        root = posixpath.normpath(posixpath.join(base, written))
+        if (root if root != "." else "") == directory:
+            return [posixpath.normpath(posixpath.join(directory, f)) for f in files]
+    return []
+
+
 def _parse_tfvars(text: str, rel: str) -> Parsed:
     return _parse_text(text, rel, tfvars=True)
 
@@ -1077,16 +1091,29 @@ def _load_module(directory: str, rels: list[str], ws: Workspace, config: Config,
             module.variables[name] = Located(Unknown((f"var.{name}",), f"var.{name}", why="has no value"),
                                              block.location)
     applied, named = _tfvars_files(directory, ws)
+    passed = _var_files(directory, ws, config)
     for rel in named:
+        if rel in passed:
+            continue
         # Which -var-file a plan passes is not in the tree: its values are not guessed.
         diagnostics.append(Diagnostic(
             "BRL002", f"{posixpath.basename(rel)} is read by Terraform only when -var-file names it, which the "
-            "tree does not say: this module is checked with its variables' defaults"
-            + (" and " + ", ".join(posixpath.basename(a) for a in applied) if applied else "")
+            "tree does not say (`var_files:` in the config can): this module is checked with its variables' "
+            "defaults" + (" and " + ", ".join(posixpath.basename(a) for a in applied) if applied else "")
             + ", not with the values it sets", Location(rel, 1, 1)))
+    applied += passed  # -var-file values come after the files Terraform reads by itself
     for rel in applied:
         try:
             attributes, _, problems = memo(ws.cache, "terraform-tfvars", rel, ws.read_text(rel), _parse_tfvars)
+        except Refused as exc:
+            if rel not in passed or exc.kind != "missing":
+                diagnostics.append(exc.diagnostic(rel))
+                continue
+            # Terraform refuses the plan; the scan goes on without the file, and says so.
+            diagnostics.append(Diagnostic(
+                "BRL002", f"`var_files:` in the config passes {rel} to this root module with -var-file, but there "
+                "is no such file: the module is checked without it", Location(rels[0], 1, 1)))
+            continue
         except FileProblem as exc:
             diagnostics.append(exc.diagnostic(rel))
             continue
