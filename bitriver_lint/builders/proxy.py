@@ -182,26 +182,27 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
 def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -> None:
     """The config's binds as listeners of the component that runs it, and its ACLs."""
     containerized = component.runtime is Runtime.CONTAINER
+    # Who can reach each port by the config's binds so far, and whether that bind speaks TLS:
+    # one port bound twice ("listen 80; listen [::]:80", "bind :80" and "bind [::1]:80", or
+    # "listen 80" in one nginx server block and "listen 127.0.0.1:80" in the next) is one
+    # listener, at its first bind unless a later one reaches more, or as many in the clear.
+    # The last bind used to win, so that a loopback-only listen hid a public one before it.
+    reached: dict[int, tuple[CidrSet, bool]] = {}
     for frontend in doc.frontends:
         for unknown in frontend.unknown_binds:
             graph.notes.append(Diagnostic(
                 "BRL002", f"{doc.kind} listens on {unknown.value}, a placeholder nothing in the tree sets, so "
                 "which port it serves there is not known and rules that need it stay silent",
                 unknown.location))
-        # Who can reach each port by the frontend's binds so far: one port bound twice
-        # ("listen 80; listen [::]:80", or "bind :80" and "bind [::1]:80") is one listener, at
-        # its first bind unless a later one reaches more. The last one used to win, so that
-        # "listen 8080; listen [::1]:8080" read as loopback only.
-        reached: dict[int, CidrSet] = {}
         for bind in frontend.binds:
             listener = graph.listener_for(component, bind.port, bind.location, declared=True,
                                           host_bound=not containerized, reason=f"{doc.kind} bind")
-            listener.tls = bind.tls
-            if not containerized:
-                reach = bind_reach(bind.address)
-                earlier = reached.get(bind.port)
-                if earlier is None or (earlier.issubset(reach) and not reach.issubset(earlier)):
-                    reached[bind.port] = reach
+            reach = bind_reach(bind.address)
+            earlier = reached.get(bind.port)
+            if earlier is None or _reaches_more(reach, bind.tls, *earlier):
+                reached[bind.port] = (reach, bind.tls)
+                listener.tls = bind.tls
+                if not containerized:
                     listener.bind = bind.address if bind.address not in ("", "*") else None
                     listener.location = bind.location
             if frontend.redirect_https is not None and not bind.tls:
@@ -213,6 +214,14 @@ def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -
                     location=frontend.acl_location or frontend.location, layer=Layer.LB_ACL, cidrs=frontend.allow,
                     port_from=bind.port, port_to=bind.port, protocol="tcp",
                     description=f"{doc.kind} {frontend.name} ACL"))
+
+
+def _reaches_more(reach: CidrSet, tls: bool, earlier: CidrSet, earlier_tls: bool) -> bool:
+    """Whether a bind says more about its port than the one that placed the listener: it is
+    open to strictly more sources, or to the same ones in the clear where that one spoke TLS."""
+    if not earlier.issubset(reach):
+        return False
+    return not reach.issubset(earlier) or (earlier_tls and not tls)
 
 
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:

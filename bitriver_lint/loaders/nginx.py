@@ -200,7 +200,9 @@ def _documents(reader: _Reader, files: list[str]) -> list[ProxyConfig]:
     for rel in sorted(roots):
         reader.ws.group(_reachable(reader, [rel]))  # a config and every file it includes (``--changed``)
         doc = ProxyConfig(rel, "nginx", Location(rel, 1, 1), files=[rel])
-        _Builder(reader, doc).walk(rel, reader.parsed[rel], "main", (rel,))
+        builder = _Builder(reader, doc)
+        builder.walk(rel, reader.parsed[rel], "main", (rel,))
+        builder.share_ssl()
         doc.files = sorted(set(doc.files))
         for path in doc.files:
             doc.diagnostics.extend(reader.diagnostics.get(path, []))
@@ -233,6 +235,10 @@ class _Builder:
     def __init__(self, reader: _Reader, doc: ProxyConfig) -> None:
         self.reader = reader
         self.doc = doc
+        # Each listen by the socket nginx opens for it (context, address, port), and whether
+        # its own "ssl" says TLS: nginx merges the listens of one address:port from every server
+        # block, and "ssl" on any of them makes the socket TLS for all (``share_ssl``).
+        self.sockets: dict[tuple[str, str, int], list[tuple[Bind, bool]]] = {}
 
     def loc(self, rel: str, d: Directive) -> Location:
         line = int(d.get("line") or 1)
@@ -300,8 +306,11 @@ class _Builder:
             if name == "listen" and args:
                 address, port = _listen(args[0])
                 if port is not None:
-                    tls = "ssl" in args[1:] or (port == 443 and has_cert and context != "stream")
-                    frontend.binds.append(Bind(address, port, tls, where))
+                    ssl = "ssl" in args[1:]
+                    tls = ssl or (port == 443 and has_cert and context != "stream")
+                    bind = Bind(address, port, tls, where)
+                    frontend.binds.append(bind)
+                    self.sockets.setdefault((context, _wildcard(address), port), []).append((bind, ssl))
                 elif "${" in args[0]:  # crossplane keeps "${PORT} ssl" as one word
                     frontend.unknown_binds.append(Located(args[0].split()[0], where))
             elif name == "return" and args and any(a.startswith("https://") for a in args):
@@ -324,6 +333,16 @@ class _Builder:
         if denies_all:
             frontend.allow = allows
         self.doc.frontends.append(frontend)
+
+    def share_ssl(self) -> None:
+        """A listen without "ssl" on an address:port that another server block's listen marks
+        "ssl" speaks TLS all the same: nginx ORs the flag into the one socket (a plain request
+        there is answered "The plain HTTP request was sent to HTTPS port"). Only the written
+        flag counts, as for nginx; a certificate alone makes no socket TLS for another block."""
+        for listens in self.sockets.values():
+            if any(ssl for _, ssl in listens):
+                for bind, _ in listens:
+                    bind.tls = True
 
     def rtmp_server(self, rel: str, d: Directive) -> None:
         """nginx-rtmp: ``listen 1935``, ``allow/deny publish`` per application, ``push`` to SRS."""
@@ -395,6 +414,11 @@ def _host_port(text: str, default: int | None = None) -> tuple[str, int | None]:
     if sep and _is_number(port) and not host.endswith(":"):
         return host.strip("[]"), port_number(port)
     return text.strip("[]"), default
+
+
+def _wildcard(address: str) -> str:
+    """One name for the IPv4 wildcard however a listen writes it ("80", "*:80", "0.0.0.0:80")."""
+    return "0.0.0.0" if address in ("", "*") else address
 
 
 def _listen(text: str) -> tuple[str, int | None]:

@@ -1,0 +1,111 @@
+"""nginx configs read as nginx runs them: listens of one port merged across server blocks, and a
+rendered template in place of the file it overwrites. Each case is a small tree of our own,
+checked against what ``nginx -t`` accepts and what a running nginx binds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import scan_tree
+
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.graph import Listener
+
+
+def _where(result: ScanResult) -> list[tuple[str, str]]:
+    return [(f.rule_id, f"{f.location.path}:{f.location.line}:{f.location.column}") for f in result.active]
+
+
+def _listener(result: ScanResult, port: int) -> Listener:
+    (found,) = [li for c in result.graph.components() for li in result.graph.listeners(c) if li.port == port]
+    return found
+
+
+# Two server blocks on one port, the second on loopback only. nginx opens one socket on
+# 0.0.0.0:8405 for both (it binds the widest address and tells the servers apart by the
+# connection's local address), so the port is open on every interface. The last block used to
+# decide: the loopback listen hid the public one, and BRL107 was silent.
+_WIDE_THEN_LOOPBACK = """events {}
+http {
+  server {
+    listen 8405;
+    server_name a.example;
+    location / { return 204; }
+  }
+  server {
+    listen 127.0.0.1:8405;
+    server_name b.example;
+    location / { return 204; }
+  }
+}
+"""
+
+
+def test_a_port_in_two_server_blocks_is_as_open_as_its_widest_listen(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf").write_text(_WIDE_THEN_LOOPBACK, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    assert _where(result) == [("BRL107", "nginx.conf:4:5")]
+    listener = _listener(result, 8405)
+    assert listener.bind is None
+    assert listener.location.line == 4
+
+
+def test_a_default_server_listen_and_a_plain_one_are_one_listener_at_the_first(tmp_path: Path) -> None:
+    # nginx -t accepts "default_server" on one of them (on both: "a duplicate default server").
+    body = _WIDE_THEN_LOOPBACK.replace("listen 8405;", "listen 8405 default_server;").replace(
+        "127.0.0.1:8405", "8405")
+    (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    assert _where(result) == [("BRL107", "nginx.conf:4:5")]
+
+
+# "ssl" on one server's listen of 443 makes the socket TLS for every server block listening on
+# that address and port: a running nginx answers a plain request for the second server with
+# "400 The plain HTTP request was sent to HTTPS port". The second, plain-looking listen used to
+# make the listener plain: BRL203 said the edge faces the internet without TLS, at 12:5.
+_SSL_THEN_PLAIN = """events {}
+http {
+  upstream api { server 10.0.0.5:8080; }
+  server {
+    listen 443 ssl;
+    server_name live.example.com;
+    ssl_certificate /etc/nginx/cert.pem;
+    ssl_certificate_key /etc/nginx/key.pem;
+    location / { proxy_pass http://api; }
+  }
+  server {
+    listen 443;
+    server_name other.example.com;
+    location / { proxy_pass http://api; }
+  }
+}
+"""
+
+
+def test_ssl_on_one_server_blocks_listen_makes_the_shared_socket_tls(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf").write_text(_SSL_THEN_PLAIN, encoding="utf-8")
+    result = scan_tree(tmp_path)
+    assert "BRL203" not in [f.rule_id for f in result.active]
+    listener = _listener(result, 443)
+    assert listener.tls is True
+    assert listener.location.line == 5
+
+
+def test_ssl_on_a_loopback_listen_leaves_the_wildcard_one_plain(tmp_path: Path) -> None:
+    # The flag belongs to the address:port it is written on: 127.0.0.1:443 speaks TLS, every
+    # other address of the one 0.0.0.0:443 socket plain HTTP (checked on a running nginx).
+    body = _SSL_THEN_PLAIN.replace("listen 443 ssl;", "listen 127.0.0.1:443 ssl;")
+    (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path)
+    assert ("BRL203", "nginx.conf:12:5") in _where(result)
+    listener = _listener(result, 443)
+    assert (listener.tls, listener.bind, listener.location.line) == (False, None, 12)
+
+
+def test_a_certificate_alone_makes_no_other_blocks_listen_tls(tmp_path: Path) -> None:
+    # Without "ssl" nginx serves port 443 in the clear whatever certificate a block names; the
+    # loader's reading of such a block stays its own and does not spread to the other block.
+    body = _SSL_THEN_PLAIN.replace("listen 443 ssl;", "listen 443;")
+    (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
+    result = scan_tree(tmp_path)
+    assert ("BRL203", "nginx.conf:12:5") in _where(result)
