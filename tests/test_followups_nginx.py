@@ -109,3 +109,70 @@ def test_a_certificate_alone_makes_no_other_blocks_listen_tls(tmp_path: Path) ->
     (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
     result = scan_tree(tmp_path)
     assert ("BRL203", "nginx.conf:12:5") in _where(result)
+
+
+# The official nginx image renders /etc/nginx/templates/X.template into /etc/nginx/conf.d/X at
+# start (its entrypoint's 20-envsubst-on-templates.sh), over a file of that name in a writable
+# conf.d mount. Both files used to be read as configs of the one nginx: here the stale
+# default.conf's redirect hid that the rendered template serves the API on plain port 80.
+_COMPOSE = """services:
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.0
+    expose: ["8080"]
+  nginx:
+    image: nginx:1.27
+    ports: ["80:80"]
+    environment:
+      API_PORT: "8080"
+    volumes:
+      - ./nginx/templates:/etc/nginx/templates
+      - ./nginx/conf.d:/etc/nginx/conf.d
+"""
+
+_TEMPLATE = """server {
+  listen 80;
+  location / { proxy_pass http://api:${API_PORT}; }
+}
+"""
+
+_STALE = """upstream stale { server api:9999; }
+server {
+  listen 80;
+  return 301 https://$host$request_uri;
+}
+"""
+
+
+def _template_tree(root: Path, compose: str = _COMPOSE) -> ScanResult:
+    (root / "nginx" / "templates").mkdir(parents=True)
+    (root / "nginx" / "conf.d").mkdir()
+    (root / "docker-compose.yml").write_text(compose, encoding="utf-8")
+    (root / "nginx" / "templates" / "default.conf.template").write_text(_TEMPLATE, encoding="utf-8")
+    (root / "nginx" / "conf.d" / "default.conf").write_text(_STALE, encoding="utf-8")
+    return scan_tree(root)
+
+
+def _pools(result: ScanResult) -> list[str]:
+    return sorted(p.id for c in result.graph.components() for p in result.graph.pools(c))
+
+
+def test_a_rendered_template_replaces_the_conf_d_file_it_overwrites(tmp_path: Path) -> None:
+    result = _template_tree(tmp_path)
+    (redirect,) = [f for f in result.active if f.rule_id == "BRL204"]
+    assert str(redirect.location) == "docker-compose.yml:7:13"
+    assert [str(r.location) for r in redirect.related] == ["nginx/templates/default.conf.template:3:16"]
+    assert _pools(result) == ["pool:nginx/templates/default.conf.template:api:8080"]
+
+
+def test_templates_are_not_rendered_into_a_read_only_conf_d(tmp_path: Path) -> None:
+    # The entrypoint checks that conf.d is writable and otherwise renders nothing: the
+    # conf.d file runs as written, and the template is no config of this nginx.
+    result = _template_tree(tmp_path, _COMPOSE.replace(":/etc/nginx/conf.d", ":/etc/nginx/conf.d:ro"))
+    assert "BRL204" not in [f.rule_id for f in result.active]
+    assert _pools(result) == ["pool:nginx/conf.d/default.conf:stale"]
+
+
+def test_an_image_without_the_template_entrypoint_reads_both_files(tmp_path: Path) -> None:
+    result = _template_tree(tmp_path, _COMPOSE.replace("image: nginx:1.27", "image: bitnami/nginx:1.27"))
+    assert _pools(result) == ["pool:nginx/conf.d/default.conf:stale",
+                              "pool:nginx/templates/default.conf.template:api:8080"]

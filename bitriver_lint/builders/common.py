@@ -49,6 +49,9 @@ class BuildContext:
     # backends the join stage routes, in the order builders queued them.
     placements: dict[str, ProxyPlacement] = field(default_factory=dict)
     routing: list[str] = field(default_factory=list)
+    # Proxy configs of the tree that their runner never reads as written (a conf.d file the
+    # nginx image's entrypoint overwrites with a rendered template): not placed, not routed.
+    unrun: set[str] = field(default_factory=set)
     # Files an instance's user data was read from (builders.hostfw): their firewall rules belong
     # to that instance, so the file is not placed on the tree's machine a second time.
     user_data_files: set[str] = field(default_factory=set)

@@ -34,6 +34,7 @@ from bitriver_lint.graph import (
 from bitriver_lint.loaders.proxy import ProxyConfig, Server
 from bitriver_lint.model import Diagnostic
 from bitriver_lint.netsets import CidrSet, bind_reach
+from bitriver_lint.roles import image_repository
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 
 # The listener a backend server reaches (None: not known, or dangling), for ``route``, given the
@@ -138,10 +139,81 @@ def _machine(ctx: BuildContext, path: str) -> Host | None:
     return machine if etc and unit_dir[:etc] == here[:etc] and len(unit_dir) > etc else None
 
 
+# The official nginx image's entrypoint (20-envsubst-on-templates.sh) renders each
+# <templates>/X<suffix> to <output>/X before nginx starts, unless <output> is not writable;
+# the variables move the three places (name, default).
+_TEMPLATE_DIR = ("NGINX_ENVSUBST_TEMPLATE_DIR", "/etc/nginx/templates")
+_TEMPLATE_SUFFIX = ("NGINX_ENVSUBST_TEMPLATE_SUFFIX", ".template")
+_OUTPUT_DIR = ("NGINX_ENVSUBST_OUTPUT_DIR", "/etc/nginx/conf.d")
+_NGINX_IMAGES = ("nginx", "nginxinc/nginx-unprivileged")
+
+
+def _unrun(docs: list[ProxyConfig], runners: _Runners) -> set[str]:
+    """The nginx configs that the official image mounting them never reads as written: a file
+    the entrypoint overwrites with a rendered template of the same name (a writable conf.d
+    mount), or, where the output directory is read-only, the templates it then leaves alone."""
+    mounted: dict[str, tuple[Component, list[ProxyConfig]]] = {}
+    for doc in docs:
+        if doc.kind == "nginx" and not doc.name and (runner := runners.mounting(doc)) is not None:
+            mounted.setdefault(runner.id, (runner, []))[1].append(doc)
+    out: set[str] = set()
+    for runner, placed in mounted.values():
+        known = environment(runner)
+        settings = (_TEMPLATE_DIR, _TEMPLATE_SUFFIX, _OUTPUT_DIR)
+        if image_repository(runner.image or "") not in _NGINX_IMAGES or any(
+                name in runner.env and name not in known for name, _ in settings):
+            continue  # another image, or the entrypoint's places are not known: read all
+        template_dir = posixpath.normpath(known.get(*_TEMPLATE_DIR))
+        suffix = known.get(*_TEMPLATE_SUFFIX)
+        output_dir = posixpath.normpath(known.get(*_OUTPUT_DIR))
+        inside = {doc.key: _inside(runner, doc.path) for doc in placed}
+        rendered: dict[str, str] = {}  # the output file -> the template's document
+        for doc in placed:
+            path = inside[doc.key]
+            if path is not None and path.startswith(template_dir + "/") and path.endswith(suffix) and suffix:
+                rendered[posixpath.join(output_dir, path[len(template_dir) + 1:-len(suffix)])] = doc.key
+        if not rendered:
+            continue
+        if not _writable(runner, output_dir):
+            out.update(rendered.values())
+        else:
+            out.update(doc.key for doc in placed if inside[doc.key] in rendered)
+    return out
+
+
+def _inside(component: Component, path: str) -> str | None:
+    """Where a tree file is inside a compose service's container, by its bind mounts."""
+    base = posixpath.dirname(component.location.path)
+    best: tuple[int, str] | None = None
+    for mount in component.mounts:
+        if mount.kind != "bind" or not mount.source or not mount.target.startswith("/"):
+            continue
+        source = posixpath.normpath(posixpath.join(base, mount.source))
+        if path == source or path.startswith(source + "/"):
+            here = posixpath.normpath(mount.target + path[len(source):])
+            if best is None or len(source) > best[0]:
+                best = (len(source), here)
+    return best[1] if best is not None else None
+
+
+def _writable(component: Component, directory: str) -> bool:
+    """Whether the container may write ``directory``: the innermost mount over it is not
+    read-only (no mount: the image's own directory)."""
+    over = [m for m in component.mounts if m.target.startswith("/")
+            and (directory == posixpath.normpath(m.target)
+                 or directory.startswith(posixpath.normpath(m.target).rstrip("/") + "/"))]
+    return not over or not max(over, key=lambda m: len(posixpath.normpath(m.target))).read_only
+
+
 def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     graph = ctx.graph
     runners: _Runners | None = None
+    if any(doc.kind == "nginx" and not doc.name for doc in docs):
+        runners = _Runners(graph, ctx.image_files)
+        ctx.unrun |= _unrun(docs, runners)
     for doc in docs:
+        if doc.key in ctx.unrun:
+            continue
         component: Component | None = None
         machine: Host | None = None
         if not doc.name:  # a cloud load balancer (doc.name) is nothing's config file
@@ -227,6 +299,8 @@ def _reaches_more(reach: CidrSet, tls: bool, earlier: CidrSet, earlier_tls: bool
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
     """Queue each placed config for the join stage, which routes its backends."""
     for doc in docs:
+        if doc.key in ctx.unrun:
+            continue
         if doc.key not in ctx.placements:
             raise KeyError(f"{doc.key} was never placed")  # its nodes() failed: already reported
         if doc.key not in ctx.routing:
