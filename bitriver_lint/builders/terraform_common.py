@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.graph import Host
+from bitriver_lint.loaders.proxy import config_key
 from bitriver_lint.loaders.terraform_document import TerraformModule
 from bitriver_lint.model import Location
 
@@ -24,6 +25,12 @@ def root_prefix(module: TerraformModule) -> str:
     """What the ids ``node_id`` makes in ``module``'s root start with."""
     return f"tf:{module.root_directory}:"
 
+
+def balancer_id(module: TerraformModule, path: str, name: str) -> str:
+    """The graph id of the component the load-balancer builder makes (``{kind}:{key}``) for a
+    cloud load balancer of ``module``'s root whose document is written at ``path`` and named
+    ``name``: a CDN record that points at it is built before it exists."""
+    return "terraform:" + config_key(path, name, module.root)
 
 
 def bind_trees(ctx: BuildContext, host: Host, refs: tuple[str, ...], where: Location) -> bool:

@@ -104,8 +104,14 @@ class ProxyConfig:
     def key(self) -> str:
         """Unique per scan: two Terraform roots may both define ``aws_lb.origin``, or call one
         module that does."""
-        key = f"{self.path}#{self.name}" if self.name else self.path
-        return f"{key}@{self.scope}" if self.scope is not None else key
+        return config_key(self.path, self.name, self.scope)
+
+
+def config_key(path: str, name: str | None, scope: str | None) -> str:
+    """``ProxyConfig.key`` of a config not made yet: a CDN's record names a load balancer whose
+    document a provider builds later."""
+    key = f"{path}#{name}" if name else path
+    return f"{key}@{scope}" if scope is not None else key
 
 
 def substitute(text: str, pattern: re.Pattern[str], env: Mapping[str, str]) -> tuple[str, set[str]]:

@@ -28,7 +28,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.origins import origin_host, port_of
+from bitriver_lint.providers.origins import balancer_node, origin_host, port_of
 from bitriver_lint.vocabulary import Runtime
 
 RECORDS = ("cloudflare_record", "cloudflare_dns_record")
@@ -315,9 +315,13 @@ def _target(ctx: BuildContext, module: TerraformModule, value: Any) -> tuple[str
     judge (and no dangling name either)."""
     host = origin_host(module, value)
     host = _site(ctx, host) or host
-    # Load balancers are built after this (their components do not exist yet): only an
-    # instance is looked up here.
-    if host is None or not host.startswith(module.prefix + "aws_instance."):
+    if host is None:
+        return None, None
+    # Load balancers are built after this: theirs is the id they will have, in this root.
+    balancer = balancer_node(module, host)
+    if balancer is not None:
+        return host, balancer
+    if not host.startswith(module.prefix + "aws_instance."):
         return host, None
     # This root's instance: roots calling one module name theirs alike.
     own = component_id(module, host)
@@ -542,6 +546,9 @@ def _tunnel_document(ctx: BuildContext, module: TerraformModule, tunnel: Resourc
     for index, rule in enumerate(r for c in configs for r in ingress_rules(c)):
         add_ingress(doc, frontend, _service_url(module, rule.service), rule.path, rule.location, index)
         backend = doc.backends.get(f"ingress {index + 1}")
+        if backend is not None:
+            for server in backend.servers:
+                server.component = balancer_node(module, server.host)
         if backend is not None and health is not None:
             backend.health = health
         if backend is not None and connectors:

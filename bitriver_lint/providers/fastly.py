@@ -30,7 +30,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.origins import origin_host, port_of
+from bitriver_lint.providers.origins import balancer_node, origin_host, port_of
 from bitriver_lint.vocabulary import Runtime
 
 SERVICES = ("fastly_service_vcl", "fastly_service_compute")
@@ -193,7 +193,8 @@ def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig
         port = port_of(block.arg("port", 80))
         scheme = "https" if block.arg("use_ssl") is True else "http"
         if host is not None and port is not None:
-            backend.servers.append(Server(host, port, block.key_location("address"), scheme))
+            backend.servers.append(Server(host, port, block.key_location("address"), scheme,
+                                          component=balancer_node(module, host)))
         doc.backends[name] = backend
         condition_name = block.arg("request_condition")
         if condition_name is None or condition_name == "":

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bitriver_lint.builders.terraform_common import balancer_id
 from bitriver_lint.loaders.terraform_document import TerraformModule
 from bitriver_lint.model import Unknown
+from bitriver_lint.providers.gcp.edge import balancer_at
 
 # A resource reference at the start of an expression: aws_eip.api, aws_eip.api["a"], aws_lb.x[0].
 _REFERENCE = re.compile(r'[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*(\[("[^"]*"|\d+)\])?')
@@ -42,6 +44,18 @@ def origin_host(module: TerraformModule, content: Any) -> str | None:
     if instances:
         return instances[0].full_address
     return None
+
+
+def balancer_node(module: TerraformModule, host: str) -> str | None:
+    """The graph id of the load balancer of ``module``'s root that ``host`` (from
+    ``origin_host``) names: an ALB, a Google forwarding rule or its address. Roots that call
+    one module name theirs alike, so the join must not look it up by name; None when ``host``
+    is no load balancer of this root."""
+    for member in module.family or [module]:
+        for lb in member.of_type("aws_lb", "aws_alb"):
+            if lb.full_label == host:  # as ``aws.edge.load_balancers`` names its document
+                return balancer_id(member, lb.location.path, lb.full_label)
+    return balancer_at(module, host) if "google_compute_" in host else None
 
 
 def port_of(value: Any) -> int | None:

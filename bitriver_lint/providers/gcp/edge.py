@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import component_id, node_id
+from bitriver_lint.builders.terraform_common import balancer_id, component_id, node_id
 from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Host, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
@@ -81,6 +81,20 @@ def _balancers(module: TerraformModule) -> list[_Balancer]:
             balancer.url_map = url_map
             balancer.name = url_map.full_label
     return list(grouped.values())
+
+
+def balancer_at(module: TerraformModule, host: str) -> str | None:
+    """The graph id of the load balancer of ``module``'s root whose forwarding rule, or the
+    address a rule uses, ``host`` is (a full address, as ``origin_host`` names it), once
+    ``load_balancers`` has made it; None when it is none of them."""
+    for member in module.family or [module]:
+        for balancer in _balancers(member):
+            for rule, _, _ in balancer.rules:
+                shared = referenced(member, rule.arg("ip_address"), "google_compute_global_address",
+                                    "google_compute_address")
+                if host in (rule.full_address, shared.full_address if shared else None):
+                    return balancer_id(member, balancer.rules[0][0].location.path, balancer.name)
+    return None
 
 
 def _health(module: TerraformModule, service: ResourceInstance) -> HealthSpec | None:
