@@ -80,6 +80,9 @@ class HostBinding(_Strict):
     paths: list[str] = Field(default_factory=list)
     resource: str | None = None  # e.g. aws_instance.api or aws_autoscaling_group.viewer
     address: str | None = None
+    # The Terraform root whose ``resource`` it is, where several roots (envs/prod, envs/staging
+    # calling one module) create that address and the paths lie as near to each.
+    root: str | None = None
 
 
 class RulesConfig(_Strict):
@@ -267,10 +270,13 @@ def _check_host_paths(config: Config, path: Path, positioned: LDict | None) -> N
     """A ``hosts:`` binding whose path matches no directory binds nothing: a typo would leave
     those files behind no firewall layer, silently."""
     for name, binding in config.hosts.items():
-        for i, directory in enumerate(binding.paths):
+        written: list[tuple[tuple[Any, ...], str]] = [
+            (("hosts", name, "paths", i), directory) for i, directory in enumerate(binding.paths)]
+        if binding.root is not None:
+            written.append((("hosts", name, "root"), binding.root))
+        for loc, directory in written:
             journal.note_probe(path.parent / directory)
             if not (path.parent / directory).is_dir():
-                loc = ("hosts", name, "paths", i)
                 where = f"{path}:{_line_of(positioned, loc)}" if positioned is not None else str(path)
                 raise ConfigError(f"{where}: {_key_path(loc)}: {directory!r} is not a directory next to the config")
 

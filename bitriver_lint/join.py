@@ -318,8 +318,14 @@ class References:
             members = [c for c in self.graph.components()
                        if any(not p or c.location.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
             if binding.resource:
-                # A Terraform instance (or one copy of it: aws_instance.api[1]).
-                members += self._running_on(binding.resource, binding.resource.split("[")[0])
+                # A Terraform instance (or one copy of it: aws_instance.api[1]), of the roots the
+                # binding binds in where several create it.
+                running = self._running_on(binding.resource, binding.resource.split("[")[0])
+                placed = self.ctx.bound_roots.get(name)
+                if placed is not None:
+                    roots = tuple(f"tf:{root}:" for root in placed)
+                    running = [c for c in running if any(h.id.startswith(roots) for h in self.graph.hosts_of(c.id))]
+                members += running
             self._bound[name] = members
         return self._bound[name]
 

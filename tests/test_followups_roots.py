@@ -172,3 +172,145 @@ def test_a_record_to_a_google_load_balancer_routes_to_the_one_of_its_own_root(
     assert _routed(result.graph) == {f"tf:envs/{env}:cloudflare:z1": [url_map.format(env)]
                                      for env in ("prod", "staging")}
     assert [d for d in result.graph.dangling if d.kind == "undescribed_address"] == []
+
+
+# -- config hosts: a binding by resource address that several roots create ----------------------
+
+_INSTANCE = """resource "aws_instance" "app" {
+  ami           = "ami-1"
+  instance_type = "m6i.large"
+  tags          = { Role = "api" }
+}
+"""
+
+_COMPOSE = """services:
+  api:
+    image: ghcr.io/bitriver/api:1.0
+    ports:
+      - "8080:8080"
+"""
+
+
+def _bound_tree(root: Path, compose: str, binding: str) -> None:
+    """Two roots calling a module with an instance, a compose tree at ``compose``, and the config
+    binding ``binding`` (a hosts: entry named app)."""
+    _two_roots(root, _INSTANCE)
+    (root / compose).mkdir(parents=True, exist_ok=True)
+    (root / compose / "docker-compose.yml").write_text(_COMPOSE)
+    (root / ".bitriver-lint.yaml").write_text(f"hosts:\n  app: {binding}\n")
+
+
+def _instance(env: str) -> str:
+    return f"tf:envs/{env}:module.site.aws_instance.app"
+
+
+def _machines(graph: ServiceGraph) -> dict[str, list[str]]:
+    """Each component's id and the Terraform machines it runs on."""
+    return {c.id: [h.id for h in graph.hosts_of(c.id) if h.id.startswith("tf:")] for c in graph.components()}
+
+
+_COMPOSE_API = "compose:{0}:{0}/docker-compose.yml:api"
+
+
+def test_a_binding_by_resource_puts_its_paths_on_the_machine_of_the_nearest_root(tmp_path: Path) -> None:
+    # Both roots create module.site.aws_instance.app: the compose tree under envs/prod ran on
+    # staging's instance too, and staging's instance lost the API its tags give it.
+    _bound_tree(tmp_path, "envs/prod/compose",
+                "{resource: module.site.aws_instance.app, paths: [envs/prod/compose]}")
+    result = scan_tree(tmp_path)
+    assert _machines(result.graph) == {
+        _COMPOSE_API.format("envs/prod/compose"): [_instance("prod")],
+        _instance("staging") + "#component": [_instance("staging")],
+    }
+    assert not [f for f in result.active if "hosts: binding" in f.message]
+
+
+def test_one_binding_puts_each_path_on_the_machine_of_its_own_root(tmp_path: Path) -> None:
+    _bound_tree(tmp_path, "envs/prod/compose",
+                "{resource: module.site.aws_instance.app, paths: [envs/prod/compose, envs/staging/compose]}")
+    (tmp_path / "envs/staging/compose").mkdir()
+    (tmp_path / "envs/staging/compose/docker-compose.yml").write_text(_COMPOSE)
+    assert _machines(scan_tree(tmp_path).graph) == {
+        _COMPOSE_API.format("envs/prod/compose"): [_instance("prod")],
+        _COMPOSE_API.format("envs/staging/compose"): [_instance("staging")],
+    }
+
+
+def test_a_path_no_nearer_one_root_is_put_on_neither_with_a_note(tmp_path: Path) -> None:
+    # compose/ beside envs/: whose machine it is cannot be told, so it is no one's, and said so.
+    _bound_tree(tmp_path, "compose", "{resource: module.site.aws_instance.app, paths: [compose]}")
+    result = scan_tree(tmp_path)
+    assert _machines(result.graph) == {
+        _COMPOSE_API.format("compose"): [],
+        _instance("prod") + "#component": [_instance("prod")],
+        _instance("staging") + "#component": [_instance("staging")],
+    }
+    notes = [(f.rule_id, str(f.location), f.message) for f in result.active if "hosts: binding" in f.message]
+    assert notes == [("BRL002", "modules/site/main.tf:1:1",
+                      "the hosts: binding 'app' puts compose on module.site.aws_instance.app, which the Terraform "
+                      "roots envs/prod and envs/staging all create, and compose lies no nearer one of them: it is "
+                      "put on none (add root: to the binding to say whose machine it is)")]
+
+
+def test_root_names_whose_machine_a_binding_means(tmp_path: Path) -> None:
+    _bound_tree(tmp_path, "compose",
+                "{resource: module.site.aws_instance.app, root: envs/staging, paths: [compose]}")
+    result = scan_tree(tmp_path)
+    assert _machines(result.graph) == {
+        _COMPOSE_API.format("compose"): [_instance("staging")],
+        _instance("prod") + "#component": [_instance("prod")],
+    }
+    assert not [f for f in result.active if "hosts: binding" in f.message]
+
+
+_HAPROXY = """global
+    daemon
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend web
+    bind :80
+    default_backend api
+
+backend api
+    server app app:8080 check
+"""
+
+
+@pytest.mark.parametrize("root", ["prod", "staging"])
+def test_a_proxy_that_names_a_binding_reaches_the_machine_of_the_root_it_names(tmp_path: Path, root: str) -> None:
+    # Named by the binding's name, the backend joined whichever root's instance came first.
+    _two_roots(tmp_path, _INSTANCE)
+    (tmp_path / "lb").mkdir()
+    (tmp_path / "lb" / "haproxy.cfg").write_text(_HAPROXY)
+    (tmp_path / ".bitriver-lint.yaml").write_text(
+        f"hosts:\n  app: {{resource: module.site.aws_instance.app, root: envs/{root}}}\n")
+    graph = scan_tree(tmp_path).graph
+    (lb,) = [c for c in graph.components() if c.origin == "haproxy"]
+    reached = {graph.component_of(graph.node(t)).id  # type: ignore[union-attr, arg-type]
+               for li in graph.listeners(lb) for _, t, _ in graph.out_edges(li.id, "routes")}
+    assert reached == {_instance(root) + "#component"}
+
+
+def test_a_binding_that_names_a_resource_of_several_roots_without_a_path_is_a_note(tmp_path: Path) -> None:
+    _two_roots(tmp_path, _INSTANCE)
+    (tmp_path / ".bitriver-lint.yaml").write_text("hosts:\n  app: {resource: module.site.aws_instance.app}\n")
+    notes = [(f.rule_id, str(f.location), f.message) for f in scan_tree(tmp_path).active
+             if "hosts: binding" in f.message]
+    assert notes == [("BRL002", "modules/site/main.tf:1:1",
+                      "the hosts: binding 'app' names module.site.aws_instance.app, which the Terraform roots "
+                      "envs/prod and envs/staging all create: it stands for none of them (add root: to the binding "
+                      "to say which)")]
+
+
+def test_a_binding_root_that_is_no_directory_is_a_config_error(tmp_path: Path) -> None:
+    from bitriver_lint.config import ConfigError, load_config
+
+    (tmp_path / ".bitriver-lint.yaml").write_text(
+        "hosts:\n  app: {resource: module.site.aws_instance.app, root: envs/prd}\n")
+    with pytest.raises(ConfigError, match=r"\.bitriver-lint\.yaml:2: hosts\.app\.root: 'envs/prd' is not a directory"):
+        load_config(tmp_path / ".bitriver-lint.yaml")

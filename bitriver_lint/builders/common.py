@@ -62,6 +62,10 @@ class BuildContext:
     # component), which an add-on file beside it reaches by name as if its own: compose runs it
     # merged onto the base ("-f docker-compose.yml -f jibri.yml"). Written by builders.compose.
     compose_bases: dict[str, dict[str, Component]] = field(default_factory=dict)
+    # Config ``hosts:`` bindings whose resource several Terraform roots create, or that name
+    # their root: binding name -> the roots it binds in -> the root-relative paths it puts there
+    # (terraform_common.place_bindings). A binding not here binds wherever its resource is.
+    bound_roots: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # hostfw.machines_for's index, with the counts of graph.host_changes it was built at.
     machines: tuple[tuple[int, ...], dict[str, list[Host]] | None] = ((), None)
 

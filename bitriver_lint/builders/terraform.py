@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bitriver_lint import providers
 from bitriver_lint.builders.common import BuildContext, ProxyPlacement
-from bitriver_lint.builders.terraform_common import node_id
+from bitriver_lint.builders.terraform_common import node_id, place_bindings
 from bitriver_lint.graph import Component, Edge, Host, Network
 from bitriver_lint.loaders.proxy import ProxyConfig
 from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
@@ -22,6 +22,7 @@ from bitriver_lint.providers import Provider
 def nodes(modules: list[TerraformModule], ctx: BuildContext) -> None:
     graph = ctx.graph
     spans: list[tuple[TerraformModule, int, int]] = []  # what each module added: graph positions
+    place_bindings(modules, ctx)
     for module in modules:
         _secrets(module, ctx)
         if module.environment:

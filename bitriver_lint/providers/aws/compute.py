@@ -69,7 +69,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     groups = instance.get("vpc_security_group_ids") or instance.get("security_groups") or Located([], instance.location)
     add_firewall(ctx, host, groups.value, sg_rules, public, public_where, groups.location)
     hostfw.from_user_data(ctx, host, instance.get("user_data"))
-    if bind_trees(ctx, host, (address, instance.ref), instance.location):
+    if bind_trees(ctx, module, host, (address, instance.ref), instance.location):
         return  # what runs there is described by the compose/systemd files bound to it
     role = _role(ctx, address, instance.arg("tags"))
     if role is None:
@@ -155,7 +155,7 @@ def add_autoscaling_group(ctx: BuildContext, module: TerraformModule, group: Res
     graph.add(host)
     add_firewall(ctx, host, sgs, sg_rules, public, public_where)
     hostfw.from_user_data(ctx, host, template.get("user_data") if template else None)
-    if bind_trees(ctx, host, (address, group.ref), group.location):
+    if bind_trees(ctx, module, host, (address, group.ref), group.location):
         return
     tags: dict[str, Any] = {}
     for tag in group.nested("tag"):

@@ -89,7 +89,7 @@ def add_instance(ctx: BuildContext, module: TerraformModule, instance: ResourceI
     graph.add(host)
     add_firewall(ctx, host, firewall, instance.arg("tags"), _accounts(instance), networks, public, public_where)
     hostfw.from_user_data(ctx, host, _startup_script(instance))
-    if bind_trees(ctx, host, (address, instance.ref), instance.location):
+    if bind_trees(ctx, module, host, (address, instance.ref), instance.location):
         return
     role = role_of(ctx, address, instance.arg("labels"), instance.arg("name"))
     if role is None:
@@ -143,7 +143,7 @@ def add_instance_group(ctx: BuildContext, module: TerraformModule, manager: Reso
     add_firewall(ctx, host, firewall, template.arg("tags") if template else None,
                  _accounts(template) if template else [], networks, public, public_where)
     hostfw.from_user_data(ctx, host, _startup_script(template) if template else None)
-    if bind_trees(ctx, host, (address, manager.ref), manager.location):
+    if bind_trees(ctx, module, host, (address, manager.ref), manager.location):
         return
     labels = template.arg("labels") if template else None
     role = role_of(ctx, address, labels, manager.arg("base_instance_name")) or role_of(
