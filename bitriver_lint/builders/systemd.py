@@ -107,9 +107,11 @@ def _role(ctx: BuildContext, unit: Unit, command: list[str], env: dict[str, Loca
         binary = posixpath.basename(command[0]).lower()
         if binary in _BINARY_ROLES:
             return _BINARY_ROLES[binary], f"ExecStart {command[0]}"
-        image_role = role_from_image(run.image) if run is not None else None
+        image_role = role_from_image(run.image) if run is not None and isinstance(run.image, str) else None
         if run is not None and image_role is not None:
             return image_role, f"image {run.image} run by ExecStart"
+        if run is not None and isinstance(run.image, Unknown):
+            return Role.OTHER, f"the image ExecStart runs is unknown ({run.image.describe()} {run.image.why})"
         if binary == "node" and any(w.endswith("server.js") for w in command[1:]):
             workdir = unit.last("Service", "WorkingDirectory")
             if "viewer" in " ".join(command) or (workdir and "viewer" in workdir.value):

@@ -118,7 +118,7 @@ class ContainerRun:
     environment is what ``-e``/``--env-file`` pass, not the unit's; its files are the image's
     writable layer but for ``-v``/``--mount``."""
 
-    image: str
+    image: str | Unknown  # unknown past an option we cannot read
     command: list[str]  # what runs in the container, after the image
     publishes: list[str]  # the values of -p/--publish, as written
     host_network: bool
@@ -130,13 +130,49 @@ class ContainerRun:
 
 
 _ENGINES = ("docker", "podman")
-# Options of `docker run` that take no value; every other option takes the next word unless
-# it is written as --option=value.
-_RUN_FLAGS = {"--rm", "--detach", "--interactive", "--tty", "--privileged", "--init", "--read-only",
-              "--publish-all", "--quiet", "--no-healthcheck", "--oom-kill-disable", "--replace"}
-_SHORT_FLAGS = set("ditPq")
-_RUN_LISTS = {"-e": "env", "--env": "env", "--env-file": "env_files", "-v": "volumes", "--volume": "volumes",
-              "--mount": "mounts", "--tmpfs": "tmpfs"}
+# The options of `docker run` and `podman run`, as their command lines (Go's pflag) read them.
+# A boolean never takes the next word ("--rm img"), though "--rm=false" sets it; every other
+# option takes "--option=value" or else the next word, whatever it looks like.
+_RUN_FLAGS = frozenset((
+    "--detach", "--interactive", "--tty", "--rm", "--privileged", "--init", "--read-only", "--publish-all",
+    "--quiet", "--no-healthcheck", "--oom-kill-disable", "--sig-proxy", "--use-api-socket", "--help",
+    "--disable-content-trust",
+    # podman's own
+    "--replace", "--env-host", "--http-proxy", "--no-hosts", "--passwd", "--read-only-tmpfs", "--rmi", "--rootfs",
+    "--tls-verify", "--unsetenv-all",
+))
+_RUN_OPTIONS = frozenset((
+    "--add-host", "--annotation", "--attach", "--blkio-weight", "--blkio-weight-device", "--cap-add", "--cap-drop",
+    "--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-count", "--cpu-percent", "--cpu-period", "--cpu-quota",
+    "--cpu-rt-period", "--cpu-rt-runtime", "--cpu-shares", "--cpus", "--cpuset-cpus", "--cpuset-mems", "--detach-keys",
+    "--device", "--device-cgroup-rule", "--device-read-bps", "--device-read-iops", "--device-write-bps",
+    "--device-write-iops", "--dns", "--dns-opt", "--dns-option", "--dns-search", "--domainname", "--entrypoint",
+    "--env", "--env-file", "--expose", "--gpus", "--group-add", "--health-cmd", "--health-interval",
+    "--health-retries", "--health-start-interval", "--health-start-period", "--health-timeout", "--hostname",
+    "--io-maxbandwidth", "--io-maxiops", "--ip", "--ip6", "--ipc", "--isolation", "--kernel-memory", "--label",
+    "--label-file", "--link", "--link-local-ip", "--log-driver", "--log-opt", "--mac-address", "--memory",
+    "--memory-reservation", "--memory-swap", "--memory-swappiness", "--mount", "--name", "--net", "--net-alias",
+    "--network", "--network-alias", "--oom-score-adj", "--pid", "--pids-limit", "--platform", "--publish", "--pull",
+    "--restart", "--runtime", "--security-opt", "--shm-size", "--stop-signal", "--stop-timeout", "--storage-opt",
+    "--sysctl", "--tmpfs", "--ulimit", "--user", "--userns", "--uts", "--volume", "--volume-driver",
+    "--volumes-from", "--workdir",
+    # podman's own
+    "--arch", "--authfile", "--cert-dir", "--cgroup-conf", "--cgroups", "--chrootdirs", "--conmon-pidfile", "--creds",
+    "--decryption-key", "--env-merge", "--gidmap", "--group-entry", "--health-log-destination",
+    "--health-max-log-count", "--health-max-log-size", "--health-on-failure", "--health-startup-cmd",
+    "--health-startup-interval", "--health-startup-retries", "--health-startup-success", "--health-startup-timeout",
+    "--hostuser", "--hosts-file", "--image-volume", "--init-path", "--os", "--passwd-entry", "--personality",
+    "--pidfile", "--pod", "--pod-id-file", "--preserve-fd", "--preserve-fds", "--rdt-class", "--requires", "--retry",
+    "--retry-delay", "--sdnotify", "--seccomp-policy", "--secret", "--shm-size-systemd", "--signature-policy",
+    "--subgidname", "--subuidname", "--systemd", "--timeout", "--tz", "--uidmap", "--umask", "--unsetenv",
+    "--variant",
+))
+# Their one-letter forms. Booleans combine (-dit); the first letter of a group that takes a
+# value takes the rest of the group (-p8080:80, -dp8080:80) or else the next word (-dp 8080:80).
+_SHORT_FLAGS = {"d": "--detach", "i": "--interactive", "t": "--tty", "P": "--publish-all", "q": "--quiet"}
+_SHORT_OPTIONS = {"a": "--attach", "c": "--cpu-shares", "e": "--env", "h": "--hostname", "l": "--label",
+                  "m": "--memory", "p": "--publish", "u": "--user", "v": "--volume", "w": "--workdir"}
+_RUN_LISTS = {"--env": "env", "--env-file": "env_files", "--volume": "volumes", "--mount": "mounts", "--tmpfs": "tmpfs"}
 
 
 def container_run(command: list[str]) -> ContainerRun | None:
@@ -149,40 +185,71 @@ def container_run(command: list[str]) -> ContainerRun | None:
     if command[index:index + 1] != ["run"] and command[index:index + 2] != ["container", "run"]:
         return None
     index += 1 if command[index] == "run" else 2
+    options, index, unread = _run_options(command, index)
+    if index >= len(command):
+        return None
     specs: list[str] = []
     lists: dict[str, list[str]] = {"env": [], "env_files": [], "volumes": [], "mounts": [], "tmpfs": []}
     host_network = False
-    while index < len(command) and command[index].startswith("-"):
-        word = command[index]
-        if word.startswith("--"):
-            name, has_value, value = word.partition("=")
-        elif len(word) > 2 and set(word[1:]) <= _SHORT_FLAGS:
-            index += 1  # -dit
-            continue
-        else:
-            # A short option's value may follow it directly, with or without "=":
-            # -p8080:80, -eKEY=VALUE, -e=KEY=VALUE.
-            name, value = word[:2], word[2:]
-            has_value = "=" if value else ""
-            value = value[1:] if value.startswith("=") else value
-        if not has_value and (name in _RUN_FLAGS or (len(name) == 2 and name[1] in _SHORT_FLAGS)):
-            index += 1
-            continue
-        if not has_value:
-            value = command[index + 1] if index + 1 < len(command) else ""
-            index += 1
-        index += 1
-        if name in ("-p", "--publish"):
+    for name, value in options:
+        if name == "--publish":
             specs.append(value)
         elif name in _RUN_LISTS:
             lists[_RUN_LISTS[name]].append(value)
         elif name in ("--network", "--net") and value == "host":
             host_network = True
-    if index >= len(command):
-        return None
-    return ContainerRun(command[index], command[index + 1:], specs, host_network, env=lists["env"],
-                        env_files=lists["env_files"], volumes=lists["volumes"], mounts=lists["mounts"],
-                        tmpfs=lists["tmpfs"])
+    image: str | Unknown = command[index]
+    rest = command[index + 1:]
+    if unread is not None:
+        # Whether the option takes the next word decides which word is the image.
+        image = Unknown((unread,), command[index], why="is a run option bitriver-lint does not know: whether it "
+                        "takes the next word, and so which word is the image, is unknown")
+        rest = []
+    return ContainerRun(image, rest, specs, host_network, env=lists["env"], env_files=lists["env_files"],
+                        volumes=lists["volumes"], mounts=lists["mounts"], tmpfs=lists["tmpfs"])
+
+
+def _run_options(command: list[str], index: int) -> tuple[list[tuple[str, str]], int, str | None]:
+    """The options of ``run`` from ``command[index]`` on, by their long names with their values,
+    the index of the image, and the first option not known (then read as taking a value)."""
+    options: list[tuple[str, str]] = []
+    unread: str | None = None
+    while index < len(command):
+        word = command[index]
+        if word == "--":
+            return options, index + 1, unread
+        if not word.startswith("-") or word == "-":
+            break
+        index += 1
+        if word.startswith("--"):
+            name, has_value, value = word.partition("=")
+            if has_value or name not in _RUN_FLAGS:
+                if not has_value:
+                    if name not in _RUN_OPTIONS:
+                        unread = unread or name
+                    value = command[index] if index < len(command) else ""
+                    index += 1
+                options.append((name, value))
+            continue
+        letters = word[1:]
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter in _SHORT_FLAGS and not letters.startswith("="):
+                continue
+            if letter not in _SHORT_FLAGS and letter not in _SHORT_OPTIONS:
+                unread = unread or f"-{letter}"  # the engine refuses it
+                break
+            name = _SHORT_FLAGS.get(letter) or _SHORT_OPTIONS[letter]
+            if letters.startswith("="):
+                value = letters[1:]  # -p=8080:80, -d=false
+            elif letters:
+                value = letters  # -p8080:80
+            else:
+                value = command[index] if index < len(command) else ""
+                index += 1
+            options.append((name, value))
+            break
+    return options, index, unread
 
 
 def parse_unit_text(text: str, path: str) -> UnitFile:

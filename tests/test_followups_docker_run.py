@@ -1,0 +1,114 @@
+"""Units whose ExecStart is ``docker run``: what the docker CLI passes into the container (``-e
+KEY``, ``--env-file``) and how it reads its own command line (combined one-letter options)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.graph import Component
+from tests.conftest import brief, scan_tree
+
+
+def _write(root: Path, files: dict[str, str]) -> ScanResult:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return scan_tree(root)
+
+
+def _at(files: dict[str, str], rel: str, needle: str) -> str:
+    """``rel:line:column`` of the first ``needle`` in ``files[rel]``."""
+    body = files[rel]
+    index = body.index(needle)
+    return f"{rel}:{body.count(chr(10), 0, index) + 1}:{index - body.rfind(chr(10), 0, index)}"
+
+
+def _component(result: ScanResult, name: str) -> Component:
+    (component,) = [c for c in result.graph.components() if c.name == name]
+    return component
+
+
+def _rules(result: ScanResult, *rule_ids: str) -> list[str]:
+    return [line for line in brief(result) if line.split()[0] in rule_ids]
+
+
+_API = "units/bitriver-live.service"
+_VIEWER = {"units/bitriver-viewer.service": "[Unit]\nDescription=viewer\n\n[Service]\nRestart=always\n"
+           "WorkingDirectory=/opt/bitriver-viewer\nExecStart=/usr/bin/node server.js\n"}
+
+
+def _api_unit(environment: str, run_options: str) -> str:
+    return f"""[Unit]
+Description=BitRiver Live API in a container
+
+[Service]
+Restart=always
+{environment}
+ExecStart=/usr/bin/docker run --rm --network host \\
+    {run_options} \\
+    registry.example.net/bitriver-live:1.4
+"""
+
+
+# -- one-letter options combined, as docker's command line (pflag) reads them ------------------------
+
+_INGEST = "systemd/ingest.service"
+
+
+def _ingest(options: str) -> dict[str, str]:
+    return {
+        _INGEST: f"""[Unit]
+Description=ingest container
+After=docker.service
+
+[Service]
+Restart=always
+ExecStart=/usr/bin/docker run --rm --name ingest {options} ossrs/srs:5
+
+[Install]
+WantedBy=multi-user.target
+""",
+        "firewall.sh": "ufw default deny incoming\nufw allow 1935/tcp\nufw --force enable\n",
+    }
+
+
+# "-dp 1985:1985": -d takes no value, so -p takes the next word. Read as "-d" with value "p",
+# the port became the image, and SRS's published API went unnoticed behind ufw.
+@pytest.mark.parametrize("options", [
+    "-dp 1985:1985", "-itp 1985:1985", "-dit -p 1985:1985", "-dp1985:1985", "-dp=1985:1985",
+    "-d --sig-proxy -p 1985:1985", "-P=false -qp 1985:1985",
+])
+def test_combined_one_letter_options_publish_as_docker_reads_them(tmp_path: Path, options: str) -> None:
+    files = _ingest(options)
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL002", "BRL102") == [f"BRL102 {_at(files, _INGEST, '1985:1985')}"]
+    srs = _component(result, "ingest")
+    assert srs.role_reason == "image ossrs/srs:5 run by ExecStart"
+    assert srs.command == []
+
+
+def test_combined_one_letter_options_end_with_the_one_taking_a_value(tmp_path: Path) -> None:
+    files = {_API: _api_unit("Environment=LOG_LEVEL=debug", "-de BITRIVER_LIVE_ADDR=127.0.0.1:8080 -ie=LOG_LEVEL=info")}
+    api = _component(_write(tmp_path, files), "bitriver-live")
+    assert api.command == []  # nothing after the image
+    assert api.env["BITRIVER_LIVE_ADDR"].value == "127.0.0.1:8080"
+    assert str(api.env["BITRIVER_LIVE_ADDR"].location) == _at(files, _API, "127.0.0.1:8080")
+    assert api.env["LOG_LEVEL"].value == "info"
+
+
+# An option docker's tables do not have: whether it takes the next word decides which word is
+# the image. It took "ossrs/srs:5" as its value and ran "./objs/srs" as the image.
+def test_an_unknown_option_leaves_the_image_unknown_rather_than_wrong(tmp_path: Path) -> None:
+    files = _ingest("--some-new-flag -p 127.0.0.1:1985:1985")
+    files[_INGEST] = files[_INGEST].replace("ossrs/srs:5", "ossrs/srs:5 ./objs/srs -c conf/srs.conf")
+    srs = _component(_write(tmp_path, files), "ingest")
+    assert srs.role_reason.startswith("the image ExecStart runs is unknown (--some-new-flag is a run option")
+    assert srs.command == []
+    # Written with "=", it is read either way.
+    files[_INGEST] = files[_INGEST].replace("--some-new-flag", "--some-new-flag=1")
+    srs = _component(_write(tmp_path, files), "ingest")
+    assert srs.role_reason == "image ossrs/srs:5 run by ExecStart"
+    assert srs.command == ["./objs/srs", "-c", "conf/srs.conf"]
