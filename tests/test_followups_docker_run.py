@@ -9,6 +9,7 @@ import pytest
 
 from bitriver_lint.engine import ScanResult
 from bitriver_lint.graph import Component
+from bitriver_lint.model import Unknown
 from tests.conftest import brief, scan_tree
 
 
@@ -112,3 +113,45 @@ def test_an_unknown_option_leaves_the_image_unknown_rather_than_wrong(tmp_path: 
     srs = _component(_write(tmp_path, files), "ingest")
     assert srs.role_reason == "image ossrs/srs:5 run by ExecStart"
     assert srs.command == ["./objs/srs", "-c", "conf/srs.conf"]
+
+
+# -- `-e KEY`: the docker CLI passes its own KEY, which is the unit's -------------------------------
+
+# The value of `-e BITRIVER_VIEWER_ORIGIN` is the unit's, written as the second assignment of an
+# Environment= line (pointing past the viewer, on 3000): it was placed at the line's first
+# assignment (LOG_LEVEL), so the finding about the viewer origin pointed at the wrong setting.
+def test_e_key_takes_the_units_value_where_the_unit_writes_it(tmp_path: Path) -> None:
+    files = {_API: _api_unit("Environment=LOG_LEVEL=debug BITRIVER_VIEWER_ORIGIN=http://127.0.0.1:4000",
+                             "-e BITRIVER_VIEWER_ORIGIN -e BITRIVER_LIVE_ADDR=127.0.0.1:8080 -e LOG_LEVEL -e NOPE"),
+             **_VIEWER}
+    result = _write(tmp_path, files)
+    origin = _at(files, _API, "BITRIVER_VIEWER_ORIGIN=http")
+    assert _rules(result, "BRL303") == [f"BRL303 {origin}"]
+    api = _component(result, "bitriver-live")
+    assert api.env["BITRIVER_VIEWER_ORIGIN"].value == "http://127.0.0.1:4000"
+    assert str(api.env["BITRIVER_VIEWER_ORIGIN"].location) == origin
+    assert str(api.env["LOG_LEVEL"].location) == _at(files, _API, "LOG_LEVEL=debug")
+    # The unit sets no NOPE: the CLI has none to pass, and the container has none.
+    assert "NOPE" not in api.env
+
+
+def test_an_assignment_continued_on_the_next_line_is_found_there(tmp_path: Path) -> None:
+    files = {_API: _api_unit('Environment=LOG_LEVEL=debug \\\n  "BITRIVER_VIEWER_ORIGIN=http://127.0.0.1:3000"',
+                             "-e BITRIVER_VIEWER_ORIGIN")}
+    result = _write(tmp_path, files)
+    api = _component(result, "bitriver-live")
+    assert str(api.env["BITRIVER_VIEWER_ORIGIN"].location) == _at(files, _API, '"BITRIVER_VIEWER_ORIGIN=')
+
+
+# The unit's EnvironmentFile= is not in the tree: what `-e SOME_KEY` passes is unknown, not unset.
+def test_e_key_from_an_environment_file_missing_from_the_tree_is_unknown(tmp_path: Path) -> None:
+    files = {_API: _api_unit("EnvironmentFile=/etc/bitriver/api.env", "-e BITRIVER_REDIS_URL -e SOME_KEY")}
+    result = _write(tmp_path, files)
+    api = _component(result, "bitriver-live")
+    for key in ("BITRIVER_REDIS_URL", "SOME_KEY"):
+        value = api.env[key].value
+        assert isinstance(value, Unknown) and value.names == ("EnvironmentFile=/etc/bitriver/api.env",), key
+        assert str(api.env[key].location) == _at(files, _API, "EnvironmentFile="), key
+    # An optional one ("-") that is absent sets nothing, as systemd skips it.
+    files = {_API: _api_unit("EnvironmentFile=-/etc/bitriver/api.env", "-e SOME_KEY")}
+    assert "SOME_KEY" not in _component(_write(tmp_path, files), "bitriver-live").env

@@ -40,7 +40,7 @@ from bitriver_lint.loaders.systemd import (
     SystemdDirectory,
     Unit,
     container_run,
-    split_assignments,
+    located_assignments,
 )
 from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_image, role_from_name
@@ -125,11 +125,11 @@ def _environment(tree: SystemdDirectory, unit: Unit) -> tuple[dict[str, Located[
     env: dict[str, Located[str]] = {}
     inline: list[Location] = []
     for directive in unit.values("Service", "Environment"):
-        pairs = split_assignments(directive.value)
+        pairs = located_assignments(directive)
         if pairs:
             inline.append(directive.location)
-        for key, value in pairs:
-            env[key] = Located(value, directive.value_location)
+        for key, value, at in pairs:
+            env[key] = Located(value, at)
     for ref in unit.env_files:
         env_file = tree.env_files.get(ref.resolved or "")
         if env_file is None:
@@ -248,8 +248,20 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
                    unit_env: dict[str, Located[str]], where: Location) -> dict[str, Located[str]]:
     """The container's environment: only what ``--env-file`` and then ``-e``/``--env`` pass,
     not the unit's Environment=, which is the docker CLI's own. ``-e KEY`` passes the CLI's
-    value through."""
+    value through, from where the unit sets it."""
     env: dict[str, Located[str]] = {}
+    # An EnvironmentFile= the tree lacks may set any variable the CLI would pass through.
+    unread = [ref for ref in unit.env_files if not ref.optional and ref.resolved not in tree.env_files]
+
+    def pass_through(key: str) -> None:
+        if key in unit_env:
+            env[key] = unit_env[key]
+        elif unread:
+            ref = unread[0]
+            env[key] = Located(Unknown((f"EnvironmentFile={ref.path}",), ref.path, why="is not in the tree"),
+                               ref.location)
+        # Otherwise the CLI has no such variable and passes nothing: an earlier value stays.
+
     for ref in unit.container_env_files:
         env_file = tree.env_files.get(ref.resolved or "")
         if env_file is None:
@@ -266,9 +278,7 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
         if not key:
             continue
         if not has_value:
-            # The CLI passes nothing when it has no such variable itself.
-            if key in unit_env:
-                env[key] = unit_env[key]
+            pass_through(key)
             continue
         # Where the value is written, past "KEY=": as resolved, else (a $VARIABLE in it) the
         # first "KEY=" that does not end a longer key.

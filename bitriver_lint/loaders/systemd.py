@@ -34,6 +34,16 @@ class Directive:
     value: str
     location: Location  # of the key
     value_location: Location
+    # Where each physical line of a backslash-continued value starts: (offset in the value,
+    # line, column); empty when the value is not as written (specifiers expanded).
+    value_lines: tuple[tuple[int, int, int], ...] = ()
+
+    def location_at(self, offset: int) -> Location:
+        """Where the character at ``offset`` in the value is written."""
+        if not self.value_lines:
+            return self.value_location
+        start, line, column = next(part for part in reversed(self.value_lines) if part[0] <= offset)
+        return Location(self.value_location.path, line, column + offset - start)
 
 
 @dataclass
@@ -266,12 +276,15 @@ def parse_unit_text(text: str, path: str) -> UnitFile:
             continue
         # Backslash-newline joins lines (replaced by a space); comment lines inside a
         # continuation are skipped, as systemd does.
+        parts = [(0, start + 1, 1)]  # (offset in the joined line, line, column)
         while line.rstrip().endswith("\\") and index < len(lines):
             nxt = lines[index]
             index += 1
             if nxt.strip().startswith(("#", ";")):
                 continue
-            line = line.rstrip()[:-1] + " " + nxt.strip()
+            line = line.rstrip()[:-1] + " "
+            parts.append((len(line), index, len(nxt) - len(nxt.lstrip()) + 1))
+            line += nxt.strip()
         header = _SECTION.match(stripped)
         if header:
             section = header.group(1)
@@ -287,8 +300,11 @@ def parse_unit_text(text: str, path: str) -> UnitFile:
             unit.diagnostics.append(Diagnostic("BRL001", "assignment outside of any [Section]", where))
             continue
         value = line.lstrip()[match.end():].rstrip()
+        begins = indent + match.end()
+        value_lines = tuple((max(0, at - begins), number, column + max(0, begins - at))
+                            for at, number, column in parts)
         unit.directives.append(
-            Directive(section, match.group(1), value, where, Location(path, start + 1, indent + match.end() + 1))
+            Directive(section, match.group(1), value, where, Location(path, start + 1, begins + 1), value_lines)
         )
     return unit
 
@@ -337,6 +353,38 @@ def split_assignments(value: str) -> list[tuple[str, str]]:
     except ValueError:
         words = value.split()
     return [(w.split("=", 1)[0], w.split("=", 1)[1]) for w in words if "=" in w and w.split("=", 1)[0]]
+
+
+def located_assignments(directive: Directive) -> list[tuple[str, str, Location]]:
+    """``split_assignments`` of a directive's value, each where its word is written."""
+    pairs = split_assignments(directive.value)
+    starts = [start for word, start in _words(directive.value) if split_assignments(word)]
+    if len(starts) != len(pairs):
+        return [(key, value, directive.value_location) for key, value in pairs]
+    return [(key, value, directive.location_at(start)) for (key, value), start in zip(pairs, starts, strict=True)]
+
+
+def _words(value: str) -> list[tuple[str, int]]:
+    """The words of a value as written, each with its offset, split where shlex splits."""
+    words: list[tuple[str, int]] = []
+    index = 0
+    while index < len(value):
+        if value[index].isspace():
+            index += 1
+            continue
+        start, quote = index, ""
+        while index < len(value) and (quote or not value[index].isspace()):
+            char = value[index]
+            if char == "\\" and quote != "'":
+                index += 2
+                continue
+            if quote and char == quote:
+                quote = ""
+            elif not quote and char in "\"'":
+                quote = char
+            index += 1
+        words.append((value[start:index], start))
+    return words
 
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirectory]:
@@ -437,7 +485,8 @@ def _assemble(directory: str, rels: list[str], parsed: dict[str, UnitFile], ws: 
             for d in parsed[rel].directives:
                 value = expand_specifiers(d.value, name, instance if template else None) if "%" in d.value else d.value
                 text = value.raw if isinstance(value, Unknown) else value
-                directives.append(Directive(d.section, d.key, text, d.location, d.value_location))
+                directives.append(Directive(d.section, d.key, text, d.location, d.value_location,
+                                            d.value_lines if text == d.value else ()))
         units.append(
             Unit(name=name, path=sources[0], directory=directory, directives=directives,
                  instance=instance if template else None, dropins=ordered_dropins, sections=sections)
