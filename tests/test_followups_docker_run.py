@@ -155,3 +155,64 @@ def test_e_key_from_an_environment_file_missing_from_the_tree_is_unknown(tmp_pat
     # An optional one ("-") that is absent sets nothing, as systemd skips it.
     files = {_API: _api_unit("EnvironmentFile=-/etc/bitriver/api.env", "-e SOME_KEY")}
     assert "SOME_KEY" not in _component(_write(tmp_path, files), "bitriver-live").env
+
+
+# -- --env-file: docker's own format, not a dotenv file ---------------------------------------------
+
+_ENV = "etc/bitriver/api.env"
+_ENV_FILE = """# the API's settings
+DB_PASSWORD="changeme"
+  # an indented comment
+DATABASE_URL='postgres://bitriver:s3cret@db:5432/live'
+LOG_FORMAT=json # not a comment
+PLAIN=${LOG_FORMAT}
+EMPTY_PASSWORD=""
+LOG_LEVEL
+"""
+
+
+# Quotes are part of the value, "#" past the start of a line is too, nothing is interpolated, and
+# "KEY" alone passes the CLI's (the unit's) KEY. Read as a dotenv file, the password lost its
+# quotes and the "LOG_LEVEL" line was a syntax error.
+def test_an_env_file_is_read_as_docker_reads_it(tmp_path: Path) -> None:
+    files = {_API: _api_unit("Environment=LOG_LEVEL=debug\nWorkingDirectory=/etc/bitriver", "--env-file api.env"),
+             _ENV: _ENV_FILE}
+    result = _write(tmp_path, files)
+    password, url = _at(files, _ENV, '"changeme"'), _at(files, _ENV, "'postgres://")
+    assert _rules(result, "BRL001", "BRL602") == [f"BRL602 {password}", f"BRL602 {url}"]
+    api = _component(result, "bitriver-live")
+    values = {key: (located.value, str(located.location)) for key, located in api.env.items()}
+    assert values == {
+        "DB_PASSWORD": ('"changeme"', password),
+        "DATABASE_URL": ("'postgres://bitriver:s3cret@db:5432/live'", url),
+        "LOG_FORMAT": ("json # not a comment", _at(files, _ENV, "json")),
+        "PLAIN": ("${LOG_FORMAT}", _at(files, _ENV, "${LOG_FORMAT}")),
+        "EMPTY_PASSWORD": ('""', _at(files, _ENV, '""')),
+        "LOG_LEVEL": ("debug", _at(files, _API, "LOG_LEVEL=debug")),
+    }
+
+
+# The same file as the unit's EnvironmentFile= (systemd strips quotes) and the container's
+# --env-file (docker keeps them): each reader sees its own value.
+def test_an_env_file_read_by_systemd_and_docker_is_read_by_each_ones_rules(tmp_path: Path) -> None:
+    files = {_API: _api_unit("EnvironmentFile=/etc/bitriver/api.env",
+                             "--env-file /etc/bitriver/api.env -e LOG_LEVEL"),
+             _ENV: 'DB_PASSWORD="changeme"\nLOG_LEVEL="warn"\n'}
+    result = _write(tmp_path, files)
+    api = _component(result, "bitriver-live")
+    assert api.env["DB_PASSWORD"].value == '"changeme"'
+    assert api.env["LOG_LEVEL"].value == "warn"  # the CLI's own, as systemd read it
+    password = _at(files, _ENV, '"changeme"')
+    assert _rules(result, "BRL001", "BRL602") == [f"BRL602 {password}"]
+
+
+# Lines docker refuses (it then fails to start the container) are syntax errors of the file.
+def test_an_env_file_line_docker_refuses_is_a_syntax_error(tmp_path: Path) -> None:
+    files = {_API: _api_unit("", "--env-file=/etc/bitriver/api.env"),
+             _ENV: "export LOG_LEVEL=debug\n=value\nOK=1\n"}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL001") == [f"BRL001 {_ENV}:1:1", f"BRL001 {_ENV}:2:1"]
+    messages = [f.message for f in result.active if f.rule_id == "BRL001"]
+    assert messages == ["docker refuses this --env-file line: variable 'export LOG_LEVEL' contains whitespace",
+                        "docker refuses this --env-file line: no variable name"]
+    assert _component(result, "bitriver-live").env["OK"].value == "1"

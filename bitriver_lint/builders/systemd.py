@@ -151,7 +151,8 @@ def nodes(trees: list[SystemdDirectory], ctx: BuildContext) -> None:
             Host(id=_host_id(tree), name=tree.directory or ".", host_kind=HostKind.SYSTEMD, location=tree.location,
                  directory=tree.directory)
         )
-        add_env_settings(ctx, list(tree.env_files.values()))
+        add_env_settings(ctx, [*tree.env_files.values(),
+                               *(env for path, env in tree.container_env_files.items() if path not in tree.env_files)])
         services = {u.stem: u for u in tree.units if u.kind == "service"}
         for unit in tree.units:
             if unit.kind == "service":
@@ -247,8 +248,8 @@ def _publish(ctx: BuildContext, component: Component, host_id: str, run: Contain
 def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: ContainerRun,
                    unit_env: dict[str, Located[str]], where: Location) -> dict[str, Located[str]]:
     """The container's environment: only what ``--env-file`` and then ``-e``/``--env`` pass,
-    not the unit's Environment=, which is the docker CLI's own. ``-e KEY`` passes the CLI's
-    value through, from where the unit sets it."""
+    not the unit's Environment=, which is the docker CLI's own. ``-e KEY`` (or ``KEY`` alone in
+    an env file) passes the CLI's value through, from where the unit sets it."""
     env: dict[str, Located[str]] = {}
     # An EnvironmentFile= the tree lacks may set any variable the CLI would pass through.
     unread = [ref for ref in unit.env_files if not ref.optional and ref.resolved not in tree.env_files]
@@ -263,7 +264,7 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
         # Otherwise the CLI has no such variable and passes nothing: an earlier value stays.
 
     for ref in unit.container_env_files:
-        env_file = tree.env_files.get(ref.resolved or "")
+        env_file = tree.container_env_files.get(ref.resolved or "")
         if env_file is None:
             # Its keys are unknown: rules needing them must not assume they are unset.
             missing = Unknown((f"--env-file {ref.path}",), ref.path, why="is not in the tree")
@@ -272,7 +273,10 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
                 env[key] = Located(missing, at)
             continue
         for entry in env_file.entries:
-            env[entry.key] = Located(entry.value, entry.value_location)
+            if entry.passthrough:
+                pass_through(entry.key)
+            else:
+                env[entry.key] = Located(entry.value, entry.value_location)
     for spec in run.env:
         key, has_value, value = spec.partition("=")
         if not key:

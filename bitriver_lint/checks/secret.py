@@ -39,10 +39,19 @@ _MEASURE_KEY = re.compile(r"(SIZE|TTL|SECONDS?|MINUTES?|HOURS?|DAYS?|LENGTH|LEN|
 _FILL_IN = re.compile(r"<[^<>]+>")
 
 
+def _unquoted(value: str) -> str:
+    """A value without one pair of quotes around it, which docker's --env-file keeps as part of
+    the value: quoted or not, it holds the same secret, or none."""
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1].strip()
+    return text
+
+
 def _literal(key: str, value: object) -> bool:
     if not isinstance(value, str) or isinstance(value, Interpolated):
         return False
-    text = value.strip()
+    text = _unquoted(value)
     if not text or text.lower() in _SETTING_WORDS:
         return False
     if _NUMBER_OR_DURATION.fullmatch(text) and _MEASURE_KEY.search(key):
@@ -56,7 +65,7 @@ def _url_password(value: object) -> bool:
     if not isinstance(value, str) or isinstance(value, Interpolated) or "://" not in value:
         return False
     try:
-        password = urlsplit(value.strip()).password
+        password = urlsplit(_unquoted(value)).password
     except ValueError:
         return False
     return bool(password) and "$" not in (password or "")

@@ -1,4 +1,5 @@
-"""dotenv files, as read by compose (``.env``, ``env_file``) and systemd ``EnvironmentFile=``."""
+"""dotenv files, as read by compose (``.env``, ``env_file``) and systemd ``EnvironmentFile=``, and
+``docker run --env-file`` files, which docker reads by rules of its own."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class EnvEntry:
     location: Location  # the key
     value_location: Location
     quoted: bool
+    # ``KEY`` alone in a docker --env-file: the docker CLI passes its own KEY, if it has one.
+    passthrough: bool = False
 
 
 @dataclass(slots=True)
@@ -98,6 +101,35 @@ def parse_env(
             EnvEntry(key, value, Location(path, lineno, match.start("key") + 1),
                      Location(path, lineno, value_col), quoted)
         )
+    return EnvFile(path, entries, diagnostics)
+
+
+def parse_docker_env(text: str, path: str) -> EnvFile:
+    """An ``--env-file`` of ``docker run``, which is not a dotenv file (docker's ``kvfile``):
+    each line is ``KEY=VALUE`` taken as written (quotes, ``#`` and trailing blanks are part of
+    the value; nothing is expanded or unescaped; no value goes on to the next line), a line whose
+    first character is ``#`` is a comment, and ``KEY`` alone passes the docker CLI's own KEY,
+    when it has one. A key that is empty or holds a blank makes docker refuse the file."""
+    entries: list[EnvEntry] = []
+    diagnostics: list[Diagnostic] = []
+    # Lines end at "\n" only (Go's bufio.ScanLines, which also drops a "\r" before it).
+    for lineno, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        body = line.lstrip()
+        if not body or body.startswith("#"):
+            continue
+        column = len(line) - len(body) + 1
+        key, has_value, value = body.partition("=")
+        where = Location(path, lineno, column)
+        if not key or any(blank in key for blank in " \t"):
+            problem = "no variable name" if not key else f"variable {key!r} contains whitespace"
+            diagnostics.append(Diagnostic("BRL001", f"docker refuses this --env-file line: {problem}", where))
+            continue
+        if not has_value:
+            passed = Unknown((key,), key, why="is passed from the docker CLI's own environment")
+            entries.append(EnvEntry(key, passed, where, where, quoted=False, passthrough=True))
+            continue
+        entries.append(EnvEntry(key, value, where, Location(path, lineno, column + len(key) + 1), quoted=False))
     return EnvFile(path, entries, diagnostics)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bitriver_lint import journal
 from bitriver_lint.config import Config
-from bitriver_lint.loaders.envfile import EnvFile, parse_env
+from bitriver_lint.loaders.envfile import EnvFile, parse_docker_env, parse_env
 from bitriver_lint.model import Diagnostic, Location, Unknown
 from bitriver_lint.workspace import FileProblem, Workspace
 
@@ -118,6 +118,8 @@ class SystemdDirectory:
     env_files: dict[str, EnvFile]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     location: Location = field(default_factory=lambda: Location("", 1, 1))
+    # The --env-file files of `docker run` units, read as docker reads them: a file may be both.
+    container_env_files: dict[str, EnvFile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +412,8 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
         rels = sorted(by_dir.get(directory, []))
         units = _assemble(directory, rels, parsed, ws)
         env_files: dict[str, EnvFile] = {}
+        container_env_files: dict[str, EnvFile] = {}
+        unreadable: set[str] = set()
         for unit in units:
             with ws.recording() as looked_for:
                 unit.env_files = _env_refs(unit, ws, directory)
@@ -417,21 +421,29 @@ def load(files: list[str], ws: Workspace, config: Config) -> list[SystemdDirecto
             # A unit is its file, its drop-ins and the env files it reads or would read, were
             # they there (``--changed``).
             ws.group([unit.path, *unit.dropins, *looked_for])
-            for ref in [*unit.env_files, *unit.container_env_files]:
-                if ref.resolved and ref.resolved not in env_files:
-                    try:
-                        env = parse_env(ws.read_text(ref.resolved), ref.resolved, interpolation=False)
-                    except FileProblem as exc:
-                        diagnostics.setdefault(directory, []).append(
-                            exc.diagnostic(ref.resolved)
-                        )
-                        continue
-                    env_files[ref.resolved] = env
-                    diagnostics.setdefault(directory, []).extend(env.diagnostics)
+            for refs, read, parse in ((unit.env_files, env_files, _systemd_env),
+                                      (unit.container_env_files, container_env_files, parse_docker_env)):
+                for ref in refs:
+                    if ref.resolved and ref.resolved not in read and ref.resolved not in unreadable:
+                        try:
+                            env = parse(ws.read_text(ref.resolved), ref.resolved)
+                        except FileProblem as exc:
+                            unreadable.add(ref.resolved)
+                            diagnostics.setdefault(directory, []).append(
+                                exc.diagnostic(ref.resolved)
+                            )
+                            continue
+                        read[ref.resolved] = env
+                        diagnostics.setdefault(directory, []).extend(env.diagnostics)
         # A directory none of whose units could be read is placed at the first of them.
         first = rels[0] if rels else diagnostics[directory][0].location.path
-        out.append(SystemdDirectory(directory, units, env_files, diagnostics.get(directory, []), Location(first)))
+        out.append(SystemdDirectory(directory, units, env_files, diagnostics.get(directory, []), Location(first),
+                                    container_env_files))
     return out
+
+
+def _systemd_env(text: str, path: str) -> EnvFile:
+    return parse_env(text, path, interpolation=False)  # systemd expands no variables in them
 
 
 def _unit_directory(rel: str) -> str:
