@@ -216,3 +216,19 @@ def test_an_env_file_line_docker_refuses_is_a_syntax_error(tmp_path: Path) -> No
     assert messages == ["docker refuses this --env-file line: variable 'export LOG_LEVEL' contains whitespace",
                         "docker refuses this --env-file line: no variable name"]
     assert _component(result, "bitriver-live").env["OK"].value == "1"
+
+
+# The secret check judges a value without one pair of quotes around it, which docker keeps as
+# part of the value (in an --env-file, as in compose's list form of `environment:`): a quoted
+# fill-in placeholder or "none" holds no secret, a quoted password still does.
+def test_a_quoted_value_holds_the_same_secret_or_none(tmp_path: Path) -> None:
+    files = {"compose.yaml": """services:
+  vpn:
+    image: qmcgaw/gluetun
+    environment:
+      - WIREGUARD_PRIVATE_KEY='<your private key>'
+      - DB_PASSWORD="none"
+      - ADMIN_PASSWORD="hunter2"
+"""}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL602") == [f"BRL602 {_at(files, 'compose.yaml', 'ADMIN_PASSWORD')}"]
