@@ -19,7 +19,8 @@ Edges (payload model in brackets), all carrying the location that proves them:
 - ``listens`` component → listener [Edge]
 - ``publishes`` host → listener [Publish]: a host port forwarded to the listener
 - ``allows`` host|listener → itself with a CIDR set [Allow]: a firewall layer's rule
-- ``routes`` listener → listener [Route]: an LB/proxy path forwarded to a backend
+- ``routes`` listener → listener [Route]: an LB/proxy path (a prefix, an exact path or a
+  pattern) forwarded to a backend
 - ``health_checks`` component → listener [HealthProbe]
 - ``connects_to`` component → listener [Connect]: a URL in the environment
 - ``depends_on`` component → component [Dependency]
@@ -44,7 +45,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
-from bitriver_lint.vocabulary import HostKind, Layer, Runtime
+from bitriver_lint.vocabulary import HostKind, Layer, RouteMatch, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
 _T = TypeVar("_T")
@@ -324,6 +325,7 @@ class Allow(Edge):
 class Route(Edge):
     kind: Literal["routes"] = "routes"
     path: str | None = None  # None: everything (default backend)
+    match: RouteMatch = "prefix"  # how ``path`` matches; a pattern is kept as written
     scheme: Literal["http", "https", "tcp"] = "http"
     server_location: Location | None = None  # the backend server line the traffic goes to
 

@@ -11,6 +11,7 @@ the words without pulling in the graph (networkx), pydantic or YAML; an import-l
   every layout). ``TopologyName``/``TopologyChoice``/``RuleTopology`` are the same words as
   ``Literal`` types, for the pydantic models (config, rule files) that validate user input and
   name the allowed values in their errors.
+- ``RouteMatch``: how a route's path matches (prefix, exact, pattern).
 - The BitRiver settings (environment variables) the builders and checks read.
 """
 
@@ -35,6 +36,12 @@ class Role(enum.StrEnum):
     CDN = "cdn"
     BUCKET = "bucket"
     OTHER = "other"
+
+
+# How a load balancer's route matches a request path: a prefix of it, the whole of it (Envoy
+# ``path``, nginx ``location =``, Caddy ``path /api``), or a pattern (a regex, a glob, a URI
+# template) whose paths no rule can list. Loaders write it, the graph carries it, checks read it.
+RouteMatch = Literal["prefix", "exact", "pattern"]
 
 
 # -- topologies --------------------------------------------------------------------------------

@@ -352,6 +352,8 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
                     raw = rule.scheme or server.scheme
                     scheme = raw if raw in ("https", "tcp") else "http"
                     graph.link(source.id, target, Route(location=rule.location, path=rule.path,
-                                                        scheme=scheme,  # type: ignore[arg-type]
+                                                        match=rule.match, scheme=scheme,  # type: ignore[arg-type]
                                                         server_location=None if rule.scheme else server.location))
-        component.cached_paths.extend(r.path for r in frontend.routes if r.cached and r.path)
+        # Only a prefix names the paths it caches (BRL305 reads them as prefixes).
+        component.cached_paths.extend(r.path for r in frontend.routes
+                                      if r.cached and r.path and r.match == "prefix")

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.graph import Component, Listener, Role, Route, ServiceGraph
-from bitriver_lint.model import Location, Related
+from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.vocabulary import Runtime
 
 
@@ -149,19 +149,26 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
         for spec in params.routes:
             if not graph.components(spec.role, environment=home) and spec.role not in outside:
                 continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
-            matching = [r for r in routes if _covers(r[0].path, spec.path)]
+            # An exact path is that one path, not the ones under it (/api, not /api/streams).
+            matching = [r for r in routes if r[0].match == "prefix" and _covers(r[0].path, spec.path)]
             if not matching and any(edge.scheme == "tcp" and graph.component_of(b).role is spec.role
                                     for edge, _, b in lb_routes(ctx, lb)):
                 continue  # a layer-4 balancer (Global Accelerator, HAProxy mode tcp) passes every path to it
+            # The most specific prefix wins, as in every proxy's path matching.
+            best = max((len((r[0].path or "").rstrip("/*")) for r in matching), default=0)
+            chosen = [r for r in matching if len((r[0].path or "").rstrip("/*")) == best]
+            if not any(graph.component_of(b).role is spec.role for _, _, b in chosen) and _by_pattern(
+                    ctx, lb, spec, routes):
+                continue  # a pattern may send the path to its pool: unknown, not "not forwarded"
             if not matching:
+                exact = [Related(edge.location, f"this route matches {edge.path} itself only, not the paths under it")
+                         for edge, _, _ in routes if edge.match == "exact" and _covers(edge.path, spec.path)]
                 ctx.report(f"{lb.name} does not forward {spec.path} anywhere; it should go to the "
                            f"{spec.role.value} pool on {' or '.join(map(str, spec.ports))}", lb.location,
-                           entity=lb.name)
+                           exact[:1], entity=lb.name)
                 continue
-            # The most specific prefix wins, as in every proxy's path matching.
-            best = max(len((r[0].path or "").rstrip("/*")) for r in matching)
             wrong_role: set[tuple[Location, str]] = set()
-            for edge, _, backend in [r for r in matching if len((r[0].path or "").rstrip("/*")) == best]:
+            for edge, _, backend in chosen:
                 peer = graph.component_of(backend)
                 where = f"{named(peer)} ({peer.role.value}) on {backend.port}"
                 if peer.role is not spec.role:
@@ -174,6 +181,19 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                 elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it
                     ctx.report(f"{lb.name} routes {spec.path} to {where}; the guide expects port "
                                f"{' or '.join(map(str, spec.ports))}", edge.location, entity=lb.name)
+
+
+def _by_pattern(ctx: CheckContext, lb: Component, spec: RouteSpec,
+                routes: list[tuple[Route, Listener, Listener]]) -> bool:
+    """Whether a pattern route (a regex, a glob) sends traffic to the pool ``spec`` wants: which
+    paths it covers is not known, so whether ``spec.path`` goes there is a BRL002 note, named
+    with the pattern and where it is written, never a guessed BRL301."""
+    patterns = {edge.location: edge for edge, _, backend in routes  # one note per route, not per pool member
+                if edge.match == "pattern" and ctx.graph.component_of(backend).role is spec.role}
+    for edge in patterns.values():
+        ctx.note_unknown(Unknown((), f"the route pattern {edge.path}", why="matches paths the scanner cannot list"),
+                         edge.location, f"whether {lb.name} forwards {spec.path} to the {spec.role.value} pool")
+    return bool(patterns)
 
 
 def _by_host(graph: ServiceGraph, routes: list[tuple[Route, Listener, Listener]]) -> bool:

@@ -2,7 +2,7 @@
 
 A listener binds its ``address`` and each of its ``additional_addresses``. A filter chain
 with a ``DownstreamTlsContext`` transport socket terminates TLS; an HTTP connection manager's
-virtual hosts map path prefixes to clusters, or to the ``weighted_clusters`` a route splits
+virtual hosts map paths (prefixes, exact paths, patterns) to clusters, or to the ``weighted_clusters`` a route splits
 its traffic over (``require_tls`` or an ``https_redirect`` route redirects; ``upgrade_configs``
 of the manager or a route pass WebSocket upgrades to the clusters it routes to); a
 ``tcp_proxy`` passes a port through. Clusters give endpoints, HTTP health checks and
@@ -27,6 +27,7 @@ from bitriver_lint.loaders.proxy import (
 )
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.model import Location, port_number
+from bitriver_lint.vocabulary import RouteMatch
 from bitriver_lint.workspace import Workspace
 
 
@@ -141,18 +142,21 @@ def _websocket(upgrade_configs: Any) -> tuple[bool, Location] | None:
     return None
 
 
-def _route_path(match: Any) -> str | None:
-    """The path a route matches, as written: a prefix (``prefix``, ``path_separated_prefix``),
-    an exact ``path``, a ``safe_regex`` or a ``path_match_policy`` URI template. A pattern stays
-    as written, never read as "/" nor guessed into a prefix (as nginx regex locations are not):
-    it covers no path the rules name. None: a matcher with no path (``connect_matcher``)."""
+def _route_path(match: Any) -> tuple[str, RouteMatch] | None:
+    """The path a route matches, as written, and how: a prefix (``prefix``,
+    ``path_separated_prefix``), an exact ``path`` (that path alone, not the ones under it), or
+    a ``safe_regex`` or ``path_match_policy`` URI template. A pattern stays as written, never
+    read as "/" nor guessed into a prefix: which paths it covers is not known. None: a matcher
+    with no path (``connect_matcher``)."""
     if not isinstance(match, LDict):
         return None
-    for key in ("prefix", "path_separated_prefix", "path"):
+    for key in ("prefix", "path_separated_prefix"):
         if key in match:
-            return str(match[key]) or "/"
+            return str(match[key]) or "/", "prefix"
+    if "path" in match:
+        return str(match["path"]) or "/", "exact"
     pattern = dig(match, "safe_regex", "regex") or dig(match, "path_match_policy", "typed_config", "path_template")
-    return str(pattern) if pattern else None
+    return (str(pattern), "pattern") if pattern else None
 
 
 def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: dict[str, Location]) -> None:
@@ -163,21 +167,22 @@ def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: di
         if dig(vhost, "require_tls") in ("ALL", "EXTERNAL_ONLY"):
             frontend.redirect_https = vloc
         for route, rloc in _items(dig(vhost, "routes")):
-            matched = _route_path(dig(route, "match"))
-            if matched is None:
+            read = _route_path(dig(route, "match"))
+            if read is None:
                 continue
-            path = None if matched == "/" else matched
+            matched, how = read
+            path = None if (matched, how) == ("/", "prefix") else matched
             if dig(route, "redirect", "https_redirect") is True:
                 if path is None:
                     frontend.redirect_https = rloc
-                frontend.routes.append(RouteRule(matched, None, rloc, redirect_https=True))
+                frontend.routes.append(RouteRule(matched, None, rloc, redirect_https=True, match=how))
                 continue
             # One cluster, or a traffic split (a canary) over several: each serves the path.
             single = dig(route, "route", "cluster")
             weighted = _items(dig(route, "route", "weighted_clusters", "clusters"))
             split = [dig(entry, "name") for entry, _ in weighted]
             for cluster in [single] if single else [name for name in split if name]:
-                frontend.routes.append(RouteRule(path, str(cluster), rloc))
+                frontend.routes.append(RouteRule(path, str(cluster), rloc, match=how))
                 _sticky(doc, str(cluster), dig(route, "route", "hash_policy"), hashing)
                 upgrade = _websocket(dig(route, "route", "upgrade_configs")) or everywhere
                 backend = doc.backends.get(str(cluster))

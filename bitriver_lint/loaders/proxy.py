@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.model import Diagnostic, Located, Location
+from bitriver_lint.vocabulary import RouteMatch
 from bitriver_lint.workspace import FileProblem, Workspace
 
 
@@ -48,12 +49,13 @@ class Backend:
 
 @dataclass
 class RouteRule:
-    path: str | None  # a path prefix; None: everything else (default route)
+    path: str | None  # a path prefix (or as ``match`` says); None: everything else (default route)
     backend: str | None  # a Backend name; None when the rule redirects or answers itself
     location: Location
     redirect_https: bool = False
     cached: bool = False  # the proxy caches responses on this path
     scheme: str | None = None  # set when the route itself says how to talk to the backend
+    match: RouteMatch = "prefix"  # "exact": only ``path`` itself; "pattern": a regex or glob as written
 
 
 @dataclass
