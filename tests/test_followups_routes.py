@@ -172,6 +172,13 @@ def test_envoy_exact_path_alone_does_not_forward_the_api(tmp_path: Path) -> None
         ("edge/envoy.yaml:17:17", "this route matches /api itself only, not the paths under it")]
 
 
+def test_nginx_exact_location_does_not_route_the_paths_under_it(tmp_path: Path) -> None:
+    for location in ("= /api", "=/api"):  # nginx reads the modifier joined to the path too
+        result = _scan(tmp_path, "nginx.conf", _NGINX.replace("LOCATION", location))
+        assert _routing(result) == [
+            ("BRL301", "edge/nginx.conf:11:13", "edge/nginx.conf routes /api to viewer (viewer), not to the api pool")]
+
+
 # -- a pattern is unknown, not "not forwarded" -------------------------------------------------
 
 def _unknown(where: str, pattern: str, lb: str) -> tuple[str, str, str]:
@@ -195,3 +202,12 @@ def test_envoy_regex_route_to_another_pool_leaves_the_finding(tmp_path: Path) ->
     text = text.replace("route: {cluster: api_pool}", "route: {cluster: viewer_pool}", 1)
     result = _scan(tmp_path, "envoy.yaml", text)
     assert _routing(result) == [("BRL301", "edge/envoy.yaml:21:17", _TO_VIEWER)]
+
+
+def test_nginx_regex_location_to_the_api_is_a_note_not_a_wrong_route(tmp_path: Path) -> None:
+    # nginx tries regular-expression locations before the longest prefix ("/"), so /api/x may
+    # well reach the API pool; which paths ^/api/ covers is not ours to guess.
+    for location in ("~ ^/api/", "~* ^/API/", "~^/api/"):
+        result = _scan(tmp_path, "nginx.conf", _NGINX.replace("LOCATION", location))
+        pattern = location.lstrip("~* ")
+        assert _routing(result) == [_unknown("edge/nginx.conf:8:13", pattern, "edge/nginx.conf")], location

@@ -27,6 +27,7 @@ from bitriver_lint.loaders.proxy import (
     Server,
 )
 from bitriver_lint.model import Diagnostic, Located, Location, port_number
+from bitriver_lint.vocabulary import RouteMatch
 from bitriver_lint.workspace import FileProblem, Workspace
 
 Directive = dict[str, Any]
@@ -371,11 +372,12 @@ class _Builder:
         self.doc.frontends.append(frontend)
 
     def location(self, rel: str, d: Directive, frontend: Frontend, context: str) -> None:
-        args = d["args"]
-        path = args[-1]
-        if args[0] in ("~", "~*") or path.startswith("@"):
-            return  # regular-expression and named locations: not a prefix we can judge
-        route = RouteRule(path, None, self.loc(rel, d))
+        modifier, path = _location_modifier(d["args"])
+        if path.startswith("@"):
+            return  # a named location: reached by try_files or error_page, not by a request path
+        # "= /api" is /api alone; a regular expression (~, ~*) covers paths no rule can list.
+        how: RouteMatch = "exact" if modifier == "=" else "pattern" if modifier in ("~", "~*") else "prefix"
+        route = RouteRule(path, None, self.loc(rel, d), match=how)
         for item in d.get("block", []):
             name, item_args = item["directive"], item.get("args", [])
             if name == "proxy_pass" and item_args:
@@ -384,7 +386,7 @@ class _Builder:
                 route.scheme = _scheme(item_args[0], context)
             elif name == "return" and any(a.startswith("https://") for a in item_args):
                 route.redirect_https = True
-                if path == "/":
+                if path == "/" and how == "prefix":
                     frontend.redirect_https = self.loc(rel, item)
             elif name in ("proxy_cache", "expires") and item_args and item_args[0] != "off":
                 route.cached = True
@@ -399,6 +401,17 @@ class _Builder:
                 uri = next((a.split("=", 1)[1] for a in item_args if a.startswith("uri=")), "/")
                 backend.health = HealthSpec(self.loc(rel, item), uri, "GET")
         frontend.routes.append(route)
+
+
+def _location_modifier(args: list[str]) -> tuple[str, str]:
+    """A location's modifier and path: ``= /api``, or written as one word (``=/api``,
+    ``~*\\.m3u8$``), as nginx also reads them."""
+    if len(args) >= 2:
+        return args[0], args[-1]
+    for modifier in ("^~", "~*", "~", "="):
+        if args[0].startswith(modifier):
+            return modifier, args[0][len(modifier):]
+    return "", args[0]
 
 
 def _scheme(target: str, context: str) -> str:
