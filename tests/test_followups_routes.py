@@ -179,6 +179,15 @@ def test_nginx_exact_location_does_not_route_the_paths_under_it(tmp_path: Path) 
             ("BRL301", "edge/nginx.conf:11:13", "edge/nginx.conf routes /api to viewer (viewer), not to the api pool")]
 
 
+def test_haproxy_path_acl_is_an_exact_match(tmp_path: Path) -> None:
+    # HAProxy's "path" fetch compares the whole path; "path_beg" (or "path -m beg") a prefix.
+    result = _scan(tmp_path, "haproxy.cfg", _HAPROXY.replace("ACL", "path /api"))
+    assert _routing(result) == [
+        ("BRL301", "edge/haproxy.cfg:11:5", "edge/haproxy.cfg routes /api to viewer (viewer), not to the api pool")]
+    for prefix in ("path_beg /api", "path -m beg /api", "path_beg -i /api"):
+        assert _routing(_scan(tmp_path, "haproxy.cfg", _HAPROXY.replace("ACL", prefix))) == [], prefix
+
+
 # -- a pattern is unknown, not "not forwarded" -------------------------------------------------
 
 def _unknown(where: str, pattern: str, lb: str) -> tuple[str, str, str]:
@@ -211,3 +220,12 @@ def test_nginx_regex_location_to_the_api_is_a_note_not_a_wrong_route(tmp_path: P
         result = _scan(tmp_path, "nginx.conf", _NGINX.replace("LOCATION", location))
         pattern = location.lstrip("~* ")
         assert _routing(result) == [_unknown("edge/nginx.conf:8:13", pattern, "edge/nginx.conf")], location
+
+
+def test_haproxy_path_reg_acl_to_the_api_is_a_note_not_a_wrong_route(tmp_path: Path) -> None:
+    result = _scan(tmp_path, "haproxy.cfg", _HAPROXY.replace("ACL", "path_reg ^/api/"))
+    assert _routing(result) == [_unknown("edge/haproxy.cfg:10:5", "path_reg ^/api/", "edge/haproxy.cfg")]
+    # An anonymous ACL too; "-m reg" makes the exact "path" fetch a regex.
+    inline = _HAPROXY.replace("use_backend api_pool if is_api", "use_backend api_pool if { path -m reg ^/api/ }")
+    result = _scan(tmp_path, "haproxy.cfg", inline.replace("ACL", "path_beg /nothing"))
+    assert _routing(result) == [_unknown("edge/haproxy.cfg:10:5", "path -m reg ^/api/", "edge/haproxy.cfg")]

@@ -312,9 +312,11 @@ def test_haproxy_address_family_prefixes_are_not_part_of_the_address(tmp_path: P
 
 def test_haproxy_routes_by_a_path_pattern_are_not_routes_for_every_path(tmp_path: Path) -> None:
     # "use_backend api if is_api" with "acl is_api path_reg ^/api/": a route for some paths,
-    # read until now as one for all of them (as default_backend is).
+    # read until now as one for all of them (as default_backend is). It is kept as a pattern.
     doc = _load_haproxy(tmp_path, "frontend fe\n  bind :80\n  acl is_api path_reg ^/api/v[0-9]+/\n"
                                   "  acl is_viewer path_beg /viewer\n  use_backend api if is_api\n"
                                   "  use_backend viewer if is_viewer\n  use_backend hls if { path_end .m3u8 }\n"
                                   "  default_backend web\n")
-    assert [(r.path, r.backend) for r in doc.frontends[0].routes] == [("/viewer", "viewer"), (None, "web")]
+    assert [(r.path, r.backend, r.match) for r in doc.frontends[0].routes] == [
+        ("path_reg ^/api/v[0-9]+/", "api", "pattern"), ("/viewer", "viewer", "prefix"),
+        ("path_end .m3u8", "hls", "pattern"), (None, "web", "prefix")]

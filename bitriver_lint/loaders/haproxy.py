@@ -28,6 +28,7 @@ from bitriver_lint.loaders.proxy import (
     substitute,
 )
 from bitriver_lint.model import Diagnostic, Located, Location, port_number
+from bitriver_lint.vocabulary import RouteMatch
 from bitriver_lint.workspace import Workspace
 
 SECTIONS = {"global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "cache",
@@ -347,7 +348,8 @@ def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:
 def _frontend(section: _Section) -> Frontend:
     frontend = Frontend(section.name, section.location)
     path_acls: dict[str, str] = {}
-    pattern_acls: set[str] = set()  # ACLs on the path by a pattern (path_reg ^/api/v[0-9]+)
+    exact_acls: set[str] = set()  # path ACLs that match the whole path (acl is_api path /api)
+    pattern_acls: dict[str, str] = {}  # ACLs on the path by a pattern -> it ("path_reg ^/api/v[0-9]+")
     src_acls: dict[str, list[str]] = {}
     for line in section.lines:
         words = line.words
@@ -361,20 +363,35 @@ def _frontend(section: _Section) -> Frontend:
                     frontend.binds.append(bind)
         elif head == "acl" and len(words) >= 4:
             name, criterion = words[1], words[2]
-            if criterion in ("path_beg", "path", "path_dir") or criterion.startswith("path_beg"):
-                path_acls.setdefault(name, words[3])
-            elif criterion in _PATTERN_CRITERIA:
-                pattern_acls.add(name)
+            read = _path_acl(criterion, words[3:])
+            if read is not None and name not in path_acls and name not in pattern_acls:
+                value, how = read
+                if how == "pattern":
+                    pattern_acls[name] = value
+                else:
+                    path_acls[name] = value
+                    if how == "exact":
+                        exact_acls.add(name)
             elif criterion == "src":
                 src_acls.setdefault(name, []).extend(words[3:])
         elif head == "use_backend" and len(words) >= 2:
-            names, _ = _condition_names(words)
-            path = next((path_acls[n] for n in names if n in path_acls), None)
-            inline = _inline_path(words)
-            by_pattern = pattern_acls.intersection(names) or _PATTERN_CRITERIA.intersection(words)
-            if path is None and inline is None and by_pattern:
-                continue  # which paths a pattern sends there is no prefix we can judge (as nginx's ~ locations)
-            frontend.routes.append(RouteRule(path or inline, words[1], line.location))
+            condition, _ = _condition_names(words)
+            matches: list[tuple[str, RouteMatch]] = []
+            for group in _terms(condition):
+                for negated, term in group:
+                    name = term[0]
+                    if negated:
+                        continue  # "everything but" names no path
+                    if len(term) > 1:  # an anonymous ACL: { path_beg /api }
+                        matches.extend(filter(None, [_path_acl(name, term[1:])]))
+                    elif name in path_acls:
+                        matches.append((path_acls[name], "exact" if name in exact_acls else "prefix"))
+                    elif name in pattern_acls:
+                        matches.append((pattern_acls[name], "pattern"))
+            # A path the condition names is the route's; a pattern only when it names none, kept as
+            # written: which paths it sends there is no prefix we can judge.
+            path, how = next((m for m in matches if m[1] != "pattern"), None) or next(iter(matches), (None, "prefix"))
+            frontend.routes.append(RouteRule(path, words[1], line.location, match=how))
         elif head == "default_backend" and len(words) >= 2:
             frontend.routes.append(RouteRule(None, words[1], line.location))
         elif _is_https_redirect(words):
@@ -449,12 +466,37 @@ _PATTERN_CRITERIA = frozenset({"path_reg", "path_sub", "path_end", "path_dom", "
                                "url_reg", "url_sub", "url_end", "url_dom", "url_len"})
 
 
-def _inline_path(words: list[str]) -> str | None:
-    """``use_backend api if { path_beg /api }``."""
-    for i, word in enumerate(words):
-        if word in ("path_beg", "path") and i + 1 < len(words):
-            return words[i + 1]
-    return None
+def _path_acl(criterion: str, args: list[str]) -> tuple[str, RouteMatch] | None:
+    """What an ACL on the path matches: ``path_beg /api`` a prefix, ``path /api`` that path
+    alone (HAProxy compares the whole string unless ``-m`` says otherwise), ``path_reg`` or
+    ``path -m reg`` a pattern (with its fetch, as written). None: not on the path, or no value."""
+    fetch = criterion.split(",")[0]
+    method: RouteMatch | None = "prefix" if fetch.startswith("path_beg") else _PATH_METHODS.get(fetch)
+    if criterion in _PATTERN_CRITERIA:
+        method = "pattern"
+    values: list[str] = []
+    flags = iter(args)
+    for word in flags:
+        if word == "-m" and not values:
+            matcher = next(flags, "")
+            if method is not None and fetch == "path":
+                method = "prefix" if matcher == "beg" else "exact" if matcher == "str" else "pattern"
+        elif word in ("-f", "-M") and not values:
+            next(flags, "")
+            method = "pattern" if method is not None else None  # its values are in another file
+        elif word.startswith("-") and not values:
+            continue  # -i, -n, --
+        else:
+            values.append(word)
+    if method is None or (not values and method != "pattern"):
+        return None
+    if method == "pattern":
+        return " ".join([criterion, *args]), "pattern"
+    return values[0], method
+
+
+# Fetches on the path that name it, and how each matches unless "-m" says otherwise.
+_PATH_METHODS: dict[str, RouteMatch] = {"path": "exact", "path_dir": "prefix"}
 
 
 def _is_https_redirect(words: list[str]) -> bool:
