@@ -188,6 +188,13 @@ def test_haproxy_path_acl_is_an_exact_match(tmp_path: Path) -> None:
         assert _routing(_scan(tmp_path, "haproxy.cfg", _HAPROXY.replace("ACL", prefix))) == [], prefix
 
 
+def test_caddy_path_without_a_star_is_an_exact_match(tmp_path: Path) -> None:
+    result = _scan(tmp_path, "Caddyfile", _CADDY.replace("MATCHER", "").replace("HANDLE", "/api"))
+    assert _routing(result) == [
+        ("BRL301", "edge/Caddyfile:6:3", "edge/Caddyfile routes /api to viewer (viewer), not to the api pool")]
+    assert _routing(_scan(tmp_path, "Caddyfile", _CADDY.replace("MATCHER", "").replace("HANDLE", "/api/*"))) == []
+
+
 # -- a pattern is unknown, not "not forwarded" -------------------------------------------------
 
 def _unknown(where: str, pattern: str, lb: str) -> tuple[str, str, str]:
@@ -229,3 +236,26 @@ def test_haproxy_path_reg_acl_to_the_api_is_a_note_not_a_wrong_route(tmp_path: P
     inline = _HAPROXY.replace("use_backend api_pool if is_api", "use_backend api_pool if { path -m reg ^/api/ }")
     result = _scan(tmp_path, "haproxy.cfg", inline.replace("ACL", "path_beg /nothing"))
     assert _routing(result) == [_unknown("edge/haproxy.cfg:10:5", "path -m reg ^/api/", "edge/haproxy.cfg")]
+
+
+def test_caddy_path_regexp_matcher_to_the_api_is_a_note_not_a_wrong_route(tmp_path: Path) -> None:
+    for matcher in ("\t@api path_regexp ^/api/\n", "\t@api path_regexp api ^/api/\n"):
+        result = _scan(tmp_path, "Caddyfile", _CADDY.replace("MATCHER", matcher).replace("HANDLE", "@api"))
+        assert _routing(result) == [_unknown("edge/Caddyfile:4:3", "^/api/", "edge/Caddyfile")], matcher
+
+
+def _caddy_json(match: str) -> str:
+    """Caddy's JSON on one line, the shape ``caddy adapt`` writes for a matcher then a catch-all."""
+    api, viewer = ('{"handler":"reverse_proxy","upstreams":[{"dial":"' + dial + '"}]}'
+                   for dial in ("10.0.1.10:8080", "10.0.2.10:3000"))
+    routes = '{"match":[' + match + '],"handle":[' + api + ']},{"handle":[' + viewer + ']}'
+    return '{"apps":{"http":{"servers":{"srv0":{"listen":[":80"],"routes":[' + routes + ']}}}}}\n'
+
+
+def test_caddy_json_path_regexp_to_the_api_is_a_note_not_a_wrong_route(tmp_path: Path) -> None:
+    # On one line both handlers were one backend ("reverse_proxy@1"): the API's route went to the
+    # viewer's servers. Each now has its own, and the regexp is a pattern.
+    result = _scan(tmp_path, "caddy.json", _caddy_json('{"path_regexp":{"pattern":"^/api/"}}'))
+    assert _routing(result) == [_unknown("edge/caddy.json:1:64", "^/api/", "edge/caddy.json")]
+    result = _scan(tmp_path, "caddy.json", _caddy_json('{"path":["/api/*"]}'))
+    assert _routing(result) == []

@@ -33,6 +33,7 @@ from bitriver_lint.loaders.proxy import (
 from bitriver_lint.loaders.proxy import substitute as substitute_placeholders
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, loc_of
 from bitriver_lint.model import Diagnostic, Location, port_number
+from bitriver_lint.vocabulary import RouteMatch
 from bitriver_lint.workspace import Workspace
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{\$[^\s{}]*\}\S*|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
@@ -167,7 +168,7 @@ class _Caddyfile:
             # line after its address is one of its directives, never another site's address.
             flat = not node.children
             body = self.nodes[index + 1:] if flat else node.children
-            matchers: dict[str, str] = {}
+            matchers: dict[str, Matched] = {}
             self._directives(frontend, body, None, matchers)
             if redirect:
                 # Automatic HTTPS: the 80 listener only redirects; split it off.
@@ -180,7 +181,7 @@ class _Caddyfile:
             if flat:
                 break
 
-    def _directives(self, frontend: Frontend, body: list[Node], path: str | None, matchers: dict[str, str],
+    def _directives(self, frontend: Frontend, body: list[Node], path: Matched | None, matchers: dict[str, Matched],
                     imports: tuple[str, ...] = (), depth: int = 0) -> None:
         """``imports``: the snippets being expanded (a snippet importing itself stops there)."""
         if depth > MAX_NESTING:
@@ -194,7 +195,9 @@ class _Caddyfile:
                 continue
             head, args = node.words[0], node.words[1:]
             if head.startswith("@") and len(args) >= 2 and args[0] == "path":
-                matchers[head] = args[1]
+                matchers[head] = _path_matcher(args[1])
+            elif head.startswith("@") and len(args) >= 2 and args[0] == "path_regexp":
+                matchers[head] = args[-1], "pattern"  # path_regexp [name] regexp
             elif head == "import" and args and args[0] in self.snippets:
                 if args[0] in imports:
                     cycle = " → ".join((*imports[imports.index(args[0]):], args[0]))
@@ -202,19 +205,19 @@ class _Caddyfile:
                     continue
                 self._directives(frontend, self.snippets[args[0]], path, matchers, (*imports, args[0]), depth + 1)
             elif head in ("handle", "handle_path", "route"):
-                sub = args[0] if args else None
-                sub = matchers.get(sub, sub) if sub else None
+                sub = _matched(args[0], matchers) if args else None
                 self._directives(frontend, node.children, sub or path, matchers, imports, depth + 1)
             elif head == "reverse_proxy":
                 self._reverse_proxy(frontend, node, path, matchers)
             elif head == "redir" and args and any(a.startswith("https://") for a in args):
-                frontend.routes.append(RouteRule(path, None, node.location, redirect_https=True))
+                at, how = path or (None, "prefix")
+                frontend.routes.append(RouteRule(at, None, node.location, redirect_https=True, match=how))
 
-    def _reverse_proxy(self, frontend: Frontend, node: Node, path: str | None, matchers: dict[str, str]) -> None:
+    def _reverse_proxy(self, frontend: Frontend, node: Node, path: Matched | None,
+                       matchers: dict[str, Matched]) -> None:
         args = list(node.words[1:])
         if args and (args[0].startswith("/") or args[0].startswith("@")):
-            matcher = args.pop(0)
-            path = matchers.get(matcher, matcher) if matcher.startswith("@") else matcher
+            path = _matched(args.pop(0), matchers)
         upstreams = list(args)
         backend = Backend(f"reverse_proxy@{node.location.line}", node.location, websocket=node.location)
         for child in node.children:
@@ -236,7 +239,28 @@ class _Caddyfile:
                 host, port = host_port, 443 if scheme == "https" else 80
             backend.servers.append(Server(host.strip("[]"), port, node.location, scheme))
         self.doc.backends[backend.name] = backend
-        frontend.routes.append(RouteRule(path, backend.name, node.location))
+        where, how = path or (None, "prefix")
+        frontend.routes.append(RouteRule(where, backend.name, node.location, match=how))
+
+
+Matched = tuple[str, RouteMatch]  # a path as a matcher wrote it, and how it matches
+
+
+def _path_matcher(path: str) -> Matched:
+    """A ``path`` matcher: Caddy matches the whole path unless it ends in ``*`` (a prefix); a
+    ``*`` elsewhere (``*.m3u8``, ``/api/*/chat``) is a glob, which no rule can list."""
+    stars = path.count("*")
+    if stars == 0:
+        return path, "exact"
+    return path, "prefix" if stars == 1 and path.endswith("*") else "pattern"
+
+
+def _matched(word: str, matchers: Mapping[str, Matched]) -> Matched:
+    """What a matcher token (``/api/*``, ``@api``) matches; a named matcher not on the path
+    (``@api host api.example.com``) stays its name."""
+    if word.startswith("@"):
+        return matchers.get(word, (word, "prefix"))
+    return _path_matcher(word)
 
 
 def _continued(nodes: list[Node]) -> list[Node]:
@@ -285,7 +309,7 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
         doc.frontends.append(frontend)
 
 
-def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | None, depth: int = 0) -> None:
+def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matched | None, depth: int = 0) -> None:
     if not isinstance(routes, LList):
         return
     if depth > MAX_NESTING:
@@ -298,8 +322,11 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
         matched = path
         for match in _seq(route.get("match")):
             paths = match.get("path") if isinstance(match, LDict) else None
+            regexp = dig(match, "path_regexp", "pattern")
             if isinstance(paths, LList) and paths:
-                matched = str(paths[0])
+                matched = _path_matcher(str(paths[0]))
+            elif regexp:
+                matched = str(regexp), "pattern"
         for handler in _seq(route.get("handle")):
             if not isinstance(handler, LDict):
                 continue
@@ -308,7 +335,10 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
             if kind == "subroute":
                 _json_routes(doc, frontend, handler.get("routes"), matched, depth + 1)
             elif kind == "reverse_proxy":
-                backend = Backend(f"reverse_proxy@{where.line}", where, websocket=where)
+                name = f"reverse_proxy@{where.line}"
+                if name in doc.backends:  # minified JSON: every handler on one line
+                    name += f":{where.column}"
+                backend = Backend(name, where, websocket=where)
                 active = dig(handler, "health_checks", "active")
                 uri = dig(active, "uri") or dig(active, "path")
                 if uri:
@@ -320,7 +350,8 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: str | 
                     if port is not None:
                         backend.servers.append(Server(host, port, where))
                 doc.backends[backend.name] = backend
-                frontend.routes.append(RouteRule(matched, backend.name, where))
+                at, how = matched or (None, "prefix")
+                frontend.routes.append(RouteRule(at, backend.name, where, match=how))
 
 
 def _seq(value: Any) -> list[Any]:
