@@ -8,8 +8,11 @@ from pathlib import Path
 
 from conftest import scan_tree
 
+from bitriver_lint.config import Config
 from bitriver_lint.engine import ScanResult
 from bitriver_lint.graph import Listener
+from bitriver_lint.loaders import nginx
+from bitriver_lint.workspace import Workspace
 
 
 def _where(result: ScanResult) -> list[tuple[str, str]]:
@@ -176,3 +179,31 @@ def test_an_image_without_the_template_entrypoint_reads_both_files(tmp_path: Pat
     result = _template_tree(tmp_path, _COMPOSE.replace("image: nginx:1.27", "image: bitnami/nginx:1.27"))
     assert _pools(result) == ["pool:nginx/conf.d/default.conf:stale",
                               "pool:nginx/templates/default.conf.template:api:8080"]
+
+
+# "proxy_pass http://127.0.0.1:8080$request_uri" passes the request's path on: the address is
+# 127.0.0.1:8080. It was read as a host named "127.0.0.1:8080$request_uri" on port 80, which
+# joins nothing. A variable that is not a path may be part of the host name and stays there.
+_PATH_VARIABLES = """events {}
+http {
+  server {
+    listen 80;
+    location /a { proxy_pass http://127.0.0.1:8080$request_uri; }
+    location /b { proxy_pass http://api:9000${uri}; }
+    location /c { proxy_pass https://$upstream_host$request_uri; }
+    location /d { proxy_pass http://127.0.0.1:7000$uri_suffix; }
+  }
+}
+"""
+
+
+def test_a_path_variable_after_host_and_port_is_the_path(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf").write_text(_PATH_VARIABLES)
+    (doc,) = nginx.load(["nginx.conf"], Workspace(tmp_path), Config())
+    servers = {name: [(s.host, s.port, str(s.location)) for s in b.servers] for name, b in doc.backends.items()}
+    assert servers == {
+        "127.0.0.1:8080": [("127.0.0.1", 8080, "nginx.conf:5:19")],
+        "api:9000": [("api", 9000, "nginx.conf:6:19")],
+        "$upstream_host": [("$upstream_host", 443, "nginx.conf:7:19")],
+        "127.0.0.1:7000$uri_suffix": [("127.0.0.1:7000$uri_suffix", 80, "nginx.conf:8:19")],
+    }

@@ -285,7 +285,9 @@ class _Builder:
         """The backend a ``proxy_pass`` names, creating one for a literal host:port."""
         scheme, _, rest = target.partition("://") if "://" in target else ("tcp" if context == "stream" else "http",
                                                                           "", target)
-        host_port = rest.split("/", 1)[0]
+        # "http://127.0.0.1:8080$request_uri": a variable that holds the request's path ends
+        # the address, as a "/" would; any other variable may be part of the host name.
+        host_port = _PATH_VARIABLE.split(rest.split("/", 1)[0], maxsplit=1)[0] or rest.split("/", 1)[0]
         name = host_port
         if name not in self.doc.backends:
             host, port = _host_port(host_port, 443 if scheme == "https" else 80)
@@ -418,6 +420,11 @@ def _scheme(target: str, context: str) -> str:
     if "://" in target:
         return target.split("://", 1)[0]
     return "tcp" if context == "stream" else "http"
+
+
+# nginx variables whose value starts with the request's path ("/..."), so that whatever follows
+# a host:port in a proxy_pass URL is its path.
+_PATH_VARIABLE = re.compile(r"\$(?:\{(?:request_uri|uri|document_uri)\}|(?:request_uri|uri|document_uri)\b)")
 
 
 def _host_port(text: str, default: int | None = None) -> tuple[str, int | None]:
