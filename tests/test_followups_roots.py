@@ -314,3 +314,15 @@ def test_a_binding_root_that_is_no_directory_is_a_config_error(tmp_path: Path) -
         "hosts:\n  app: {resource: module.site.aws_instance.app, root: envs/prd}\n")
     with pytest.raises(ConfigError, match=r"\.bitriver-lint\.yaml:2: hosts\.app\.root: 'envs/prd' is not a directory"):
         load_config(tmp_path / ".bitriver-lint.yaml")
+
+
+def test_a_binding_root_that_does_not_create_the_resource_is_a_note(tmp_path: Path) -> None:
+    # envs/ is a directory, so the config is valid, but no root there: the binding bound nothing
+    # and said nothing, and the compose tree ran on no machine.
+    _bound_tree(tmp_path, "compose", "{resource: module.site.aws_instance.app, root: envs, paths: [compose]}")
+    result = scan_tree(tmp_path)
+    assert _machines(result.graph)[_COMPOSE_API.format("compose")] == []
+    notes = [(f.rule_id, str(f.location), f.message) for f in result.active if "hosts: binding" in f.message]
+    assert notes == [("BRL002", "modules/site/main.tf:1:1",
+                      "the hosts: binding 'app' names the root envs, which does not create "
+                      "module.site.aws_instance.app (envs/prod and envs/staging do): it binds nothing")]

@@ -50,6 +50,10 @@ def place_bindings(modules: list[TerraformModule], ctx: BuildContext) -> None:
         if binding.root is not None:
             root = ctx.config_path(binding.root)
             ctx.bound_roots[name] = {root: [ctx.config_path(p) for p in binding.paths]} if root in found else {}
+            if found and root not in found:  # a typo, or the wrong root: it would bind nothing, silently
+                ctx.graph.notes.append(Diagnostic(
+                    "BRL002", f"the hosts: binding {name!r} names the root {binding.root}, which does not create "
+                    f"{binding.resource} ({' and '.join(sorted(found))} do): it binds nothing", found[min(found)]))
             continue
         if len(found) < 2:
             continue
