@@ -287,7 +287,8 @@ class _Builder:
                                                                           "", target)
         # "http://127.0.0.1:8080$request_uri": a variable that holds the request's path ends
         # the address, as a "/" would; any other variable may be part of the host name.
-        host_port = _PATH_VARIABLE.split(rest.split("/", 1)[0], maxsplit=1)[0] or rest.split("/", 1)[0]
+        authority = rest.split("/", 1)[0]
+        host_port = _PATH_VARIABLE.split(authority, maxsplit=1)[0] or authority
         name = host_port
         if name not in self.doc.backends:
             host, port = _host_port(host_port, 443 if scheme == "https" else 80)
