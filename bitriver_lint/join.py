@@ -35,6 +35,7 @@ from typing import Literal
 
 from bitriver_lint.builders import proxy
 from bitriver_lint.builders.common import BuildContext, ProxyPlacement, resolves_by_name
+from bitriver_lint.builders.terraform_common import root_prefix
 from bitriver_lint.config import HostBinding
 from bitriver_lint.graph import Component, Dangling, Host, Role
 from bitriver_lint.loaders.compose import BASE_NAMES
@@ -323,7 +324,7 @@ class References:
                 running = self._running_on(binding.resource, binding.resource.split("[")[0])
                 placed = self.ctx.bound_roots.get(name)
                 if placed is not None:
-                    roots = tuple(f"tf:{root}:" for root in placed)
+                    roots = tuple(root_prefix(root) for root in placed)
                     running = [c for c in running if any(h.id.startswith(roots) for h in self.graph.hosts_of(c.id))]
                 members += running
             self._bound[name] = members

@@ -12,7 +12,7 @@ from bitriver_lint.model import Diagnostic, Location
 def node_id(module: TerraformModule, address: str) -> str:
     """A graph id for a resource address (module prefix included): unique across root modules,
     since environments kept side by side (envs/prod, envs/staging) reuse the same addresses."""
-    return f"tf:{module.root_directory}:{address}"
+    return root_prefix(module.root_directory) + address
 
 
 def component_id(module: TerraformModule, address: str) -> str:
@@ -21,9 +21,9 @@ def component_id(module: TerraformModule, address: str) -> str:
     return node_id(module, address) + "#component"
 
 
-def root_prefix(module: TerraformModule) -> str:
-    """What the ids ``node_id`` makes in ``module``'s root start with."""
-    return f"tf:{module.root_directory}:"
+def root_prefix(root: str) -> str:
+    """What the ids ``node_id`` makes in the root module at directory ``root`` start with."""
+    return f"tf:{root}:"
 
 
 def balancer_id(module: TerraformModule, path: str, name: str) -> str:

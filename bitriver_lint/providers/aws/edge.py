@@ -126,7 +126,7 @@ def _target_groups(ctx: BuildContext, module: TerraformModule, prefix: str = "")
         # Named in this module, or from its caller through a module output (module.edge.aws_lb_target_group.api).
         names = {ref, group.full_address}
         # Another root calling the same module names the same target group: not this one.
-        for component in ctx.graph.in_target_groups(names, within=root_prefix(module)):
+        for component in ctx.graph.in_target_groups(names, within=root_prefix(module.root_directory)):
             backend.servers.append(Server(component.name, port if isinstance(port, int) else None,
                                           group.location, scheme, component=component.id))
         backends[prefix + ref] = backend
