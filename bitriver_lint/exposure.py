@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bitriver_lint.config import Config, shipped_range_names
-from bitriver_lint.graph import Allow, Host, Listener, Publish, ServiceGraph
+from bitriver_lint.graph import EPHEMERAL, Allow, Host, Listener, Publish, ServiceGraph
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
 from bitriver_lint.rules import builtin_rules_dir, load_data_file
@@ -23,13 +23,29 @@ from bitriver_lint.vocabulary import HostKind, Layer, layer_name
 # Layers every host sits behind, described or not.
 STANDARD_LAYERS = (Layer.HOST_FIREWALL, Layer.SECURITY_GROUP)
 
+# A compose "3000" (or ``docker run -p 3000``) publishes on a host port the engine picks from
+# the kernel's local port range: 32768-60999 on Linux by default, 49153-65535 where Docker
+# cannot read it. A firewall rule on host ports may admit it when its range meets these.
+_EPHEMERAL_RANGE = (32768, 65535)
+
+
+def in_range(port: int, low: int, high: int) -> bool:
+    """Whether a rule on ports ``low``-``high`` sees ``port`` (the ephemeral port: may see it)."""
+    if port == EPHEMERAL:
+        return low <= _EPHEMERAL_RANGE[1] and high >= _EPHEMERAL_RANGE[0]
+    return low <= port <= high
+
+
+def port_words(port: int) -> str:
+    return "an ephemeral port" if port == EPHEMERAL else f"port {port}"
+
 
 @dataclass
 class Entry:
     """One way into a listener and who can use it."""
 
     listener: Listener
-    port: int  # the port a client connects to (host port for compose publishes)
+    port: int  # the port a client connects to (host port for compose publishes; EPHEMERAL)
     location: Location  # where this way in is written
     reach: CidrSet
     evidence: list[Related] = field(default_factory=list)
@@ -68,10 +84,12 @@ def _entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str]) -> 
             found.append(Entry(listener, listener.port, edge.location, EMPTY, unknown=unknown))
             continue
         address = edge.host_ip or ""
-        port = edge.host_port or listener.port
+        port = edge.host_port
         bind = bind_reach(address) if address else bind_reach("*")
         if not address:
-            shown = f"port {port} of all interfaces"
+            shown = f"{port_words(port)} of all interfaces"
+        elif port == EPHEMERAL:
+            shown = f"an ephemeral port of {address}"
         else:
             shown = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
         evidence = [Related(edge.location, f"published on {shown} → container port {listener.port}")]
@@ -133,7 +151,8 @@ def _narrow(
     for host in hosts:
         for rule in host.unknown_rules:
             at = seen_port(rule.path)
-            if at is not None and rule.port_from <= at <= rule.port_to and rule.protocol in ("all", listener.protocol):
+            if (at is not None and in_range(at, rule.port_from, rule.port_to)
+                    and rule.protocol in ("all", listener.protocol)):
                 entry.unknown = rule.sources.value
                 entry.location = rule.sources.location
                 return entry
@@ -164,7 +183,7 @@ def _narrow(
         entry.admitted_by.extend(allows.get(layer, []))
         entry.evidence.extend(said)
         if not allows.get(layer):
-            entry.evidence.append(Related(location, f"no {words} rule admits {port}/{listener.protocol}"))
+            entry.evidence.append(Related(location, f"no {words} rule admits {_shown_port(port)}/{listener.protocol}"))
     return entry
 
 
@@ -184,7 +203,7 @@ def _let_through(allows: list[Allow], layer: str, words: str, port: int,
     for allow in allows:
         which = f" ({allow.description})" if layer == Layer.HOST_FIREWALL and allow.description else ""
         said.append(Related(allow.location, f"{words}{which} allows {allow.assumed or ', '.join(allow.cidrs)} on "
-                                            f"{port}/{protocol}"))
+                                            f"{_shown_port(port)}/{protocol}"))
     return CidrSet([c for a in allows for c in a.cidrs]), tuple(said)
 
 
@@ -207,9 +226,13 @@ def _admitting_now(graph: ServiceGraph, node_id: str, path: str, port: int, list
             continue
         else:
             at = listener.port if path == "forward" else port
-        if edge.port_from <= at <= edge.port_to and edge.protocol in ("all", listener.protocol):
+        if in_range(at, edge.port_from, edge.port_to) and edge.protocol in ("all", listener.protocol):
             found.append(edge)
     return found
+
+
+def _shown_port(port: int) -> str:
+    return "an ephemeral port" if port == EPHEMERAL else str(port)
 
 
 def cloud_of(host: Host) -> str | None:
@@ -224,7 +247,8 @@ def _bypassed(entry: Entry, hosts: list[Host], shown: str, listener: Listener) -
     entry.bypassed = True
     port = entry.port
     blocks = [b for h in hosts for b in h.firewall_blocks
-              if b.path == "input" and b.port_from <= port <= b.port_to and b.protocol in ("all", listener.protocol)]
+              if b.path == "input" and in_range(port, b.port_from, b.port_to)
+              and b.protocol in ("all", listener.protocol)]
     if not shown:  # a process on the host, behind a firewall of forwarded traffic only
         where = next((loc for h in hosts for loc in h.firewall_paths.values()), entry.location)
         entry.evidence.append(Related(where, f"the host firewall at {where} filters only forwarded traffic (no "

@@ -301,10 +301,15 @@ class Edge(Payload):
     location: Location
 
 
+# ``Publish.host_port`` of a compose "3000" or ``docker run -p 3000``: the engine picks the host
+# port when the container starts.
+EPHEMERAL = 0
+
+
 class Publish(Edge):
     kind: Literal["publishes"] = "publishes"
     host_ip: str | Unknown
-    host_port: int | Unknown
+    host_port: int | Unknown  # EPHEMERAL: a port the engine picks
     protocol: Literal["tcp", "udp"] = "tcp"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bitriver_lint.checks.base import Check, CheckContext, NoParams
-from bitriver_lint.graph import Connect, Dangling, Host, Publish, Route
+from bitriver_lint.graph import EPHEMERAL, Connect, Dangling, Host, Publish, Route
 from bitriver_lint.model import Finding, Location, Related, Severity
 
 _WHAT = {"publishes": "publishes", "connects_to": "connects to", "routes": "routes to", "health_checks": "probes"}
@@ -27,7 +27,8 @@ def _ports(ctx: CheckContext, params: NoParams) -> None:
                 continue
             reported.add(where)
             if isinstance(edge, Publish):
-                text = f"host port {edge.host_port} is published to container port {listener.port}"
+                published = "an ephemeral host port" if edge.host_port == EPHEMERAL else f"host port {edge.host_port}"
+                text = f"{published} is published to container port {listener.port}"
             elif isinstance(edge, Connect):
                 text = f"{edge.env_key} points at port {listener.port}"
             elif isinstance(edge, Route):

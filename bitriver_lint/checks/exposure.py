@@ -12,7 +12,7 @@ from pydantic import Field
 
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.exposure import Entry, entries, is_configured, named_set
-from bitriver_lint.graph import Component, Listener, Role
+from bitriver_lint.graph import EPHEMERAL, Component, Listener, Role
 from bitriver_lint.model import Location
 from bitriver_lint.netsets import LOOPBACK, CidrSet
 
@@ -147,13 +147,20 @@ def _port_allowlist(ctx: CheckContext, params: AllowlistParams) -> None:
                     continue
                 by_location.setdefault((entry.location, component.id), (component, []))[1].append(entry)
     for (location, _), (component, found) in sorted(by_location.items(), key=lambda item: item[0]):
-        ports = ", ".join(dict.fromkeys(f"{e.port}/{e.listener.protocol}" for e in sorted(found, key=lambda e: e.port)))
+        ports = ", ".join(dict.fromkeys(_opened(e) for e in sorted(found, key=lambda e: e.port)))
         ctx.report(
             f"{component.name} opens {ports} on all interfaces; a single-node appliance should only "
             f"expose {', '.join(map(str, params.ports))}",
             location,
             [r for e in found for r in e.evidence][:4], entity=component.name,
         )
+
+
+def _opened(entry: Entry) -> str:
+    protocol = entry.listener.protocol
+    if entry.port == EPHEMERAL:
+        return f"an ephemeral port (to {entry.listener.port}/{protocol})"
+    return f"{entry.port}/{protocol}"
 
 
 PORT_ALLOWLIST = Check(
