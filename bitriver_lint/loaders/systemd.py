@@ -142,48 +142,84 @@ class ContainerRun:
 
 
 _ENGINES = ("docker", "podman")
-# The options of `docker run` and `podman run`, as their command lines (Go's pflag) read them.
-# A boolean never takes the next word ("--rm img"), though "--rm=false" sets it; every other
-# option takes "--option=value" or else the next word, whatever it looks like.
-_RUN_FLAGS = frozenset((
-    "--detach", "--interactive", "--tty", "--rm", "--privileged", "--init", "--read-only", "--publish-all",
-    "--quiet", "--no-healthcheck", "--oom-kill-disable", "--sig-proxy", "--use-api-socket", "--help",
-    "--disable-content-trust",
-    # podman's own
-    "--replace", "--env-host", "--http-proxy", "--no-hosts", "--passwd", "--read-only-tmpfs", "--rmi", "--rootfs",
-    "--tls-verify", "--unsetenv-all",
-))
-_RUN_OPTIONS = frozenset((
-    "--add-host", "--annotation", "--attach", "--blkio-weight", "--blkio-weight-device", "--cap-add", "--cap-drop",
-    "--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-count", "--cpu-percent", "--cpu-period", "--cpu-quota",
-    "--cpu-rt-period", "--cpu-rt-runtime", "--cpu-shares", "--cpus", "--cpuset-cpus", "--cpuset-mems", "--detach-keys",
-    "--device", "--device-cgroup-rule", "--device-read-bps", "--device-read-iops", "--device-write-bps",
-    "--device-write-iops", "--dns", "--dns-opt", "--dns-option", "--dns-search", "--domainname", "--entrypoint",
-    "--env", "--env-file", "--expose", "--gpus", "--group-add", "--health-cmd", "--health-interval",
-    "--health-retries", "--health-start-interval", "--health-start-period", "--health-timeout", "--hostname",
-    "--io-maxbandwidth", "--io-maxiops", "--ip", "--ip6", "--ipc", "--isolation", "--kernel-memory", "--label",
-    "--label-file", "--link", "--link-local-ip", "--log-driver", "--log-opt", "--mac-address", "--memory",
-    "--memory-reservation", "--memory-swap", "--memory-swappiness", "--mount", "--name", "--net", "--net-alias",
-    "--network", "--network-alias", "--oom-score-adj", "--pid", "--pids-limit", "--platform", "--publish", "--pull",
-    "--restart", "--runtime", "--security-opt", "--shm-size", "--stop-signal", "--stop-timeout", "--storage-opt",
-    "--sysctl", "--tmpfs", "--ulimit", "--user", "--userns", "--uts", "--volume", "--volume-driver",
-    "--volumes-from", "--workdir",
-    # podman's own
-    "--arch", "--authfile", "--cert-dir", "--cgroup-conf", "--cgroups", "--chrootdirs", "--conmon-pidfile", "--creds",
-    "--decryption-key", "--env-merge", "--gidmap", "--group-entry", "--health-log-destination",
-    "--health-max-log-count", "--health-max-log-size", "--health-on-failure", "--health-startup-cmd",
-    "--health-startup-interval", "--health-startup-retries", "--health-startup-success", "--health-startup-timeout",
-    "--hostuser", "--hosts-file", "--image-volume", "--init-path", "--os", "--passwd-entry", "--personality",
-    "--pidfile", "--pod", "--pod-id-file", "--preserve-fd", "--preserve-fds", "--rdt-class", "--requires", "--retry",
-    "--retry-delay", "--sdnotify", "--seccomp-policy", "--secret", "--shm-size-systemd", "--signature-policy",
-    "--subgidname", "--subuidname", "--systemd", "--timeout", "--tz", "--uidmap", "--umask", "--unsetenv",
-    "--variant",
-))
-# Their one-letter forms. Booleans combine (-dit); the first letter of a group that takes a
-# value takes the rest of the group (-p8080:80, -dp8080:80) or else the next word (-dp 8080:80).
-_SHORT_FLAGS = {"d": "--detach", "i": "--interactive", "t": "--tty", "P": "--publish-all", "q": "--quiet"}
-_SHORT_OPTIONS = {"a": "--attach", "c": "--cpu-shares", "e": "--env", "h": "--hostname", "l": "--label",
-                  "m": "--memory", "p": "--publish", "u": "--user", "v": "--volume", "w": "--workdir"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Flags:
+    """The options of one command line, as Go's pflag reads them. A boolean never takes the
+    next word ("--rm img"), though "--rm=false" sets it; every other option takes
+    "--option=value" or else the next word, whatever it looks like. One-letter booleans combine
+    (-dit); the first letter of a group that takes a value takes the rest of the group
+    (-p8080:80, -dp8080:80) or else the next word (-dp 8080:80)."""
+
+    booleans: frozenset[str]
+    options: frozenset[str]
+    short_booleans: dict[str, str]
+    short_options: dict[str, str]
+
+
+# The options of `docker run` and `podman run`.
+_RUN = _Flags(
+    booleans=frozenset((
+        "--detach", "--interactive", "--tty", "--rm", "--privileged", "--init", "--read-only", "--publish-all",
+        "--quiet", "--no-healthcheck", "--oom-kill-disable", "--sig-proxy", "--use-api-socket", "--help",
+        "--disable-content-trust",
+        # podman's own
+        "--replace", "--env-host", "--http-proxy", "--no-hosts", "--passwd", "--read-only-tmpfs", "--rmi",
+        "--rootfs", "--tls-verify", "--unsetenv-all",
+    )),
+    options=frozenset((
+        "--add-host", "--annotation", "--attach", "--blkio-weight", "--blkio-weight-device", "--cap-add",
+        "--cap-drop", "--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-count", "--cpu-percent", "--cpu-period",
+        "--cpu-quota", "--cpu-rt-period", "--cpu-rt-runtime", "--cpu-shares", "--cpus", "--cpuset-cpus",
+        "--cpuset-mems", "--detach-keys", "--device", "--device-cgroup-rule", "--device-read-bps",
+        "--device-read-iops", "--device-write-bps", "--device-write-iops", "--dns", "--dns-opt", "--dns-option",
+        "--dns-search", "--domainname", "--entrypoint", "--env", "--env-file", "--expose", "--gpus", "--group-add",
+        "--health-cmd", "--health-interval", "--health-retries", "--health-start-interval",
+        "--health-start-period", "--health-timeout", "--hostname", "--io-maxbandwidth", "--io-maxiops", "--ip",
+        "--ip6", "--ipc", "--isolation", "--kernel-memory", "--label", "--label-file", "--link", "--link-local-ip",
+        "--log-driver", "--log-opt", "--mac-address", "--memory", "--memory-reservation", "--memory-swap",
+        "--memory-swappiness", "--mount", "--name", "--net", "--net-alias", "--network", "--network-alias",
+        "--oom-score-adj", "--pid", "--pids-limit", "--platform", "--publish", "--pull", "--restart", "--runtime",
+        "--security-opt", "--shm-size", "--stop-signal", "--stop-timeout", "--storage-opt", "--sysctl", "--tmpfs",
+        "--ulimit", "--user", "--userns", "--uts", "--volume", "--volume-driver", "--volumes-from", "--workdir",
+        # podman's own
+        "--arch", "--authfile", "--cert-dir", "--cgroup-conf", "--cgroups", "--chrootdirs", "--conmon-pidfile",
+        "--creds", "--decryption-key", "--env-merge", "--gidmap", "--group-entry", "--health-log-destination",
+        "--health-max-log-count", "--health-max-log-size", "--health-on-failure", "--health-startup-cmd",
+        "--health-startup-interval", "--health-startup-retries", "--health-startup-success",
+        "--health-startup-timeout", "--hostuser", "--hosts-file", "--image-volume", "--init-path", "--os",
+        "--passwd-entry", "--personality", "--pidfile", "--pod", "--pod-id-file", "--preserve-fd", "--preserve-fds",
+        "--rdt-class", "--requires", "--retry", "--retry-delay", "--sdnotify", "--seccomp-policy", "--secret",
+        "--shm-size-systemd", "--signature-policy", "--subgidname", "--subuidname", "--systemd", "--timeout", "--tz",
+        "--uidmap", "--umask", "--unsetenv", "--variant",
+    )),
+    short_booleans={"d": "--detach", "i": "--interactive", "t": "--tty", "P": "--publish-all", "q": "--quiet"},
+    short_options={"a": "--attach", "c": "--cpu-shares", "e": "--env", "h": "--hostname", "l": "--label",
+                   "m": "--memory", "p": "--publish", "u": "--user", "v": "--volume", "w": "--workdir"},
+)
+# The engine's own options, written before "run" ("docker -H unix:///run/docker.sock run"). Its
+# root command stops reading options at the first word that is none: the command.
+_GLOBAL = {
+    "docker": _Flags(
+        booleans=frozenset(("--debug", "--tls", "--tlsverify", "--help", "--version")),
+        options=frozenset(("--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert",
+                           "--tlskey")),
+        short_booleans={"D": "--debug", "h": "--help", "v": "--version"},
+        short_options={"c": "--context", "H": "--host", "l": "--log-level"},
+    ),
+    "podman": _Flags(
+        booleans=frozenset(("--help", "--noout", "--remote", "--syslog", "--transient-store", "--version")),
+        options=frozenset((
+            "--cgroup-manager", "--cni-config-dir", "--config", "--conmon", "--connection", "--events-backend",
+            "--hooks-dir", "--identity", "--imagestore", "--log-level", "--module", "--network-cmd-path",
+            "--network-config-dir", "--out", "--root", "--runroot", "--runtime", "--runtime-flag", "--ssh",
+            "--storage-driver", "--storage-opt", "--tmpdir", "--url", "--volumepath",
+        )),
+        short_booleans={"h": "--help", "r": "--remote", "v": "--version"},
+        short_options={"c": "--connection"},
+    ),
+}
 _RUN_LISTS = {"--env": "env", "--env-file": "env_files", "--volume": "volumes", "--mount": "mounts", "--tmpfs": "tmpfs"}
 
 
@@ -191,13 +227,17 @@ def container_run(command: list[str]) -> ContainerRun | None:
     """The container an ExecStart command line (split into words) runs, if it is one."""
     if len(command) < 3 or posixpath.basename(command[0]).lower() not in _ENGINES:
         return None
-    index = 1
-    while index < len(command) and command[index].startswith("-"):
-        index += 1  # the engine's own options (--log-level=..., -H=...) come before "run"
-    if command[index:index + 1] != ["run"] and command[index:index + 2] != ["container", "run"]:
+    engine = posixpath.basename(command[0]).lower()
+    # An engine option we do not know is read as a boolean when "run" follows it: either way
+    # the image is unknown, but the container and its -p, -e and -v are still read.
+    _, index, unknown_global = _options(command, 1, _GLOBAL[engine], ("run", "container"))
+    if command[index:index + 1] == ["run"]:
+        index += 1
+    elif command[index:index + 2] == ["container", "run"]:
+        index += 2
+    else:
         return None
-    index += 1 if command[index] == "run" else 2
-    options, index, unread = _run_options(command, index)
+    options, index, unread = _options(command, index, _RUN)
     if index >= len(command):
         return None
     specs: list[str] = []
@@ -212,7 +252,12 @@ def container_run(command: list[str]) -> ContainerRun | None:
             host_network = True
     image: str | Unknown = command[index]
     rest = command[index + 1:]
-    if unread is not None:
+    if unknown_global is not None:
+        image = Unknown((unknown_global,), command[index], why=f"is a {engine} option bitriver-lint does not know: "
+                        "whether it takes the next word, and so which words are the command and the image, is "
+                        "unknown")
+        rest = []
+    elif unread is not None:
         # Whether the option takes the next word decides which word is the image.
         image = Unknown((unread,), command[index], why="is a run option bitriver-lint does not know: whether it "
                         "takes the next word, and so which word is the image, is unknown")
@@ -221,9 +266,11 @@ def container_run(command: list[str]) -> ContainerRun | None:
                         volumes=lists["volumes"], mounts=lists["mounts"], tmpfs=lists["tmpfs"])
 
 
-def _run_options(command: list[str], index: int) -> tuple[list[tuple[str, str]], int, str | None]:
-    """The options of ``run`` from ``command[index]`` on, by their long names with their values,
-    the index of the image, and the first option not known (then read as taking a value)."""
+def _options(command: list[str], index: int, flags: _Flags,
+             not_values: tuple[str, ...] = ()) -> tuple[list[tuple[str, str]], int, str | None]:
+    """The options in ``command`` from ``index`` on, by their long names with their values, the
+    index of the first word that is no option, and the first option not known (read as taking
+    a value, unless the next word is one of ``not_values``)."""
     options: list[tuple[str, str]] = []
     unread: str | None = None
     while index < len(command):
@@ -235,10 +282,12 @@ def _run_options(command: list[str], index: int) -> tuple[list[tuple[str, str]],
         index += 1
         if word.startswith("--"):
             name, has_value, value = word.partition("=")
-            if has_value or name not in _RUN_FLAGS:
+            if has_value or name not in flags.booleans:
                 if not has_value:
-                    if name not in _RUN_OPTIONS:
+                    if name not in flags.options:
                         unread = unread or name
+                        if command[index:index + 1] and command[index] in not_values:
+                            continue
                     value = command[index] if index < len(command) else ""
                     index += 1
                 options.append((name, value))
@@ -246,12 +295,12 @@ def _run_options(command: list[str], index: int) -> tuple[list[tuple[str, str]],
         letters = word[1:]
         while letters:
             letter, letters = letters[0], letters[1:]
-            if letter in _SHORT_FLAGS and not letters.startswith("="):
+            if letter in flags.short_booleans and not letters.startswith("="):
                 continue
-            if letter not in _SHORT_FLAGS and letter not in _SHORT_OPTIONS:
+            if letter not in flags.short_booleans and letter not in flags.short_options:
                 unread = unread or f"-{letter}"  # the engine refuses it
                 break
-            name = _SHORT_FLAGS.get(letter) or _SHORT_OPTIONS[letter]
+            name = flags.short_booleans.get(letter) or flags.short_options[letter]
             if letters.startswith("="):
                 value = letters[1:]  # -p=8080:80, -d=false
             elif letters:

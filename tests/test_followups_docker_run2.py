@@ -1,0 +1,104 @@
+"""Units whose ExecStart is ``docker run``, continued: the docker CLI's own options before
+``run``, what ``-e KEY`` passes when systemd set KEY, and quotes a ``--env-file`` keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.graph import Component
+from tests.conftest import brief, scan_tree
+
+
+def _write(root: Path, files: dict[str, str]) -> ScanResult:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return scan_tree(root)
+
+
+def _at(files: dict[str, str], rel: str, needle: str) -> str:
+    """``rel:line:column`` of the first ``needle`` in ``files[rel]``."""
+    body = files[rel]
+    index = body.index(needle)
+    return f"{rel}:{body.count(chr(10), 0, index) + 1}:{index - body.rfind(chr(10), 0, index)}"
+
+
+def _component(result: ScanResult, name: str) -> Component:
+    (component,) = [c for c in result.graph.components() if c.name == name]
+    return component
+
+
+def _rules(result: ScanResult, *rule_ids: str) -> list[str]:
+    return [line for line in brief(result) if line.split()[0] in rule_ids]
+
+
+# -- the docker CLI's own options, before "run" ------------------------------------------------------
+
+_INGEST = "systemd/ingest.service"
+
+
+def _ingest(engine_options: str, command: str = "run") -> dict[str, str]:
+    return {
+        _INGEST: f"""[Unit]
+Description=ingest container
+After=docker.service
+
+[Service]
+Restart=always
+ExecStart=/usr/bin/docker {engine_options} {command} --rm --name ingest -p 1985:1985 ossrs/srs:5
+
+[Install]
+WantedBy=multi-user.target
+""",
+        "firewall.sh": "ufw default deny incoming\nufw allow 1935/tcp\nufw --force enable\n",
+    }
+
+
+# "-H unix:///run/docker.sock": the socket was read as the command, so the unit was no
+# container at all, SRS's published API (past ufw, by Docker's DNAT) went unnoticed.
+@pytest.mark.parametrize(("engine_options", "command"), [
+    ("-H unix:///run/docker.sock", "run"), ("--host unix:///run/docker.sock", "run"), ("-H=tcp://10.0.0.5:2376", "run"),
+    ("--log-level warn", "run"), ("-l warn", "run"), ("--context prod", "run"), ("-c prod", "run"), ("-cprod", "run"),
+    ("--config /etc/docker-cli", "run"), ("-D", "run"), ("-Dl warn", "run"),
+    ("--tls --tlscacert /etc/ca.pem --tlscert /etc/cert.pem --tlskey /etc/key.pem", "run"),
+    ("--tlsverify -H tcp://10.0.0.5:2376", "run"), ("--tls=false", "run"),
+    ("-H unix:///run/docker.sock", "container run"), ("", "container run"),
+])
+def test_engine_options_before_run_are_the_docker_clis_own(tmp_path: Path, engine_options: str, command: str) -> None:
+    files = _ingest(engine_options, command)
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL002", "BRL102") == [f"BRL102 {_at(files, _INGEST, '1985:1985')}"]
+    srs = _component(result, "ingest")
+    assert srs.role_reason == "image ossrs/srs:5 run by ExecStart"
+    assert srs.command == []
+
+
+# An engine option docker's tables do not have: the image is unknown, as after an unknown run
+# option, but what the run options say is still read.
+@pytest.mark.parametrize("engine_options", ["--some-new-flag", "--some-new-flag value", "-x"])
+def test_an_unknown_engine_option_leaves_the_image_unknown(tmp_path: Path, engine_options: str) -> None:
+    files = _ingest(engine_options)
+    result = _write(tmp_path, files)
+    srs = _component(result, "ingest")
+    name = engine_options.split()[0]
+    assert srs.role_reason.startswith(f"the image ExecStart runs is unknown ({name} is a docker option "
+                                      "bitriver-lint does not know")
+    assert srs.command == []
+    assert [li.port for li in result.graph.listeners(srs)] == [1985]
+
+
+# A loopback-only publish behind an engine option: read as a host process, the API was taken to
+# bind 8080 on every interface (BRL104 and BRL107 at the ExecStart), and its data directory was
+# not seen in the container's writable layer.
+def test_a_loopback_publish_behind_engine_options_is_not_public(tmp_path: Path) -> None:
+    rel = "units/bitriver-live.service"
+    files = {rel: "[Unit]\nDescription=API\n\n[Service]\nRestart=always\n"
+                  "ExecStart=/usr/bin/docker --log-level warn -H unix:///run/docker.sock run --rm "
+                  "-p 127.0.0.1:8080:8080 registry.example.net/bitriver-live:1.4\n"}
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL104", "BRL107", "BRL503") == [f"BRL503 {rel}:1:1"]
+    api = _component(result, "bitriver-live")
+    assert api.runtime.value == "container"
