@@ -9,6 +9,7 @@ import pytest
 
 from bitriver_lint.engine import ScanResult
 from bitriver_lint.graph import Component
+from bitriver_lint.model import Unknown
 from tests.conftest import brief, scan_tree
 
 
@@ -102,3 +103,83 @@ def test_a_loopback_publish_behind_engine_options_is_not_public(tmp_path: Path) 
     assert _rules(result, "BRL104", "BRL107", "BRL503") == [f"BRL503 {rel}:1:1"]
     api = _component(result, "bitriver-live")
     assert api.runtime.value == "container"
+
+
+# -- `-e KEY` of a variable systemd itself gives the unit -----------------------------------------------
+
+_API = "units/bitriver-live.service"
+
+
+def _api_unit(service: str, run_options: str) -> str:
+    return f"""[Unit]
+Description=BitRiver Live API in a container
+
+[Service]
+Restart=always
+{service}
+ExecStart=/usr/bin/docker run --rm --network host \\
+    {run_options} \\
+    registry.example.net/bitriver-live:1.4
+"""
+
+
+# systemd gives every service PATH, and USER, LOGNAME, HOME and SHELL with User=: the docker CLI
+# has them, so "-e PATH" passes them into the container. They were read as unset, as if the
+# CLI had none to pass.
+def test_e_key_passes_the_variables_systemd_gives_the_unit(tmp_path: Path) -> None:
+    files = {_API: _api_unit("User=bitriver\nStateDirectory=bitriver-live other:alias\nType=notify",
+                             "-e PATH -e USER -e LOGNAME -e HOME -e SHELL -e INVOCATION_ID -e STATE_DIRECTORY "
+                             "--env NOTIFY_SOCKET -e LANG -e NOPE")}
+    api = _component(_write(tmp_path, files), "bitriver-live")
+    path = api.env["PATH"]
+    assert isinstance(path.value, Unknown)
+    assert path.value.names == ("PATH",)
+    assert "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin" in path.value.why
+    assert str(path.location) == _at(files, _API, "PATH -e")
+    assert api.env["USER"].value == api.env["LOGNAME"].value == "bitriver"
+    assert str(api.env["USER"].location) == _at(files, _API, "bitriver\n")
+    for key in ("HOME", "SHELL"):
+        value = api.env[key].value
+        assert isinstance(value, Unknown) and "of user bitriver in the host's user database" in value.why
+        assert str(api.env[key].location) == _at(files, _API, "bitriver\n")
+    invocation = api.env["INVOCATION_ID"]
+    assert isinstance(invocation.value, Unknown)
+    assert str(invocation.location) == _at(files, _API, "INVOCATION_ID")
+    assert api.env["STATE_DIRECTORY"].value == "/var/lib/bitriver-live:/var/lib/other"
+    assert str(api.env["STATE_DIRECTORY"].location) == _at(files, _API, "bitriver-live other")
+    assert api.env["NOTIFY_SOCKET"].value == "/run/systemd/notify"
+    assert str(api.env["NOTIFY_SOCKET"].location) == _at(files, _API, "notify\n")
+    assert isinstance(api.env["LANG"].value, Unknown)
+    assert "NOPE" not in api.env
+
+
+def test_the_units_own_setting_wins_over_systemds(tmp_path: Path) -> None:
+    files = {_API: _api_unit("Environment=PATH=/opt/bitriver/bin HOME=/srv/api", "-e PATH -e HOME -e USER")}
+    api = _component(_write(tmp_path, files), "bitriver-live")
+    assert api.env["PATH"].value == "/opt/bitriver/bin"
+    assert str(api.env["PATH"].location) == _at(files, _API, "PATH=/opt")
+    assert api.env["HOME"].value == "/srv/api"
+    # Without User=, systemd sets no USER (nor HOME): the CLI has none to pass.
+    assert "USER" not in api.env
+
+
+def test_root_and_a_dynamic_user(tmp_path: Path) -> None:
+    files = {_API: _api_unit("User=root", "-e HOME -e USER")}
+    api = _component(_write(tmp_path, files), "bitriver-live")
+    assert (api.env["HOME"].value, api.env["USER"].value) == ("/root", "root")
+    files = {_API: _api_unit("DynamicUser=yes", "-e HOME -e USER")}
+    api = _component(_write(tmp_path, files), "bitriver-live")
+    for key in ("HOME", "USER"):
+        value = api.env[key].value
+        assert isinstance(value, Unknown) and "DynamicUser=yes allocates" in value.why
+        assert str(api.env[key].location) == _at(files, _API, "yes\n")
+
+
+# "PATH" alone in an --env-file passes the CLI's PATH, placed at that line.
+def test_a_key_alone_in_an_env_file_passes_systemds_variable(tmp_path: Path) -> None:
+    files = {_API: _api_unit("User=bitriver\nWorkingDirectory=/opt/bitriver", "--env-file api.env"),
+             "units/api.env": "LOG_LEVEL=info\nPATH\nUSER\n"}
+    api = _component(_write(tmp_path, files), "bitriver-live")
+    assert isinstance(api.env["PATH"].value, Unknown)
+    assert str(api.env["PATH"].location) == "units/api.env:2:1"
+    assert api.env["USER"].value == "bitriver"

@@ -254,13 +254,16 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
     # An EnvironmentFile= the tree lacks may set any variable the CLI would pass through.
     unread = [ref for ref in unit.env_files if not ref.optional and ref.resolved not in tree.env_files]
 
-    def pass_through(key: str) -> None:
+    def pass_through(key: str, at: Location) -> None:
+        own = _manager_variable(unit, key, at)
         if key in unit_env:
             env[key] = unit_env[key]
         elif unread:
             ref = unread[0]
             env[key] = Located(Unknown((f"EnvironmentFile={ref.path}",), ref.path, why="is not in the tree"),
                                ref.location)
+        elif own is not None:
+            env[key] = own
         # Otherwise the CLI has no such variable and passes nothing: an earlier value stays.
 
     for ref in unit.container_env_files:
@@ -274,7 +277,7 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
             continue
         for entry in env_file.entries:
             if entry.passthrough:
-                pass_through(entry.key)
+                pass_through(entry.key, entry.location)
             else:
                 env[entry.key] = Located(entry.value, entry.value_location)
     for spec in run.env:
@@ -282,7 +285,8 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
         if not key:
             continue
         if not has_value:
-            pass_through(key)
+            alone = re.compile(rf"(?:(?<=-e)|(?<![\w.-])){re.escape(key)}(?![\w.=-])")
+            pass_through(key, _written_at(ctx, where, spec, alone))
             continue
         # Where the value is written, past "KEY=": as resolved, else (a $VARIABLE in it) the
         # first "KEY=" that does not end a longer key.
@@ -296,6 +300,82 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
 
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+# The directories systemd makes for a system service and names in the environment.
+_DIRECTORY_VARIABLES = {
+    "RUNTIME_DIRECTORY": ("RuntimeDirectory", "/run"),
+    "STATE_DIRECTORY": ("StateDirectory", "/var/lib"),
+    "CACHE_DIRECTORY": ("CacheDirectory", "/var/cache"),
+    "LOGS_DIRECTORY": ("LogsDirectory", "/var/log"),
+    "CONFIGURATION_DIRECTORY": ("ConfigurationDirectory", "/etc"),
+}
+_CREDENTIALS = ("LoadCredential", "LoadCredentialEncrypted", "SetCredential", "SetCredentialEncrypted",
+                "ImportCredential")
+_PER_RUN = {
+    "INVOCATION_ID": "is a random id systemd gives each run of the unit",
+    "SYSTEMD_EXEC_PID": "is the process id of the unit's ExecStart= process",
+    "JOURNAL_STREAM": "is the device and inode of the unit's journal stream, set while its output goes to the journal "
+                      "(systemd's default)",
+    "LANG": "is the locale the host's locale.conf or kernel command line sets, if any",
+}
+
+
+def _manager_variable(unit: Unit, key: str, at: Location) -> Located[str] | None:
+    """What the system service manager itself sets ``key`` to for the unit's processes
+    (systemd.exec(5), "Environment variables in spawned processes"), where the unit asks for it
+    or else ``at``; None when systemd does not set it. Environment= and EnvironmentFile= win."""
+    if key == "PATH":
+        return Located(Unknown(("PATH",), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin", why=(
+            "is systemd's: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin, with :/sbin:/bin after it on a host "
+            "whose /usr is not merged")), at)
+    if key in _PER_RUN:
+        return Located(Unknown((key,), key, why=_PER_RUN[key]), at)
+    if key in ("USER", "LOGNAME", "HOME", "SHELL"):
+        return _user_variable(unit, key)
+    if key in _DIRECTORY_VARIABLES:
+        setting, base = _DIRECTORY_VARIABLES[key]
+        directives = unit.values("Service", setting)
+        names = [word.split(":", 1)[0] for d in directives for word in d.value.split()]
+        return Located(":".join(f"{base}/{name}" for name in names), directives[0].value_location) if names else None
+    if key == "CREDENTIALS_DIRECTORY":
+        found = [d for setting in _CREDENTIALS for d in unit.values("Service", setting)]
+        return Located(f"/run/credentials/{unit.name}", found[0].value_location) if found else None
+    if key == "NOTIFY_SOCKET":
+        kind, access = unit.last("Service", "Type"), unit.last("Service", "NotifyAccess")
+        if access is not None and access.value.strip() != "none":
+            return Located("/run/systemd/notify", access.value_location)
+        if kind is not None and kind.value.strip() in ("notify", "notify-reload"):
+            return Located("/run/systemd/notify", kind.value_location)
+        return None
+    if key in ("LOG_NAMESPACE", "PIDFILE"):
+        directive = unit.last("Service", "LogNamespace" if key == "LOG_NAMESPACE" else "PIDFile")
+        if directive is None:
+            return None
+        value = directive.value.strip()
+        # A relative PIDFile= is under /run (systemd.service(5)).
+        return Located(value if key == "LOG_NAMESPACE" or value.startswith("/") else f"/run/{value}",
+                       directive.value_location)
+    return None
+
+
+def _user_variable(unit: Unit, key: str) -> Located[str] | None:
+    """USER, LOGNAME, HOME and SHELL, which systemd sets for a unit with User= (or a dynamic
+    user) from the user database of the host."""
+    user, dynamic = unit.last("Service", "User"), unit.last("Service", "DynamicUser")
+    is_dynamic = dynamic is not None and dynamic.value.strip().lower() in ("yes", "true", "1", "on")
+    if user is not None:
+        name, at = user.value.strip(), user.value_location
+    elif dynamic is not None and is_dynamic:
+        name, at = "", dynamic.value_location
+    else:
+        return None
+    if key in ("USER", "LOGNAME") and name and not name.isdigit():
+        return Located(name, at)
+    if key == "HOME" and name in ("root", "0"):
+        return Located("/root", at)  # systemd does not ask the user database about root
+    what = {"USER": "name", "LOGNAME": "name", "HOME": "home directory", "SHELL": "login shell"}[key]
+    who = f"the user DynamicUser=yes allocates{f' as {name}' if name else ''}" if is_dynamic else \
+        f"user {name} in the host's user database"
+    return Located(Unknown((key,), key, why=f"is the {what} of {who}"), at)
 
 
 def _container_mounts(ctx: BuildContext, run: ContainerRun, where: Location) -> list[Mount]:
