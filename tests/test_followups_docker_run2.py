@@ -183,3 +183,42 @@ def test_a_key_alone_in_an_env_file_passes_systemds_variable(tmp_path: Path) -> 
     assert isinstance(api.env["PATH"].value, Unknown)
     assert str(api.env["PATH"].location) == "units/api.env:2:1"
     assert api.env["USER"].value == "bitriver"
+
+
+# -- a quoted connection string in an --env-file ------------------------------------------------------
+
+_DB = {"units/postgres.service": "[Unit]\nDescription=db\n\n[Service]\nRestart=always\n"
+                                 "ExecStart=/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main\n"}
+
+
+def _quoted_env(run_options: str, env_text: str, second_unit: bool = False) -> dict[str, str]:
+    files = {_API: _api_unit("WorkingDirectory=/opt/bitriver", run_options), "units/api.env": env_text, **_DB}
+    if second_unit:
+        files["units/bitriver-live-2.service"] = files[_API]
+    return files
+
+
+# docker keeps the quotes: the app gets '"postgres://…"', no connection string. Since the env
+# file is read as docker reads it, no connection was made and nothing said why.
+def test_a_quoted_connection_string_in_an_env_file_is_a_note_where_it_is_written(tmp_path: Path) -> None:
+    env_text = "LOG_LEVEL=info\nDATABASE_URL=\"postgres://api@127.0.0.1:5432/bitriver\"\nREDIS_URL='redis://cache:6379'\n"
+    files = _quoted_env("--env-file api.env", env_text, second_unit=True)
+    result = _write(tmp_path, files)
+    # Once per value, however many units read the file.
+    assert _rules(result, "BRL002", "BRL604") == ["BRL002 units/api.env:2:14", "BRL002 units/api.env:3:11"]
+    notes = [f.message for f in result.active if f.rule_id == "BRL002"]
+    assert notes[0].startswith("DATABASE_URL in units/api.env is quoted, and docker run --env-file keeps the quotes")
+    assert '"postgres://api@127.0.0.1:5432/bitriver"' in notes[0]
+    assert notes[0].endswith("remove the quotes")
+    assert notes[1].startswith("REDIS_URL in units/api.env is quoted")
+    api = _component(result, "bitriver-live")
+    assert api.env["DATABASE_URL"].value == '"postgres://api@127.0.0.1:5432/bitriver"'
+
+
+def test_unquoted_or_overridden_connection_strings_are_no_note(tmp_path: Path) -> None:
+    env_text = "DATABASE_URL=postgres://api@127.0.0.1:5432/bitriver\nREDIS_URL=\"redis://127.0.0.1:6379\"\n"
+    files = _quoted_env("--env-file api.env -e REDIS_URL=redis://127.0.0.1:6379 -e MOTD='\"hello\"'", env_text)
+    result = _write(tmp_path, files)
+    assert _rules(result, "BRL002") == []
+    api, db = _component(result, "bitriver-live"), _component(result, "postgres")
+    assert [target for _, target, _ in result.graph.out_edges(api.id, "connects_to")] == [f"{db.id}#5432/tcp"]

@@ -18,6 +18,7 @@ from bitriver_lint.builders.common import (
     add_env_settings,
     connect_env_urls,
     declared_listeners,
+    url_target,
 )
 from bitriver_lint.graph import (
     Allow,
@@ -42,7 +43,7 @@ from bitriver_lint.loaders.systemd import (
     container_run,
     located_assignments,
 )
-from bitriver_lint.model import Located, Location, Unknown, port_number
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_image, role_from_name
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
 from bitriver_lint.workspace import FileProblem
@@ -296,7 +297,33 @@ def _container_env(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, run: C
         if at != where:
             at = Location(at.path, at.line, at.column + len(key) + 1)
         env[key] = Located(value, at)
+    _note_quoted_urls(ctx, tree, unit, env)
     return env
+
+
+def _note_quoted_urls(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, env: dict[str, Located[str]]) -> None:
+    """docker's --env-file keeps quotes as part of a value (DATABASE_URL="postgres://..." gives
+    the app a value starting with a quote), so a quoted connection string is none: no rule can
+    tell where it connects. Say so where it is written, once however many units read it."""
+    for ref in unit.container_env_files:
+        env_file = tree.container_env_files.get(ref.resolved or "")
+        if env_file is None:
+            continue
+        for entry in env_file.entries:
+            value, passed = entry.value, env.get(entry.key)
+            if not isinstance(value, str) or passed is None or passed.location != entry.value_location:
+                continue  # not what the container gets: -e or a later file sets it
+            text = value.strip()
+            if len(text) < 2 or text[0] != text[-1] or text[0] not in "\"'":
+                continue
+            if url_target(Located(text[1:-1], entry.value_location)) is None or url_target(passed) is not None:
+                continue
+            note = Diagnostic("BRL002", f"{entry.key} in {env_file.path} is quoted, and docker run --env-file keeps "
+                              f"the quotes as part of the value: the container gets {text}, "
+                              f"which is no connection string, so where it connects is not known and rules that "
+                              f"need it stay silent; remove the quotes", entry.value_location)
+            if note not in ctx.graph.notes:
+                ctx.graph.notes.append(note)
 
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
