@@ -20,7 +20,8 @@ Edges (payload model in brackets), all carrying the location that proves them:
 - ``publishes`` host → listener [Publish]: a host port forwarded to the listener
 - ``allows`` host|listener → itself with a CIDR set [Allow]: a firewall layer's rule
 - ``routes`` listener → listener [Route]: an LB/proxy path (a prefix, an exact path or a
-  pattern) forwarded to a backend
+  pattern) forwarded to a backend, with what decides which route serves a path (its table,
+  its order there, the software's way of choosing)
 - ``health_checks`` component → listener [HealthProbe]
 - ``connects_to`` component → listener [Connect]: a URL in the environment
 - ``depends_on`` component → component [Dependency]
@@ -45,7 +46,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
-from bitriver_lint.vocabulary import HostKind, Layer, RouteMatch, Runtime
+from bitriver_lint.vocabulary import HostKind, Layer, RouteMatch, RouteSelection, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
 _T = TypeVar("_T")
@@ -333,6 +334,17 @@ class Route(Edge):
     match: RouteMatch = "prefix"  # how ``path`` matches; a pattern is kept as written
     scheme: Literal["http", "https", "tcp"] = "http"
     server_location: Location | None = None  # the backend server line the traffic goes to
+    # Which route serves a path is decided among the routes of one ``table`` (a frontend, server
+    # block or virtual host, by the location that opens it) of the listener: ``selection`` is the
+    # software's way to pick among those that match, ``order`` the route's place in the order
+    # written (one rule forwarding to several servers is several edges of one order).
+    table: str = ""
+    order: int = 0
+    selection: RouteSelection = "specific"
+    conditional: bool = False  # it needs more than its path (a host, a header): it may not apply
+    final: bool = False  # nginx "^~": as the longest matching prefix, no regex is tried
+    regex: bool = False  # the pattern is a PCRE regex searched in the path (nginx "~", "~*")
+    ignore_case: bool = False  # ... without regard to case ("~*")
 
 
 class HealthProbe(Edge):

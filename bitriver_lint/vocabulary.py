@@ -12,6 +12,7 @@ the words without pulling in the graph (networkx), pydantic or YAML; an import-l
   ``Literal`` types, for the pydantic models (config, rule files) that validate user input and
   name the allowed values in their errors.
 - ``RouteMatch``: how a route's path matches (prefix, exact, pattern).
+- ``RouteSelection``: how a proxy picks the route that serves a path among those that match.
 - The BitRiver settings (environment variables) the builders and checks read.
 """
 
@@ -42,6 +43,14 @@ class Role(enum.StrEnum):
 # ``path``, nginx ``location =``, Caddy ``path /api``), or a pattern (a regex, a glob, a URI
 # template) whose paths no rule can list. Loaders write it, the graph carries it, checks read it.
 RouteMatch = Literal["prefix", "exact", "pattern"]
+
+# Which of the routes that match a path serves it. "first": the first as written (Envoy's routes
+# of a virtual host, HAProxy's use_backend lines before its default_backend, Caddy's JSON
+# routes); "nginx": an exact location, else the longest prefix if it is "^~", else the first
+# regular expression that matches, else the longest prefix; "specific": the most specific
+# prefix (the formats whose order is not read: a Caddyfile, whose adapter sorts by path, and
+# the cloud balancers).
+RouteSelection = Literal["specific", "first", "nginx"]
 
 
 # -- topologies --------------------------------------------------------------------------------

@@ -337,7 +337,7 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
                                                              path=backend.health.path,
                                                              method=backend.health.method))
     for frontend in doc.frontends:
-        for rule in frontend.routes:
+        for order, rule in enumerate(frontend.routes):
             if rule.backend is None:
                 continue
             if rule.backend not in doc.backends:
@@ -351,9 +351,12 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
                     # mistake's place; one written on the server line (HAProxy ssl) is that line.
                     raw = rule.scheme or server.scheme
                     scheme = raw if raw in ("https", "tcp") else "http"
-                    graph.link(source.id, target, Route(location=rule.location, path=rule.path,
-                                                        match=rule.match, scheme=scheme,  # type: ignore[arg-type]
-                                                        server_location=None if rule.scheme else server.location))
+                    graph.link(source.id, target, Route(
+                        location=rule.location, path=rule.path, match=rule.match, scheme=scheme,  # type: ignore[arg-type]
+                        server_location=None if rule.scheme else server.location,
+                        table=f"{frontend.location}{'#' + rule.table if rule.table else ''}", order=order,
+                        selection=frontend.selection, conditional=rule.conditional, final=rule.final,
+                        regex=rule.regex, ignore_case=rule.ignore_case))
         # Only a prefix names the paths it caches (BRL305 reads them as prefixes).
         component.cached_paths.extend(r.path for r in frontend.routes
                                       if r.cached and r.path and r.match == "prefix")

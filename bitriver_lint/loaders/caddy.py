@@ -298,7 +298,8 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
     for name, server in servers.items():
         if not isinstance(server, LDict):
             continue
-        frontend = Frontend(str(name), servers.key_loc(name))
+        # Caddy tries a server's JSON routes as written; a reverse_proxy ends the request.
+        frontend = Frontend(str(name), servers.key_loc(name), selection="first")
         listens = server.get("listen")
         for i, listen in enumerate(_seq(listens)):
             port = port_number(str(listen).rsplit(":", 1)[-1])
@@ -309,7 +310,8 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
         doc.frontends.append(frontend)
 
 
-def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matched | None, depth: int = 0) -> None:
+def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matched | None, depth: int = 0,
+                 conditional: bool = False) -> None:
     if not isinstance(routes, LList):
         return
     if depth > MAX_NESTING:
@@ -320,7 +322,11 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matche
         if not isinstance(route, LDict):
             continue
         matched = path
-        for match in _seq(route.get("match")):
+        sets = _seq(route.get("match"))
+        # Match sets are alternatives, and a matcher besides the path (a host) must hold too.
+        limited = conditional or len(sets) > 1 or any(
+            not isinstance(m, LDict) or set(m) - {"path", "path_regexp"} for m in sets)
+        for match in sets:
             paths = match.get("path") if isinstance(match, LDict) else None
             regexp = dig(match, "path_regexp", "pattern")
             if isinstance(paths, LList) and paths:
@@ -333,7 +339,7 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matche
             kind = handler.get("handler")
             where = routes.item_loc(i)
             if kind == "subroute":
-                _json_routes(doc, frontend, handler.get("routes"), matched, depth + 1)
+                _json_routes(doc, frontend, handler.get("routes"), matched, depth + 1, limited)
             elif kind == "reverse_proxy":
                 name = f"reverse_proxy@{where.line}"
                 if name in doc.backends:  # minified JSON: every handler on one line
@@ -351,7 +357,7 @@ def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matche
                         backend.servers.append(Server(host, port, where))
                 doc.backends[backend.name] = backend
                 at, how = matched or (None, "prefix")
-                frontend.routes.append(RouteRule(at, backend.name, where, match=how))
+                frontend.routes.append(RouteRule(at, backend.name, where, match=how, conditional=limited))
 
 
 def _seq(value: Any) -> list[Any]:

@@ -159,11 +159,20 @@ def _route_path(match: Any) -> tuple[str, RouteMatch] | None:
     return (str(pattern), "pattern") if pattern else None
 
 
+# A route's match keys that say which paths it takes; any other (headers, query_parameters,
+# grpc, runtime_fraction...) is a further condition. case_sensitive only changes how the path
+# compares.
+_PATH_KEYS = frozenset({"prefix", "path", "safe_regex", "path_separated_prefix", "path_match_policy",
+                        "case_sensitive"})
+
+
 def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: dict[str, Location]) -> None:
     # Envoy answers "Upgrade: websocket" with 403 unless the connection manager or the route
     # lists it in upgrade_configs; a route's entry overrides the manager's either way.
     everywhere = _websocket(dig(manager, "upgrade_configs"))
+    frontend.selection = "first"  # a virtual host's routes are tried in order, the first match wins
     for vhost, vloc in _items(dig(manager, "route_config", "virtual_hosts")):
+        table = str(vloc)  # each virtual host is a route table of its own, chosen by domain
         if dig(vhost, "require_tls") in ("ALL", "EXTERNAL_ONLY"):
             frontend.redirect_https = vloc
         for route, rloc in _items(dig(vhost, "routes")):
@@ -172,17 +181,20 @@ def _http_routes(doc: ProxyConfig, frontend: Frontend, manager: Any, hashing: di
                 continue
             matched, how = read
             path = None if (matched, how) == ("/", "prefix") else matched
+            conditional = bool(set(dig(route, "match")) - _PATH_KEYS)  # headers, query parameters...
             if dig(route, "redirect", "https_redirect") is True:
                 if path is None:
                     frontend.redirect_https = rloc
-                frontend.routes.append(RouteRule(matched, None, rloc, redirect_https=True, match=how))
+                frontend.routes.append(RouteRule(matched, None, rloc, redirect_https=True, match=how, table=table,
+                                                 conditional=conditional))
                 continue
             # One cluster, or a traffic split (a canary) over several: each serves the path.
             single = dig(route, "route", "cluster")
             weighted = _items(dig(route, "route", "weighted_clusters", "clusters"))
             split = [dig(entry, "name") for entry, _ in weighted]
             for cluster in [single] if single else [name for name in split if name]:
-                frontend.routes.append(RouteRule(path, str(cluster), rloc, match=how))
+                frontend.routes.append(RouteRule(path, str(cluster), rloc, match=how, table=table,
+                                                 conditional=conditional))
                 _sticky(doc, str(cluster), dig(route, "route", "hash_policy"), hashing)
                 upgrade = _websocket(dig(route, "route", "upgrade_configs")) or everywhere
                 backend = doc.backends.get(str(cluster))

@@ -346,7 +346,10 @@ def _interpret(doc: ProxyConfig, sections: list[_Section]) -> None:
 
 
 def _frontend(section: _Section) -> Frontend:
-    frontend = Frontend(section.name, section.location)
+    # use_backend lines are tried in order, the first whose condition holds wins; the
+    # default_backend only when none does, wherever it is written.
+    frontend = Frontend(section.name, section.location, selection="first")
+    defaults: list[RouteRule] = []
     path_acls: dict[str, str] = {}
     exact_acls: set[str] = set()  # path ACLs that match the whole path (acl is_api path /api)
     pattern_acls: dict[str, str] = {}  # ACLs on the path by a pattern -> it ("path_reg ^/api/v[0-9]+")
@@ -375,25 +378,34 @@ def _frontend(section: _Section) -> Frontend:
             elif criterion == "src":
                 src_acls.setdefault(name, []).extend(words[3:])
         elif head == "use_backend" and len(words) >= 2:
-            condition, _ = _condition_names(words)
+            condition, unless = _condition_names(words)
             matches: list[tuple[str, RouteMatch]] = []
-            for group in _terms(condition):
+            groups = _terms(condition) if condition else []
+            # Only one path ACL and nothing else makes the path alone decide; "unless", "||", a
+            # negation or another ACL (a host) may let a path it names pass to a later line.
+            conditional = unless or len(groups) > 1 or any(len(group) != 1 for group in groups)
+            for group in groups:
                 for negated, term in group:
                     name = term[0]
                     if negated:
+                        conditional = True
                         continue  # "everything but" names no path
                     if len(term) > 1:  # an anonymous ACL: { path_beg /api }
-                        matches.extend(filter(None, [_path_acl(name, term[1:])]))
+                        read = _path_acl(name, term[1:])
+                        matches.extend(filter(None, [read]))
+                        conditional = conditional or read is None
                     elif name in path_acls:
                         matches.append((path_acls[name], "exact" if name in exact_acls else "prefix"))
                     elif name in pattern_acls:
                         matches.append((pattern_acls[name], "pattern"))
+                    else:
+                        conditional = True  # an ACL on something else than the path
             # A path the condition names is the route's; a pattern only when it names none, kept as
             # written: which paths it sends there is no prefix we can judge.
             path, how = next((m for m in matches if m[1] != "pattern"), None) or next(iter(matches), (None, "prefix"))
-            frontend.routes.append(RouteRule(path, words[1], line.location, match=how))
+            frontend.routes.append(RouteRule(path, words[1], line.location, match=how, conditional=conditional))
         elif head == "default_backend" and len(words) >= 2:
-            frontend.routes.append(RouteRule(None, words[1], line.location))
+            defaults.append(RouteRule(None, words[1], line.location))
         elif _is_https_redirect(words):
             if _redirects_everything_but_acme(words, path_acls):
                 frontend.redirect_https = line.location
@@ -404,6 +416,7 @@ def _frontend(section: _Section) -> Frontend:
             if admitted and negated:
                 frontend.allow = [c for n in admitted for c in src_acls[n]]
                 frontend.acl_location = line.location
+    frontend.routes.extend(defaults)
     return frontend
 
 

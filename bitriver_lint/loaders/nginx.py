@@ -296,7 +296,7 @@ class _Builder:
         return name
 
     def server(self, rel: str, d: Directive, context: str) -> None:
-        frontend = Frontend(f"server@{d.get('line')}", self.loc(rel, d))
+        frontend = Frontend(f"server@{d.get('line')}", self.loc(rel, d), selection="nginx")
         block = d.get("block", [])
         has_cert = any(i["directive"] == "ssl_certificate" for i in block)
         allows: list[str] = []
@@ -380,7 +380,8 @@ class _Builder:
             return  # a named location: reached by try_files or error_page, not by a request path
         # "= /api" is /api alone; a regular expression (~, ~*) covers paths no rule can list.
         how: RouteMatch = "exact" if modifier == "=" else "pattern" if modifier in ("~", "~*") else "prefix"
-        route = RouteRule(path, None, self.loc(rel, d), match=how)
+        route = RouteRule(path, None, self.loc(rel, d), match=how, final=modifier == "^~",
+                          regex=how == "pattern", ignore_case=modifier == "~*")
         for item in d.get("block", []):
             name, item_args = item["directive"], item.get("args", [])
             if name == "proxy_pass" and item_args:

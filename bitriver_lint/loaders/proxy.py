@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bitriver_lint.model import Diagnostic, Located, Location
-from bitriver_lint.vocabulary import RouteMatch
+from bitriver_lint.vocabulary import RouteMatch, RouteSelection
 from bitriver_lint.workspace import FileProblem, Workspace
 
 
@@ -56,6 +56,17 @@ class RouteRule:
     cached: bool = False  # the proxy caches responses on this path
     scheme: str | None = None  # set when the route itself says how to talk to the backend
     match: RouteMatch = "prefix"  # "exact": only ``path`` itself; "pattern": a regex or glob as written
+    # The route table within the frontend that the rule belongs to (an Envoy virtual host): order
+    # counts among the rules of one table.
+    table: str = ""
+    # The rule needs more than its path to apply (a host, a header, a negated or or-ed ACL), so
+    # a path it covers may still pass it by.
+    conditional: bool = False
+    final: bool = False  # nginx "^~": as the longest matching prefix, no regex is tried
+    # A pattern that is a PCRE regular expression searched in the path (nginx "~"; "~*" also sets
+    # ``ignore_case``), which a check may try on a path; other patterns stay as written.
+    regex: bool = False
+    ignore_case: bool = False
 
 
 @dataclass
@@ -71,7 +82,8 @@ class Frontend:
     name: str
     location: Location
     binds: list[Bind] = field(default_factory=list)
-    routes: list[RouteRule] = field(default_factory=list)
+    routes: list[RouteRule] = field(default_factory=list)  # in the order the software tries them
+    selection: RouteSelection = "specific"  # how it picks among the routes that match a path
     redirect_https: Location | None = None  # every request is redirected to HTTPS
     allow: list[str] | None = None  # source CIDRs admitted by ACLs; None: no ACL layer
     acl_location: Location | None = None
