@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -107,12 +109,117 @@ def _covers(prefix: str | None, path: str) -> bool:
     return path == stem or path.startswith(stem.rstrip("/") + "/") or stem == "/"
 
 
-def lb_routes(ctx: CheckContext, lb: Component) -> list[tuple[Route, Listener, Listener]]:
+RouteTo = tuple[Route, Listener, Listener]  # a route, its listener, the backend listener
+
+
+def _stem_length(edge: Route) -> int:
+    return len((edge.path or "").rstrip("/*"))
+
+
+def _most_specific(routes: list[RouteTo], path: str) -> list[RouteTo]:
+    """The prefix routes covering ``path`` with the longest prefix (the catch-all has none)."""
+    matching = [r for r in routes if r[0].match == "prefix" and _covers(r[0].path, path)]
+    best = max((_stem_length(r[0]) for r in matching), default=0)
+    return [r for r in matching if _stem_length(r[0]) == best]
+
+
+def _matches(edge: Route, path: str) -> bool | None:
+    """Whether a route takes ``path`` (and so the paths under it): None when that is not known
+    (a pattern the check cannot try, or a regex that does not take the path itself but may take
+    some under it). An exact route takes that one path, not the ones under it."""
+    if edge.path is None:
+        return True
+    if edge.match == "prefix":
+        return _covers(edge.path, path)
+    if edge.match == "exact":
+        return False
+    return True if edge.regex and _search(edge.path, path, edge.ignore_case) else None
+
+
+# A regex is tried on a path only when Python reads it as PCRE does: no backreference,
+# escape or group syntax of one engine alone, no POSIX class, and no quantified group with a
+# quantifier inside (the shape of catastrophic backtracking). Anything else stays unknown.
+_UNPORTABLE = re.compile(r"\\[1-9gkpPQEhHvVRXKNCzGLlUu]|\[:|\(\?(?!:)|\([^()]*[*+}][^()]*\)[*+{]")
+_MAX_REGEX = 256
+
+
+def _search(pattern: str, path: str, ignore_case: bool) -> bool:
+    """Whether a PCRE regex (nginx's ``location ~``) finds a match in ``path``; False also when
+    it cannot be tried safely."""
+    if len(pattern) > _MAX_REGEX or len(path) > _MAX_REGEX or _UNPORTABLE.search(pattern):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a FutureWarning: Python would read it otherwise one day
+        try:
+            compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        except (re.error, Warning):
+            return False
+    return compiled.search(path) is not None
+
+
+def _pick(table: list[RouteTo], path: str) -> tuple[list[RouteTo], list[RouteTo]]:
+    """The routes of one table that serve ``path`` by its software's rule (several edges: one
+    rule to several servers), and the patterns that may serve it instead, unknown."""
+    selection = table[0][0].selection
+    patterns = [r for r in table if r[0].match == "pattern"]
+    if selection == "specific":
+        return _most_specific(table, path), patterns
+    rules: dict[int, list[RouteTo]] = {}
+    for route in sorted(table, key=lambda r: r[0].order):
+        rules.setdefault(route[0].order, []).append(route)
+    unsure: list[RouteTo] = []
+    if selection == "nginx":
+        longest = _most_specific(table, path)
+        if longest and longest[0][0].final:
+            return longest, []  # "^~": no regex is tried
+        for rule in rules.values():
+            if rule[0][0].match != "pattern":
+                continue
+            matched = _matches(rule[0][0], path)
+            if matched:
+                return rule, unsure
+            if matched is None:
+                unsure += rule
+        return longest, unsure
+    maybe: list[RouteTo] = []  # rules that take the path if their other conditions hold
+    for rule in rules.values():
+        matched = _matches(rule[0][0], path)
+        if matched is None:
+            unsure += rule
+        elif matched and rule[0][0].conditional:
+            maybe += rule
+        elif matched:
+            return rule, unsure
+    return _most_specific(maybe, path), unsure  # none applies for sure: the most specific, as ever
+
+
+def _serving(routes: list[RouteTo], path: str) -> tuple[list[RouteTo], list[RouteTo]]:
+    """The routes that serve ``path`` and the patterns that may serve it instead (unknown): in
+    each table (a server block, a virtual host) the one its software picks; across tables,
+    which the host name chooses and the check does not know, the most specific of those."""
+    tables: dict[tuple[str, str], list[RouteTo]] = {}
+    for route in routes:
+        tables.setdefault((route[1].id, route[0].table), []).append(route)
+    picked: list[RouteTo] = []
+    unsure: list[RouteTo] = []
+    for table in tables.values():
+        won, maybe = _pick(table, path)
+        picked += won
+        unsure += maybe
+
+    def weight(edge: Route) -> int:
+        return _stem_length(edge) if edge.match == "prefix" else len(path) + 1  # a regex that took the path
+
+    best = max((weight(r[0]) for r in picked), default=0)
+    return [r for r in picked if weight(r[0]) == best], unsure
+
+
+def lb_routes(ctx: CheckContext, lb: Component) -> list[RouteTo]:
     """Every route of a load balancer: (edge, its listener, the backend listener)."""
     return list(ctx.graph.derived(("route.lb_routes", lb.id), lambda: _routes_of(ctx, lb)))
 
 
-def _routes_of(ctx: CheckContext, lb: Component) -> list[tuple[Route, Listener, Listener]]:
+def _routes_of(ctx: CheckContext, lb: Component) -> list[RouteTo]:
     graph = ctx.graph
     out = []
     for listener in graph.listeners(lb):
@@ -149,18 +256,23 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
         for spec in params.routes:
             if not graph.components(spec.role, environment=home) and spec.role not in outside:
                 continue  # e.g. no viewer runtime: the API serves /viewer itself, as the guide allows
-            # An exact path is that one path, not the ones under it (/api, not /api/streams).
-            matching = [r for r in routes if r[0].match == "prefix" and _covers(r[0].path, spec.path)]
-            if not matching and any(edge.scheme == "tcp" and graph.component_of(b).role is spec.role
-                                    for edge, _, b in lb_routes(ctx, lb)):
+            # The route the software picks serves the path: the first written (Envoy, HAProxy), by
+            # nginx's rule, or the most specific prefix. An exact path is that one path, not the
+            # ones under it (/api, not /api/streams).
+            chosen, unsure = _serving(routes, spec.path)
+            if not chosen and any(edge.scheme == "tcp" and graph.component_of(b).role is spec.role
+                                  for edge, _, b in lb_routes(ctx, lb)):
                 continue  # a layer-4 balancer (Global Accelerator, HAProxy mode tcp) passes every path to it
-            # The most specific prefix wins, as in every proxy's path matching.
-            best = max((len((r[0].path or "").rstrip("/*")) for r in matching), default=0)
-            chosen = [r for r in matching if len((r[0].path or "").rstrip("/*")) == best]
             if not any(graph.component_of(b).role is spec.role for _, _, b in chosen) and _by_pattern(
-                    ctx, lb, spec, routes):
+                    ctx, lb, spec, unsure):
                 continue  # a pattern may send the path to its pool: unknown, not "not forwarded"
-            if not matching:
+            # The route the most specific prefix would have been: when it is the right one, the
+            # order of the routes is what sends the path elsewhere, and the message says so.
+            # With nginx's "^~", the regular expressions it keeps from trying are such routes too.
+            skipped = [r for r in routes if r[0].match == "pattern"] if any(r[0].final for r in chosen) else []
+            passed = next((r for r in _most_specific(routes, spec.path) + skipped
+                           if graph.component_of(r[2]).role is spec.role and r not in chosen), None)
+            if not chosen:
                 exact = [Related(edge.location, f"this route matches {edge.path} itself only, not the paths under it")
                          for edge, _, _ in routes if edge.match == "exact" and _covers(edge.path, spec.path)]
                 ctx.report(f"{lb.name} does not forward {spec.path} anywhere; it should go to the "
@@ -175,19 +287,33 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                     if (edge.location, peer.role.value) in wrong_role:
                         continue  # one finding per route, however many members the pool has
                     wrong_role.add((edge.location, peer.role.value))
+                    related = [Related(peer.location, f"{peer.name} is defined here")]
+                    why = ""
+                    if passed is not None:
+                        why = f": the route at {edge.location} {_wins(edge)} the one at {passed[0].location}"
+                        related.append(Related(passed[0].location, f"this route to the {spec.role.value} pool "
+                                                                    f"is not reached for {spec.path}"))
                     ctx.report(f"{lb.name} routes {spec.path} to {named(peer)} ({peer.role.value}), not to the "
-                               f"{spec.role.value} pool", edge.location,
-                               [Related(peer.location, f"{peer.name} is defined here")], entity=lb.name)
+                               f"{spec.role.value} pool{why}", edge.location, related, entity=lb.name)
                 elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it
                     ctx.report(f"{lb.name} routes {spec.path} to {where}; the guide expects port "
                                f"{' or '.join(map(str, spec.ports))}", edge.location, entity=lb.name)
 
 
-def _by_pattern(ctx: CheckContext, lb: Component, spec: RouteSpec,
-                routes: list[tuple[Route, Listener, Listener]]) -> bool:
-    """Whether a pattern route (a regex, a glob) sends traffic to the pool ``spec`` wants: which
-    paths it covers is not known, so whether ``spec.path`` goes there is a BRL002 note, named
-    with the pattern and where it is written, never a guessed BRL301."""
+def _wins(edge: Route) -> str:
+    """Why a route serves a path before another one that takes it too."""
+    if edge.selection == "nginx" and edge.match == "pattern":
+        return "is a regular expression that matches it, which nginx tries before the prefix of"
+    if edge.selection == "nginx" and edge.final:
+        return "is the longest prefix and ^~, so nginx tries no regular expression such as"
+    return "comes first and is tried before"
+
+
+def _by_pattern(ctx: CheckContext, lb: Component, spec: RouteSpec, routes: list[RouteTo]) -> bool:
+    """Whether a pattern route (a regex, a glob) that may serve the path before the route that
+    does sends traffic to the pool ``spec`` wants: which paths it covers is not known, so whether
+    ``spec.path`` goes there is a BRL002 note, named with the pattern and where it is written,
+    never a guessed BRL301."""
     patterns = {edge.location: edge for edge, _, backend in routes  # one note per route, not per pool member
                 if edge.match == "pattern" and ctx.graph.component_of(backend).role is spec.role}
     for edge in patterns.values():
