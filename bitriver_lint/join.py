@@ -129,7 +129,7 @@ def _render(ctx: BuildContext, placement: ProxyPlacement) -> None:
     assert doc.render is not None
     again = doc.render(proxy.environment(placement.runner))
     doc.frontends, doc.backends, doc.placeholders = again.frontends, again.backends, again.placeholders
-    proxy.add_listeners(ctx.graph, doc, placement.runner)
+    proxy.add_listeners(ctx, doc, placement.runner)
 
 
 class References:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from bitriver_lint.config import Config
 from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Host, Listener, Role, ServiceGraph
 from bitriver_lint.loaders.envfile import EnvFile
-from bitriver_lint.loaders.proxy import ProxyConfig
+from bitriver_lint.loaders.proxy import Bind, Frontend, ProxyConfig
 from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
@@ -41,6 +41,17 @@ class ProxyPlacement:
 
 
 @dataclass
+class ServedBind:
+    """One bind of a proxy config on a listener, with the block (nginx server, Caddy site) that
+    answers there: several blocks of one or more configs may share a port, told apart by Host."""
+
+    kind: str  # the config's software
+    frontend: Frontend
+    bind: Bind
+    acl_linked: bool = False  # its ``lb acl`` allow edge is in the graph
+
+
+@dataclass
 class BuildContext:
     graph: ServiceGraph
     config: Config
@@ -52,6 +63,9 @@ class BuildContext:
     # Proxy configs of the tree that their runner never reads as written (a conf.d file the
     # nginx image's entrypoint overwrites with a rendered template): not placed, not routed.
     unrun: set[str] = field(default_factory=set)
+    # Every proxy bind on each listener (by id), from every config its component runs: a fact
+    # that makes a port safer (a redirect to HTTPS, an ACL) must hold for all of them.
+    served: dict[str, list[ServedBind]] = field(default_factory=dict)
     # Files an instance's user data was read from (builders.hostfw): their firewall rules belong
     # to that instance, so the file is not placed on the tree's machine a second time.
     user_data_files: set[str] = field(default_factory=set)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
-from bitriver_lint.builders.common import BuildContext, ProxyPlacement
+from bitriver_lint.builders.common import BuildContext, ProxyPlacement, ServedBind
 from bitriver_lint.builders.hostfw import machines_for
 from bitriver_lint.graph import (
     Allow,
@@ -25,6 +25,7 @@ from bitriver_lint.graph import (
     Dangling,
     HealthProbe,
     Host,
+    Listener,
     Pool,
     PoolHealth,
     Role,
@@ -248,18 +249,14 @@ def nodes(docs: list[ProxyConfig], ctx: BuildContext) -> None:
         awaiting = doc.render is not None and bool(doc.placeholders & set(environment(component)))
         ctx.placements[doc.key] = ProxyPlacement(doc, component, awaiting)
         if not awaiting:
-            add_listeners(graph, doc, component)
+            add_listeners(ctx, doc, component)
 
 
-def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -> None:
+def add_listeners(ctx: BuildContext, doc: ProxyConfig, component: Component) -> None:
     """The config's binds as listeners of the component that runs it, and its ACLs."""
+    graph = ctx.graph
     containerized = component.runtime is Runtime.CONTAINER
-    # Who can reach each port by the config's binds so far, and whether that bind speaks TLS:
-    # one port bound twice ("listen 80; listen [::]:80", "bind :80" and "bind [::1]:80", or
-    # "listen 80" in one nginx server block and "listen 127.0.0.1:80" in the next) is one
-    # listener, at its first bind unless a later one reaches more, or as many in the clear.
-    # The last bind used to win, so that a loopback-only listen hid a public one before it.
-    reached: dict[int, tuple[CidrSet, bool]] = {}
+    touched: dict[str, Listener] = {}
     for frontend in doc.frontends:
         for unknown in frontend.unknown_binds:
             graph.notes.append(Diagnostic(
@@ -269,31 +266,81 @@ def add_listeners(graph: ServiceGraph, doc: ProxyConfig, component: Component) -
         for bind in frontend.binds:
             listener = graph.listener_for(component, bind.port, bind.location, declared=True,
                                           host_bound=not containerized, reason=f"{doc.kind} bind")
-            reach = bind_reach(bind.address)
-            earlier = reached.get(bind.port)
-            if earlier is None or _reaches_more(reach, bind.tls, *earlier):
-                reached[bind.port] = (reach, bind.tls)
-                listener.tls = bind.tls
-                if not containerized:
-                    listener.bind = bind.address if bind.address not in ("", "*") else None
-                    listener.location = bind.location
-            if frontend.redirect_https is not None and not bind.tls:
-                # A redirect to HTTPS concerns plain HTTP: a frontend with both kinds of
-                # bind (HAProxy "unless { ssl_fc }", nginx "if ($scheme)") still serves TLS.
-                listener.redirect_https = frontend.redirect_https
-            if frontend.allow is not None:
-                graph.link(listener.id, listener.id, Allow(
-                    location=frontend.acl_location or frontend.location, layer=Layer.LB_ACL, cidrs=frontend.allow,
-                    port_from=bind.port, port_to=bind.port, protocol="tcp",
-                    description=f"{doc.kind} {frontend.name} ACL"))
+            ctx.served.setdefault(listener.id, []).append(ServedBind(doc.kind, frontend, bind))
+            touched[listener.id] = listener
+    for listener in touched.values():
+        _combine(graph, listener, ctx.served[listener.id], containerized)
 
 
-def _reaches_more(reach: CidrSet, tls: bool, earlier: CidrSet, earlier_tls: bool) -> bool:
+def _combine(graph: ServiceGraph, listener: Listener, served: list[ServedBind], containerized: bool) -> None:
+    """One listener's facts from every bind on its port, in any block of any of the component's
+    configs: nginx answers a request by its Host header (or with the default block), so a client
+    picks the block. What makes the port more exposed holds if any block has it; what makes it
+    safer (a redirect to HTTPS, an ACL) only if every block that answers has it."""
+    # One port bound twice ("listen 80; listen [::]:80", "bind :80" and "bind [::1]:80", or
+    # "listen 80" in one nginx server block and "listen 127.0.0.1:80" in the next) is one
+    # listener, at its first bind unless a later one reaches more, or as many in the clear,
+    # or as many in a block with fewer safeguards (where a finding about the port belongs).
+    placed: tuple[ServedBind, CidrSet] | None = None
+    for one in served:
+        reach = bind_reach(one.bind.address)
+        if placed is None or _says_more(reach, one, bind_reach(placed[0].bind.address), placed[0]):
+            placed = (one, reach)
+    assert placed is not None
+    best, widest = placed
+    listener.tls = best.bind.tls
+    if not containerized:
+        listener.bind = best.bind.address if best.bind.address not in ("", "*") else None
+        listener.location = best.bind.location
+    # A redirect to HTTPS concerns plain HTTP: a frontend with both kinds of bind (HAProxy
+    # "unless { ssl_fc }", nginx "if ($scheme)") still serves TLS. A block bound to an address
+    # fewer clients reach (nginx tells blocks apart by the connection's local address too)
+    # answers none of those the listener is judged for.
+    plain = [one for one in served if not one.bind.tls
+             and not _narrower(bind_reach(one.bind.address), widest)]
+    redirects = [one.frontend.redirect_https for one in plain]
+    listener.redirect_https = redirects[0] if redirects and all(r is not None for r in redirects) else None
+    if not any(one.frontend.allow is not None for one in served):
+        return
+    for one in served:
+        if one.acl_linked:
+            continue
+        one.acl_linked = True
+        frontend, bind = one.frontend, one.bind
+        if frontend.allow is not None:
+            allow = Allow(location=frontend.acl_location or frontend.location, layer=Layer.LB_ACL,
+                          cidrs=frontend.allow, port_from=bind.port, port_to=bind.port, protocol="tcp",
+                          description=f"{one.kind} {frontend.name} ACL")
+        else:
+            # A block without an ACL admits whoever reaches its bind: the port's ACL layer is
+            # the union of what each block admits, so the open block undoes the others'.
+            allow = Allow(location=bind.location, layer=Layer.LB_ACL,
+                          cidrs=[str(n) for n in bind_reach(bind.address).networks],
+                          port_from=bind.port, port_to=bind.port, protocol="tcp",
+                          description=f"{one.kind} {frontend.name} has no ACL")
+        graph.link(listener.id, listener.id, allow)
+
+
+def _guards(one: ServedBind) -> int:
+    """How many of the safeguards a block can put on a port its bind has."""
+    return (one.frontend.allow is not None) + (not one.bind.tls and one.frontend.redirect_https is not None)
+
+
+def _says_more(reach: CidrSet, one: ServedBind, earlier: CidrSet, placed: ServedBind) -> bool:
     """Whether a bind says more about its port than the one that placed the listener: it is
-    open to strictly more sources, or to the same ones in the clear where that one spoke TLS."""
+    open to strictly more sources, or to the same ones in the clear where that one spoke TLS,
+    or the same way from a block with fewer safeguards."""
     if not earlier.issubset(reach):
         return False
-    return not reach.issubset(earlier) or (earlier_tls and not tls)
+    if not reach.issubset(earlier):
+        return True
+    if placed.bind.tls != one.bind.tls:
+        return placed.bind.tls
+    return _guards(one) < _guards(placed)
+
+
+def _narrower(reach: CidrSet, widest: CidrSet) -> bool:
+    return reach.issubset(widest) and reach != widest
 
 
 def edges(docs: list[ProxyConfig], ctx: BuildContext) -> None:
