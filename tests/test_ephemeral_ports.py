@@ -92,3 +92,12 @@ def test_a_docker_run_unit_publishing_one_port_is_ephemeral_too(tmp_path: Path) 
     messages = [m for _, _, m, _ in _findings(tmp_path, "BRL107")]
     assert messages == ["srs opens an ephemeral port (to 1985/tcp) on all interfaces; a single-node appliance "
                         "should only expose 80, 443, 1935"]
+
+
+
+def test_haproxy_binds_it_refuses_open_nothing(tmp_path: Path) -> None:
+    # haproxy -c: "invalid port '0'", "invalid port ''", "dgram-type socket not acceptable".
+    (tmp_path / "haproxy.cfg").write_text(
+        "defaults\n    mode http\n\nfrontend www\n    bind :::0\n    bind :::8443-\n    bind udp@:8444\n"
+        "    bind :8445\n    default_backend app\n\nbackend app\n    server a 127.0.0.1:8080\n")
+    assert [where for _, where, _, _ in _findings(tmp_path, "BRL107")] == ["haproxy.cfg:8:5"]

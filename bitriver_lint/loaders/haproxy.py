@@ -280,10 +280,13 @@ def _bind(words: list[str], where: Location) -> tuple[list[Bind], list[Located[s
     for spec in words[1].split(",") if len(words) > 1 else []:
         # Address families of HAProxy's address syntax (mptcp@ since 3.1): a stream socket on an address.
         spec = re.sub(r"^(ipv4|ipv6|tcp|tcp4|tcp6|quic4|quic6|quic|mptcp|mptcp4|mptcp6)@", "", spec)
-        if spec.startswith(("unix@", "/", "abns@", "fd@", "sockpair@")):
-            continue
+        if spec.startswith(("unix@", "/", "abns@", "fd@", "sockpair@", "udp@", "udp4@", "udp6@")):
+            continue  # no TCP port; HAProxy refuses a datagram socket on a bind line
         address, _, port = spec.rpartition(":")
-        number = port_number(port.split("-", 1)[0])
+        first, dash, last = port.partition("-")
+        number = port_number(first)
+        if number == 0 or (dash and port_number(last) is None):
+            continue  # "invalid port": HAProxy refuses the config
         if number is not None:
             binds.append(Bind(address.strip("[]"), number, tls, where))
         elif "${" in port:
