@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,11 +47,14 @@ class SgRules:
     """Ingress rules by the security group they belong to: a group instance
     (``aws_security_group.lb["web"]``) or a group as a whole (``aws_security_group.lb``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, elsewhere: Callable[[str], SgRules | None] | None = None) -> None:
         self.by_group: dict[str, list[SgRule]] = {}
         # Resource (the group without its instance key) -> its keys in by_group, in order: a
         # module of 15,000 groups would otherwise scan them all for each instance's group.
         self._keys: dict[str, list[str]] = {}
+        # The table of another module of the root, by its module path: a group that module
+        # creates is named through its output (``module.edge.aws_security_group.srs``).
+        self._elsewhere = elsewhere
 
     def add(self, group: str, rule: SgRule) -> None:
         if group not in self.by_group:
@@ -63,6 +66,10 @@ class SgRules:
         whole group), or every instance's for the whole group. Instances with the same rules
         (the usual case: rules that do not depend on ``count``/``each``) count once."""
         resource = group.split("[")[0]
+        theirs = _MODULE_GROUP.fullmatch(group) if resource not in self._keys and self._elsewhere else None
+        if theirs is not None and self._elsewhere is not None:
+            table = self._elsewhere(theirs.group(1))
+            return table.of(theirs.group(2)) if table is not None else []
         taken: list[list[SgRule]] = []
         for key in self._keys.get(resource, []):  # only these can be named, whichever way
             rules = self.by_group[key]
@@ -120,6 +127,8 @@ class _Family:
     modules: list[TerraformModule]
     members: dict[str, list[str]]  # module path + group -> its members' subnet CIDRs
     rules: dict[str, list[tuple[TerraformModule, ResourceInstance, str]]]  # module path -> rules on its groups
+    by_prefix: dict[str, TerraformModule]  # module path -> the module
+    tables: dict[str, SgRules]  # module path -> its rules by group, each built once
 
 
 _last_family: list[_Family] = []  # the family being built (modules are built root by root)
@@ -141,7 +150,7 @@ def _family(module: TerraformModule) -> _Family:
             ingress = rule.type != "aws_security_group_rule" or rule.arg("type") == "ingress"
             if found is not None and ingress and found.group(1) != other.prefix:
                 rules.setdefault(found.group(1), []).append((other, rule, found.group(2)))
-    family = _Family(module.family, members, rules)
+    family = _Family(module.family, members, rules, {other.prefix: other for other in module.family}, {})
     _last_family[:] = [family]
     return family
 
@@ -155,9 +164,18 @@ def _members(module: TerraformModule, family: _Family) -> Mapping[str, list[str]
 
 def security_group_rules(module: TerraformModule, ctx: BuildContext) -> SgRules:
     """Ingress rules by group: those written in this module, and those another module of its
-    root writes on this module's groups (through an output: ``module.api.security_group_id``)."""
-    rules = SgRules()
+    root writes on this module's groups (through an output: ``module.api.security_group_id``).
+    Groups of the root's other modules are looked up in their own tables."""
     family = _family(module)
+    if module.prefix in family.tables:
+        return family.tables[module.prefix]
+
+    def elsewhere(prefix: str) -> SgRules | None:
+        other = family.by_prefix.get(prefix)
+        return security_group_rules(other, ctx) if other is not None and other is not module else None
+
+    rules = SgRules(elsewhere)
+    family.tables[module.prefix] = rules
     members = _members(module, family)
     for other, rule, local in family.rules.get(module.prefix, []) if module.prefix else []:
         theirs = _members(other, family)
@@ -298,14 +316,16 @@ def add_firewall(ctx: BuildContext, host: Host, sgs: Any, sg_rules: SgRules, pub
                  public_where: Location, sgs_where: Location | None = None) -> None:
     graph = ctx.graph
     host.described_layers.add(Layer.SECURITY_GROUP)
-    for sg in sgs if isinstance(sgs, list) else []:
+    for sg in sgs if isinstance(sgs, list) else [sgs] if isinstance(sgs, Unknown) else []:
         if isinstance(sg, Unknown) and sg.why == UNDEFINED:
             name = ".".join(sg.raw.split(".")[:2])
             graph.dangling.append(Dangling(kind="terraform", name=name, location=sgs_where or host.location,
                                            source=host.id))
             continue
-        if isinstance(sg, Unknown) and sg.raw.startswith("aws_security_group."):
-            # Perhaps defined in a file that could not be parsed: what it admits is not known.
+        if isinstance(sg, Unknown):
+            # A remote module's output, a data source, a variable without a value, or a group in a
+            # file that could not be parsed: what the group admits is not known, which is not the
+            # same as admitting nothing.
             host.unknown_rules.append(UnknownRule(port_from=0, port_to=65535, protocol="all",
                                                   sources=Located(sg, sgs_where or host.location)))
             continue
