@@ -42,6 +42,7 @@ from bitriver_lint.loaders.systemd import (
     Unit,
     container_run,
     located_assignments,
+    shell_command,
 )
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_image, role_from_name
@@ -89,6 +90,7 @@ def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
         words = shlex.split(text)
     except ValueError:
         words = text.split()
+    words = shell_command(words, known) or words
     out: list[str] = []
     for word in words:
         resolved = interpolate(word, known) if "$" in word else word
@@ -231,6 +233,10 @@ def _publish(ctx: BuildContext, component: Component, host_id: str, run: Contain
     port Docker forwards to it, at the ``-p`` value where it can be found."""
     for spec in run.publishes:
         at = _written_at(ctx, where, spec)
+        if at is where and ":" in spec:
+            # Written with a variable ("${API_PORT}:1985"): the container side still is as written.
+            container_side = re.escape(spec.rsplit(":", 1)[1])
+            at = _written_at(ctx, where, spec, re.compile(r"[^\s\"']*:" + container_side + r"(?![\w.])"))
         try:
             mappings = short_port(spec, at)
         except ValueError:

@@ -223,6 +223,40 @@ _GLOBAL = {
 _RUN_LISTS = {"--env": "env", "--env-file": "env_files", "--volume": "volumes", "--mount": "mounts", "--tmpfs": "tmpfs"}
 
 
+_SHELLS = frozenset(("sh", "bash", "dash", "ash", "zsh"))
+_SHELL_C = re.compile(r"-[a-z]*c[a-z]*")  # -c, -ec, -lc: the next word is the script
+_OPERATORS = frozenset("();<>|&")
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
+
+
+def shell_command(words: list[str], variables: dict[str, str]) -> list[str] | None:
+    """The command ``/bin/sh -c 'script'`` runs when the script is one simple command
+    (``exec`` dropped), split as the shell splits it; None for anything else. systemd
+    substitutes the unit's variables into the script before the shell reads it, so a variable
+    with a value is replaced in the text first (an empty one then vanishes, as it does unquoted)
+    and the others are kept as written. A list, pipeline, redirection or command substitution
+    is not seen through: what it runs depends on more than its words."""
+    if len(words) < 3 or posixpath.basename(words[0]) not in _SHELLS or not _SHELL_C.fullmatch(words[1]):
+        return None
+    script = words[2]
+    if "`" in script or "$(" in script:
+        return None
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return variables[name] if name in variables else match.group(0)
+
+    lexer = shlex.shlex(_VARIABLE.sub(substitute, script), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    if not tokens or any(token and set(token) <= _OPERATORS for token in tokens):
+        return None
+    return tokens[1:] if tokens[0] == "exec" else tokens
+
+
 def container_run(command: list[str]) -> ContainerRun | None:
     """The container an ExecStart command line (split into words) runs, if it is one."""
     if len(command) < 3 or posixpath.basename(command[0]).lower() not in _ENGINES:
@@ -599,7 +633,7 @@ def _container_env_refs(unit: Unit, ws: Workspace, directory: str) -> list[EnvFi
         words = shlex.split(text)
     except ValueError:
         words = text.split()
-    run = container_run(words)
+    run = container_run(shell_command(words, {}) or words)
     if run is None:
         return []
     workdir = unit.last("Service", "WorkingDirectory")
