@@ -44,9 +44,15 @@ def _component_id(project: ComposeProject, service: Service) -> str:
     return f"{_host_id(project)}:{service.name}"
 
 
-def _role(ctx: BuildContext, service: Service) -> tuple[Role, str]:
+def _role(ctx: BuildContext, project: ComposeProject, service: Service) -> tuple[Role, str]:
     if service.name in ctx.config.roles:
         return ctx.config.roles[service.name], "config roles"
+    awaited = [other.name for other in project.services for need in other.depends_on
+               if need.service == service.name and need.condition == "service_completed_successfully"]
+    if awaited:
+        # Compose starts the dependent only once this service has exited with status 0: it is a
+        # job (migrations run with the postgres image), not the server its image would make it.
+        return Role.OTHER, f"{awaited[0]} waits for it to complete (service_completed_successfully): a one-shot job"
     if service.image is not None and isinstance(service.image.value, str):
         role = role_from_image(service.image.value)
         if role is not None:
@@ -80,7 +86,7 @@ def nodes(projects: list[ComposeProject], ctx: BuildContext) -> None:
 
 def _add_service(ctx: BuildContext, project: ComposeProject, service: Service, host_id: str) -> None:
     graph = ctx.graph
-    role, reason = _role(ctx, service)
+    role, reason = _role(ctx, project, service)
     host_network = service.network_mode is not None and service.network_mode.value == "host"
     restart = None
     if service.restart is not None:
