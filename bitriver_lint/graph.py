@@ -8,7 +8,8 @@ Nodes (payload model in brackets):
 - ``component`` [Component]: a running role instance (compose service, systemd unit, EC2
   instance role, ALB, CloudFront distribution, bucket...). Load balancers, CDNs and buckets
   are components with the roles ``lb``, ``cdn`` and ``bucket``.
-- ``listener`` [Listener]: a port a component listens on.
+- ``listener`` [Listener]: a port a component listens on, with whether it speaks TLS and, for a
+  proxy's, the config line that decides it.
 - ``host`` [Host]: where components run (compose project, systemd host, EC2 instance, ASG).
 - ``network`` [Network]: VPC, subnet, AZ or region.
 - ``pool`` [Pool]: a load balancer's backend pool (HAProxy backend, nginx upstream, ALB target
@@ -198,6 +199,10 @@ class Listener(Payload):
     port: int
     protocol: Literal["tcp", "udp"] = "tcp"
     tls: bool | None = None  # None: the files do not say
+    # Where the config decides ``tls`` (a proxy's listen or bind line, nginx's "ssl on", a Caddy
+    # site address or TLS policy) and how, for a finding's evidence; None: nothing proxy-like says.
+    tls_location: Location | None = None
+    tls_reason: str = ""
     bind: str | None = None  # address the process binds, when known ("0.0.0.0", "127.0.0.1")
     location: Location
     reason: str = ""  # why we believe it listens (flag, env, default of the guide's table)

@@ -106,12 +106,13 @@ def test_ssl_on_a_loopback_listen_leaves_the_wildcard_one_plain(tmp_path: Path) 
 
 
 def test_a_certificate_alone_makes_no_other_blocks_listen_tls(tmp_path: Path) -> None:
-    # Without "ssl" nginx serves port 443 in the clear whatever certificate a block names; the
-    # loader's reading of such a block stays its own and does not spread to the other block.
+    # Without "ssl" nginx serves port 443 in the clear whatever certificate a block names
+    # (checked on a running nginx): both blocks are plain, so the port is, at its first listen.
     body = _SSL_THEN_PLAIN.replace("listen 443 ssl;", "listen 443;")
     (tmp_path / "nginx.conf").write_text(body, encoding="utf-8")
     result = scan_tree(tmp_path)
-    assert ("BRL203", "nginx.conf:12:5") in _where(result)
+    assert ("BRL203", "nginx.conf:5:5") in _where(result)
+    assert _listener(result, 443).tls is False
 
 
 # The official nginx image renders /etc/nginx/templates/X.template into /etc/nginx/conf.d/X at

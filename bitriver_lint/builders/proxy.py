@@ -289,6 +289,8 @@ def _combine(graph: ServiceGraph, listener: Listener, served: list[ServedBind], 
     assert placed is not None
     best, widest = placed
     listener.tls = best.bind.tls
+    listener.tls_location = best.bind.tls_location or best.bind.location
+    listener.tls_reason = best.bind.tls_reason
     if not containerized:
         listener.bind = best.bind.address if best.bind.address not in ("", "*") else None
         listener.location = best.bind.location

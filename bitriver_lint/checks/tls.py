@@ -19,7 +19,9 @@ _FRONT_ROLES = (Role.PROXY, Role.LB, Role.CDN)
 def _terminates_tls(listener: Listener, component: Component) -> bool | None:
     if listener.tls is not None:
         return listener.tls
-    # A reverse proxy publishing 443 is terminating TLS unless its config says otherwise.
+    # A reverse proxy publishing 443 is terminating TLS unless its config says otherwise. A
+    # config the tree holds always says (nginx's "ssl", Caddy's addresses): this guess is for a
+    # proxy image whose config is not in the tree.
     if component.role in _FRONT_ROLES and listener.port == 443:
         return True
     return None
@@ -80,22 +82,35 @@ def _termination_in(ctx: CheckContext, members: list[Component]) -> None:
         return
     if not terminators:
         api = apis[0]
+        # A front door on 443 whose config serves it in the clear ("listen 443;" without ssl) is
+        # the likely intended termination point: name the line that makes it plain.
+        plain = [r for c in members if c.role in _FRONT_ROLES for li in graph.listeners(c)
+                 if li.port == 443 and li.tls is False for r in _tls_evidence(c, li)]
         ctx.report(
             f"nothing terminates TLS in front of {api.name}: no public HTTPS listener on a proxy, "
             f"load balancer or CDN, and no {TLS_CERT}/{TLS_KEY} on the API",
-            api.location, entity=api.name,
+            api.location, plain, entity=api.name,
         )
         return
     if points:
         first_component, first, first_where = points[0]
         for component, listener, where in points[1:]:
+            evidence = [Related(first_where, f"first termination point: {first_component.name}:{first.port}")]
+            evidence += _tls_evidence(first_component, first) + _tls_evidence(component, listener)
             ctx.report(
                 f"TLS is terminated twice on the public path: {component.name} ({listener.port}) as well as "
                 f"{first_component.name} ({first.port}); the guide expects one termination point",
-                where,
-                [Related(first_where, f"first termination point: {first_component.name}:{first.port}")],
+                where, evidence,
                 entity=f"{component.name}:{listener.port}/{listener.protocol}",
             )
+
+
+def _tls_evidence(component: Component, listener: Listener) -> list[Related]:
+    """Where a proxy's config decides that the listener speaks TLS or not, when it says."""
+    if listener.tls_location is None or not listener.tls_reason:
+        return []
+    how = "TLS" if listener.tls else "plain HTTP"
+    return [Related(listener.tls_location, f"{component.name}:{listener.port} speaks {how}: {listener.tls_reason}")]
 
 
 TERMINATION = Check("tls.termination", _termination, NoParams, "One clear TLS termination point")
@@ -149,7 +164,7 @@ def _at_edge(ctx: CheckContext, params: NoParams) -> None:
         if public and not any(li.tls for li in public):
             ctx.report(f"{lb.name} faces the internet without TLS: none of its public listeners "
                        f"({', '.join(str(li.port) for li in public)}) terminates TLS", public[0].location,
-                       entity=lb.name)
+                       [r for li in public for r in _tls_evidence(lb, li)], entity=lb.name)
         reported: set[tuple[Location, str]] = set()
         for edge, _, backend in lb_routes(ctx, lb):
             if backend.tls is None or edge.scheme == "tcp":

@@ -14,6 +14,7 @@ import functools
 import posixpath
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bitriver_lint.config import Config
@@ -203,7 +204,7 @@ def _documents(reader: _Reader, files: list[str]) -> list[ProxyConfig]:
         doc = ProxyConfig(rel, "nginx", Location(rel, 1, 1), files=[rel])
         builder = _Builder(reader, doc)
         builder.walk(rel, reader.parsed[rel], "main", (rel,))
-        builder.share_ssl()
+        builder.decide_tls()
         doc.files = sorted(set(doc.files))
         for path in doc.files:
             doc.diagnostics.extend(reader.diagnostics.get(path, []))
@@ -232,14 +233,25 @@ def _reachable(reader: _Reader, starts: list[str]) -> set[str]:
     return seen
 
 
+@dataclass
+class _Listen:
+    """One listen of a server block, as ``decide_tls`` needs it."""
+
+    bind: Bind
+    ssl: bool  # the listen's own "ssl" parameter
+    default: bool  # "default_server": its block is the socket's default server
+    switch: Located[bool] | None = None  # its block's "ssl on|off;"
+
+
 class _Builder:
     def __init__(self, reader: _Reader, doc: ProxyConfig) -> None:
         self.reader = reader
         self.doc = doc
-        # Each listen by the socket nginx opens for it (context, address, port), and whether
-        # its own "ssl" says TLS: nginx merges the listens of one address:port from every server
-        # block, and "ssl" on any of them makes the socket TLS for all (``share_ssl``).
-        self.sockets: dict[tuple[str, str, int], list[tuple[Bind, bool]]] = {}
+        # Each listen by the socket nginx opens for it (context, address, port): nginx merges
+        # the listens of one address:port from every server block and decides TLS once for the
+        # socket (``decide_tls``).
+        self.sockets: dict[tuple[str, str, int], list[_Listen]] = {}
+        self.http_ssl: Located[bool] | None = None  # "ssl on|off;" in the http block
 
     def loc(self, rel: str, d: Directive) -> Location:
         line = int(d.get("line") or 1)
@@ -262,6 +274,8 @@ class _Builder:
                     self.walk(target, self.reader.parse(target), context, (*chain, target))
             elif name in ("http", "stream", "rtmp"):
                 self.walk(rel, d.get("block", []), name, chain)
+            elif name == "ssl" and context == "http" and d.get("args"):
+                self.http_ssl = Located(d["args"][0].lower() == "on", self.loc(rel, d))
             elif name == "upstream" and d.get("args"):
                 self.upstream(rel, d, context)
             elif name == "server" and "block" in d and context == "rtmp":
@@ -298,7 +312,13 @@ class _Builder:
     def server(self, rel: str, d: Directive, context: str) -> None:
         frontend = Frontend(f"server@{d.get('line')}", self.loc(rel, d), selection="nginx")
         block = d.get("block", [])
-        has_cert = any(i["directive"] == "ssl_certificate" for i in block)
+        # "ssl on;" (nginx before 1.25): nginx reads it only where the block is the socket's
+        # default server; the last one written counts, as for any nginx flag.
+        switch = None
+        for item in block:
+            if item["directive"] == "ssl" and item.get("args") and context == "http":
+                switch = Located(item["args"][0].lower() == "on", self.loc(rel, item))
+        listens: list[_Listen] = []
         allows: list[str] = []
         denies_all = False
         for item in block:
@@ -310,11 +330,13 @@ class _Builder:
             if name == "listen" and args:
                 address, port = _listen(args[0])
                 if port is not None:
-                    ssl = "ssl" in args[1:]
-                    tls = ssl or (port == 443 and has_cert and context != "stream")
-                    bind = Bind(address, port, tls, where)
+                    # Only "ssl" says TLS, never the port or a certificate: "listen 443;" is
+                    # plain HTTP on 443 (``decide_tls`` settles it for the socket).
+                    bind = Bind(address, port, False, where)
                     frontend.binds.append(bind)
-                    self.sockets.setdefault((context, _wildcard(address), port), []).append((bind, ssl))
+                    listen = _Listen(bind, "ssl" in args[1:], any(a in ("default_server", "default") for a in args[1:]))
+                    listens.append(listen)
+                    self.sockets.setdefault((context, _wildcard(address), port), []).append(listen)
                 elif "${" in args[0]:  # crossplane keeps "${PORT} ssl" as one word
                     frontend.unknown_binds.append(Located(args[0].split()[0], where))
             elif name == "return" and args and any(a.startswith("https://") for a in args):
@@ -336,17 +358,36 @@ class _Builder:
                 self.location(rel, item, frontend, context)
         if denies_all:
             frontend.allow = allows
+        for listen in listens:
+            listen.switch = switch
         self.doc.frontends.append(frontend)
 
-    def share_ssl(self) -> None:
-        """A listen without "ssl" on an address:port that another server block's listen marks
-        "ssl" speaks TLS all the same: nginx ORs the flag into the one socket (a plain request
-        there is answered "The plain HTTP request was sent to HTTPS port"). Only the written
-        flag counts, as for nginx; a certificate alone makes no socket TLS for another block."""
-        for listens in self.sockets.values():
-            if any(ssl for _, ssl in listens):
-                for bind, _ in listens:
-                    bind.tls = True
+    def decide_tls(self) -> None:
+        """Whether each socket speaks TLS, as nginx decides it when a connection arrives, and
+        what says so. A listen's "ssl" makes the socket TLS for every server block on it (nginx
+        ORs the flag into the one socket: a plain request there is answered "The plain HTTP
+        request was sent to HTTPS port"). Else "ssl on" (removed in nginx 1.25; 1.22 still
+        reads it) counts in the socket's default server only (its "default_server" listen, or
+        the first block on it), inherited from the http block unless the server says "ssl off".
+        A certificate alone or port 443 makes nothing TLS."""
+        for (context, _, port), listens in self.sockets.items():
+            flagged = next((one for one in listens if one.ssl), None)
+            default = next((one for one in listens if one.default), listens[0])
+            switch = default.switch if default.switch is not None else self.http_ssl if context == "http" else None
+            for one in listens:
+                bind = one.bind
+                if one.ssl:
+                    bind.tls, bind.tls_location, bind.tls_reason = True, bind.location, "its listen has ssl"
+                elif flagged is not None:
+                    bind.tls, bind.tls_location = True, flagged.bind.location
+                    bind.tls_reason = f"another server block's listen on {port} has ssl, for the one socket"
+                elif switch is not None and switch.value:
+                    bind.tls, bind.tls_location = True, switch.location
+                    bind.tls_reason = ("ssl on in the default server of its address and port"
+                                       if switch is default.switch else "ssl on in the http block")
+                else:
+                    bind.tls, bind.tls_location = False, bind.location
+                    bind.tls_reason = "its listen has no ssl parameter"
 
     def rtmp_server(self, rel: str, d: Directive) -> None:
         """nginx-rtmp: ``listen 1935``, ``allow/deny publish`` per application, ``push`` to SRS."""

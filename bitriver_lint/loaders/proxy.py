@@ -75,6 +75,10 @@ class Bind:
     port: int
     tls: bool
     location: Location
+    # What decided ``tls`` where the format states it (nginx's "listen ... ssl" or "ssl on",
+    # Caddy's site address or TLS policies), for a finding's evidence; None: the bind itself.
+    tls_location: Location | None = None
+    tls_reason: str = ""
 
 
 @dataclass

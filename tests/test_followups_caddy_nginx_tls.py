@@ -1,0 +1,189 @@
+"""TLS as nginx and Caddy decide it, and Caddy's named matchers as route conditions.
+
+nginx speaks TLS on a listen only with its ``ssl`` parameter, or where ``ssl on;`` (nginx before
+1.25) is in force for the socket's default server; port 443 and a certificate alone make nothing
+TLS (checked on a running nginx 1.22). Caddy refuses a site address whose scheme and port
+disagree (``http://host:443``: "scheme and port violate convention", ``caddy adapt``), and its
+JSON servers get TLS from their policies or automatic HTTPS, never from the port alone
+(checked on a running Caddy 2.6). A named matcher (``@api path /api/*``, a block of matchers,
+``@ws header ...``) is what its route takes: its paths, and a condition when it needs more.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.graph import Listener
+from tests.conftest import scan_tree
+
+_CONFIG = """hosts:
+  api-1: {address: 10.0.1.10, paths: [origin]}
+  viewer-1: {address: 10.0.2.10, paths: [viewers]}
+"""
+
+_ORIGIN = """services:
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.4.2
+    restart: unless-stopped
+    ports: ["10.0.1.10:8080:8080"]
+    environment:
+      BITRIVER_VIEWER_ORIGIN: "https://live.example.com/viewer"
+"""
+
+_VIEWERS = """services:
+  viewer:
+    image: ghcr.io/bitriver/bitriver-viewer:1.4.2
+    restart: unless-stopped
+    ports: ["10.0.2.10:3000:3000"]
+"""
+
+
+def _scan(root: Path, name: str, text: str, *, backends: bool = True) -> ScanResult:
+    files = {f"edge/{name}": text}
+    if backends:
+        files |= {".bitriver-lint.yaml": _CONFIG, "origin/docker-compose.yml": _ORIGIN,
+                  "viewers/docker-compose.yml": _VIEWERS}
+    for rel, body in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(body, encoding="utf-8")
+    return scan_tree(root, topology="origin-edge")
+
+
+def _found(result: ScanResult, *rules: str) -> list[tuple[str, str, str]]:
+    return [(f.rule_id, str(f.location), f.message) for f in result.active if f.rule_id in rules]
+
+
+def _related(result: ScanResult, rule: str) -> list[tuple[str, str]]:
+    (finding,) = [f for f in result.active if f.rule_id == rule]
+    return [(str(r.location), r.message) for r in finding.related]
+
+
+def _listener(result: ScanResult, port: int) -> Listener:
+    (found,) = [li for c in result.graph.components() for li in result.graph.listeners(c) if li.port == port]
+    return found
+
+
+# -- nginx ------------------------------------------------------------------------------------
+
+_NGINX = """events {}
+http {
+  upstream api_pool { server 10.0.1.10:8080; }
+  upstream viewer_pool { server 10.0.2.10:3000; }
+  HTTP
+  server {
+    LISTEN
+    server_name live.example.com;
+    SSL
+    ssl_certificate /etc/nginx/cert.pem;
+    ssl_certificate_key /etc/nginx/key.pem;
+    location /api/ { proxy_pass http://api_pool; }
+    location / { proxy_pass http://viewer_pool; }
+  }
+}
+"""
+
+
+def _nginx(root: Path, listen: str, ssl: str = "", http: str = "") -> ScanResult:
+    text = _NGINX.replace("LISTEN", listen).replace("SSL", ssl).replace("HTTP", http)
+    return _scan(root, "nginx.conf", text)
+
+
+_PLAIN_EDGE = "edge/nginx.conf faces the internet without TLS: none of its public listeners ({}) terminates TLS"
+
+
+def test_nginx_listen_443_without_ssl_is_plain_http_whatever_certificate(tmp_path: Path) -> None:
+    # The block names a certificate and listens on 443, but without "ssl" a running nginx answers
+    # plain HTTP there. It used to be read as TLS, and BRL203 was silent.
+    result = _nginx(tmp_path, "listen 443;")
+    assert _found(result, "BRL203") == [("BRL203", "edge/nginx.conf:7:5", _PLAIN_EDGE.format(443))]
+    assert _related(result, "BRL203") == [
+        ("edge/nginx.conf:7:5", "edge/nginx.conf:443 speaks plain HTTP: its listen has no ssl parameter")]
+    listener = _listener(result, 443)
+    assert (listener.tls, str(listener.tls_location)) == (False, "edge/nginx.conf:7:5")
+
+
+def test_nginx_listen_ssl_says_where_tls_is_decided(tmp_path: Path) -> None:
+    """A guard against over-reporting: "listen 443 ssl" stays TLS, now with its evidence."""
+    result = _nginx(tmp_path, "listen 443 ssl;")
+    assert _found(result, "BRL203") == []
+    listener = _listener(result, 443)
+    assert (listener.tls, str(listener.tls_location), listener.tls_reason) == (
+        True, "edge/nginx.conf:7:5", "its listen has ssl")
+
+
+def test_nginx_ssl_on_in_the_server_makes_its_listen_tls(tmp_path: Path) -> None:
+    # nginx 1.22 still reads "ssl on;" (deprecated, removed in 1.25): the port is TLS. It used to
+    # be read as plain HTTP on 8443 (BRL203 at the listen).
+    result = _nginx(tmp_path, "listen 8443;", "ssl on;")
+    assert _found(result, "BRL203") == []
+    listener = _listener(result, 8443)
+    assert (listener.tls, str(listener.tls_location), listener.tls_reason) == (
+        True, "edge/nginx.conf:9:5", "ssl on in the default server of its address and port")
+
+
+def test_nginx_ssl_on_in_the_http_block_holds_unless_the_server_turns_it_off(tmp_path: Path) -> None:
+    result = _nginx(tmp_path, "listen 8443;", http="ssl on;")
+    assert _found(result, "BRL203") == []
+    listener = _listener(result, 8443)
+    assert (listener.tls, str(listener.tls_location), listener.tls_reason) == (
+        True, "edge/nginx.conf:5:3", "ssl on in the http block")
+    result = _nginx(tmp_path, "listen 8443;", "ssl off;", http="ssl on;")
+    assert _found(result, "BRL203") == [("BRL203", "edge/nginx.conf:7:5", _PLAIN_EDGE.format(8443))]
+
+
+_TWO_BLOCKS = """events {}
+http {
+  upstream api_pool { server 10.0.1.10:8080; }
+  server {
+    listen 8443FIRST;
+    server_name a.example.com;
+    location / { proxy_pass http://api_pool; }
+  }
+  server {
+    listen 8443SECOND;
+    server_name live.example.com;
+    ssl on;
+    ssl_certificate /etc/nginx/cert.pem;
+    ssl_certificate_key /etc/nginx/key.pem;
+    location / { proxy_pass http://api_pool; }
+  }
+}
+"""
+
+
+def test_nginx_ssl_on_counts_in_the_sockets_default_server_only(tmp_path: Path) -> None:
+    # On a running nginx, "ssl on" in the second block of a shared socket left it plain; made
+    # that block the default server, every connection there spoke TLS. Both were plain before.
+    result = _scan(tmp_path, "nginx.conf", _TWO_BLOCKS.replace("FIRST", "").replace("SECOND", " default_server"))
+    assert _found(result, "BRL203") == []
+    assert str(_listener(result, 8443).tls_location) == "edge/nginx.conf:12:5"
+    result = _scan(tmp_path, "nginx.conf", _TWO_BLOCKS.replace("FIRST", "").replace("SECOND", ""))
+    assert _found(result, "BRL203") == [("BRL203", "edge/nginx.conf:5:5", _PLAIN_EDGE.format(8443))]
+
+
+_COMPOSE_NGINX = """services:
+  nginx:
+    image: nginx:1.27
+    ports: ["443:443"]
+    volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro"]
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.4.2
+    restart: unless-stopped
+"""
+
+
+def test_nothing_terminates_tls_names_the_plain_listen_on_443(tmp_path: Path) -> None:
+    # BRL201 on one machine: nginx publishes 443, but its listen there has no "ssl". It counted
+    # as the termination point before; now the finding names the listen line as evidence.
+    (tmp_path / "docker-compose.yml").write_text(_COMPOSE_NGINX, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        "events {}\nhttp {\n  server {\n    listen 443;\n    ssl_certificate /c.pem;\n"
+        "    location / { proxy_pass http://api:8080; }\n  }\n}\n", encoding="utf-8")
+    result = scan_tree(tmp_path, topology="single-node")
+    assert _found(result, "BRL201") == [(
+        "BRL201", "docker-compose.yml:6:3",
+        "nothing terminates TLS in front of api: no public HTTPS listener on a proxy, load balancer or CDN, "
+        "and no BITRIVER_LIVE_TLS_CERT/BITRIVER_LIVE_TLS_KEY on the API")]
+    assert _related(result, "BRL201") == [
+        ("nginx.conf:4:5", "nginx:443 speaks plain HTTP: its listen has no ssl parameter")]
