@@ -187,3 +187,62 @@ def test_nothing_terminates_tls_names_the_plain_listen_on_443(tmp_path: Path) ->
         "and no BITRIVER_LIVE_TLS_CERT/BITRIVER_LIVE_TLS_KEY on the API")]
     assert _related(result, "BRL201") == [
         ("nginx.conf:4:5", "nginx:443 speaks plain HTTP: its listen has no ssl parameter")]
+
+
+# -- Caddy site addresses -----------------------------------------------------------------------
+
+def test_caddy_http_scheme_on_443_is_refused(tmp_path: Path) -> None:
+    # caddy adapt: "[http://live.example.com:443] scheme and port violate convention". It used to
+    # be read as plain HTTP on 443; the site opens no port, as Caddy starts with none of it.
+    text = "https://live.example.com, http://live.example.com:443 {\n\treverse_proxy 10.0.1.10:8080\n}\n"
+    result = _scan(tmp_path, "Caddyfile", text)
+    assert _found(result, "BRL001") == [(
+        "BRL001", "edge/Caddyfile:1:27",
+        "site address http://live.example.com:443: scheme and port violate convention, and Caddy refuses the "
+        "config (plain HTTP on 443)")]
+    listener = _listener(result, 443)
+    assert (listener.tls, str(listener.tls_location)) == (True, "edge/Caddyfile:1:1")
+
+
+def test_caddy_https_scheme_on_80_is_refused(tmp_path: Path) -> None:
+    result = _scan(tmp_path, "Caddyfile", "https://live.example.com:80 {\n\treverse_proxy 10.0.1.10:8080\n}\n")
+    assert [(rule, where) for rule, where, _ in _found(result, "BRL001")] == [("BRL001", "edge/Caddyfile:1:1")]
+
+
+# -- Caddy JSON: TLS from policies and automatic HTTPS --------------------------------------------
+
+def _caddy_json(server: str) -> str:
+    route = '{"handle":[{"handler":"reverse_proxy","upstreams":[{"dial":"10.0.1.10:8080"}]}]}'
+    return '{"apps":{"http":{"servers":{"srv0":{' + server.replace("ROUTE", route) + '}}}}}\n'
+
+
+def test_caddy_json_443_with_automatic_https_disabled_is_plain(tmp_path: Path) -> None:
+    # Read as TLS for its port before; Caddy serves plain HTTP there once automatic HTTPS is off.
+    result = _scan(tmp_path, "caddy.json", _caddy_json(
+        '"listen":[":443"],"automatic_https":{"disable":true},"routes":[ROUTE]'))
+    assert _found(result, "BRL203") == [(
+        "BRL203", "edge/caddy.json:1:47",
+        "edge/caddy.json faces the internet without TLS: none of its public listeners (443) terminates TLS")]
+    assert _related(result, "BRL203") == [(
+        "edge/caddy.json:1:55",
+        "edge/caddy.json:443 speaks plain HTTP: automatic_https.disable, and no TLS connection policies")]
+
+
+def test_caddy_json_host_route_on_another_port_gets_automatic_https(tmp_path: Path) -> None:
+    # A top-level route matching a host on 8443: Caddy adds a TLS policy (plain before).
+    route = '{"match":[{"host":["live.example.com"]}],"handle":[{"handler":"reverse_proxy",' \
+            '"upstreams":[{"dial":"10.0.1.10:8080"}]}]}'
+    result = _scan(tmp_path, "caddy.json", _caddy_json('"listen":[":8443"],"routes":[' + route + "]"))
+    assert _found(result, "BRL203") == []
+    listener = _listener(result, 8443)
+    assert (listener.tls, str(listener.tls_location), listener.tls_reason) == (
+        True, "edge/caddy.json:1:85", "Caddy's automatic HTTPS for the host live.example.com")
+
+
+def test_caddy_json_empty_tls_policies_enable_nothing(tmp_path: Path) -> None:
+    # "tls_connection_policies": [] used to count as TLS by its key alone; a running Caddy
+    # serves plain HTTP there.
+    result = _scan(tmp_path, "caddy.json", _caddy_json(
+        '"listen":[":8443"],"tls_connection_policies":[],"routes":[ROUTE]'))
+    assert [(rule, where) for rule, where, _ in _found(result, "BRL203")] == [("BRL203", "edge/caddy.json:1:47")]
+    assert _listener(result, 8443).tls is False

@@ -1,7 +1,9 @@
 """Caddy: the Caddyfile (site blocks, matchers, reverse_proxy) and Caddy's JSON config.
 
 A site address with a host name means automatic HTTPS: Caddy serves 443 with a certificate it
-manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP.
+manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP; a scheme the
+port contradicts (``http://host:443``) is refused. In JSON, TLS comes from a server's TLS
+connection policies or automatic HTTPS (``_json_tls``), never from the port alone.
 
 Environment placeholders (``{$DOMAIN}``, ``{$DOMAIN:default}``) are replaced before the
 Caddyfile is read, as Caddy does: from the environment of the service that mounts it (the join
@@ -32,7 +34,7 @@ from bitriver_lint.loaders.proxy import (
 )
 from bitriver_lint.loaders.proxy import substitute as substitute_placeholders
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document, loc_of
-from bitriver_lint.model import Diagnostic, Location, port_number
+from bitriver_lint.model import Diagnostic, Located, Location, port_number
 from bitriver_lint.vocabulary import RouteMatch
 from bitriver_lint.workspace import Workspace
 
@@ -55,6 +57,7 @@ class Node:
     words: list[str]
     location: Location
     children: list[Node] = field(default_factory=list)
+    spots: list[Location] = field(default_factory=list)  # where each word starts
 
 
 def parse_caddyfile(text: str, path: str) -> tuple[list[Node], list[Diagnostic]]:
@@ -68,20 +71,21 @@ def parse_caddyfile(text: str, path: str) -> tuple[list[Node], list[Diagnostic]]
         if not tokens:
             continue
         words: list[str] = []
+        spots: list[Location] = []
         start = tokens[0][1] + 1
         current: Node | None = None
         for token, col in tokens:
             if token == "{":
                 if current is None:
-                    current = Node(words, Location(path, number, start))
+                    current = Node(words, Location(path, number, start), spots=spots)
                     stack[-1].append(current)
                 stack.append(current.children)
                 openers.append(Location(path, number, col + 1))
-                words, current = [], None
+                words, spots, current = [], [], None
             elif token == "}":
                 if words:
-                    stack[-1].append(Node(words, Location(path, number, start)))
-                    words = []
+                    stack[-1].append(Node(words, Location(path, number, start), spots=spots))
+                    words, spots = [], []
                 if len(stack) == 1:
                     diagnostics.append(Diagnostic("BRL001", "unexpected '}'", Location(path, number, col + 1)))
                     continue
@@ -91,8 +95,9 @@ def parse_caddyfile(text: str, path: str) -> tuple[list[Node], list[Diagnostic]]
                 if not words:
                     start = col + 1
                 words.append(token.strip('"`'))
+                spots.append(Location(path, number, col + 1))
         if words:
-            stack[-1].append(Node(words, Location(path, number, start)))
+            stack[-1].append(Node(words, Location(path, number, start), spots=spots))
     for opener in openers:
         diagnostics.append(Diagnostic("BRL001", "block opened here is never closed", opener))
     return root, diagnostics
@@ -126,21 +131,31 @@ def _is_hostname(address: str) -> bool:
     return not re.fullmatch(r"[0-9.]+|\[[0-9a-fA-F:]+\]", host)
 
 
-def _site_binds(address: str, where: Location) -> tuple[list[Bind], bool]:
-    """Binds for one site address, and whether port 80 redirects to HTTPS."""
+def _site_binds(address: str, where: Location, spot: Location) -> tuple[list[Bind], bool, Diagnostic | None]:
+    """Binds for one site address (at its site's line; ``spot``: the address itself), whether
+    port 80 redirects to HTTPS, and why Caddy refuses the address, if it does."""
     scheme = address.split("://", 1)[0] if "://" in address else ""
     rest = address.split("://", 1)[-1].split("/", 1)[0]
     port_text = rest.rsplit(":", 1)[1] if ":" in rest and not rest.endswith("]") else ""
     port = port_number(port_text)
+    if (scheme, port) in (("http", 443), ("https", 80)):
+        # caddy adapt: "scheme and port violate convention"; the config does not load, so the
+        # site opens no port (plain HTTP on 443 is nearly always a TLS site written wrong).
+        return [], False, Diagnostic(
+            "BRL001", f"site address {address}: scheme and port violate convention, and Caddy refuses the "
+            f"config ({'plain HTTP on 443' if scheme == 'http' else 'HTTPS on 80'})", spot)
+    plain = f"the site address {address} is plain HTTP"
     if scheme == "http" or (port is not None and not scheme and port != 443 and not _is_hostname(address)):
-        return [Bind("", port or 80, False, where)], False
+        return [Bind("", port or 80, False, where, spot, plain)], False, None
     if scheme == "https" or port == 443 or _is_hostname(address):
-        binds = [Bind("", port or 443, True, where)]
+        why = ("the site address says https://" if scheme == "https" else
+               "Caddy's automatic HTTPS for a host name" if _is_hostname(address) else "Caddy serves port 443 with TLS")
+        binds = [Bind("", port or 443, True, where, spot, why)]
         automatic_redirect = scheme != "https" or port in (None, 443)
         if port in (None, 443):
-            binds.append(Bind("", 80, False, where))
-        return binds, automatic_redirect
-    return [Bind("", port or 80, False, where)], False
+            binds.append(Bind("", 80, False, where, spot, "Caddy's automatic HTTPS redirects port 80"))
+        return binds, automatic_redirect, None
+    return [Bind("", port or 80, False, where, spot, plain)], False, None
 
 
 class _Caddyfile:
@@ -160,10 +175,13 @@ class _Caddyfile:
             addresses = [w.rstrip(",") for w in node.words]
             frontend = Frontend(" ".join(addresses), node.location)
             redirect = False
-            for address in addresses:
-                binds, redirects = _site_binds(address, node.location)
+            spots = node.spots if len(node.spots) == len(addresses) else [node.location] * len(addresses)
+            for address, spot in zip(addresses, spots, strict=True):
+                binds, redirects, refused = _site_binds(address, node.location, spot)
                 frontend.binds.extend(binds)
                 redirect = redirect or redirects
+                if refused is not None:
+                    self.doc.diagnostics.append(refused)
             # A site without braces runs to the end of the file, as Caddy reads it: every
             # line after its address is one of its directives, never another site's address.
             flat = not node.children
@@ -271,13 +289,13 @@ def _continued(nodes: list[Node]) -> list[Node]:
     pending: Node | None = None
     for node in nodes:
         if pending is not None:
-            node = Node(pending.words + node.words, pending.location, node.children)
+            node = Node(pending.words + node.words, pending.location, node.children, pending.spots + node.spots)
             pending = None
         if node.words and node.words[-1].endswith(",") and not node.children:
             pending = node
             continue
         if not node.words and out and out[-1].words and not out[-1].children:
-            out[-1] = Node(out[-1].words, out[-1].location, node.children)  # "example.com" then "{"
+            out[-1] = Node(out[-1].words, out[-1].location, node.children, out[-1].spots)  # "example.com" then "{"
             continue
         out.append(node)
     if pending is not None:
@@ -295,19 +313,78 @@ def _from_json(doc: ProxyConfig, text: str) -> None:
     servers = dig(data, "apps", "http", "servers")
     if not isinstance(servers, LDict):
         return
+    ports = _json_ports(dig(data, "apps", "http"))
     for name, server in servers.items():
         if not isinstance(server, LDict):
             continue
         # Caddy tries a server's JSON routes as written; a reverse_proxy ends the request.
         frontend = Frontend(str(name), servers.key_loc(name), selection="first")
         listens = server.get("listen")
-        for i, listen in enumerate(_seq(listens)):
-            port = port_number(str(listen).rsplit(":", 1)[-1])
-            if port is not None:
-                tls = port == 443 or "tls_connection_policies" in server
-                frontend.binds.append(Bind("", port, tls, loc_of(listens, i, frontend.location)))
+        binds = [Bind("", port, False, loc_of(listens, i, frontend.location))
+                 for i, listen in enumerate(_seq(listens))
+                 if (port := port_number(str(listen).rsplit(":", 1)[-1])) is not None]
+        _json_tls(server, binds, *ports)
+        frontend.binds.extend(binds)
         _json_routes(doc, frontend, server.get("routes"), None)
         doc.frontends.append(frontend)
+
+
+def _json_ports(http: Any) -> tuple[int, int]:
+    """Caddy's HTTP and HTTPS ports (``apps.http.http_port``/``https_port``, 80 and 443 unless set)."""
+    def port(key: str, default: int) -> int:
+        value = dig(http, key)
+        number = port_number(str(value)) if isinstance(value, int) and not isinstance(value, bool) else None
+        return number or default
+
+    return port("http_port", 80), port("https_port", 443)
+
+
+def _json_tls(server: LDict, binds: list[Bind], http_port: int, https_port: int) -> None:
+    """TLS on a JSON server's listeners as Caddy decides it (checked on a running Caddy): with
+    TLS connection policies, every listener but the HTTP port's speaks TLS. Without any,
+    automatic HTTPS (unless ``automatic_https.disable``) adds one to a server that listens on
+    more than the HTTP port when it listens on the HTTPS port only, or when a top-level route
+    matches a host not in ``automatic_https.skip``. An empty policy list adds none and enables
+    nothing. Never the port number alone."""
+    policies = server.get("tls_connection_policies")
+    auto = server.get("automatic_https")
+    disabled = dig(auto, "disable") is True
+    on: tuple[Location, str] | None = None
+    if isinstance(policies, LList):
+        if policies:
+            on = server.key_loc("tls_connection_policies"), "the server has TLS connection policies"
+    elif not disabled and any(b.port != http_port for b in binds):
+        host = _json_host(server, dig(auto, "skip"))
+        if all(b.port == https_port for b in binds):
+            on = binds[0].location, f"Caddy's automatic HTTPS: the server listens on the HTTPS port {https_port} only"
+        elif host is not None:
+            on = host.location, f"Caddy's automatic HTTPS for the host {host.value}"
+    for bind in binds:
+        if on is not None and bind.port != http_port:
+            bind.tls, (bind.tls_location, bind.tls_reason) = True, on
+        elif bind.port == http_port:
+            bind.tls_reason = f"{http_port} is Caddy's HTTP port, never TLS"
+        elif isinstance(policies, LList):
+            bind.tls_location = server.key_loc("tls_connection_policies")
+            bind.tls_reason = "an empty tls_connection_policies list enables no TLS"
+        elif disabled:
+            bind.tls_location = server.key_loc("automatic_https")
+            bind.tls_reason = "automatic_https.disable, and no TLS connection policies"
+        else:
+            bind.tls_reason = "no TLS connection policies, and nothing for automatic HTTPS to add one for"
+
+
+def _json_host(server: LDict, skip: Any) -> Located[str] | None:
+    """The first host a top-level route of the server matches and automatic HTTPS does not skip
+    (Caddy looks no deeper than the server's own routes)."""
+    skipped = {str(s) for s in _seq(skip)}
+    for route in _seq(server.get("routes")):
+        for match in _seq(route.get("match") if isinstance(route, LDict) else None):
+            hosts = match.get("host") if isinstance(match, LDict) else None
+            for i, host in enumerate(_seq(hosts)):
+                if isinstance(host, str) and host and host not in skipped:
+                    return Located(host, loc_of(hosts, i, route.loc))
+    return None
 
 
 def _json_routes(doc: ProxyConfig, frontend: Frontend, routes: Any, path: Matched | None, depth: int = 0,
