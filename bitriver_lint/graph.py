@@ -22,7 +22,7 @@ Edges (payload model in brackets), all carrying the location that proves them:
 - ``allows`` host|listener → itself with a CIDR set [Allow]: a firewall layer's rule
 - ``routes`` listener → listener [Route]: an LB/proxy path (a prefix, an exact path or a
   pattern) forwarded to a backend, with what decides which route serves a path (its table,
-  its order there, the software's way of choosing)
+  its order there, the software's way of choosing) and any condition besides the path
 - ``health_checks`` component → listener [HealthProbe]
 - ``connects_to`` component → listener [Connect]: a URL in the environment
 - ``depends_on`` component → component [Dependency]
@@ -347,6 +347,10 @@ class Route(Edge):
     order: int = 0
     selection: RouteSelection = "specific"
     conditional: bool = False  # it needs more than its path (a host, a header): it may not apply
+    # What it needs, as written (a Caddy named matcher "@ws header Connection *Upgrade*"), and
+    # where that is defined; "" when the format names no condition of its own.
+    condition: str = ""
+    condition_location: Location | None = None
     final: bool = False  # nginx "^~": as the longest matching prefix, no regex is tried
     regex: bool = False  # the pattern is a PCRE regex searched in the path (nginx "~", "~*")
     ignore_case: bool = False  # ... without regard to case ("~*")

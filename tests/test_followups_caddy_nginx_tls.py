@@ -246,3 +246,96 @@ def test_caddy_json_empty_tls_policies_enable_nothing(tmp_path: Path) -> None:
         '"listen":[":8443"],"tls_connection_policies":[],"routes":[ROUTE]'))
     assert [(rule, where) for rule, where, _ in _found(result, "BRL203")] == [("BRL203", "edge/caddy.json:1:47")]
     assert _listener(result, 8443).tls is False
+
+
+# -- Caddy named matchers ---------------------------------------------------------------------------
+
+_CADDY = """:80 {
+MATCHERS	reverse_proxy HANDLE 10.0.1.10:8080
+	reverse_proxy /viewer/* 10.0.2.10:3000
+OTHER}
+"""
+
+
+def _caddy(root: Path, matchers: str, handle: str = "@api", other: str = "") -> ScanResult:
+    text = _CADDY.replace("MATCHERS", matchers).replace("HANDLE", handle).replace("OTHER", other)
+    return _scan(root, "Caddyfile", text)
+
+
+_NOT_FORWARDED = ("BRL301", "edge/Caddyfile:1:1", "edge/Caddyfile does not forward /api anywhere; it should go to "
+                                                 "the api pool on 8080 or 443")
+
+
+def test_caddy_named_matcher_block_takes_its_paths(tmp_path: Path) -> None:
+    # "@api { path /api/* }" was read as a route on the path "@api": /api went nowhere (BRL301).
+    result = _caddy(tmp_path, "\t@api {\n\t\tpath /api/*\n\t}\n")
+    assert _found(result, "BRL301", "BRL001") == []
+    edges = [e for _, _, e in result.graph.edges("routes") if e.path == "/api/*"]
+    assert [(e.condition, str(e.condition_location), e.conditional) for e in edges] == [
+        ("@api path /api/*", "edge/Caddyfile:2:2", False)]
+
+
+def test_caddy_named_matcher_with_several_paths_takes_each(tmp_path: Path) -> None:
+    # Only the first path was read: /api/* after /v1/* was lost (BRL301).
+    result = _caddy(tmp_path, "\t@api path /v1/* /api/*\n")
+    assert _found(result, "BRL301", "BRL001") == []
+    assert sorted(e.path for _, _, e in result.graph.edges("routes") if e.condition) == ["/api/*", "/v1/*"]
+
+
+def test_caddy_named_matcher_defined_after_its_use_counts(tmp_path: Path) -> None:
+    # Caddy reads a block's matcher definitions before its directives.
+    result = _caddy(tmp_path, "", other="\t@api path /api/*\n")
+    assert _found(result, "BRL301", "BRL001") == []
+
+
+def test_caddy_header_matcher_is_a_condition_on_every_path(tmp_path: Path) -> None:
+    # "@ws header Connection *Upgrade*" takes any path whose request asks for an upgrade: /api's
+    # only route goes to the viewer when it does. It was read as the path "@ws", so /api went
+    # "nowhere"; now the finding names the route and the matcher it needs.
+    text = _CADDY.replace("MATCHERS", "\t@ws header Connection *Upgrade*\n").replace("HANDLE", "@ws").replace(
+        "OTHER", "").replace("10.0.1.10:8080", "10.0.2.10:3000", 1)
+    result = _scan(tmp_path, "Caddyfile", text)
+    assert _found(result, "BRL301") == [
+        ("BRL301", "edge/Caddyfile:3:2", "edge/Caddyfile routes /api to viewer (viewer), not to the api pool")]
+    assert _related(result, "BRL301")[-1] == (
+        "edge/Caddyfile:2:2", "the route applies when @ws header Connection *Upgrade*")
+
+
+def test_caddy_conditional_route_gives_way_to_a_sure_one(tmp_path: Path) -> None:
+    """A guard against over-reporting: /api goes to the API by the catch-all route, which needs
+    nothing more; the header route to the viewer applies to upgrades only, and is no wrong route
+    for /api although it takes every path too."""
+    result = _caddy(tmp_path, "\t@ws header Connection *Upgrade*\n", handle="",
+                    other="\treverse_proxy @ws 10.0.2.10:3000\n")
+    assert _found(result, "BRL301", "BRL001") == []
+    assert sorted((e.path or "", e.conditional) for _, _, e in result.graph.edges("routes")) == [
+        ("", False), ("", True), ("/viewer/*", False)]
+
+
+def test_caddy_matcher_defined_twice_is_refused(tmp_path: Path) -> None:
+    # caddy adapt: "matcher is defined more than once: @api", in one block or in a handle
+    # block inside it (sibling handle blocks may each define their own).
+    result = _caddy(tmp_path, "\t@api path /api/*\n\t@api path /v1/*\n")
+    assert _found(result, "BRL001") == [(
+        "BRL001", "edge/Caddyfile:3:2",
+        "matcher is defined more than once: @api (first at edge/Caddyfile:2:2); Caddy refuses the config")]
+    nested = "\t@api path /api/*\n\thandle {\n\t\t@api path /v1/*\n\t}\n"
+    assert [where for _, where, _ in _found(_caddy(tmp_path, nested), "BRL001")] == ["edge/Caddyfile:4:3"]
+    siblings = "\t@api path /api/*\n\thandle /a {\n\t\t@x path /v1/*\n\t}\n\thandle /b {\n\t\t@x path /v2/*\n\t}\n"
+    assert _found(_caddy(tmp_path, siblings), "BRL001") == []
+
+
+def test_caddy_unknown_matcher_name_is_refused(tmp_path: Path) -> None:
+    # caddy adapt: "unrecognized matcher name: @nope".
+    result = _caddy(tmp_path, "\t@api path /api/*\n", other="\treverse_proxy @nope 10.0.2.10:3000\n")
+    assert _found(result, "BRL001") == [
+        ("BRL001", "edge/Caddyfile:5:2", "unrecognized matcher name: @nope; Caddy refuses the config")]
+
+
+def test_caddy_named_matcher_paths_infer_an_outside_backends_role(tmp_path: Path) -> None:
+    # A Caddyfile alone: the backend on 9000 is outside the tree and known only by the paths
+    # routed to it. "@api { path /api/* }" now says /api/*, so it is the API and its pool
+    # needs the API's health check; it was the path "@api" before, and nothing was inferred.
+    text = ":443 {\n\t@api {\n\t\tpath /api/*\n\t}\n\treverse_proxy @api 10.9.9.9:9000\n}\n"
+    result = _scan(tmp_path, "Caddyfile", text, backends=False)
+    assert [(rule, where) for rule, where, _ in _found(result, "BRL302")] == [("BRL302", "edge/Caddyfile:5:2")]

@@ -404,7 +404,8 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
                         location=rule.location, path=rule.path, match=rule.match, scheme=scheme,  # type: ignore[arg-type]
                         server_location=None if rule.scheme else server.location,
                         table=f"{frontend.location}{'#' + rule.table if rule.table else ''}", order=order,
-                        selection=frontend.selection, conditional=rule.conditional, final=rule.final,
+                        selection=frontend.selection, conditional=rule.conditional, condition=rule.condition,
+                        condition_location=rule.condition_location, final=rule.final,
                         regex=rule.regex, ignore_case=rule.ignore_case))
         # Only a prefix names the paths it caches (BRL305 reads them as prefixes).
         component.cached_paths.extend(r.path for r in frontend.routes

@@ -163,7 +163,10 @@ def _pick(table: list[RouteTo], path: str) -> tuple[list[RouteTo], list[RouteTo]
     selection = table[0][0].selection
     patterns = [r for r in table if r[0].match == "pattern"]
     if selection == "specific":
-        return _most_specific(table, path), patterns
+        # A route that needs more than its path (a Caddy named matcher on a header or a host)
+        # serves the path only when no other route surely does, as with the other selections.
+        sure = [r for r in table if not r[0].conditional]
+        return _most_specific(sure, path) or _most_specific(table, path), patterns
     rules: dict[int, list[RouteTo]] = {}
     for route in sorted(table, key=lambda r: r[0].order):
         rules.setdefault(route[0].order, []).append(route)
@@ -293,6 +296,8 @@ def _lb_routes(ctx: CheckContext, params: LbRoutesParams) -> None:
                         why = f": the route at {edge.location} {_wins(edge)} the one at {passed[0].location}"
                         related.append(Related(passed[0].location, f"this route to the {spec.role.value} pool "
                                                                     f"is not reached for {spec.path}"))
+                    if edge.condition and edge.condition_location is not None:
+                        related.append(Related(edge.condition_location, f"the route applies when {edge.condition}"))
                     ctx.report(f"{lb.name} routes {spec.path} to {named(peer)} ({peer.role.value}), not to the "
                                f"{spec.role.value} pool{why}", edge.location, related, entity=lb.name)
                 elif backend.port not in spec.ports and backend.declared:  # else BRL603 says it

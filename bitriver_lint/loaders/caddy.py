@@ -3,7 +3,10 @@
 A site address with a host name means automatic HTTPS: Caddy serves 443 with a certificate it
 manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP; a scheme the
 port contradicts (``http://host:443``) is refused. In JSON, TLS comes from a server's TLS
-connection policies or automatic HTTPS (``_json_tls``), never from the port alone.
+connection policies or automatic HTTPS (``_json_tls``), never from the port alone. Named
+matchers (``@api path /api/*``, or a block of matchers) are a site's or handle block's, defined
+before its directives are read; a route through one takes its paths, and is conditional when
+the matcher needs more than the path.
 
 Environment placeholders (``{$DOMAIN}``, ``{$DOMAIN:default}``) are replaced before the
 Caddyfile is read, as Caddy does: from the environment of the service that mounts it (the join
@@ -41,6 +44,8 @@ from bitriver_lint.workspace import Workspace
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\{\$[^\s{}]*\}\S*|\{|\}|[^\s{}"`]+(?:\{[^\s}]*\})?[^\s{}"`]*')
 # handle/route/import deeper than this is no real site's: a safety limit on the recursion.
 MAX_NESTING = 64
+# Lines read for one block's named matchers, snippets expanded: a safety limit.
+MAX_MATCHER_LINES = 10_000
 _PLACEHOLDER = re.compile(r"\{\$([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 
 
@@ -186,8 +191,7 @@ class _Caddyfile:
             # line after its address is one of its directives, never another site's address.
             flat = not node.children
             body = self.nodes[index + 1:] if flat else node.children
-            matchers: dict[str, Matched] = {}
-            self._directives(frontend, body, None, matchers)
+            self._directives(frontend, body, None, Matchers())
             if redirect:
                 # Automatic HTTPS: the 80 listener only redirects; split it off.
                 plain = [b for b in frontend.binds if b.port == 80 and not b.tls]
@@ -199,43 +203,96 @@ class _Caddyfile:
             if flat:
                 break
 
-    def _directives(self, frontend: Frontend, body: list[Node], path: Matched | None, matchers: dict[str, Matched],
-                    imports: tuple[str, ...] = (), depth: int = 0) -> None:
-        """``imports``: the snippets being expanded (a snippet importing itself stops there)."""
+    def _directives(self, frontend: Frontend, body: list[Node], path: Matcher | None, matchers: Matchers,
+                    imports: tuple[str, ...] = (), depth: int = 0, scope: bool = True) -> None:
+        """``imports``: the snippets being expanded (a snippet importing itself stops there).
+        ``scope``: ``body`` is a block of its own (a site, a handle), whose named matchers are
+        defined before any directive is read, as Caddy does; a snippet's are its importer's."""
         if depth > MAX_NESTING:
             if body:
                 self.doc.diagnostics.append(Diagnostic(
                     "BRL001", f"blocks nested more than {MAX_NESTING} deep; the deeper ones are not read",
                     body[0].location))
             return
+        if scope:
+            matchers = self._define(body, matchers, imports)
         for node in body:
             if not node.words:
                 continue
             head, args = node.words[0], node.words[1:]
-            if head.startswith("@") and len(args) >= 2 and args[0] == "path":
-                matchers[head] = _path_matcher(args[1])
-            elif head.startswith("@") and len(args) >= 2 and args[0] == "path_regexp":
-                matchers[head] = args[-1], "pattern"  # path_regexp [name] regexp
-            elif head == "import" and args and args[0] in self.snippets:
+            if head.startswith("@"):
+                continue  # a named matcher's definition, read by ``_define``
+            if head == "import" and args and args[0] in self.snippets:
                 if args[0] in imports:
                     cycle = " → ".join((*imports[imports.index(args[0]):], args[0]))
                     self.doc.diagnostics.append(Diagnostic("BRL001", f"import cycle: {cycle}", node.location))
                     continue
-                self._directives(frontend, self.snippets[args[0]], path, matchers, (*imports, args[0]), depth + 1)
+                self._directives(frontend, self.snippets[args[0]], path, matchers, (*imports, args[0]), depth + 1,
+                                 scope=False)
             elif head in ("handle", "handle_path", "route"):
-                sub = _matched(args[0], matchers) if args else None
-                self._directives(frontend, node.children, sub or path, matchers, imports, depth + 1)
+                sub = self._matcher(args[0], node, matchers) if args else None
+                self._directives(frontend, node.children, _within(path, sub), matchers, imports, depth + 1)
             elif head == "reverse_proxy":
                 self._reverse_proxy(frontend, node, path, matchers)
             elif head == "redir" and args and any(a.startswith("https://") for a in args):
-                at, how = path or (None, "prefix")
-                frontend.routes.append(RouteRule(at, None, node.location, redirect_https=True, match=how))
+                redirected: tuple[tuple[str | None, RouteMatch], ...] = (path.paths if path is not None and path.paths
+                                                                          else ((None, "prefix"),))
+                for at, how in redirected:
+                    frontend.routes.append(RouteRule(at, None, node.location, redirect_https=True, match=how))
 
-    def _reverse_proxy(self, frontend: Frontend, node: Node, path: Matched | None,
-                       matchers: dict[str, Matched]) -> None:
+    def _define(self, body: list[Node], outer: Matchers, imports: tuple[str, ...]) -> Matchers:
+        """The named matchers a block sees: its enclosing blocks' and its own (snippets it imports
+        included). Caddy refuses a name defined twice where one is seen: "matcher is defined
+        more than once" (sibling handle blocks may each have theirs)."""
+        seen = Matchers(outer)
+        todo = [(node, imports) for node in body]
+        budget = MAX_MATCHER_LINES  # snippets importing each other twice over grow exponentially
+        told: set[Location] = set()  # a snippet imported twice defines its matchers twice: once said
+        while todo and budget:
+            budget -= 1
+            node, chain = todo.pop(0)
+            if not node.words:
+                continue
+            head, args = node.words[0], node.words[1:]
+            if head == "import" and args and args[0] in self.snippets and args[0] not in chain:
+                todo[:0] = [(inner, (*chain, args[0])) for inner in self.snippets[args[0]]]
+            elif head == "import":
+                seen.unknown = True  # a file or missing snippet may define matchers we do not see
+            if not head.startswith("@") or len(head) < 2:
+                continue
+            if head in seen:
+                if node.location in told:
+                    continue
+                told.add(node.location)
+                self.doc.diagnostics.append(Diagnostic(
+                    "BRL001", f"matcher is defined more than once: {head} (first at {seen[head].location}); "
+                    "Caddy refuses the config", node.location))
+                continue
+            lines = [args] if args else [child.words for child in node.children if child.words]
+            seen[head] = _matcher_set(head, lines, node.location)
+        if todo:
+            seen.unknown = True  # not all read: a name used may be one of the rest
+        return seen
+
+    def _matcher(self, word: str, node: Node, matchers: Matchers) -> Matcher | None:
+        """What a matcher token (``*``, ``/api/*``, ``@api``) takes; None: every request."""
+        if word == "*":
+            return None
+        if not word.startswith("@"):
+            return Matcher((_path_matcher(word),))
+        found = matchers.get(word)
+        if found is not None:
+            return found
+        if not matchers.unknown:
+            self.doc.diagnostics.append(Diagnostic(
+                "BRL001", f"unrecognized matcher name: {word}; Caddy refuses the config", node.location))
+        # What it takes is not known: a route that may apply to any path.
+        return Matcher((), conditional=True, text=word)
+
+    def _reverse_proxy(self, frontend: Frontend, node: Node, path: Matcher | None, matchers: Matchers) -> None:
         args = list(node.words[1:])
-        if args and (args[0].startswith("/") or args[0].startswith("@")):
-            path = _matched(args.pop(0), matchers)
+        if args and (args[0].startswith("/") or args[0].startswith("@") or args[0] == "*"):
+            path = _within(path, self._matcher(args.pop(0), node, matchers))
         upstreams = list(args)
         backend = Backend(f"reverse_proxy@{node.location.line}", node.location, websocket=node.location)
         for child in node.children:
@@ -257,8 +314,59 @@ class _Caddyfile:
                 host, port = host_port, 443 if scheme == "https" else 80
             backend.servers.append(Server(host.strip("[]"), port, node.location, scheme))
         self.doc.backends[backend.name] = backend
-        where, how = path or (None, "prefix")
-        frontend.routes.append(RouteRule(where, backend.name, node.location, match=how))
+        taken = path or Matcher(())
+        for where, how in taken.paths or ((None, "prefix"),):
+            frontend.routes.append(RouteRule(where, backend.name, node.location, match=how,
+                                             conditional=taken.conditional, condition=taken.text,
+                                             condition_location=taken.location))
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """What a route's matcher takes: any of ``paths`` (none: every path), and whether something
+    besides the path (a header, a host, a negation) must hold too; a named matcher keeps its
+    definition as written and where it is, for a finding's evidence."""
+
+    paths: tuple[Matched, ...]
+    conditional: bool = False
+    text: str = ""
+    location: Location | None = None
+
+
+class Matchers(dict[str, Matcher]):
+    """The named matchers a block sees; ``unknown``: an import we cannot read may define more."""
+
+    unknown: bool = False
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.unknown = bool(args) and getattr(args[0], "unknown", False)
+
+
+def _matcher_set(name: str, lines: list[list[str]], where: Location) -> Matcher:
+    """A named matcher's set (one line, or a block of them): all must hold; a ``path`` matcher's
+    values are alternatives."""
+    paths: tuple[Matched, ...] = ()
+    conditional = not lines
+    for words in lines:
+        kind, values = words[0], words[1:]
+        if kind == "path" and values and not paths:
+            paths = tuple(_path_matcher(v) for v in values)
+        elif kind == "path_regexp" and values and not paths:
+            paths = ((values[-1], "pattern"),)  # path_regexp [name] regexp
+        else:
+            conditional = True  # a header, host, method, "not", expression... (or a second path)
+    text = f"{name} {'; '.join(' '.join(words) for words in lines)}"
+    return Matcher(paths, conditional, text, where)
+
+
+def _within(outer: Matcher | None, inner: Matcher | None) -> Matcher | None:
+    """A matcher inside a block with a matcher of its own (``handle @api`` around ``reverse_proxy
+    /x``): both must hold; the inner path is the narrower, the outer's when it has none."""
+    if outer is None or inner is None:
+        return inner or outer
+    named = inner if inner.text else outer
+    return Matcher(inner.paths or outer.paths, inner.conditional or outer.conditional, named.text, named.location)
 
 
 Matched = tuple[str, RouteMatch]  # a path as a matcher wrote it, and how it matches
@@ -271,14 +379,6 @@ def _path_matcher(path: str) -> Matched:
     if stars == 0:
         return path, "exact"
     return path, "prefix" if stars == 1 and path.endswith("*") else "pattern"
-
-
-def _matched(word: str, matchers: Mapping[str, Matched]) -> Matched:
-    """What a matcher token (``/api/*``, ``@api``) matches; a named matcher not on the path
-    (``@api host api.example.com``) stays its name."""
-    if word.startswith("@"):
-        return matchers.get(word, (word, "prefix"))
-    return _path_matcher(word)
 
 
 def _continued(nodes: list[Node]) -> list[Node]:

@@ -62,6 +62,9 @@ class RouteRule:
     # The rule needs more than its path to apply (a host, a header, a negated or or-ed ACL), so
     # a path it covers may still pass it by.
     conditional: bool = False
+    # The condition as written (a Caddy named matcher's definition) and where, when it is one.
+    condition: str = ""
+    condition_location: Location | None = None
     final: bool = False  # nginx "^~": as the longest matching prefix, no regex is tried
     # A pattern that is a PCRE regular expression searched in the path (nginx "~"; "~*" also sets
     # ``ignore_case``), which a check may try on a path; other patterns stay as written.
