@@ -209,6 +209,19 @@ def test_caddy_https_scheme_on_80_is_refused(tmp_path: Path) -> None:
     assert [(rule, where) for rule, where, _ in _found(result, "BRL001")] == [("BRL001", "edge/Caddyfile:1:1")]
 
 
+def test_caddy_localhost_and_ip_sites_get_automatic_https(tmp_path: Path) -> None:
+    # A running Caddy serves localhost:18450 and 127.0.0.1:18451 over TLS (its local CA), and a
+    # bare 127.0.0.1 on 443 with port 80 redirecting; all three were read as plain HTTP.
+    result = _scan(tmp_path, "Caddyfile", "localhost:8443, 10.0.0.9:9443 {\n\treverse_proxy 10.0.1.10:8080\n}\n")
+    assert _found(result, "BRL203") == []
+    listeners = (_listener(result, 8443), _listener(result, 9443))
+    assert [(li.tls, str(li.tls_location), li.tls_reason) for li in listeners] == [
+        (True, "edge/Caddyfile:1:1", "Caddy's automatic HTTPS for a host name"),
+        (True, "edge/Caddyfile:1:17", "Caddy's automatic HTTPS for a host name")]
+    result = _scan(tmp_path, "Caddyfile", "127.0.0.1 {\n\treverse_proxy 10.0.1.10:8080\n}\n")
+    assert (_listener(result, 443).tls, str(_listener(result, 80).redirect_https)) == (True, "edge/Caddyfile:1:1")
+
+
 # -- Caddy JSON: TLS from policies and automatic HTTPS --------------------------------------------
 
 def _caddy_json(server: str) -> str:

@@ -1,12 +1,13 @@
 """Caddy: the Caddyfile (site blocks, matchers, reverse_proxy) and Caddy's JSON config.
 
-A site address with a host name means automatic HTTPS: Caddy serves 443 with a certificate it
-manages and redirects 80 to it; ``http://`` or a bare ``:port`` means plain HTTP; a scheme the
-port contradicts (``http://host:443``) is refused. In JSON, TLS comes from a server's TLS
-connection policies or automatic HTTPS (``_json_tls``), never from the port alone. Named
-matchers (``@api path /api/*``, or a block of matchers) are a site's or handle block's, defined
-before its directives are read; a route through one takes its paths, and is conditional when
-the matcher needs more than the path.
+A site address with a host name (localhost and IP addresses too) means automatic HTTPS: Caddy
+serves 443 (or the port written) with a certificate it manages and redirects 80 to it;
+``http://`` or a bare ``:port`` means plain HTTP; a scheme the port contradicts
+(``http://host:443``) is refused. In JSON, TLS comes from a server's TLS connection policies or
+automatic HTTPS (``_json_tls``), never from the port alone. Named matchers (``@api path
+/api/*``, or a block of matchers) are a site's or handle block's, defined before its directives
+are read; a route through one takes its paths, and is conditional when the matcher needs more
+than the path.
 
 Environment placeholders (``{$DOMAIN}``, ``{$DOMAIN:default}``) are replaced before the
 Caddyfile is read, as Caddy does: from the environment of the service that mounts it (the join
@@ -128,12 +129,14 @@ def fill(doc: ProxyConfig, text: str, env: Mapping[str, str]) -> None:
 
 
 def _is_hostname(address: str) -> bool:
+    """Whether the address names a host, which Caddy's automatic HTTPS serves over TLS: a domain,
+    and also localhost or an IP address (with certificates of its own local CA; checked on a
+    running Caddy). A bare ``:port`` or a lone wildcard names none."""
     if address.startswith("{$"):
         return True  # an environment placeholder nothing resolved: see the module docstring
-    host = address.split("://", 1)[-1].rsplit(":", 1)[0] if address.count(":") <= 2 else ""
-    if not host or host in ("localhost",) or (host.startswith("*") and "." not in host):
-        return False
-    return not re.fullmatch(r"[0-9.]+|\[[0-9a-fA-F:]+\]", host)
+    rest = address.split("://", 1)[-1].split("/", 1)[0]
+    host = rest if rest.endswith("]") else rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+    return bool(host) and not (host.startswith("*") and "." not in host)
 
 
 def _site_binds(address: str, where: Location, spot: Location) -> tuple[list[Bind], bool, Diagnostic | None]:
