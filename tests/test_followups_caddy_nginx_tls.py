@@ -352,3 +352,30 @@ def test_caddy_named_matcher_paths_infer_an_outside_backends_role(tmp_path: Path
     text = ":443 {\n\t@api {\n\t\tpath /api/*\n\t}\n\treverse_proxy @api 10.9.9.9:9000\n}\n"
     result = _scan(tmp_path, "Caddyfile", text, backends=False)
     assert [(rule, where) for rule, where, _ in _found(result, "BRL302")] == [("BRL302", "edge/Caddyfile:5:2")]
+
+
+# -- what else decides TLS: an ALB listener's protocol ---------------------------------------------
+
+_ALB = """resource "aws_lb" "edge" {
+  name = "edge"
+}
+resource "aws_lb_listener" "www" {
+  load_balancer_arn = aws_lb.edge.arn
+  port              = 443
+PROTOCOL  default_action {
+    type = "fixed-response"
+  }
+}
+"""
+
+
+def test_an_alb_listener_on_443_speaks_what_its_protocol_says(tmp_path: Path) -> None:
+    # "protocol = HTTP" on 443 serves plain HTTP (so does no protocol at all): the listener
+    # cites that line, or says HTTP is the default, for BRL201/BRL203's evidence.
+    (tmp_path / "main.tf").write_text(_ALB.replace("PROTOCOL", '  protocol          = "HTTP"\n'), encoding="utf-8")
+    listener = _listener(scan_tree(tmp_path), 443)
+    assert (listener.tls, str(listener.tls_location), listener.tls_reason) == (False, "main.tf:7:23", "protocol = HTTP")
+    (tmp_path / "main.tf").write_text(_ALB.replace("PROTOCOL", ""), encoding="utf-8")
+    listener = _listener(scan_tree(tmp_path), 443)
+    assert (listener.tls, str(listener.tls_location), listener.tls_reason) == (
+        False, "main.tf:6:23", "no protocol is set, so HTTP")

@@ -187,8 +187,12 @@ def load_balancers(module: TerraformModule, ctx: BuildContext, sg_rules: SgRules
             if not isinstance(port, int):
                 continue
             port_where = listener.attributes["port"].location
+            # The protocol line decides TLS (HTTP when none is written): the evidence BRL203 cites.
+            said = listener.attributes.get("protocol")
+            why = f"protocol = {protocol}" if said is not None else "no protocol is set, so HTTP"
             frontend = Frontend(listener.label, listener.location,
-                                [Bind("", port, protocol in ("HTTPS", "TLS"), port_where)])
+                                [Bind("", port, protocol in ("HTTPS", "TLS"), port_where,
+                                      said.location if said is not None else port_where, why)])
             for action in listener.nested("default_action"):
                 kind = action.arg("type")
                 if kind == "redirect" and any(r.arg("protocol") == "HTTPS" for r in action.nested("redirect")):
