@@ -132,6 +132,16 @@ def test_nginx_ssl_on_in_the_http_block_holds_unless_the_server_turns_it_off(tmp
     assert _found(result, "BRL203") == [("BRL203", "edge/nginx.conf:7:5", _PLAIN_EDGE.format(8443))]
 
 
+def test_nginx_quic_listen_is_tls_on_a_socket_of_its_own(tmp_path: Path) -> None:
+    # nginx 1.25+'s "listen ... quic" is HTTP/3 over UDP, always TLS 1.3 (read as plain on 8443
+    # before). It is not the TCP socket: a plain "listen 8443;" beside it stays plain.
+    result = _nginx(tmp_path, "listen 8443 quic;")
+    assert _found(result, "BRL203") == []
+    assert (_listener(result, 8443).tls, _listener(result, 8443).tls_reason) == (True, "its listen is quic")
+    result = _nginx(tmp_path, "listen 8443 quic;\n    listen 8443;")
+    assert _found(result, "BRL203") == [("BRL203", "edge/nginx.conf:8:5", _PLAIN_EDGE.format(8443))]
+
+
 _TWO_BLOCKS = """events {}
 http {
   upstream api_pool { server 10.0.1.10:8080; }

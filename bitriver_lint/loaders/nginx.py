@@ -334,9 +334,13 @@ class _Builder:
                     # plain HTTP on 443 (``decide_tls`` settles it for the socket).
                     bind = Bind(address, port, False, where)
                     frontend.binds.append(bind)
-                    listen = _Listen(bind, "ssl" in args[1:], any(a in ("default_server", "default") for a in args[1:]))
+                    # "quic" (nginx 1.25+): HTTP/3 over UDP, always TLS 1.3, a socket of its own.
+                    quic = "quic" in args[1:]
+                    listen = _Listen(bind, "ssl" in args[1:] or quic,
+                                     any(a in ("default_server", "default") for a in args[1:]))
                     listens.append(listen)
-                    self.sockets.setdefault((context, _wildcard(address), port), []).append(listen)
+                    kind = f"{context}/udp" if quic else context
+                    self.sockets.setdefault((kind, _wildcard(address), port), []).append(listen)
                 elif "${" in args[0]:  # crossplane keeps "${PORT} ssl" as one word
                     frontend.unknown_binds.append(Located(args[0].split()[0], where))
             elif name == "return" and args and any(a.startswith("https://") for a in args):
@@ -377,7 +381,8 @@ class _Builder:
             for one in listens:
                 bind = one.bind
                 if one.ssl:
-                    bind.tls, bind.tls_location, bind.tls_reason = True, bind.location, "its listen has ssl"
+                    bind.tls, bind.tls_location = True, bind.location
+                    bind.tls_reason = "its listen is quic" if context.endswith("/udp") else "its listen has ssl"
                 elif flagged is not None:
                     bind.tls, bind.tls_location = True, flagged.bind.location
                     bind.tls_reason = f"another server block's listen on {port} has ssl, for the one socket"
