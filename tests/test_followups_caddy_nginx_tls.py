@@ -232,6 +232,23 @@ def test_caddy_localhost_and_ip_sites_get_automatic_https(tmp_path: Path) -> Non
     assert (_listener(result, 443).tls, str(_listener(result, 80).redirect_https)) == (True, "edge/Caddyfile:1:1")
 
 
+def _ports(result: ScanResult) -> list[tuple[int, bool | None]]:
+    return sorted((li.port, li.tls) for c in result.graph.components() for li in result.graph.listeners(c)
+                  if c.origin == "caddy")
+
+
+def test_caddy_global_options_move_the_ports_and_drop_the_redirect(tmp_path: Path) -> None:
+    # caddy adapt: with "auto_https off" the site keeps its TLS policy on 443 but nothing listens
+    # on 80 to redirect; "https_port 8443" moves the site's HTTPS there, "http_port 8080" the
+    # redirect. Ports 443 and 80 were assumed whatever the options said.
+    site = "live.example.com {\n\treverse_proxy 10.0.1.10:8080\n}\n"
+    assert _ports(_scan(tmp_path, "Caddyfile", "{\n\tauto_https off\n}\n" + site)) == [(443, True)]
+    assert _ports(_scan(tmp_path, "Caddyfile", "{\n\thttps_port 8443\n\thttp_port 8080\n}\n" + site)) == [
+        (8080, False), (8443, True)]
+    result = _scan(tmp_path, "Caddyfile", "{\n\thttps_port 8443\n}\nhttp://live.example.com:8443 {\n}\n")
+    assert [(rule, where) for rule, where, _ in _found(result, "BRL001")] == [("BRL001", "edge/Caddyfile:4:1")]
+
+
 # -- Caddy JSON: TLS from policies and automatic HTTPS --------------------------------------------
 
 def _caddy_json(server: str) -> str:

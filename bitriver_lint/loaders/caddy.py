@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bitriver_lint.config import Config
@@ -139,31 +139,57 @@ def _is_hostname(address: str) -> bool:
     return bool(host) and not (host.startswith("*") and "." not in host)
 
 
-def _site_binds(address: str, where: Location, spot: Location) -> tuple[list[Bind], bool, Diagnostic | None]:
+@dataclass(frozen=True)
+class _Options:
+    """The global options that move Caddy's ports and its automatic redirect."""
+
+    http_port: int = 80
+    https_port: int = 443
+    redirects: bool = True  # "auto_https off" or "disable_redirects": no port-80 redirect
+
+
+def _options(block: list[Node]) -> _Options:
+    found = _Options()
+    for node in block:
+        key, values = (node.words[0], node.words[1:]) if node.words else ("", [])
+        number = port_number(values[0]) if values else None
+        if key == "http_port" and number:
+            found = replace(found, http_port=number)
+        elif key == "https_port" and number:
+            found = replace(found, https_port=number)
+        elif key == "auto_https" and values and values[0] in ("off", "disable_redirects"):
+            found = replace(found, redirects=False)
+    return found
+
+
+def _site_binds(address: str, where: Location, spot: Location,
+                options: _Options = _Options()) -> tuple[list[Bind], bool, Diagnostic | None]:
     """Binds for one site address (at its site's line; ``spot``: the address itself), whether
-    port 80 redirects to HTTPS, and why Caddy refuses the address, if it does."""
+    the HTTP port redirects to HTTPS, and why Caddy refuses the address, if it does."""
+    http, https = options.http_port, options.https_port
     scheme = address.split("://", 1)[0] if "://" in address else ""
     rest = address.split("://", 1)[-1].split("/", 1)[0]
     port_text = rest.rsplit(":", 1)[1] if ":" in rest and not rest.endswith("]") else ""
     port = port_number(port_text)
-    if (scheme, port) in (("http", 443), ("https", 80)):
+    if (scheme, port) in (("http", https), ("https", http)):
         # caddy adapt: "scheme and port violate convention"; the config does not load, so the
         # site opens no port (plain HTTP on 443 is nearly always a TLS site written wrong).
         return [], False, Diagnostic(
             "BRL001", f"site address {address}: scheme and port violate convention, and Caddy refuses the "
-            f"config ({'plain HTTP on 443' if scheme == 'http' else 'HTTPS on 80'})", spot)
+            f"config ({f'plain HTTP on {https}' if scheme == 'http' else f'HTTPS on {http}'})", spot)
     plain = f"the site address {address} is plain HTTP"
-    if scheme == "http" or (port is not None and not scheme and port != 443 and not _is_hostname(address)):
-        return [Bind("", port or 80, False, where, spot, plain)], False, None
-    if scheme == "https" or port == 443 or _is_hostname(address):
+    if scheme == "http" or (port is not None and not scheme and port != https and not _is_hostname(address)):
+        return [Bind("", port or http, False, where, spot, plain)], False, None
+    if scheme == "https" or port == https or _is_hostname(address):
         why = ("the site address says https://" if scheme == "https" else
-               "Caddy's automatic HTTPS for a host name" if _is_hostname(address) else "Caddy serves port 443 with TLS")
-        binds = [Bind("", port or 443, True, where, spot, why)]
-        automatic_redirect = scheme != "https" or port in (None, 443)
-        if port in (None, 443):
-            binds.append(Bind("", 80, False, where, spot, "Caddy's automatic HTTPS redirects port 80"))
+               "Caddy's automatic HTTPS for a host name" if _is_hostname(address)
+               else f"Caddy serves its HTTPS port {https} with TLS")
+        binds = [Bind("", port or https, True, where, spot, why)]
+        automatic_redirect = options.redirects and (scheme != "https" or port in (None, https))
+        if port in (None, https) and options.redirects:
+            binds.append(Bind("", http, False, where, spot, "Caddy's automatic HTTPS redirects it"))
         return binds, automatic_redirect, None
-    return [Bind("", port or 80, False, where, spot, plain)], False, None
+    return [Bind("", port or http, False, where, spot, plain)], False, None
 
 
 class _Caddyfile:
@@ -171,6 +197,8 @@ class _Caddyfile:
         self.doc = doc
         self.nodes = _continued(nodes)
         self.snippets = {n.words[0][1:-1]: n.children for n in nodes if n.words and n.words[0].startswith("(")}
+        first = self.nodes[0] if self.nodes else None
+        self.options = _options(first.children) if first is not None and not first.words else _Options()
 
     def build(self) -> None:
         for index, node in enumerate(self.nodes):
@@ -185,7 +213,7 @@ class _Caddyfile:
             redirect = False
             spots = node.spots if len(node.spots) == len(addresses) else [node.location] * len(addresses)
             for address, spot in zip(addresses, spots, strict=True):
-                binds, redirects, refused = _site_binds(address, node.location, spot)
+                binds, redirects, refused = _site_binds(address, node.location, spot, self.options)
                 frontend.binds.extend(binds)
                 redirect = redirect or redirects
                 if refused is not None:
@@ -196,8 +224,8 @@ class _Caddyfile:
             body = self.nodes[index + 1:] if flat else node.children
             self._directives(frontend, body, None, Matchers())
             if redirect:
-                # Automatic HTTPS: the 80 listener only redirects; split it off.
-                plain = [b for b in frontend.binds if b.port == 80 and not b.tls]
+                # Automatic HTTPS: the HTTP port's listener only redirects; split it off.
+                plain = [b for b in frontend.binds if b.port == self.options.http_port and not b.tls]
                 if plain:
                     frontend.binds = [b for b in frontend.binds if b not in plain]
                     self.doc.frontends.append(Frontend(frontend.name + " (http)", node.location, plain,
