@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from bitriver_lint.graph import Role
 
 # (pattern on the image name without registry/tag, role). Order matters: first match wins.
+# BitRiver's own names are matched in the image's last component: the project publishes every
+# image under an organisation of the same name (ghcr.io/bitriver-live/bitriver-srs-controller).
 _IMAGE_PATTERNS: list[tuple[re.Pattern[str], Role]] = [
-    (re.compile(r"bitriver-?viewer"), Role.VIEWER),
-    (re.compile(r"bitriver-?transcoder|ffmpeg"), Role.TRANSCODER),
-    (re.compile(r"bitriver-?live|bitriver-?api"), Role.API),
+    (re.compile(r"[^/]*bitriver-?viewer[^/]*$"), Role.VIEWER),
+    (re.compile(r"[^/]*(bitriver-?transcoder|ffmpeg)[^/]*$"), Role.TRANSCODER),
+    (re.compile(r"[^/]*(bitriver-?live|bitriver-?api)[^/]*$"), Role.API),
     (re.compile(r"(^|/)(postgres|postgresql|postgis|timescaledb)$|bitnami/postgresql"), Role.POSTGRES),
     (re.compile(r"(^|/)(redis|valkey|keydb)(-stack)?(-server)?$|bitnami/redis"), Role.REDIS),
     (re.compile(r"(^|/)srs$|ossrs/"), Role.SRS),
