@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bitriver_lint.config import Config, shipped_range_names
-from bitriver_lint.graph import EPHEMERAL, Allow, Host, Listener, Publish, ServiceGraph
+from bitriver_lint.graph import EPHEMERAL, Allow, Host, Listener, Pool, Publish, Route, ServiceGraph, UnknownRule
 from bitriver_lint.model import Location, Related, Unknown
 from bitriver_lint.netsets import EMPTY, LOOPBACK, PRIVATE, CidrSet, bind_reach
 from bitriver_lint.rules import builtin_rules_dir, load_data_file
@@ -22,6 +22,9 @@ from bitriver_lint.vocabulary import HostKind, Layer, layer_name
 
 # Layers every host sits behind, described or not.
 STANDARD_LAYERS = (Layer.HOST_FIREWALL, Layer.SECURITY_GROUP)
+# Layers that judge each request by who sends it, so they narrow what a load balancer forwards
+# too, not only the host's own ports.
+REQUEST_LAYERS = frozenset({Layer.INVOKER})
 
 # A compose "3000" (or ``docker run -p 3000``) publishes on a host port the engine picks from
 # the kernel's local port range: 32768-60999 on Linux by default, 49153-65535 where Docker
@@ -111,12 +114,21 @@ def _entries(graph: ServiceGraph, listener: Listener, _seen: frozenset[str]) -> 
         lb = graph.component_of(front)
         hop = Related(route.location, f"{lb.name} forwards {route.path or 'all traffic'} to "
                                       f"{component.name}:{listener.port}")
+        assert isinstance(route, Route)
+        pool = graph.node(route.pool) if route.pool is not None and route.pool in graph else None
         for outer in _entries(graph, front, seen):
             # Through an L7 hop the backend is reached only as the LB lets requests through; an
             # L4 (tcp) hop exposes the port itself, and keeps that through further hops.
             via = "tcp" if route.scheme == "tcp" and outer.via in (None, "tcp") else "http"
-            found.append(Entry(listener, outer.port, outer.location, outer.reach, [*outer.evidence, hop],
-                               list(outer.assumed_open), outer.unknown, via, list(outer.admitted_by)))
+            entry = Entry(listener, outer.port, outer.location, outer.reach, [*outer.evidence, hop],
+                          list(outer.assumed_open), outer.unknown, via, list(outer.admitted_by))
+            for host in hosts:
+                if host.described_layers & REQUEST_LAYERS:
+                    _guard(graph, entry, [host.id], host.described_layers & REQUEST_LAYERS, host.unknown_rules,
+                           [cloud_of(host)])
+            if isinstance(pool, Pool) and pool.described_layers:
+                _guard(graph, entry, [pool.id], pool.described_layers, pool.unknown_rules, [pool.name])
+            found.append(entry)
     return found
 
 
@@ -169,11 +181,8 @@ def _narrow(
                 if not (layer == Layer.HOST_FIREWALL and hosts and all(h.managed for h in hosts))
                 and not (layer == Layer.HOST_FIREWALL and entry.bypassed)]
     extra = (described | set(allows)) - set(STANDARD_LAYERS)
-    # The layer in its system's words: all the hosts' cloud, or the shared word when they differ.
-    shown_as = {layer_name(Layer.SECURITY_GROUP, cloud_of(h)) for h in hosts}
-    group_words = next(iter(shown_as)) if len(shown_as) == 1 else Layer.SECURITY_GROUP.value
     for layer in [*standard, *sorted(extra)]:
-        words = group_words if layer == Layer.SECURITY_GROUP else str(layer)
+        words = _words(Layer(layer), [cloud_of(h) for h in hosts])
         if layer not in described and layer not in allows:
             entry.assumed_open.append(words)
             continue
@@ -185,6 +194,43 @@ def _narrow(
         if not allows.get(layer):
             entry.evidence.append(Related(location, f"no {words} rule admits {_shown_port(port)}/{listener.protocol}"))
     return entry
+
+
+def _words(layer: Layer, resources: list[str | None]) -> str:
+    """The layer in its system's words: all the nodes' cloud, or the shared word when they differ."""
+    shown_as = {layer_name(layer, r) for r in resources} or {layer.value}
+    return next(iter(shown_as)) if len(shown_as) == 1 else layer.value
+
+
+def _guard(graph: ServiceGraph, entry: Entry, node_ids: list[str], layers: set[Layer],
+           unknown: list[UnknownRule], resources: list[str | None]) -> None:
+    """Narrow a way in that a load balancer routes by the filters that judge each request it
+    forwards (a Cloud Armor policy on its pool, a Cloud Run service's invoker IAM). The nearest
+    rule that lets outsiders through is where the fix belongs, so these come first as proof."""
+    if entry.unknown is not None or not entry.reach:
+        return
+    listener, port = entry.listener, entry.port
+    for rule in unknown:
+        if rule.layer in layers and in_range(port, rule.port_from, rule.port_to) \
+                and rule.protocol in ("all", listener.protocol):
+            entry.unknown = rule.sources.value
+            entry.location = rule.sources.location
+            return
+    admitted: list[Allow] = []
+    for layer in sorted(layers):
+        words = _words(layer, resources)
+        allows = [a for n in node_ids for a in _admitting(graph, n, "any", port, listener) if a.layer == layer]
+        entry.reach = entry.reach.intersection(CidrSet([c for a in allows for c in a.cidrs]))
+        admitted.extend(allows)
+        for allow in allows:
+            which = f" ({allow.description})" if allow.description else ""
+            entry.evidence.append(Related(allow.location, f"{words}{which} allows "
+                                                          f"{allow.assumed or ', '.join(allow.cidrs)} on "
+                                                          f"{_shown_port(port)}/{listener.protocol}"))
+        if not allows:
+            entry.evidence.append(Related(entry.location, f"no {words} rule admits "
+                                                          f"{_shown_port(port)}/{listener.protocol}"))
+    entry.admitted_by[:0] = admitted
 
 
 def _by_layer(graph: ServiceGraph, node_ids: list[str], path: str, port: int,

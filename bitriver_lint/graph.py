@@ -19,10 +19,12 @@ Edges (payload model in brackets), all carrying the location that proves them:
 - ``runs_on`` component → host, host → host [Edge]
 - ``listens`` component → listener [Edge]
 - ``publishes`` host → listener [Publish]: a host port forwarded to the listener
-- ``allows`` host|listener → itself with a CIDR set [Allow]: a firewall layer's rule
+- ``allows`` host|listener|pool → itself with a CIDR set [Allow]: a firewall layer's rule; on a
+  pool, a filter the load balancer applies to the requests it routes there (Cloud Armor)
 - ``routes`` listener → listener [Route]: an LB/proxy path (a prefix, an exact path or a
   pattern) forwarded to a backend, with what decides which route serves a path (its table,
-  its order there, the software's way of choosing) and any condition besides the path
+  its order there, the software's way of choosing), any condition besides the path, and the
+  pool it goes through
 - ``health_checks`` component → listener [HealthProbe]
 - ``connects_to`` component → listener [Connect]: a URL in the environment
 - ``depends_on`` component → component [Dependency]
@@ -290,6 +292,11 @@ class Pool(Payload):
     health: PoolHealth | None = None
     sticky: Location | None = None  # sticky sessions, where configured
     websocket: Location | None = None  # WebSocket upgrades passed, where configured
+    # Filters the load balancer applies to requests for this pool (a Cloud Armor policy on a
+    # backend service), as ``allows`` edges on the pool: what the routes through it admit. A
+    # layer named here with no matching edge lets nothing through.
+    described_layers: set[Layer] = Field(default_factory=set)
+    unknown_rules: list[UnknownRule] = Field(default_factory=list)
 
 
 class Network(Payload):
@@ -354,6 +361,7 @@ class Route(Edge):
     final: bool = False  # nginx "^~": as the longest matching prefix, no regex is tried
     regex: bool = False  # the pattern is a PCRE regex searched in the path (nginx "~", "~*")
     ignore_case: bool = False  # ... without regard to case ("~*")
+    pool: str | None = None  # the pool it goes through, whose filters narrow who it carries
 
 
 class HealthProbe(Edge):

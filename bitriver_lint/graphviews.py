@@ -60,7 +60,7 @@ def _edge_label(edge: Any, target: Any = None) -> str:
     if isinstance(edge, Allow):  # its ``path`` is the traffic it sees, not a URL path
         ports = str(edge.port_from) if edge.port_from == edge.port_to else f"{edge.port_from}-{edge.port_to}"
         seen = f" {edge.path}" if edge.path != "any" else ""
-        cloud = cloud_of(target) if isinstance(target, Host) else None
+        cloud = cloud_of(target) if isinstance(target, Host) else target.name if isinstance(target, Pool) else None
         return f"allows {layer_name(edge.layer, cloud)}{seen} {ports}/{edge.protocol}"
     extra = getattr(edge, "path", None) or getattr(edge, "host_port", None) or getattr(edge, "condition", None)
     return f"{edge.kind} {extra}" if extra not in (None, "") else edge.kind
@@ -180,10 +180,11 @@ def _firewalls(graph: ServiceGraph) -> list[dict[str, Any]]:
                 "location": _where(edge.location)})
         else:
             layer(source, "publish")["allow"].append(entry)
-    for host in graph.hosts():
-        for rule in host.unknown_rules:
+    guarded: list[Host | Pool] = [*graph.hosts(), *(p for c in graph.components() for p in graph.pools(c))]
+    for node in guarded:
+        for rule in node.unknown_rules:
             unknown = rule.sources.value
-            layer(host.id, rule.layer.value)["unreadable"].append({
+            layer(node.id, rule.layer.value)["unreadable"].append({
                 "protocol": rule.protocol, "ports": [rule.port_from, rule.port_to],
                 "why": f"{unknown.describe()} {unknown.why}" if isinstance(unknown, Unknown) else str(unknown),
                 "location": _where(rule.sources.location)})

@@ -112,14 +112,22 @@ class Layer(enum.StrEnum):
     LB_ACL = "lb acl"
     UNIT_IP_FILTER = "unit IP filter"  # systemd IPAddressAllow=/IPAddressDeny=
     PUBLIC_ADDRESS = "public address"  # an instance with no public address: only the VPC reaches it
+    # A filter a load balancer applies to the requests it sends one backend pool (Cloud Armor on
+    # a backend service): it narrows traffic routed there, not the backend's own ports.
+    SECURITY_POLICY = "security policy"
+    # Who may invoke a serverless service (Cloud Run's roles/run.invoker): every request needs an
+    # identity it admits, whichever way it comes, the load balancer's included.
+    INVOKER = "invoker IAM"
 
 
-# What each cloud calls its ``SECURITY_GROUP`` layer, by resource-type prefix (longest first): a
+# What each cloud calls a layer, by resource-type prefix (longest first): a
 # Google Cloud user looks for a "VPC firewall", not a security group. The enum value stays the
 # graph's and the JSON's word; this is only what findings and the graph's labels show.
 _LAYER_NAMES = (
-    ("google_sql_database_instance", "Cloud SQL authorized networks"),
-    ("google_", "VPC firewall"),
+    (Layer.SECURITY_GROUP, "google_sql_database_instance", "Cloud SQL authorized networks"),
+    (Layer.SECURITY_GROUP, "google_", "VPC firewall"),
+    (Layer.SECURITY_POLICY, "google_", "Cloud Armor"),
+    (Layer.INVOKER, "google_cloud_run", "Cloud Run invoker IAM"),
 )
 
 
@@ -128,10 +136,9 @@ def layer_name(layer: Layer, resource: str | None) -> str:
     belongs to."""
     parts = (resource or "").split("[")[0].split(".")  # module.db.google_sql_database_instance.main
     kind = parts[-2] if len(parts) >= 2 else ""
-    if layer == Layer.SECURITY_GROUP:
-        for prefix, name in _LAYER_NAMES:
-            if kind.startswith(prefix):
-                return name
+    for named, prefix, name in _LAYER_NAMES:
+        if named == layer and kind.startswith(prefix):
+            return name
     return layer.value
 
 

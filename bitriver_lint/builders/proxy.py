@@ -31,9 +31,10 @@ from bitriver_lint.graph import (
     Role,
     Route,
     ServiceGraph,
+    UnknownRule,
 )
-from bitriver_lint.loaders.proxy import ProxyConfig, Server
-from bitriver_lint.model import Diagnostic
+from bitriver_lint.loaders.proxy import Backend, ProxyConfig, Server
+from bitriver_lint.model import Diagnostic, Located, Unknown
 from bitriver_lint.netsets import CidrSet, bind_reach
 from bitriver_lint.roles import image_repository
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
@@ -341,6 +342,21 @@ def _says_more(reach: CidrSet, one: ServedBind, earlier: CidrSet, placed: Served
     return _guards(one) < _guards(placed)
 
 
+def _guard(graph: ServiceGraph, pool: Pool, backend: Backend) -> None:
+    """The filters in front of the pool (a Cloud Armor policy): the rules that admit, as its
+    ``allows`` edges; one that cannot be read, as an unknown rule."""
+    pool.described_layers.update(backend.guarded)
+    for guard in backend.guards:
+        pool.described_layers.add(guard.layer)
+        if isinstance(guard.cidrs, Unknown):
+            pool.unknown_rules.append(UnknownRule(port_from=0, port_to=65535, protocol="all",
+                                                  sources=Located(guard.cidrs, guard.location), layer=guard.layer))
+            continue
+        graph.link(pool.id, pool.id, Allow(location=guard.location, layer=guard.layer, cidrs=guard.cidrs,
+                                           port_from=0, port_to=65535, protocol="all",
+                                           description=guard.description, assumed=guard.shown))
+
+
 def _narrower(reach: CidrSet, widest: CidrSet) -> bool:
     return reach.issubset(widest) and reach != widest
 
@@ -361,6 +377,7 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
     servers resolved by ``resolve`` (the join stage's)."""
     doc, component = placement.doc, placement.runner
     resolved: dict[str, list[tuple[str, Server]]] = {}
+    pools: dict[str, str] = {}
     paths: dict[str, list[str | None]] = {}
     for frontend in doc.frontends:
         for rule in frontend.routes:
@@ -377,7 +394,9 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
                     websocket=backend.websocket,
                     health=PoolHealth(location=health.location, path=health.path, method=health.method)
                     if health is not None else None)
+        _guard(graph, pool, backend)
         graph.add_pool(pool)
+        pools[backend.name] = pool.id
         for target, server in pairs:
             graph.add_member(pool, target, server.location)
         if backend.health is not None:
@@ -406,7 +425,7 @@ def route(graph: ServiceGraph, placement: ProxyPlacement, resolve: Resolver) -> 
                         table=f"{frontend.location}{'#' + rule.table if rule.table else ''}", order=order,
                         selection=frontend.selection, conditional=rule.conditional, condition=rule.condition,
                         condition_location=rule.condition_location, final=rule.final,
-                        regex=rule.regex, ignore_case=rule.ignore_case))
+                        regex=rule.regex, ignore_case=rule.ignore_case, pool=pools[rule.backend]))
         # Only a prefix names the paths it caches (BRL305 reads them as prefixes).
         component.cached_paths.extend(r.path for r in frontend.routes
                                       if r.cached and r.path and r.match == "prefix")

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bitriver_lint.model import Diagnostic, Located, Location
-from bitriver_lint.vocabulary import RouteMatch, RouteSelection
+from bitriver_lint.model import Diagnostic, Located, Location, Unknown
+from bitriver_lint.vocabulary import Layer, RouteMatch, RouteSelection
 from bitriver_lint.workspace import FileProblem, Workspace
 
 
@@ -38,6 +38,19 @@ class HealthSpec:
 
 
 @dataclass
+class BackendGuard:
+    """One rule of a filter the load balancer applies before a backend (a Cloud Armor policy):
+    the sources it admits, or an Unknown when the filter cannot be read. A filter that admits
+    nobody is written as no rule but ``Backend.guarded``."""
+
+    layer: Layer
+    location: Location
+    cidrs: list[str] | Unknown
+    description: str
+    shown: str = ""  # the sources as written, when ``cidrs`` is what is left of them
+
+
+@dataclass
 class Backend:
     name: str
     location: Location
@@ -45,6 +58,8 @@ class Backend:
     health: HealthSpec | None = None
     sticky: Location | None = None  # where sticky sessions are configured
     websocket: Location | None = None  # where WebSocket upgrades / tunnel timeouts are configured
+    guarded: set[Layer] = field(default_factory=set)  # the filter layers in front of it
+    guards: list[BackendGuard] = field(default_factory=list)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, Ter
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.providers.base import LoadBalancer
+from bitriver_lint.providers.gcp import armor
 from bitriver_lint.providers.gcp.common import referenced, referenced_all
 from bitriver_lint.providers.gcp.compute import named_ports
 from bitriver_lint.vocabulary import Layer
@@ -225,6 +226,7 @@ def _routes(module: TerraformModule, url_map: ResourceInstance, frontend: Fronte
             found = Backend(key, backend.location)
             if backend.type in _SERVICES:
                 found.health = _health(module, backend)
+                armor.guard(module, backend, found)
                 found.websocket = backend.location  # Google's HTTP(S) load balancers pass WebSockets
                 affinity = backend.get("session_affinity")
                 if affinity is not None and affinity.value in _STICKY:
@@ -281,9 +283,9 @@ def load_balancers(module: TerraformModule, ctx: BuildContext) -> list[LoadBalan
 
 def _placement(doc: ProxyConfig, cdn: _Cdn, internal: bool, first: ResourceInstance) -> Any:
     def place(host: Host, ctx: BuildContext) -> None:
-        """A Google front end has no VPC firewall in front of it (Cloud Armor is not read): the
-        internet reaches an external one, the VPC an internal one. With Cloud CDN on a backend,
-        it is the CDN's edge."""
+        """A Google front end has no VPC firewall in front of it (Cloud Armor filters per backend
+        service, on its pool): the internet reaches an external one, the VPC an internal one.
+        With Cloud CDN on a backend, it is the CDN's edge."""
         graph = ctx.graph
         host.described_layers.update({Layer.SECURITY_GROUP, Layer.PUBLIC_ADDRESS})
         graph.link(host.id, host.id, Allow(location=first.location, layer=Layer.SECURITY_GROUP,

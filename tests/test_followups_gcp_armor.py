@@ -1,0 +1,244 @@
+"""Cloud Armor on a backend service as a guard layer: what reaches an origin through the load
+balancer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import brief, scan_tree
+
+from bitriver_lint.engine import ScanResult
+from bitriver_lint.graph import Allow, Role, Route
+from bitriver_lint.vocabulary import Layer
+
+PROVIDER = 'provider "google" {\n  region = "europe-west1"\n}\n'
+
+
+def _scan(tmp_path: Path, body: str) -> ScanResult:
+    (tmp_path / "main.tf").write_text(PROVIDER + body)
+    return scan_tree(tmp_path)
+
+
+def _only(result: ScanResult, *rules: str) -> list[str]:
+    return [f for f in brief(result) if f.split()[0] in rules]
+
+
+def at(body: str, needle: str, nth: int = 1) -> str:
+    """``main.tf:line:column`` of the ``nth`` occurrence of ``needle`` in the file ``_scan`` writes."""
+    text = PROVIDER + body
+    index = -1
+    for _ in range(nth):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    return f"main.tf:{line}:{index - text.rfind(chr(10), 0, index)}"
+
+
+def _related(result: ScanResult, rule: str) -> list[str]:
+    (finding,) = [f for f in result.active if f.rule_id == rule]
+    return [f"{r.location} {r.message}" for r in finding.related]
+
+
+# -- Cloud Armor ----------------------------------------------------------------------------------
+
+# SRS's HTTP API in a managed instance group with no external IP, behind an external HTTPS load
+# balancer: the VPC firewall admits only Google's load-balancer ranges, so the world reaches 1985
+# through the load balancer alone (BRL102), as far as the backend service's policy lets it.
+SRS_BEHIND_LB = """
+resource "google_compute_instance_template" "srs" {
+  machine_type = "c3-standard-4"
+  tags         = ["srs"]
+  labels       = { role = "srs" }
+  network_interface {
+    network = "default"
+  }
+}
+
+resource "google_compute_instance_group_manager" "srs" {
+  name               = "bitriver-srs"
+  base_instance_name = "bitriver-srs"
+  zone               = "europe-west1-c"
+  target_size        = 1
+  named_port {
+    name = "api"
+    port = 1985
+  }
+  version {
+    instance_template = google_compute_instance_template.srs.id
+  }
+}
+
+resource "google_compute_firewall" "lb" {
+  name          = "lb"
+  network       = "default"
+  source_ranges = ["130.211.0.0/22", "35.191.0.0/16"]
+  target_tags   = ["srs"]
+  allow {
+    protocol = "tcp"
+    ports    = ["1985"]
+  }
+}
+
+resource "google_compute_backend_service" "srs" {
+  protocol  = "HTTP"
+  port_name = "api"
+%s  backend {
+    group = google_compute_instance_group_manager.srs.instance_group
+  }
+}
+
+resource "google_compute_url_map" "ops" {
+  default_service = google_compute_backend_service.srs.id
+}
+
+resource "google_compute_target_https_proxy" "ops" {
+  url_map          = google_compute_url_map.ops.id
+  ssl_certificates = ["projects/p/global/sslCertificates/ops"]
+}
+
+resource "google_compute_global_forwarding_rule" "https" {
+  port_range = "443"
+  target     = google_compute_target_https_proxy.ops.id
+}
+"""
+
+ATTACHED = "  security_policy = google_compute_security_policy.ops.id\n"
+
+
+def _rule(action: str, priority: int, ranges: str) -> str:
+    return f"""
+  rule {{
+    action   = "{action}"
+    priority = {priority}
+    match {{
+      versioned_expr = "SRC_IPS_V1"
+      config {{
+        src_ip_ranges = [{ranges}]
+      }}
+    }}
+  }}"""
+
+
+def _policy(*rules: str) -> str:
+    return '\nresource "google_compute_security_policy" "ops" {\n  name = "ops-only"' + "".join(rules) + "\n}\n"
+
+
+def _lb(policy: str, attached: str = ATTACHED) -> str:
+    return SRS_BEHIND_LB % attached + policy
+
+
+def test_without_a_policy_the_load_balancer_carries_the_world_to_the_srs_api(tmp_path: Path) -> None:
+    """A guard against under-reporting: the scenario the Cloud Armor tests narrow is open."""
+    body = _lb("", attached="")
+    assert _only(_scan(tmp_path, body), "BRL102") == ["BRL102 " + at(body, 'resource "google_compute_global')]
+
+
+def test_an_armor_allow_list_narrows_the_origin_behind_the_load_balancer(tmp_path: Path) -> None:
+    body = _lb(_policy(_rule("allow", 1000, '"10.0.0.0/8"'), _rule("deny(403)", 2147483647, '"*"')))
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL102", "BRL002") == []
+    graph = result.graph
+    (lb,) = graph.components(Role.LB)
+    (pool,) = graph.pools(lb)
+    assert pool.described_layers == {Layer.SECURITY_POLICY}
+    allows = [e for _, _, e in graph.in_edges(pool.id, "allows") if isinstance(e, Allow)]
+    assert [(e.layer, e.cidrs, str(e.location), e.description) for e in allows] == [
+        (Layer.SECURITY_POLICY, ["10.0.0.0/8"], at(body, "rule {"),
+         "google_compute_security_policy.ops rule priority 1000")]
+    routes = [e for _, _, e in graph.edges("routes") if isinstance(e, Route)]
+    assert [r.pool for r in routes] == [pool.id]
+
+
+def test_an_armor_default_allow_leaves_the_origin_open_at_the_default_rule(tmp_path: Path) -> None:
+    body = _lb(_policy(_rule("deny(403)", 1000, '"198.51.100.0/24"'), _rule("allow", 2147483647, '"*"')))
+    result = _scan(tmp_path, body)
+    # Reported at the rule that lets the world in: the policy is where the fix belongs.
+    assert _only(result, "BRL102") == ["BRL102 " + at(body, "rule {", 2)]
+    assert (f"{at(body, 'rule {', 2)} Cloud Armor (google_compute_security_policy.ops default rule) allows *, "
+            "less what rules before it match on 443/tcp") in _related(result, "BRL102")
+
+
+def test_a_policy_without_a_default_rule_gets_googles_default_allow(tmp_path: Path) -> None:
+    body = _lb(_policy(_rule("allow", 1000, '"10.0.0.0/8"')))
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL102") == ["BRL102 " + at(body, 'resource "google_compute_security_policy"')]
+    assert any("* (no default rule written)" in r for r in _related(result, "BRL102"))
+
+
+def test_a_deny_at_a_lower_priority_number_beats_a_later_allow(tmp_path: Path) -> None:
+    deny_first = _lb(_policy(_rule("allow", 2000, '"0.0.0.0/0", "::/0"'), _rule("deny(403)", 500, '"*"'),
+                             _rule("deny(404)", 2147483647, '"*"')))
+    assert _only(_scan(tmp_path, deny_first), "BRL102") == []
+    # The same deny after the allow (a higher number) decides nothing the allow has not.
+    allow_first = _lb(_policy(_rule("allow", 200, '"0.0.0.0/0", "::/0"'), _rule("deny(403)", 500, '"*"'),
+                              _rule("deny(404)", 2147483647, '"*"')))
+    assert _only(_scan(tmp_path, allow_first), "BRL102") == ["BRL102 " + at(allow_first, "rule {")]
+
+
+def test_an_expression_match_is_noted_not_taken_as_allow_or_deny(tmp_path: Path) -> None:
+    expr = """
+  rule {
+    action   = "deny(403)"
+    priority = 100
+    match {
+      expr {
+        expression = "origin.region_code == 'RU'"
+      }
+    }
+  }"""
+    body = _lb(_policy(expr, _rule("allow", 2147483647, '"*"')))
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL102", "BRL002") == ["BRL002 " + at(body, '"origin.region_code')]
+    (note,) = [f for f in result.active if f.rule_id == "BRL002"]
+    assert "Cloud Armor expression" in note.message and "1985/tcp" in note.message
+
+
+def test_an_expression_no_source_can_reach_does_not_matter(tmp_path: Path) -> None:
+    """After a deny of every source an expression decides nothing: not a note (over-reporting)."""
+    expr = """
+  rule {
+    action   = "allow"
+    priority = 900
+    match {
+      expr {
+        expression = "request.headers['x-ops'] == 'yes'"
+      }
+    }
+  }"""
+    body = _lb(_policy(_rule("deny(403)", 100, '"*"'), expr, _rule("allow", 2147483647, '"*"')))
+    assert _only(_scan(tmp_path, body), "BRL102", "BRL002") == []
+
+
+def test_a_policy_the_tree_does_not_define_is_noted(tmp_path: Path) -> None:
+    attached = '  security_policy = "projects/p/global/securityPolicies/ops-only"\n'
+    body = _lb("", attached=attached)
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL102", "BRL002") == ["BRL002 " + at(body, '"projects/p/global/securityPolicies')]
+    (note,) = [f for f in result.active if f.rule_id == "BRL002"]
+    assert "names no google_compute_security_policy in this tree" in note.message
+
+
+def test_a_policy_from_an_unset_variable_is_noted(tmp_path: Path) -> None:
+    body = 'variable "policy" {}\n' + _lb("", attached="  security_policy = var.policy\n")
+    assert _only(_scan(tmp_path, body), "BRL102", "BRL002") == ["BRL002 " + at(body, "var.policy")]
+
+
+def test_a_policy_by_name_and_a_separate_rule_resource(tmp_path: Path) -> None:
+    separate = """
+resource "google_compute_security_policy_rule" "office" {
+  security_policy = google_compute_security_policy.ops.name
+  action          = "allow"
+  priority        = 10
+  match {
+    versioned_expr = "SRC_IPS_V1"
+    config {
+      src_ip_ranges = ["203.0.113.0/24"]
+    }
+  }
+}
+"""
+    body = _lb(_policy(_rule("deny(403)", 2147483647, '"*"')) + separate,
+               attached="  security_policy = google_compute_security_policy.ops.name\n")
+    result = _scan(tmp_path, body)
+    # 203.0.113.0/24 is outside the operators (private networks by default): reported at the rule
+    # resource that admits it.
+    assert _only(result, "BRL102") == ["BRL102 " + at(body, 'resource "google_compute_security_policy_rule"')]
