@@ -1,14 +1,16 @@
-"""Cloud Armor on a backend service as a guard layer: what reaches an origin through the load
-balancer."""
+"""Cloud Armor on a backend service and Cloud Run's invoker IAM as guard layers: what reaches an
+origin through the load balancer, and whether anonymous viewers get past Cloud Run's IAM check."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import brief, scan_tree
+from conftest import FIXTURES, brief, scan_tree
 
 from bitriver_lint.engine import ScanResult
+from bitriver_lint.exposure import entries
 from bitriver_lint.graph import Allow, Role, Route
+from bitriver_lint.netsets import CidrSet
 from bitriver_lint.vocabulary import Layer
 
 PROVIDER = 'provider "google" {\n  region = "europe-west1"\n}\n'
@@ -242,3 +244,146 @@ resource "google_compute_security_policy_rule" "office" {
     # 203.0.113.0/24 is outside the operators (private networks by default): reported at the rule
     # resource that admits it.
     assert _only(result, "BRL102") == ["BRL102 " + at(body, 'resource "google_compute_security_policy_rule"')]
+
+
+# -- Cloud Run invoker IAM ------------------------------------------------------------------------
+
+def _run(name: str = "api", location: str = "europe-west1", service: str = "bitriver-api") -> str:
+    return f"""
+resource "google_cloud_run_v2_service" "{name}" {{
+  name     = "{service}"
+  location = "{location}"
+  ingress  = "INGRESS_TRAFFIC_ALL"
+  template {{
+    containers {{
+      image = "ghcr.io/bitriver/bitriver-live:1.4.2"
+      env {{
+        name  = "BITRIVER_LIVE_ADDR"
+        value = ":8080"
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def _member(member: str, role: str = '"roles/run.invoker"', name: str = "google_cloud_run_v2_service.api.name",
+            location: str = "google_cloud_run_v2_service.api.location") -> str:
+    return f"""
+resource "google_cloud_run_v2_service_iam_member" "public" {{
+  name     = {name}
+  location = {location}
+  role     = {role}
+  member   = {member}
+}}
+"""
+
+
+def test_ingress_all_without_an_invoker_grant_is_not_public(tmp_path: Path) -> None:
+    result = _scan(tmp_path, _run())
+    assert _only(result, "BRL104", "BRL002") == []
+    (host,) = [h for h in result.graph.hosts() if h.name == "google_cloud_run_v2_service.api"]
+    assert Layer.INVOKER in host.described_layers
+
+
+def test_a_grant_to_someone_else_keeps_it_private(tmp_path: Path) -> None:
+    """A guard against over-reporting: only allUsers and allAuthenticatedUsers are anonymous."""
+    for member, role in (('"serviceAccount:lb@p.iam.gserviceaccount.com"', '"roles/run.invoker"'),
+                         ('"allUsers"', '"roles/run.viewer"')):
+        assert _only(_scan(tmp_path, _run() + _member(member, role)), "BRL104", "BRL002") == [], member
+
+
+def test_an_allusers_grant_makes_it_public_with_the_grant_in_the_proof(tmp_path: Path) -> None:
+    body = _run() + _member('"allUsers"')
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL104") == ["BRL104 " + at(body, '"INGRESS_TRAFFIC_ALL')]
+    grant = at(body, '"allUsers')
+    assert (f"{grant} Cloud Run invoker IAM allows allUsers (google_cloud_run_v2_service_iam_member.public grants "
+            "roles/run.invoker) on 443/tcp") in _related(result, "BRL104")
+
+
+def test_all_authenticated_users_and_a_v1_binding_count_as_public(tmp_path: Path) -> None:
+    binding = """
+resource "google_cloud_run_service_iam_binding" "public" {
+  service  = "bitriver-api"
+  location = "europe-west1"
+  role     = "roles/run.invoker"
+  members  = ["user:ops@example.com", "allAuthenticatedUsers"]
+}
+"""
+    body = _run() + binding
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL104") == ["BRL104 " + at(body, '"INGRESS_TRAFFIC_ALL')]
+    assert any("allAuthenticatedUsers (any Google account)" in r and at(body, "[\"user:") in r
+               for r in _related(result, "BRL104"))
+
+
+def test_a_policy_from_a_google_iam_policy_data_source(tmp_path: Path) -> None:
+    policy = """
+data "google_iam_policy" "noauth" {
+  binding {
+    role    = "roles/run.invoker"
+    members = ["allUsers"]
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_policy" "noauth" {
+  name        = google_cloud_run_v2_service.api.name
+  location    = google_cloud_run_v2_service.api.location
+  policy_data = data.google_iam_policy.noauth.policy_data
+}
+"""
+    body = _run() + policy
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL104") == ["BRL104 " + at(body, '"INGRESS_TRAFFIC_ALL')]
+    # The proof names the binding that grants it, where the data source writes it.
+    binding = at(body, '["allUsers')
+    assert (f"{binding} Cloud Run invoker IAM allows allUsers (google_cloud_run_v2_service_iam_policy.noauth grants "
+            "roles/run.invoker) on 443/tcp") in _related(result, "BRL104")
+
+
+def test_the_grant_joins_the_service_of_its_name_and_location(tmp_path: Path) -> None:
+    # Two services of one name in two regions; the grant names the Belgian one by its name.
+    body = (_run() + _run("api_us", "us-central1")
+            + _member('"allUsers"', name='"bitriver-api"', location='"us-central1"'))
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL104") == ["BRL104 " + at(body, '"INGRESS_TRAFFIC_ALL', 2)]
+
+
+def test_an_unknown_member_is_noted_not_guessed(tmp_path: Path) -> None:
+    body = 'variable "invoker" {}\n' + _run() + _member("var.invoker")
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL104", "BRL002") == ["BRL002 " + at(body, "var.invoker\n")]
+    (note,) = [f for f in result.active if f.rule_id == "BRL002"]
+    assert "var.invoker" in note.message
+
+
+def test_an_unknown_role_beside_allusers_is_noted(tmp_path: Path) -> None:
+    body = 'variable "role" {}\n' + _run() + _member('"allUsers"', role="var.role")
+    assert _only(_scan(tmp_path, body), "BRL104", "BRL002") == ["BRL002 " + at(body, "var.role\n")]
+
+
+def test_invoker_iam_disabled_lets_everyone_in(tmp_path: Path) -> None:
+    body = _run().replace('  ingress  = "INGRESS_TRAFFIC_ALL"\n',
+                          '  ingress  = "INGRESS_TRAFFIC_ALL"\n  invoker_iam_disabled = true\n')
+    result = _scan(tmp_path, body)
+    assert _only(result, "BRL104") == ["BRL104 " + at(body, '"INGRESS_TRAFFIC_ALL')]
+    assert any("invoker_iam_disabled = true" in r for r in _related(result, "BRL104"))
+
+
+def test_without_a_grant_the_load_balancer_carries_no_anonymous_request_either(tmp_path: Path) -> None:
+    # The gcp-cloud-run fixture without its allUsers grants: Cloud Run checks what the load
+    # balancer forwards too, so the viewer behind it is reached by no anonymous client.
+    text = (FIXTURES / "gcp-cloud-run" / "main.tf").read_text()
+    (tmp_path / "main.tf").write_text(text[:text.index("# Viewers are anonymous")])
+    graph = scan_tree(tmp_path).graph
+    (viewer,) = graph.components(Role.VIEWER)
+    (listener,) = graph.listeners(viewer)
+    routed = [e for e in entries(graph, listener) if e.via is not None]
+    assert routed and all(not e.reach for e in routed)
+    assert all("no Cloud Run invoker IAM rule admits 443/tcp" in [r.message for r in e.evidence] for e in routed)
+    graph = scan_tree(FIXTURES / "gcp-cloud-run").graph
+    (viewer,) = graph.components(Role.VIEWER)
+    (listener,) = graph.listeners(viewer)
+    routed = [e for e in entries(graph, listener) if e.via is not None]
+    assert routed and all(e.reach == CidrSet(["0.0.0.0/0", "::/0"]) for e in routed)

@@ -215,8 +215,22 @@ resource "google_cloud_run_v2_service" "api" {{
 """
 
 
+def _invoker(v1: bool = False, name: str = "api") -> str:
+    """The grant a public Cloud Run service has: without it every request needs an identity token."""
+    kind = "google_cloud_run_service" if v1 else "google_cloud_run_v2_service"
+    key = "service" if v1 else "name"
+    return f"""
+resource "{kind}_iam_member" "public" {{
+  {key}{' ' * (8 - len(key))}= {kind}.{name}.name
+  location = {kind}.{name}.location
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}}
+"""
+
+
 def test_cloud_run_ingress_all_exposes_the_api_at_the_ingress_line(tmp_path: Path) -> None:
-    body = _run("INGRESS_TRAFFIC_ALL")
+    body = _run("INGRESS_TRAFFIC_ALL") + _invoker()
     result = _scan(tmp_path, body)
     assert _only(result, "BRL104") == ["BRL104 " + at(body, '"INGRESS_TRAFFIC_ALL')]
     (api,) = result.graph.components(Role.API)
@@ -235,7 +249,7 @@ def test_a_public_cloud_run_url_is_https_on_443_not_its_container_port(tmp_path:
     # Google's "hello" sample, as real trees deploy it: the world reaches 443, not 8080 (BRL107).
     body = _run("INGRESS_TRAFFIC_ALL").replace("ghcr.io/bitriver/bitriver-live:1.4.2",
                                                "us-docker.pkg.dev/cloudrun/container/hello").replace(
-        '"bitriver-api"', '"hello"').replace('"api" {', '"hello" {')
+        '"bitriver-api"', '"hello"').replace('"api" {', '"hello" {') + _invoker(name="hello")
     result = _scan(tmp_path, body, topology="single-node")
     assert _only(result, "BRL107", "BRL104") == []
     assert [c.role for c in result.graph.components()] == [Role.OTHER]
@@ -243,22 +257,24 @@ def test_a_public_cloud_run_url_is_https_on_443_not_its_container_port(tmp_path:
 
 def test_cloud_run_ingress_defaults_to_all(tmp_path: Path) -> None:
     # Reported at the service, which does not write the setting.
-    assert _only(_scan(tmp_path, _run()), "BRL104") == ["BRL104 " + at(_run(), 'resource')]
+    body = _run() + _invoker()
+    assert _only(_scan(tmp_path, body), "BRL104") == ["BRL104 " + at(body, 'resource')]
 
 
 @pytest.mark.parametrize("ingress", ["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"])
 def test_cloud_run_internal_ingress_keeps_the_api_private(tmp_path: Path, ingress: str) -> None:
-    assert _only(_scan(tmp_path, _run(ingress)), "BRL104") == []
+    assert _only(_scan(tmp_path, _run(ingress) + _invoker()), "BRL104") == []
 
 
 def test_cloud_run_v1_reads_the_ingress_annotation_on_its_line(tmp_path: Path) -> None:
-    body = _run("all", v1=True)
+    body = _run("all", v1=True) + _invoker(v1=True)
     result = _scan(tmp_path, body)
     assert _only(result, "BRL104") == ["BRL104 " + at(body, "run.googleapis.com/ingress")]
     (api,) = result.graph.components(Role.API)
     assert api.replicas is not None and (api.replicas.value, str(api.replicas.location)) == (
         3, at(body, "autoscaling.knative.dev/minScale"))
-    assert _only(_scan(tmp_path, _run("internal-and-cloud-load-balancing", v1=True)), "BRL104") == []
+    internal = _run("internal-and-cloud-load-balancing", v1=True) + _invoker(v1=True)
+    assert _only(_scan(tmp_path, internal), "BRL104") == []
 
 
 def test_cloud_run_unknown_ingress_is_noted(tmp_path: Path) -> None:

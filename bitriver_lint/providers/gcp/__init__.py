@@ -1,9 +1,11 @@
 """Google Cloud: what ``google_*`` resources mean for the graph.
 
 ``compute``: Compute Engine instances, managed instance groups and Cloud Run services.
+``invoker``: Cloud Run's ``roles/run.invoker`` grants, as the invoker layer.
 ``network``: VPC firewall rules as the cloud-firewall layer, Google's load-balancer ranges.
 ``data``: Cloud SQL for PostgreSQL, Memorystore for Redis and Cloud Storage buckets.
 ``edge``: the external Application Load Balancer chain (as load-balancer documents) and Cloud CDN.
+``armor``: Cloud Armor policies on backend services, as filters in front of their pools.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Instances and managed instance groups become hosts behind the VPC firewall rules
 their network tags (``network``), in the zone and region they run in, with the role their
 labels or names give and the BitRiver settings their startup script assigns (read as EC2 user
 data is). A Cloud Run service becomes a container-service host whose containers are
-components; its ``ingress`` decides who reaches its own URL, as a public address does a VM's.
+components; its ``ingress`` decides who reaches its own URL, as a public address does a VM's,
+and its invoker grants (``invoker``) whether anonymous callers get past its IAM check at all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, Ter
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.providers.gcp.common import network_key, referenced, region_of_zone, role_of
+from bitriver_lint.providers.gcp.invoker import add_invoker
 from bitriver_lint.providers.gcp.network import FwEntry, add_firewall
 from bitriver_lint.roles import role_from_image
 from bitriver_lint.vocabulary import HostKind, Layer, Runtime
@@ -256,6 +258,7 @@ def add_cloud_run(ctx: BuildContext, module: TerraformModule, service: ResourceI
                 region=region if isinstance(region, str) else service.region)
     graph.add(host)
     ingress_at = _ingress(ctx, service, host)
+    add_invoker(ctx, module, service, host)
     replicas = _min_instances(ctx, service, template)
     name = service.arg("name")
     for index, container in enumerate(containers):
