@@ -387,3 +387,94 @@ def test_without_a_grant_the_load_balancer_carries_no_anonymous_request_either(t
     (listener,) = graph.listeners(viewer)
     routed = [e for e in entries(graph, listener) if e.via is not None]
     assert routed and all(e.reach == CidrSet(["0.0.0.0/0", "::/0"]) for e in routed)
+
+
+HOSTILE = """
+variable "v" {}
+
+resource "google_cloud_run_v2_service" "api" {
+  name     = "bitriver-api"
+  location = 7
+  template {
+    containers {
+      image = "ghcr.io/bitriver/bitriver-live:1.4.2"
+    }
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_member" "a" {
+  name     = "bitriver-api"
+  role     = ["roles/run.invoker"]
+  member   = { who = "allUsers" }
+}
+
+resource "google_cloud_run_v2_service_iam_binding" "b" {
+  name    = google_cloud_run_v2_service.api.name
+  role    = "roles/run.invoker"
+  members = [["allUsers"], { a = 1 }, 3]
+}
+
+resource "google_cloud_run_service_iam_policy" "c" {
+  service     = var.v
+  policy_data = 12
+}
+
+resource "google_compute_security_policy" "p" {
+  rule {
+    action   = ["allow"]
+    priority = "first"
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["not-a-cidr", 7]
+      }
+    }
+  }
+  rule {
+    match {}
+  }
+  rule {}
+}
+
+resource "google_compute_security_policy_rule" "r" {
+  security_policy = google_compute_security_policy.p.name
+  action          = "allow"
+  priority        = 5
+  match {
+    config {
+      src_ip_ranges = "10.0.0.0/8"
+    }
+  }
+}
+
+resource "google_compute_backend_service" "b" {
+  security_policy = google_compute_security_policy.p.self_link
+}
+
+resource "google_compute_backend_service" "c" {
+  security_policy = { x = 1 }
+}
+
+resource "google_compute_url_map" "u" {
+  default_service = google_compute_backend_service.b.id
+  path_matcher {
+    name            = "m"
+    default_service = google_compute_backend_service.c.id
+  }
+}
+
+resource "google_compute_target_http_proxy" "p" {
+  url_map = google_compute_url_map.u.id
+}
+
+resource "google_compute_global_forwarding_rule" "f" {
+  target     = google_compute_target_http_proxy.p.id
+  port_range = "80"
+}
+"""
+
+
+def test_wrong_types_in_policies_and_grants_never_crash(tmp_path: Path) -> None:
+    result = _scan(tmp_path, HOSTILE)
+    assert not result.errors and not result.tracebacks
+    assert _only(result, "BRL001") == []

@@ -137,7 +137,8 @@ def _admitted(rules: list[_Rule], widest: bool) -> list[tuple[_Rule, CidrSet]]:
 
 
 def _shown(module: TerraformModule, rule: _Rule, policy: ResourceInstance) -> str:
-    at = "default rule" if rule.priority == DEFAULT_PRIORITY else f"rule priority {rule.priority}"
+    at = ("default rule" if rule.priority == DEFAULT_PRIORITY else "rule of unknown priority" if rule.priority < 0
+          else f"rule priority {rule.priority}")
     return f"{module.prefix}{policy.label} {at}"
 
 

@@ -56,13 +56,12 @@ def _service_of(module: TerraformModule, grant: ResourceInstance, service: Resou
     short = named.rstrip("/").rsplit("/", 1)[-1]
     if service.arg("name") != short:
         return False
-    where, here = grant.arg("location"), service.arg("location")
+    # Either left unset is in its provider's region, as far as the files tell it.
+    where = grant.arg("location") or grant.region
+    here = service.arg("location") or service.region
     if isinstance(where, str) and isinstance(here, str):
         return where == here
-    if where is None or here is None:
-        # Both in the provider's region: the module's, as far as it is known.
-        return (where or grant.region) == (here or service.region) or None
-    return None
+    return True if where is None and here is None else None
 
 
 def _bindings(module: TerraformModule, policy: ResourceInstance) -> list[_Grant] | Located[Any]:
@@ -117,17 +116,25 @@ def _grants(module: TerraformModule, service: ResourceInstance) -> tuple[list[_G
     return grants, unread
 
 
+def _public(member: Any) -> bool:
+    return isinstance(member, str) and member in _PUBLIC
+
+
+def _invoker(role: Any) -> bool:
+    return isinstance(role, str) and role in _ROLES
+
+
 def _may_be_public(grant: _Grant) -> bool:
     role, members = grant.role.value, grant.members.value
     items = members if isinstance(members, list) else [members]
-    return (not isinstance(role, str) or role in _ROLES) and (
-        isinstance(members, Unknown) or any(isinstance(m, Unknown) or m in _PUBLIC for m in items))
+    return (isinstance(role, Unknown) or _invoker(role)) and (
+        isinstance(members, Unknown) or any(isinstance(m, Unknown) or _public(m) for m in items))
 
 
 def _unknown(grant: _Grant) -> Located[Any] | None:
     """The part of a grant that could make the service public but cannot be read."""
     role, members = grant.role.value, grant.members.value
-    if isinstance(role, str) and role not in _ROLES:
+    if not isinstance(role, Unknown) and not _invoker(role):
         return None
     items = members if isinstance(members, list) else [members]
     if isinstance(members, Unknown):
@@ -135,7 +142,7 @@ def _unknown(grant: _Grant) -> Located[Any] | None:
     bad = next((m for m in items if isinstance(m, Unknown)), None)
     if bad is not None:
         return Located(bad, grant.members.location)
-    if isinstance(role, Unknown) and any(m in _PUBLIC for m in items):
+    if isinstance(role, Unknown) and any(_public(m) for m in items):
         return grant.role
     return None
 
@@ -155,7 +162,7 @@ def add_invoker(ctx: BuildContext, module: TerraformModule, service: ResourceIns
         members = grant.members.value
         items = members if isinstance(members, list) else [members]
         shown = [_PUBLIC[m] for m in items if isinstance(m, str) and m in _PUBLIC]
-        if grant.role.value in _ROLES and shown:
+        if _invoker(grant.role.value) and shown:
             public = True
             ctx.graph.link(host.id, host.id, _anyone(
                 grant.members.location, " and ".join(shown),
