@@ -478,3 +478,15 @@ def test_wrong_types_in_policies_and_grants_never_crash(tmp_path: Path) -> None:
     result = _scan(tmp_path, HOSTILE)
     assert not result.errors and not result.tracebacks
     assert _only(result, "BRL001") == []
+
+
+def test_a_regional_policy_on_a_regional_backend_service(tmp_path: Path) -> None:
+    regional = (_lb(_policy(_rule("allow", 1000, '"10.0.0.0/8"'), _rule("deny(403)", 2147483647, '"*"')))
+                .replace("google_compute_backend_service", "google_compute_region_backend_service")
+                .replace("google_compute_url_map", "google_compute_region_url_map")
+                .replace("google_compute_target_https_proxy", "google_compute_region_target_https_proxy")
+                .replace("google_compute_global_forwarding_rule", "google_compute_forwarding_rule")
+                .replace("google_compute_security_policy", "google_compute_region_security_policy"))
+    assert _only(_scan(tmp_path, regional), "BRL102", "BRL002") == []
+    opened = regional.replace('"deny(403)"', '"allow"')
+    assert _only(_scan(tmp_path, opened), "BRL102") == ["BRL102 " + at(opened, "rule {", 2)]

@@ -4,7 +4,8 @@ A policy is a list of rules, each matching source ranges (``versioned_expr = "SR
 with ``src_ip_ranges``) or a Common Expression Language ``expr``, evaluated from the lowest
 ``priority`` number up: the first rule that matches decides. The rule at priority 2147483647 is
 the default (``"*"``); a policy written without one gets Google's default, which allows. Rules
-may also be resources of their own (``google_compute_security_policy_rule``).
+may also be resources of their own (``google_compute_security_policy_rule``). Regional policies
+(``google_compute_region_security_policy``) on regional backend services read the same way.
 
 The load balancer applies the policy only to the requests it sends to that backend service, so
 it narrows the routes through the pool, not the backends' own ports (``Layer.SECURITY_POLICY``).
@@ -26,8 +27,8 @@ from bitriver_lint.netsets import EMPTY, CidrSet
 from bitriver_lint.providers.gcp.common import referenced
 from bitriver_lint.vocabulary import Layer
 
-_POLICY = "google_compute_security_policy"
-_RULE = "google_compute_security_policy_rule"
+_POLICIES = ("google_compute_security_policy", "google_compute_region_security_policy")
+_RULES = ("google_compute_security_policy_rule", "google_compute_region_security_policy_rule")
 DEFAULT_PRIORITY = 2147483647
 _ANYONE = CidrSet(["0.0.0.0/0", "::/0"])
 # Actions that let a matching request reach the backend (a throttle or a rate-based ban let it
@@ -102,8 +103,8 @@ def _rule(body: Body, location: Location) -> _Rule | None:
 def _rules(module: TerraformModule, policy: ResourceInstance) -> list[_Rule]:
     bodies = [(b, b.location) for b in policy.nested("rule")]
     for member in module.family or [module]:
-        for resource in member.of_type(_RULE):
-            if referenced(member, resource.arg("security_policy"), _POLICY) is policy:
+        for resource in member.of_type(*_RULES):
+            if referenced(member, resource.arg("security_policy"), *_POLICIES) is policy:
                 bodies.append((resource, resource.location))
     rules = [r for b, where in bodies if (r := _rule(b, where)) is not None]
     if not any(r.priority == DEFAULT_PRIORITY for r in rules):
@@ -148,7 +149,7 @@ def guard(module: TerraformModule, service: ResourceInstance, backend: Backend) 
     if written is None or written.value is None or written.value == "":
         return
     backend.guarded.add(Layer.SECURITY_POLICY)
-    policy = referenced(module, written.value, _POLICY)
+    policy = referenced(module, written.value, *_POLICIES)
     if policy is None:
         value = written.value
         unknown = value if isinstance(value, Unknown) else Unknown(
