@@ -26,6 +26,7 @@ from bitriver_lint import journal
 from bitriver_lint.cache import memo
 from bitriver_lint.config import Config
 from bitriver_lint.loaders.terraform_document import (
+    AFTER_APPLY,
     UNDEFINED,
     Body,
     ProviderConfig,
@@ -156,6 +157,8 @@ class ModuleSource:
         return self._qualified(self.value(block.attributes["value"]))
 
     def _qualified(self, value: Any) -> Any:
+        if isinstance(value, Unknown):
+            return self._qualified_unknown(value)
         if isinstance(value, list):
             return [self._qualified(v) for v in value]
         if isinstance(value, dict):
@@ -165,6 +168,20 @@ class ModuleSource:
             if rest and "." not in rest and self._index().get(("resource", kind, rest)):
                 return self.prefix + value
         return value
+
+    def _qualified_unknown(self, value: Unknown) -> Unknown:
+        """An unknown value the module hands out (``aws_lb.api.dns_name``, known after apply):
+        the resources it names get the module path, so its caller can tell this module's
+        ``module.edge.aws_lb.api`` from its own ``aws_lb.api``."""
+        names = tuple(self._qualified(n) if isinstance(n, str) else n for n in value.names)
+        if names == value.names:
+            return value
+        raw = value.raw
+        for before, after in zip(value.names, names, strict=True):
+            if before != after and raw.startswith(before):
+                raw = after + raw[len(before):]
+                break
+        return Unknown(names, raw, value.location, value.why)
 
     def value(self, attribute: Attribute | None, extra: Mapping[str, Any] | None = None) -> Any:
         """The attribute's value; never raises: what cannot be computed, or would cost more than
@@ -331,6 +348,11 @@ class ModuleSource:
         for block in blocks:
             if len(path) > 2 and path[2] in block.attributes:
                 return self.value(block.attributes[path[2]])
+        if blocks:
+            # The resource is defined but does not set this argument: the provider computes it
+            # (a load balancer's dns_name, an instance's public_ip). The name still says which
+            # resource it is, for a join by reference.
+            return Unknown((ref,), ".".join(path), why=AFTER_APPLY)
         if self.unreadable:
             return Unknown((ref,), ".".join(path), why=f"is not defined in the files of this module that could be "
                                                        f"read ({', '.join(self.unreadable)} could not)")

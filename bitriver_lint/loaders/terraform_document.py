@@ -26,6 +26,9 @@ UNKNOWN_ENTRY_KEYS = ("from_port", "to_port", "protocol", "cidr_blocks", "ipv6_c
 
 # Why a reference is unknown when nothing in its module's files defines it (it dangles: BRL604).
 UNDEFINED = "is not defined in this module"
+# Why a resource's argument is unknown when the resource is defined but does not set it: the
+# provider computes it when the resource is created (a load balancer's dns_name, a public_ip).
+AFTER_APPLY = "is only known after apply"
 
 
 _ZONE = re.compile(r"([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from bitriver_lint.loaders.terraform_document import FileText
+from bitriver_lint.loaders.terraform_document import AFTER_APPLY, FileText
 from bitriver_lint.model import Diagnostic, Location, Unknown
 
 
@@ -990,7 +990,7 @@ def _walk(value: Any, rest: list[str], rule: Any) -> Any:
             # its id, arn or name stands for it, as written directly; another attribute is
             # computed at apply but still names it.
             if key not in ("id", "arn", "name"):
-                return Unknown((value,), source_text(rule), why="is only known after apply")
+                return Unknown((value,), source_text(rule), why=AFTER_APPLY)
         else:
             return Unknown((), source_text(rule))
     return value
