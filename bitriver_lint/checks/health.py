@@ -79,6 +79,8 @@ def _lb_checks(ctx: CheckContext, params: LbChecksParams) -> None:
             if external is not None:  # the role of a pool the tree does not describe is a guess: say whose
                 want += f"; {external.name} is outside this tree, {external.role_reason}"
             health = pool.health
+            if health is None and lb.resource_type == "aws_cloudfront_distribution":
+                continue  # CloudFront probes no origin (an origin group fails over on errors only)
             if health is None and lb.tunnel:
                 # cloudflared probes nothing; a Cloudflare load balancer's monitor may, and is
                 # set up where these files do not say.

@@ -21,14 +21,21 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bitriver_lint.builders.common import BuildContext
-from bitriver_lint.builders.terraform_common import component_id, node_id
+from bitriver_lint.builders.terraform_common import node_id
 from bitriver_lint.graph import CdnBehaviour, CdnOrigin, Component, Listener, Role
 from bitriver_lint.loaders.cloudflared import add_ingress
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.origins import balancer_node, origin_host, port_of
+from bitriver_lint.providers.origins import (
+    balancer_node,
+    bind_pulled_port,
+    note_unfollowed,
+    origin_host,
+    origin_target,
+    port_of,
+)
 from bitriver_lint.vocabulary import Runtime
 
 RECORDS = ("cloudflare_record", "cloudflare_dns_record")
@@ -308,62 +315,6 @@ def _add_zone(ctx: BuildContext, module: TerraformModule, zone: Zone) -> None:
                                     location=zone.location, reason="Cloudflare serves HTTPS"))
 
 
-def _target(ctx: BuildContext, module: TerraformModule, value: Any) -> tuple[str | None, str | None]:
-    """The name the join knows a record's content or a pool origin's address by (a proxy site
-    of that name, the component a referenced instance runs, or the address as written), and the
-    node it is when that is known here. An instance nothing of ours runs on is no origin to
-    judge (and no dangling name either)."""
-    host = origin_host(module, value)
-    host = _site(ctx, host) or host
-    if host is None:
-        return None, None
-    # Load balancers are built after this: theirs is the id they will have, in this root.
-    balancer = balancer_node(module, host)
-    if balancer is not None:
-        return host, balancer
-    if not host.startswith(module.prefix + "aws_instance."):
-        return host, None
-    # This root's instance: roots calling one module name theirs alike.
-    own = component_id(module, host)
-    if own in ctx.graph:
-        return host, own
-    bound = _on_instance(ctx, node_id(module, host))
-    return (bound.name, bound.id) if bound is not None else (None, None)
-
-
-# What fronts an instance, first: a record or pool points at its web entry.
-_ENTRY_ROLES = (Role.PROXY, Role.LB, Role.API, Role.VIEWER)
-
-
-def _on_instance(ctx: BuildContext, host_id: str) -> Component | None:
-    """The component a compose or systemd tree bound to this instance (config ``hosts:``)
-    runs that a record most likely points at: its proxy, else its API or viewer."""
-    running = [c for c in ctx.graph.components() if any(h.id == host_id for h in ctx.graph.hosts_of(c.id))]
-    for role in _ENTRY_ROLES:
-        for component in running:
-            if component.role is role:
-                return component
-    return None
-
-
-def _site(ctx: BuildContext, host: str | None) -> str | None:
-    """The proxy that serves ``host`` as a site of its config (a Caddy site address, an nginx
-    server_name), by the name the join knows it by; None when no config of the tree names that
-    host."""
-    if host is None or "." not in host:
-        return None
-    wanted = host.lower()
-    for placement in ctx.placements.values():
-        for frontend in placement.doc.frontends:
-            if wanted in frontend.hostnames:
-                return placement.runner.name
-            for word in re.split(r"[\s,]+", frontend.name):
-                name = word.split("://", 1)[-1].rsplit(":", 1)[0].lower()
-                if name == wanted:
-                    return placement.runner.name
-    return None
-
-
 def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> ProxyConfig:
     """The zone's proxied records and load balancers as one load-balancer document."""
     where = zone.location
@@ -379,11 +330,16 @@ def _zone_document(ctx: BuildContext, module: TerraformModule, zone: Zone) -> Pr
             continue
         if _through_tunnel(module, record):
             continue
-        host, node = _target(ctx, module, record.arg("content", record.arg("value")))
+        content = record.get("content") or record.get("value")
+        target = origin_target(ctx, module, content.value if content is not None else None)
         name = f"record {_text(record.arg('name', record.label))}"
         backend = Backend(name, record.location)
-        if host is not None:
-            backend.servers.append(Server(host, port, record.location, scheme, component=node))
+        if target.host is not None:
+            backend.servers.append(Server(target.host, port, record.location, scheme, component=target.node))
+            if content is not None:
+                bind_pulled_port(ctx, doc.name or "the zone", target, port, content.location)
+        elif target.unfollowed is not None and content is not None:
+            note_unfollowed(ctx, doc.name or "the zone", name, target.unfollowed, content.location)
         doc.backends[name] = backend
         frontend.routes.append(RouteRule(None, name, record.location))
     for balancer in module.of_type(LOAD_BALANCER):
@@ -458,10 +414,16 @@ def _pool_backend(ctx: BuildContext, module: TerraformModule, pool: ResourceInst
     for origin in pool.nested("origins"):
         if origin.arg("enabled") is False:
             continue
-        host, node = _target(ctx, module, origin.arg("address"))
-        if host is not None:
-            backend.servers.append(Server(host, port_of(origin.arg("port")) or port, origin.location, scheme,
-                                          component=node))
+        address = origin.get("address")
+        target = origin_target(ctx, module, address.value if address is not None else None)
+        if target.host is not None:
+            pulled = port_of(origin.arg("port")) or port
+            backend.servers.append(Server(target.host, pulled, origin.location, scheme, component=target.node))
+            if address is not None:
+                bind_pulled_port(ctx, pool.full_label, target, pulled, address.location)
+        elif target.unfollowed is not None and address is not None:
+            note_unfollowed(ctx, pool.full_label, _text(origin.arg("name", "origin")), target.unfollowed,
+                            address.location)
     return backend
 
 

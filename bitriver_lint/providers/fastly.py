@@ -30,7 +30,7 @@ from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, Pro
 from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Location, Unknown
 from bitriver_lint.providers.base import LoadBalancer
-from bitriver_lint.providers.origins import balancer_node, origin_host, port_of
+from bitriver_lint.providers.origins import bind_pulled_port, note_unfollowed, origin_target, port_of
 from bitriver_lint.vocabulary import Runtime
 
 SERVICES = ("fastly_service_vcl", "fastly_service_compute")
@@ -114,7 +114,7 @@ class Fastly:
     def load_balancers(self, module: TerraformModule, resources: Sequence[ResourceInstance],
                        ctx: BuildContext) -> list[LoadBalancer]:
         del resources
-        return [LoadBalancer(_document(module, s), runner=node_id(module, s.full_label))
+        return [LoadBalancer(_document(ctx, module, s), runner=node_id(module, s.full_label))
                 for s in module.of_type(*SERVICES)]
 
 
@@ -171,7 +171,7 @@ def _add_service(ctx: BuildContext, module: TerraformModule, service: ResourceIn
                                     location=service.location, reason="Fastly serves HTTPS"))
 
 
-def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig:
+def _document(ctx: BuildContext, module: TerraformModule, service: ResourceInstance) -> ProxyConfig:
     where = service.location
     doc = ProxyConfig(where.path, "fastly", where, files=[where.path], name=service.full_label, scope=module.root)
     frontend = Frontend("edge", where, [Bind("", 443, True, where)])
@@ -189,12 +189,17 @@ def _document(module: TerraformModule, service: ResourceInstance) -> ProxyConfig
             backend.health = HealthSpec(path.location if path else check.location,
                                         path.value if path is not None and isinstance(path.value, str) else "/",
                                         method if isinstance(method, str) else "HEAD")
-        host = origin_host(module, block.arg("address"))
+        address = block.get("address")
+        target = origin_target(ctx, module, address.value if address is not None else None)
         port = port_of(block.arg("port", 80))
         scheme = "https" if block.arg("use_ssl") is True else "http"
-        if host is not None and port is not None:
-            backend.servers.append(Server(host, port, block.key_location("address"), scheme,
-                                          component=balancer_node(module, host)))
+        if target.host is not None and port is not None:
+            backend.servers.append(Server(target.host, port, block.key_location("address"), scheme,
+                                          component=target.node))
+            if address is not None:
+                bind_pulled_port(ctx, service.full_label, target, port, address.location)
+        elif target.unfollowed is not None and address is not None:
+            note_unfollowed(ctx, service.full_label, name, target.unfollowed, address.location)
         doc.backends[name] = backend
         condition_name = block.arg("request_condition")
         if condition_name is None or condition_name == "":

@@ -2,7 +2,8 @@
 
 ``compute``: EC2 instances, autoscaling groups, ECS services, RDS/Aurora, ElastiCache.
 ``network``: VPCs and subnets, security groups and public addressing as firewall layers.
-``edge``: ALBs (as load-balancer documents), CloudFront distributions, S3 buckets.
+``edge``: ALBs (as load-balancer documents), CloudFront distributions (custom origins named by
+reference as a document the distribution runs), S3 buckets.
 ``accelerator``: Global Accelerator accelerators, listeners and endpoint groups (as load-balancer documents).
 """
 
@@ -51,7 +52,7 @@ class Aws:
                        ctx: BuildContext) -> list[LoadBalancer]:
         del resources
         return [*edge.load_balancers(module, ctx, network.security_group_rules(module, ctx)),
-                *accelerator.load_balancers(module)]
+                *accelerator.load_balancers(module), *edge.distribution_documents(ctx, module)]
 
 
 AWS = Aws()

@@ -9,11 +9,12 @@ from bitriver_lint.builders.common import BuildContext
 from bitriver_lint.builders.terraform_common import node_id, root_prefix
 from bitriver_lint.graph import Allow, CdnBehaviour, CdnOrigin, Component, Host, Listener, Role
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, HealthSpec, ProxyConfig, RouteRule, Server
-from bitriver_lint.loaders.terraform_document import ResourceInstance, TerraformModule
+from bitriver_lint.loaders.terraform_document import Body, ResourceInstance, TerraformModule
 from bitriver_lint.model import Located, Unknown
 from bitriver_lint.netsets import PRIVATE
 from bitriver_lint.providers.aws.network import SgRules, add_firewall, tf_port
 from bitriver_lint.providers.base import LoadBalancer
+from bitriver_lint.providers.origins import bind_pulled_port, note_unfollowed, origin_target, port_of
 from bitriver_lint.vocabulary import Layer, Runtime
 
 
@@ -55,12 +56,91 @@ def add_distribution(ctx: BuildContext, module: TerraformModule, distribution: R
             location=behaviour.location,
         ))
     component = Component(id=node_id(module, ref), name=ref, role=Role.CDN, role_reason=distribution.type,
-                          origin="terraform", location=distribution.location,
+                          origin="terraform", location=distribution.location, resource_type=distribution.type,
                           origins=origins, behaviours=behaviours, ports_known=True, runtime=Runtime.MANAGED,
                           cached_paths=[b.path for b in behaviours if b.path])
     ctx.graph.add(component)
     ctx.graph.add_listener(Listener(id=f"{component.id}#443/tcp", component=component.id, port=443, tls=True,
                                     location=distribution.location, reason="CloudFront serves HTTPS"))
+
+
+def distribution_documents(ctx: BuildContext, module: TerraformModule) -> list[LoadBalancer]:
+    """Each CloudFront distribution's custom origins that name a resource of its root (an ALB,
+    an instance, an Elastic IP, through a module output too) as a load-balancer document the
+    distribution runs, so the CDN routes to them; an origin named by what the tree cannot
+    follow is a BRL002 note instead. Bucket origins are judged from the distribution itself."""
+    out: list[LoadBalancer] = []
+    for distribution in module.of_type("aws_cloudfront_distribution"):
+        doc = _distribution_document(ctx, module, distribution)
+        if doc.backends:
+            out.append(LoadBalancer(doc, runner=node_id(module, distribution.full_label)))
+    return out
+
+
+def _distribution_document(ctx: BuildContext, module: TerraformModule, distribution: ResourceInstance) -> ProxyConfig:
+    where = distribution.location
+    doc = ProxyConfig(where.path, "cloudfront", where, files=[where.path], name=distribution.full_label,
+                      scope=module.root)
+    behaviours = distribution.nested("ordered_cache_behavior", "default_cache_behavior")
+    for origin in distribution.nested("origin"):
+        origin_id = _text(origin.arg("origin_id"))
+        domain = origin.get("domain_name")
+        if domain is None or _bucket_origin(origin, domain.value):
+            continue
+        target = origin_target(ctx, module, domain.value)
+        if target.host is None:
+            if target.unfollowed is not None:
+                note_unfollowed(ctx, distribution.full_label, origin_id, target.unfollowed, domain.location)
+            continue
+        if target.node is None and target.host == domain.value:
+            continue  # an address as written that no file of the tree serves: nothing to join
+        port, scheme = _origin_port(origin, [b for b in behaviours if _text(b.arg("target_origin_id")) == origin_id])
+        backend = Backend(origin_id, origin.location)
+        if port is not None:
+            backend.servers.append(Server(target.host, port, domain.location, scheme, component=target.node))
+            bind_pulled_port(ctx, distribution.full_label, target, port, domain.location)
+        doc.backends[origin_id] = backend
+    frontend = Frontend("edge", where, [Bind("", 443, True, where)], selection="first")
+    # CloudFront tries the ordered behaviours as written, the default one last.
+    for behaviour in behaviours:
+        target_id = _text(behaviour.arg("target_origin_id"))
+        if target_id not in doc.backends:
+            continue
+        if behaviour.type == "default_cache_behavior":
+            frontend.routes.append(RouteRule(None, target_id, behaviour.location))
+            continue
+        pattern = behaviour.arg("path_pattern")
+        if not isinstance(pattern, str):
+            continue  # which paths it takes is unknown: no route is guessed
+        prefix = pattern[:-1] if pattern.endswith("*") else None
+        if prefix is not None and "*" not in prefix and "?" not in prefix:
+            frontend.routes.append(RouteRule("/" + prefix.lstrip("/"), target_id, behaviour.location))
+        else:
+            frontend.routes.append(RouteRule(pattern, target_id, behaviour.location, match="pattern"))
+    doc.frontends.append(frontend)
+    return doc
+
+
+def _bucket_origin(origin: Body, domain: Any) -> bool:
+    text = domain.raw if isinstance(domain, Unknown) else str(domain)
+    return origin.first("s3_origin_config") is not None or ".s3." in text or text.startswith("aws_s3_bucket.")
+
+
+def _origin_port(origin: Body, behaviours: list[Body]) -> tuple[int | None, str]:
+    """The port and scheme CloudFront pulls a custom origin on: its protocol policy's
+    (``match-viewer`` follows the viewer, HTTPS when every behaviour to it redirects or refuses
+    plain HTTP)."""
+    config = origin.first("custom_origin_config")
+    if config is None:
+        return None, "http"
+    policy = config.arg("origin_protocol_policy")
+    viewers_https = bool(behaviours) and all(
+        b.arg("viewer_protocol_policy") in ("redirect-to-https", "https-only") for b in behaviours)
+    if policy == "https-only" or (policy == "match-viewer" and viewers_https):
+        return port_of(tf_port(config.arg("https_port", 443))), "https"
+    if policy in ("http-only", "match-viewer"):
+        return port_of(tf_port(config.arg("http_port", 80))), "http"
+    return None, "http"  # unknown: no port is guessed
 
 
 def add_buckets(ctx: BuildContext, module: TerraformModule) -> None:
