@@ -475,6 +475,8 @@ resource "google_compute_global_forwarding_rule" "f" {
 
 
 def test_wrong_types_in_policies_and_grants_never_crash(tmp_path: Path) -> None:
+    """Guard: the code before Cloud Armor and invoker grants read neither, so it passes there;
+    it failed on the first version of the invoker reader, which raised on a list as a role."""
     result = _scan(tmp_path, HOSTILE)
     assert not result.errors and not result.tracebacks
     assert _only(result, "BRL001") == []
