@@ -9,7 +9,7 @@ Discovery asks the entries in registry order, twice. First by name: the first en
 claims the name wins (``Claim.YES``), or takes the file for itself pending a look inside
 (``Claim.LOOK``: a ``*.key`` is a private key or nothing). Then, for a name no entry claimed,
 by content (the first 64 KiB), asking only the entries that look inside such names: the first
-``YES`` wins and a ``NO`` ends the search (SRS's nginx-like ``srs.conf`` is nobody's).
+``YES`` wins and a ``NO`` ends the search (SRS's nginx-like ``srs.conf`` is SRS's, never nginx's).
 
 A file that looks like one of ours but is not read says why, so that nothing is dropped
 without a word: an entry's ``not_read`` gives the reason for a file its content test turned
@@ -253,8 +253,16 @@ def _caddy_content(file: FileName, head: str) -> Claim:
 # see nginx_fragment below)
 _NGINX = re.compile(r"^\s*(http|server|upstream|stream|events|location\s+[^\s{;]+(\s+[^\s{;]+)?|rtmp)\s*\{",
                     re.MULTILINE)
-# SRS's own config (srs.conf) looks like nginx's but is not: not a format we read.
-_SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|rtc_server|srt_server)\s*\{", re.MULTILINE)
+# SRS's own config (srs.conf) looks like nginx's but is not: SRS's entry reads it.
+_SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|http_server|rtc_server|srt_server)\s*\{", re.MULTILINE)
+
+
+def _srs_name(file: FileName) -> Claim:
+    return Claim.YES if file.lower == "srs.conf" else Claim.PASS
+
+
+def _srs_content(file: FileName, head: str) -> Claim:
+    return Claim.YES if _SRS.search(head) else Claim.PASS
 # HOCON and INI-like service configs (a recorder's "api { http { port = 2222 } }") may have an
 # "http {" block too, but nginx never starts a statement with "name =": only "location = /x"
 # and "if ($a = b)" put an "=" after their first word.
@@ -387,6 +395,8 @@ REGISTRY: tuple[Format, ...] = (
     FileFormat("envoy", _LOADERS + "envoy", _BUILDERS + "proxy", content=_envoy_content,
                reads=(".yml", ".yaml", ".json"), stage=1, skip=_envoy_skip),
     FileFormat("caddy", _LOADERS + "caddy", _BUILDERS + "proxy", _caddy_name, _caddy_content, (".json",), stage=1),
+    # SRS's nginx-like config: asked before nginx, whose content test would turn it down.
+    FileFormat("srs", _LOADERS + "srs", _BUILDERS + "srs", _srs_name, _srs_content, (".conf",), stage=1),
     FileFormat("nginx", _LOADERS + "nginx", _BUILDERS + "proxy", _nginx_name, _nginx_content, _CONF, stage=1,
                reads_in=("sites-available", "sites-enabled", "nginx")),
     FileFormat("haproxy", _LOADERS + "haproxy", _BUILDERS + "proxy", _haproxy_name, _haproxy_content, _CONF,

@@ -9,7 +9,8 @@ Nodes (payload model in brackets):
   instance role, ALB, CloudFront distribution, bucket...). Load balancers, CDNs and buckets
   are components with the roles ``lb``, ``cdn`` and ``bucket``.
 - ``listener`` [Listener]: a port a component listens on, with whether it speaks TLS and, for a
-  proxy's, the config line that decides it.
+  proxy's, the config line that decides it; with what it serves (``purpose``) when the
+  software's own config says (SRS's srs.conf).
 - ``host`` [Host]: where components run (compose project, systemd host, EC2 instance, ASG).
 - ``network`` [Network]: VPC, subnet, AZ or region.
 - ``pool`` [Pool]: a load balancer's backend pool (HAProxy backend, nginx upstream, ALB target
@@ -49,7 +50,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
-from bitriver_lint.vocabulary import HostKind, Layer, RouteMatch, RouteSelection, Runtime
+from bitriver_lint.vocabulary import HostKind, Layer, ListenerPurpose, RouteMatch, RouteSelection, Runtime
 from bitriver_lint.vocabulary import Role as Role  # re-exported: graph.Role predates vocabulary
 
 _T = TypeVar("_T")
@@ -215,6 +216,9 @@ class Listener(Payload):
     host_bound: bool = False
     # Where a proxy/LB config redirects every request on this listener to HTTPS.
     redirect_https: Location | None = None
+    # What the software serves here, by its own config (SRS's srs.conf or environment): rules
+    # about one service (the SRS API) find it by this, not by its usual port number.
+    purpose: ListenerPurpose | None = None
 
 
 # Which traffic a host-firewall rule sees (``loaders.hostfw``): ``input`` only the host's own

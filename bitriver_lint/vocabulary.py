@@ -13,6 +13,7 @@ the words without pulling in the graph (networkx), pydantic or YAML; an import-l
   name the allowed values in their errors.
 - ``RouteMatch``: how a route's path matches (prefix, exact, pattern).
 - ``RouteSelection``: how a proxy picks the route that serves a path among those that match.
+- ``ListenerPurpose``: what a listener serves, when the software's own config says.
 - The BitRiver settings (environment variables) the builders and checks read.
 """
 
@@ -51,6 +52,12 @@ RouteMatch = Literal["prefix", "exact", "pattern"]
 # prefix (the formats whose order is not read: a Caddyfile, whose adapter sorts by path, and
 # the cloud balancers).
 RouteSelection = Literal["specific", "first", "nginx"]
+
+# What a listener serves, when the software's own config says so (``srs.conf``, SRS's
+# environment): a rule about the SRS API checks the port the API is on, wherever it was moved,
+# and not a port the config leaves to nothing. "rtmp" is ingest; "srs-api" SRS's HTTP API (and
+# its HTTPS); "srs-http" its HTTP server (HLS, HTTP-FLV); "webrtc" and "srt" its UDP servers.
+ListenerPurpose = Literal["rtmp", "srs-api", "srs-http", "webrtc", "srt"]
 
 
 # -- topologies --------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ def test_every_entry_names_a_loader_and_a_builder() -> None:
 
 
 @pytest.mark.parametrize(("rel", "text", "expected"), [
-    # SRS's own config is nginx-like but nobody's, even with a line HAProxy would take.
-    ("ingest/srs.conf", "vhost __defaultVhost__ {\n}\nfrontend fe\n", None),
+    # SRS's own config is nginx-like but SRS's, even with a line HAProxy would take.
+    ("ingest/srs.conf", "vhost __defaultVhost__ {\n}\nfrontend fe\n", "srs"),
+    ("ingest/origin.conf", "listen 1935;\nhttp_server {\n}\nserver {\n}\n", "srs"),
     # Named for HAProxy: HAProxy's or nobody's, whatever nginx-like blocks it has.
     ("lb/haproxy-edge.conf", "server {\n listen 80;\n}\n", None),
     ("lb/edge.cfg", "server {\n}\nbackend api\n", "haproxy"),

@@ -7,17 +7,19 @@ import re
 import shlex
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from bitriver_lint.config import Config
 from bitriver_lint.graph import Component, Connect, Dangling, HealthCheck, Host, Listener, Role, ServiceGraph
+from bitriver_lint.loaders import srs as srs_config
 from bitriver_lint.loaders.envfile import EnvFile
 from bitriver_lint.loaders.proxy import Bind, Frontend, ProxyConfig
 from bitriver_lint.model import Located, Location, Unknown, port_number
 from bitriver_lint.roles import DEFAULT_PORTS, SCHEME_PORTS
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_CERT as TLS_CERT
 from bitriver_lint.vocabulary import BITRIVER_LIVE_TLS_KEY as TLS_KEY
-from bitriver_lint.vocabulary import WATCHED_SETTINGS
+from bitriver_lint.vocabulary import WATCHED_SETTINGS, ListenerPurpose
 from bitriver_lint.workspace import Workspace
 
 WATCHED_ENV = WATCHED_SETTINGS  # the setting names the builders read (see vocabulary)
@@ -102,11 +104,23 @@ def _addr_port(text: str) -> tuple[str | None, int | None]:
     return (host.strip("[]") or None), number
 
 
+class Declared(NamedTuple):
+    """A port a process listens on: its TLS and bind address when known, why we believe it,
+    where that is written, and what it serves when the software's config says."""
+
+    port: int
+    tls: bool | None
+    bind: str | None
+    reason: str
+    location: Location
+    purpose: ListenerPurpose | None = None
+
+
 def declared_listeners(
     role: Role, env: dict[str, Located[str]], command: list[str], where: Location
-) -> list[tuple[int, bool | None, str | None, str, Location]]:
-    """(port, tls, bind address, reason, location) the process listens on, per the guide's
-    defaults refined by its flags and environment."""
+) -> list[Declared]:
+    """The ports the process listens on, per the guide's defaults refined by its flags and
+    environment."""
     if role is Role.API:
         bind: str | None = None
         port = 8080
@@ -121,7 +135,7 @@ def declared_listeners(
             bind, parsed = _addr_port(addr.value)
             port, reason, loc = parsed or port, f"BITRIVER_LIVE_ADDR={addr.value}", addr.location
         tls = api_tls(env)
-        return [(port, tls, bind, reason, loc)]
+        return [Declared(port, tls, bind, reason, loc)]
     if role is Role.VIEWER:
         # Next.js' standalone server.js binds HOSTNAME:PORT.
         hostname = env.get("HOSTNAME")
@@ -129,26 +143,22 @@ def declared_listeners(
         port_env = env.get("PORT")
         number = port_number(port_env.value) if port_env is not None and isinstance(port_env.value, str) else None
         if port_env is not None and number is not None:
-            return [(number, False, bind, f"PORT={port_env.value}", port_env.location)]
-        return [(3000, False, bind, "default port of the viewer (guide service table)", where)]
+            return [Declared(number, False, bind, f"PORT={port_env.value}", port_env.location)]
+        return [Declared(3000, False, bind, "default port of the viewer (guide service table)", where)]
     if role is Role.SRS:
         # SRS 5 reads any config key from SRS_<KEY> variables; listen entries are [ip:]port.
-        out: list[tuple[int, bool | None, str | None, str, Location]] = []
-        for key, default in (("SRS_LISTEN", 1935), ("SRS_HTTP_API_LISTEN", 1985)):
-            setting = env.get(key)
-            if setting is not None and isinstance(setting.value, str):
-                host, listen_port = _addr_port(setting.value if ":" in setting.value else ":" + setting.value)
-                out.append((listen_port or default, False, host, f"{key}={setting.value}", setting.location))
-            else:
-                out.append((default, None, None, "default port of srs (guide service table)", where))
-        return out
+        # Without a config of the tree (builders.srs replaces these when one is joined), the
+        # image's own runs RTMP and the API.
+        found = srs_config.listening(None, env, where)
+        return [Declared(p.port, p.tls, p.bind, p.reason, p.location or where, p.purpose) for p in found.ports]
     if role is Role.REDIS:
         flag = _flag_value(command, ("--port",))
         bind_flag = _flag_value(command, ("--bind",))
         number = port_number(flag) if flag else None
         if number is not None or bind_flag:
             port = number or 6379
-            return [(port, False, bind_flag, " ".join(w for w in command[1:] if w.startswith("--"))[:60], where)]
+            flags = " ".join(w for w in command[1:] if w.startswith("--"))[:60]
+            return [Declared(port, False, bind_flag, flags, where)]
     if role is Role.POSTGRES:
         flag = _flag_value(command, ("-p",))
         listen = _flag_value(command, ("-h",))
@@ -159,18 +169,18 @@ def declared_listeners(
         pgport = env.get("PGPORT")
         number = port_number(flag) if flag else None
         if number is not None:
-            return [(number, False, bind_pg, f"-p {flag}", where)]
+            return [Declared(number, False, bind_pg, f"-p {flag}", where)]
         number = port_number(pgport.value) if pgport is not None and isinstance(pgport.value, str) else None
         if pgport is not None and number is not None:
-            return [(number, False, bind_pg, f"PGPORT={pgport.value}", pgport.location)]
+            return [Declared(number, False, bind_pg, f"PGPORT={pgport.value}", pgport.location)]
         if bind_pg:
-            return [(5432, False, bind_pg, f"listen address {listen}", where)]
+            return [Declared(5432, False, bind_pg, f"listen address {listen}", where)]
     ports = DEFAULT_PORTS.get(role, ())
     flag = _flag_value(command, _ADDR_FLAGS)
     if flag is not None and len(ports) == 1:
         bind, parsed = _addr_port(flag if ":" in flag else ":" + flag)
-        return [(parsed or ports[0], None, bind, f"--listen/--addr {flag}", where)]
-    return [(p, None, None, f"default port of {role.value} (guide service table)", where) for p in ports]
+        return [Declared(parsed or ports[0], None, bind, f"--listen/--addr {flag}", where)]
+    return [Declared(p, None, None, f"default port of {role.value} (guide service table)", where) for p in ports]
 
 
 def api_tls(env: dict[str, Located[str]]) -> bool | None:
@@ -213,7 +223,7 @@ def add_declared_listeners(
     graph: ServiceGraph, component: Component, *, host_bound: bool, where: Location | None = None
 ) -> None:
     """``where`` is the line that makes default ports matter (e.g. ``network_mode: host``)."""
-    for port, tls, bind, reason, loc in declared_listeners(
+    for port, tls, bind, reason, loc, purpose in declared_listeners(
         component.role, component.env, component.command, where or component.location
     ):
         graph.add_listener(
@@ -226,8 +236,24 @@ def add_declared_listeners(
                 location=loc,
                 reason=reason,
                 host_bound=host_bound,
+                purpose=purpose,
             )
         )
+
+
+def container_path(component: Component, path: str) -> str | None:
+    """Where a tree file is inside a compose service's container, by its bind mounts."""
+    base = posixpath.dirname(component.location.path)
+    best: tuple[int, str] | None = None
+    for mount in component.mounts:
+        if mount.kind != "bind" or not mount.source or not mount.target.startswith("/"):
+            continue
+        source = posixpath.normpath(posixpath.join(base, mount.source))
+        if path == source or path.startswith(source + "/"):
+            here = posixpath.normpath(mount.target + path[len(source):])
+            if best is None or len(source) > best[0]:
+                best = (len(source), here)
+    return best[1] if best is not None else None
 
 
 def add_env_settings(ctx: BuildContext, env_files: list[EnvFile]) -> None:

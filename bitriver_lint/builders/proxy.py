@@ -17,7 +17,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
-from bitriver_lint.builders.common import BuildContext, ProxyPlacement, ServedBind
+from bitriver_lint.builders.common import BuildContext, ProxyPlacement, ServedBind, container_path
 from bitriver_lint.builders.hostfw import machines_for
 from bitriver_lint.graph import (
     Allow,
@@ -168,7 +168,7 @@ def _unrun(docs: list[ProxyConfig], runners: _Runners) -> set[str]:
         template_dir = posixpath.normpath(known.get(*_TEMPLATE_DIR))
         suffix = known.get(*_TEMPLATE_SUFFIX)
         output_dir = posixpath.normpath(known.get(*_OUTPUT_DIR))
-        inside = {doc.key: _inside(runner, doc.path) for doc in placed}
+        inside = {doc.key: container_path(runner, doc.path) for doc in placed}
         rendered: dict[str, str] = {}  # the output file -> the template's document
         for doc in placed:
             path = inside[doc.key]
@@ -181,21 +181,6 @@ def _unrun(docs: list[ProxyConfig], runners: _Runners) -> set[str]:
         else:
             out.update(doc.key for doc in placed if inside[doc.key] in rendered)
     return out
-
-
-def _inside(component: Component, path: str) -> str | None:
-    """Where a tree file is inside a compose service's container, by its bind mounts."""
-    base = posixpath.dirname(component.location.path)
-    best: tuple[int, str] | None = None
-    for mount in component.mounts:
-        if mount.kind != "bind" or not mount.source or not mount.target.startswith("/"):
-            continue
-        source = posixpath.normpath(posixpath.join(base, mount.source))
-        if path == source or path.startswith(source + "/"):
-            here = posixpath.normpath(mount.target + path[len(source):])
-            if best is None or len(source) > best[0]:
-                best = (len(source), here)
-    return best[1] if best is not None else None
 
 
 def _writable(component: Component, directory: str) -> bool:

@@ -215,11 +215,11 @@ def _add_service(ctx: BuildContext, tree: SystemdDirectory, unit: Unit, host_id:
     # A container's ports are its own network's until published; on the host's network they
     # are the host's, as a process's are. The images' own configs listen on every address.
     host_bound = run is None or run.host_network
-    for port, tls, bind, why, loc in declared_listeners(role, component.env, component.command, where):
+    for port, tls, bind, why, loc, purpose in declared_listeners(role, component.env, component.command, where):
         if bind is None and role in _LOOPBACK_BY_DEFAULT and run is None:
             bind, why = "127.0.0.1", f"{why}; the daemon's stock config listens on loopback"
         graph.add_listener(Listener(id=f"{component.id}#{port}/tcp", component=component.id, port=port, tls=tls,
-                                    bind=bind, location=loc, reason=why, host_bound=host_bound))
+                                    bind=bind, location=loc, reason=why, host_bound=host_bound, purpose=purpose))
     if run is not None and not run.host_network:
         _publish(ctx, component, host_id, run, where)
     if role is Role.PROXY:

@@ -13,8 +13,9 @@ from pydantic import Field
 from bitriver_lint.checks.base import Check, CheckContext, Params
 from bitriver_lint.exposure import Entry, entries, is_configured, named_set
 from bitriver_lint.graph import EPHEMERAL, Component, Listener, Role
-from bitriver_lint.model import Location
+from bitriver_lint.model import Location, Related
 from bitriver_lint.netsets import LOOPBACK, CidrSet
+from bitriver_lint.vocabulary import ListenerPurpose
 
 SourceSet = str
 
@@ -35,6 +36,16 @@ class Target(Params):
     role: Role
     ports: list[int]
     tls: bool | None = None  # only listeners with this TLS state, when set
+    # What the ports serve (the SRS API): a component whose config says which of its ports
+    # serve what (``Listener.purpose``) is judged on the ports that serve this, wherever they
+    # are; the others by ``ports``.
+    purpose: ListenerPurpose | None = None
+
+
+def _targeted(target: Target, listener: Listener, purposes_known: bool) -> bool:
+    if target.purpose is not None and purposes_known:
+        return listener.purpose == target.purpose
+    return listener.port in target.ports
 
 
 class ReachableParams(Params):
@@ -47,8 +58,15 @@ class ReachableParams(Params):
     through_proxy: Literal["all", "tcp"] = "all"
 
 
+_PURPOSE_NAMES: dict[str, str] = {"rtmp": "RTMP ingest", "srs-api": "the SRS HTTP API",
+                                   "srs-http": "the SRS HTTP server", "webrtc": "SRS WebRTC", "srt": "SRS SRT"}
+
+
 def _what(component: Component, listener: Listener) -> str:
-    name = _PORT_NAMES.get((component.role, listener.port), f"port {listener.port}")
+    if listener.purpose is not None:
+        name = _PURPOSE_NAMES[listener.purpose]
+    else:
+        name = _PORT_NAMES.get((component.role, listener.port), f"port {listener.port}")
     return f"{name} ({listener.port}/{listener.protocol}) of {component.name}"
 
 
@@ -67,20 +85,22 @@ def _reachable(ctx: CheckContext, params: ReachableParams) -> None:
                 # "1985:${SRS_API_PORT}": any of the ports may be the one published.
                 ports = ", ".join(f"{p}/tcp" for p in target.ports)
                 ctx.note_unknown(mapping.value, mapping.location, f"whether {ports} of {component.name} is published")
-            for listener in graph.listeners(component):
-                if listener.port not in target.ports:
+            listeners = graph.listeners(component)
+            purposes_known = any(li.purpose is not None for li in listeners)
+            for listener in listeners:
+                if not _targeted(target, listener, purposes_known):
                     continue
                 if target.tls is not None and listener.tls is not None and listener.tls != target.tls:
                     continue
                 for entry in entries(graph, listener):
                     if entry.via == "http" and params.through_proxy == "tcp":
                         continue
-                    _judge(ctx, component, entry, allowed, label, seen)
+                    _judge(ctx, component, entry, allowed, label, seen, target.purpose is not None)
 
 
 def _judge(
     ctx: CheckContext, component: Component, entry: Entry, allowed: CidrSet, label: str,
-    seen: set[tuple[Location, int]],
+    seen: set[tuple[Location, int]], by_purpose: bool = False,
 ) -> None:
     if entry.unknown is not None:
         port = f"{entry.listener.port}/{entry.listener.protocol}"
@@ -101,11 +121,16 @@ def _judge(
     tunnel = _tunnel_to(ctx, component)
     through = (f"; {component.name} is reached through {tunnel.name}, whose connector dials out, so it needs no "
                "inbound port at all") if tunnel is not None else ""
+    evidence = list(entry.evidence)
+    listener = entry.listener
+    if by_purpose and listener.purpose is not None and listener.location.path != entry.location.path:
+        # The port is the config's (srs.conf, an env file): the chain shows where it was set.
+        evidence.append(Related(listener.location, f"{_what(component, listener)} is set here: {listener.reason}"))
     ctx.report(
-        f"{_what(component, entry.listener)} is reachable from {who}, outside {label}"
+        f"{_what(component, listener)} is reachable from {who}, outside {label}"
         f"{entry.describe_assumptions()}{through}",
         where,
-        entry.evidence, entity=f"{component.name}:{entry.listener.port}/{entry.listener.protocol}",
+        evidence, entity=f"{component.name}:{listener.port}/{listener.protocol}",
     )
 
 
