@@ -258,11 +258,20 @@ _SRS = re.compile(r"^\s*(vhost\s+\S+|http_api|http_server|rtc_server|srt_server)
 
 
 def _srs_name(file: FileName) -> Claim:
-    return Claim.YES if file.lower == "srs.conf" else Claim.PASS
+    # SRS's own layout (conf/srs.conf, conf/docker.conf in its tree; /etc/srs/srs.conf as
+    # packaged): SRS's even when it cannot be read, so that the reason is a BRL001. Elsewhere
+    # the content decides (see _srs_content).
+    if file.parent in ("conf", "srs") and file.lower in ("srs.conf", "docker.conf"):
+        return Claim.YES
+    return Claim.PASS
 
 
 def _srs_content(file: FileName, head: str) -> Claim:
-    return Claim.YES if _SRS.search(head) else Claim.PASS
+    # A file named srs.conf is SRS's unless it has nginx's blocks: conf.d/srs.conf is often the
+    # nginx site in front of SRS.
+    if _SRS.search(head) or (file.lower == "srs.conf" and not _NGINX.search(head)):
+        return Claim.YES
+    return Claim.PASS
 # HOCON and INI-like service configs (a recorder's "api { http { port = 2222 } }") may have an
 # "http {" block too, but nginx never starts a statement with "name =": only "location = /x"
 # and "if ($a = b)" put an "=" after their first word.

@@ -186,8 +186,12 @@ def test_srs_configs_are_recognised_by_name_and_content() -> None:
     srs = FORMATS["srs"]
     docker_conf = "listen 1935;\nhttp_api {\n  enabled on;\n}\n"
     assert srs.by_content(FileName.of("conf/docker.conf"), docker_conf).value == "yes"
-    assert srs.by_name(FileName.of("deploy/srs.conf")).value == "yes"
+    assert srs.by_content(FileName.of("deploy/srs.conf"), "listen 1935;\n").value == "yes"
+    # nginx's site in front of SRS, named for it, stays nginx's.
+    site = "server {\n  listen 80;\n  location / {\n    proxy_pass http://srs:8080;\n  }\n}\n"
+    assert srs.by_content(FileName.of("nginx/conf.d/srs.conf"), site).value == "pass"
     nginx = FORMATS["nginx"]
+    assert nginx.by_content(FileName.of("nginx/conf.d/srs.conf"), site).value == "yes"
     assert nginx.by_content(FileName.of("conf/docker.conf"), "http_server {\n listen 8080;\n}\n").value == "no"
 
 
@@ -213,6 +217,14 @@ def test_deep_nesting_and_a_bad_port(tmp_path: Path) -> None:
 
 
 def test_a_binary_srs_conf(tmp_path: Path) -> None:
-    result = _write(tmp_path, {"docker-compose.yml": _COMPOSE, "srs.conf": b"\x00\xff\xfe binary \x00" * 50})
-    assert [rule for rule, _ in _where(result, "BRL001", "BRL102")] == ["BRL102", "BRL001"]
-    assert _where(result, "BRL102") == [("BRL102", "docker-compose.yml:6:9")]
+    """In SRS's own layout (conf/srs.conf) the file is SRS's by its name, so a file that is no
+    text says so; elsewhere only content makes a srs.conf SRS's (nginx's conf.d/srs.conf is the
+    site in front of SRS), and a file that is no text is nobody's, as any *.conf."""
+    compose = _COMPOSE.replace("./srs.conf:/usr/local/srs/conf/srs.conf", "./conf:/usr/local/srs/conf")
+    result = _write(tmp_path, {"docker-compose.yml": compose, "conf/srs.conf": b"\x00\xff\xfe binary \x00" * 50,
+                               "conf/docker.conf": "listen 1935;\nhttp_api {\n  enabled on;\n}\n".encode("gbk")
+                               + "# 注释\n".encode("gbk")})
+    assert _where(result, "BRL001", "BRL102") == [("BRL001", "conf/docker.conf:5:5"), ("BRL001", "conf/srs.conf:1:2"),
+                                                  ("BRL102", "docker-compose.yml:6:9")]
+    messages = [f.message for f in result.active if f.rule_id == "BRL001"]
+    assert messages == ["not UTF-8 text (byte 0xca)", "not UTF-8 text (byte 0xff)"]
