@@ -10,10 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import scan_tree
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bitriver_lint.engine import ScanResult
 from bitriver_lint.formats import FORMATS, FileName
 from bitriver_lint.graph import Listener
+from bitriver_lint.loaders.srs import SrsConfig, listening, read
+from bitriver_lint.model import Location
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> ScanResult:
@@ -228,3 +232,27 @@ def test_a_binary_srs_conf(tmp_path: Path) -> None:
                                                   ("BRL102", "docker-compose.yml:6:9")]
     messages = [f.message for f in result.active if f.rule_id == "BRL001"]
     assert messages == ["not UTF-8 text (byte 0xca)", "not UTF-8 text (byte 0xff)"]
+
+
+# -- any text: read() never raises, and every position is inside the text ----------------------
+
+_TOKENS = ("listen", " 1935", " 127.0.0.1:1985", " [::]:8080", " 99999", " $PORT", "http_api", "http_server",
+           "https", "rtc_server", "srt_server", "vhost __defaultVhost__", "enabled", " on", " off", "include x;",
+           " {", "{", "}", ";", "\n", "#", '"', "'", "\\", "\t", "\r", "é", "\u2028", "9" * 4400)
+
+
+@given(st.lists(st.one_of(st.sampled_from(_TOKENS), st.text(max_size=5)), max_size=80))
+def test_any_text_is_read_without_raising(parts: list[str]) -> None:
+    """Guard against crashes, not a behaviour change: whatever the text, the loader returns a
+    document, and its diagnostics and values point inside the file."""
+    text = "".join(parts)
+    doc = SrsConfig("conf/srs.conf", Location("conf/srs.conf"))
+    read(doc, text)
+    lines = text.count("\n") + 1
+    places = [d.location for d in doc.diagnostics] + [i.location for i in doc.includes]
+    if doc.root is not None:
+        found = listening(doc, {}, doc.location)
+        places += [p.location for p in found.ports if p.location is not None]
+        places += [u.location for u in found.unknown]
+    for place in places:
+        assert place.path == "conf/srs.conf" and 1 <= place.line <= lines and place.column >= 1, place
