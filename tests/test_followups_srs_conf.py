@@ -151,6 +151,19 @@ def test_a_config_named_by_the_command_and_a_mounted_directory(tmp_path: Path) -
     assert str(_listener(result, "srs", 11985).location) == "conf/origin.conf:4:10"
 
 
+def test_every_service_mounting_the_config_runs_it_and_srs_conf_beats_docker_conf(tmp_path: Path) -> None:
+    one = _COMPOSE.replace("./srs.conf:/usr/local/srs/conf/srs.conf", "./conf:/usr/local/srs/conf")
+    compose = one + (one.split("services:\n")[1].replace("  srs:", "  srs2:").replace('"1935:1935"', '"1936:1935"')
+                     .replace('"1985:1985"', '"1986:1985"').replace('"11985:11985"', '"11986:11985"'))
+    result = _write(tmp_path, {"docker-compose.yml": compose,
+                               # the pre-5 images' name: the SRS 5 image reads srs.conf
+                               "conf/docker.conf": "listen 1935;\nhttp_api {\n  enabled on;\n}\n",
+                               "conf/srs.conf": "listen 1935;\nhttp_api {\n  enabled on;\n  listen 11985;\n}\n"})
+    assert _where(result, "BRL102") == [("BRL102", "docker-compose.yml:7:9"), ("BRL102", "docker-compose.yml:15:9")]
+    assert str(_listener(result, "srs", 11985).location) == "conf/srs.conf:4:10"
+    assert str(_listener(result, "srs2", 11985).location) == "conf/srs.conf:4:10"
+
+
 def test_a_systemd_unit_runs_the_config_its_exec_start_names(tmp_path: Path) -> None:
     result = _write(tmp_path, {
         "etc/systemd/system/srs.service": ("[Unit]\nDescription=SRS\n\n[Service]\n"

@@ -1,11 +1,12 @@
 """SRS's own configs into the graph: the ports of the SRS that runs the file.
 
-A config is SRS's when SRS reads it: the compose service of role ``srs`` that bind-mounts it (or
-a directory holding it) where its command's ``-c`` names, or where the image's command reads
-(``conf/srs.conf`` since SRS 5, ``conf/docker.conf`` before, in ``/usr/local/srs``), or whose
-Dockerfile copies it in; or the systemd unit of role ``srs`` whose ``ExecStart= ... -c PATH``
-ends with the file's path (or names its file name, when that unit is the only SRS unit near the
-file). The runner's listeners from the guide's defaults (RTMP 1935, API 1985) are then replaced
+A config is SRS's when SRS reads it: each compose service of role ``srs`` that bind-mounts it
+(or a directory holding it) where its command's ``-c`` names, or where the image's command reads
+(``conf/srs.conf`` since SRS 5, ``conf/docker.conf`` before, in ``/usr/local/srs``; srs.conf
+first when both are there), or whose Dockerfile copies it in; or the systemd unit of role
+``srs`` whose ``ExecStart= ... -c PATH`` ends with the file's path (or names its file name, when
+that unit is the only SRS unit near the file). A file SRS would refuse, chosen so, leaves the
+runner's ports as they were. The runner's listeners from the guide's defaults (RTMP 1935, API 1985) are then replaced
 by the file's, with its environment over them (``loaders.srs.listening``): a default the file
 turns off stays a listener only as far as something else in the tree names its port (a
 publish), with no ``purpose``, so no rule about the API judges it. A config that nothing runs
@@ -36,16 +37,26 @@ def _config_flag(command: list[str]) -> str | None:
     return None
 
 
-def _reads_in_container(component: Component) -> set[str]:
+def _reads_in_container(component: Component) -> list[str]:
+    """Where in its container SRS reads its config: its ``-c``, else the image's command (SRS 5
+    and later read conf/srs.conf, earlier images conf/docker.conf), first first."""
     flag = _config_flag(component.command)
     paths = [flag] if flag is not None else list(_IMAGE_CONFIGS)
-    return {posixpath.normpath(posixpath.join(_WORKDIR, p)) for p in paths}
+    return [posixpath.normpath(posixpath.join(_WORKDIR, p)) for p in paths]
 
 
-def _compose_runner(ctx: BuildContext, doc: SrsConfig, services: list[Component]) -> Component | None:
+def _compose_runners(ctx: BuildContext, doc: SrsConfig, services: list[Component]) -> list[tuple[int, Component]]:
+    """(rank, service) for each service that reads the file: the lower the rank, the surer."""
     copied = {c.id for c in ctx.image_files.get(doc.path, [])}
-    found = [c for c in services if c.id in copied or container_path(c, doc.path) in _reads_in_container(c)]
-    return min(found, key=lambda c: (c.location, c.id)) if found else None
+    found: list[tuple[int, Component]] = []
+    for service in services:
+        wanted = _reads_in_container(service)
+        inside = container_path(service, doc.path)
+        if inside in wanted:
+            found.append((wanted.index(inside), service))
+        elif service.id in copied:
+            found.append((len(_IMAGE_CONFIGS), service))  # copied in, to a place not read here
+    return found
 
 
 def _shares_tree(unit: Component, path: str) -> bool:
@@ -54,7 +65,8 @@ def _shares_tree(unit: Component, path: str) -> bool:
     return any(a == b or b.startswith(a + "/") for a, b in ((here, there), (there, here))) or "" in (here, there)
 
 
-def _systemd_runner(doc: SrsConfig, units: list[Component]) -> Component | None:
+def _systemd_runners(doc: SrsConfig, units: list[Component]) -> list[tuple[int, Component]]:
+    named: list[tuple[int, Component]] = []
     by_name: list[Component] = []
     for unit in units:
         flag = _config_flag(unit.command)
@@ -62,27 +74,30 @@ def _systemd_runner(doc: SrsConfig, units: list[Component]) -> Component | None:
             continue
         wanted = posixpath.normpath(flag).lstrip("/")
         if doc.path == wanted or doc.path.endswith("/" + wanted):
-            return unit
-        if posixpath.basename(wanted) == posixpath.basename(doc.path) and _shares_tree(unit, doc.path):
+            named.append((0, unit))
+        elif posixpath.basename(wanted) == posixpath.basename(doc.path) and _shares_tree(unit, doc.path):
             by_name.append(unit)
-    return by_name[0] if len(by_name) == 1 else None
+    return named or ([(1, by_name[0])] if len(by_name) == 1 else [])
 
 
-def runner(ctx: BuildContext, doc: SrsConfig) -> Component | None:
-    """The compose service or systemd unit that runs SRS with this file, if the tree says."""
-    graph = ctx.graph
-    srs = graph.components(Role.SRS)
-    return (_compose_runner(ctx, doc, [c for c in srs if c.origin == "compose"])
-            or _systemd_runner(doc, [c for c in srs if c.origin == "systemd"]))
+def runners(ctx: BuildContext, docs: list[SrsConfig]) -> list[tuple[Component, SrsConfig]]:
+    """Each compose service or systemd unit of role srs that runs one of the files, with the one
+    it reads: a service mounting conf/ with both srs.conf and docker.conf reads srs.conf."""
+    srs = ctx.graph.components(Role.SRS)
+    services = [c for c in srs if c.origin == "compose"]
+    units = [c for c in srs if c.origin == "systemd"]
+    chosen: dict[str, tuple[int, Component, SrsConfig]] = {}
+    for doc in docs:
+        for rank, component in _compose_runners(ctx, doc, services) + _systemd_runners(doc, units):
+            if component.id not in chosen or rank < chosen[component.id][0]:
+                chosen[component.id] = (rank, component, doc)
+    return [(component, doc) for _, component, doc in chosen.values()]
 
 
 def nodes(docs: list[SrsConfig], ctx: BuildContext) -> None:
-    for doc in docs:
+    for component, doc in runners(ctx, docs):
         if doc.root is None:
             continue  # SRS refuses it (BRL001): nothing of it is known
-        component = runner(ctx, doc)
-        if component is None:
-            continue
         if doc.includes:
             names = ", ".join(str(i.value) for i in doc.includes)
             ctx.graph.notes.append(Diagnostic(
