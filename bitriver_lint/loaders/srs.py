@@ -267,6 +267,8 @@ def listening(doc: SrsConfig | None, env: Mapping[str, Located[str]], where: Loc
         listen = _listen(server, doc, block, env, out)
         for text, reason, location in listen:
             bind, port = _endpoint(text)
+            if port is None and doc is None:
+                port = server.port  # an unreadable variable: the guide's default, as before
             if port is None:
                 continue
             tls: bool | None = server.tls if doc is not None or location is not None else None
@@ -279,7 +281,7 @@ def _enabled(server: Server, doc: SrsConfig | None, block: Directive | None,
     if not server.block:
         return True  # RTMP: SRS always listens
     setting = env.get(server.env + "_ENABLED")
-    if setting is not None:
+    if setting is not None and not (doc is None and isinstance(setting.value, Unknown)):
         if isinstance(setting.value, Unknown):
             out.unknown.append(Located(setting.value, setting.location))
             return False
@@ -300,7 +302,9 @@ def _listen(server: Server, doc: SrsConfig | None, block: Directive | None, env:
     """(``[ip:]port``, reason, where) for each listen entry of the server."""
     name = server.env + "_LISTEN"
     setting = env.get(name)
-    if setting is not None:
+    # Without a config of the tree, an unknown variable leaves the guide's default, as it did
+    # before srs.conf was read.
+    if setting is not None and not (doc is None and isinstance(setting.value, Unknown)):
         if isinstance(setting.value, Unknown):
             out.unknown.append(Located(setting.value, setting.location))
             return []
