@@ -37,7 +37,8 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "proxy/site.conf": "server {\n  listen 80;\n}\n",
         "proxy/templates/live.conf.template": "server {\n  listen ${NGINX_PORT};\n}\n",
         "proxy/templates/motd.template": "Welcome to ${HOSTNAME}\n",
-        # SRS's own config: nginx-like, with a top-level "listen 1935;" that is no HAProxy section.
+        # SRS's own config: nginx-like, with a top-level "listen 1935;" that is no HAProxy section,
+        # and read as SRS's (not nginx's or HAProxy's).
         "ingest/srs.conf": "listen 1935;\nmax_connections 1000;\nhttp_api {\n  enabled on;\n  listen 1985;\n}\n"
                            "vhost __defaultVhost__ {\n}\n",
         "proxy/Caddyfile": "example.com {\n}\n",
@@ -55,6 +56,7 @@ def test_formats_are_recognised_by_name_and_content(tmp_path: Path) -> None:
         "caddy": ["proxy/Caddyfile"],
         "envoy": ["envoy/front.yaml"],
         "pem": ["certs/live.key"],
+        "srs": ["ingest/srs.conf"],
     }
 
 
