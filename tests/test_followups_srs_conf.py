@@ -224,6 +224,22 @@ def test_unbalanced_braces(tmp_path: Path) -> None:
     assert _where(stray, "BRL001") == [("BRL001", "srs.conf:2:1")]
 
 
+def test_a_brace_variable_in_a_value_opens_a_block_as_srs_reads_it(tmp_path: Path) -> None:
+    """SRS ends a word only at a space, ';' or '{': "token=${TOKEN};" is "token=$", a block, and
+    a directive "TOKEN}" that closes nothing. BitRiver Live's own srs.conf does this in its hooks;
+    SRS refuses it, so the file gives no ports and the runner keeps the guide's defaults."""
+    hooks = ("listen 1935;\nhttp_api {\n    enabled off;\n}\nvhost __defaultVhost__ {\n    http_hooks {\n"
+             "        enabled on;\n        on_publish http://api:8080/hook?token=${TOKEN};\n    }\n}\n")
+    result = _write(tmp_path, {"docker-compose.yml": _COMPOSE, "srs.conf": hooks})
+    assert _where(result, "BRL001", "BRL102") == [("BRL102", "docker-compose.yml:6:9"), ("BRL001", "srs.conf:8:20")]
+    (error,) = [f for f in result.active if f.rule_id == "BRL001"]
+    assert "on_publish's value http://api:8080/hook?token=${...} opens a block" in error.message
+    # '}' and '#' inside a word are part of it, as for SRS; $NAME is fine.
+    plain = hooks.replace("${TOKEN}", "$TOKEN#x}")
+    assert _where(_write(tmp_path / "plain", {"docker-compose.yml": _COMPOSE, "srs.conf": plain}),
+                  "BRL001", "BRL102") == []
+
+
 def test_deep_nesting_and_a_bad_port(tmp_path: Path) -> None:
     deep = "http_api {\n" + "a {\n" * 5000 + "}\n" * 5001
     result = _write(tmp_path, {"docker-compose.yml": _COMPOSE, "srs.conf": deep})

@@ -168,8 +168,10 @@ def _tokens(text: str, path: str) -> list[tuple[str, bool, Location]]:
                 line, start = line + line_breaks, i + 1 + word.rfind("\n") + 1
             i = end + 1
         else:
+            # As SRS reads a word: only a space, ';' or '{' ends it; a '}', '#' or quote inside
+            # it is part of it ("token=${X}" is "token=$", a block, and "X}").
             j = i
-            while j < n and text[j] not in " \t\r\n\f\v;{}#\"'":
+            while j < n and text[j] not in " \t\r\n\f\v;{":
                 j += 1
             out.append((text[i:j], True, Location(path, line, i - start + 1)))
             i = j
@@ -181,6 +183,8 @@ def _parse(text: str, path: str) -> Directive:
     root = Directive("", [], Location(path, 1, 1), [])
     stack: list[Directive] = [root]
     words: list[tuple[str, Location]] = []
+    # The first "${NAME}" in a value: SRS has no such syntax, and its '{' opens a block.
+    dollar: tuple[str, Located[str]] | None = None
     for token, is_word, where in _tokens(text, path):
         if is_word:
             words.append((token, where))
@@ -201,11 +205,17 @@ def _parse(text: str, path: str) -> Directive:
         assert parent is not None
         parent.append(directive)
         if token == "{":
+            if args and isinstance(args[-1].value, str) and args[-1].value.endswith("$") and dollar is None:
+                dollar = (name, args[-1])
             if len(stack) > MAX_NESTING:
                 raise _Refused(f"blocks nested more than {MAX_NESTING} deep", at)
             stack.append(directive)
     if words:
         raise _Refused(f"the directive {words[0][0]} has no ';' at the end of the file", words[0][1])
+    if len(stack) > 1 and dollar is not None:
+        name, value = dollar
+        raise _Refused(f"{name}'s value {value.value}{{...}} opens a block that is never closed: SRS reads no "
+                       "${NAME} (write $NAME)", value.location)
     if len(stack) > 1:
         raise _Refused(f"the block {stack[-1].name} is never closed ('}}' missing)", stack[-1].location)
     return root
