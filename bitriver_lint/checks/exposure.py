@@ -123,8 +123,10 @@ def _judge(
                "inbound port at all") if tunnel is not None else ""
     evidence = list(entry.evidence)
     listener = entry.listener
-    if by_purpose and listener.purpose is not None and listener.location.path != entry.location.path:
-        # The port is the config's (srs.conf, an env file): the chain shows where it was set.
+    if (by_purpose and listener.purpose is not None and listener.location.path != entry.location.path
+            and listener.location != component.location):
+        # The port is the config's (srs.conf, an env file): the chain shows where it was set. A
+        # guide default sits on the component's own line, which says nothing more.
         evidence.append(Related(listener.location, f"{_what(component, listener)} is set here: {listener.reason}"))
     ctx.report(
         f"{_what(component, listener)} is reachable from {who}, outside {label}"
