@@ -23,10 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bitriver_lint.config import Config
+from bitriver_lint.loaders.each import read_each
 from bitriver_lint.loaders.proxy import Backend, Bind, Frontend, ProxyConfig, RouteRule, Server
 from bitriver_lint.loaders.yamlpos import LDict, LList, YamlError, load_document
 from bitriver_lint.model import Diagnostic, Located, Location
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import Workspace
 
 # Services the connector answers itself: no origin behind them.
 _BUILTIN = ("hello_world", "hello-world", "helloworld", "bastion")
@@ -55,17 +56,7 @@ class TunnelConfig:
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[TunnelConfig]:
     del config
-    out: list[TunnelConfig] = []
-    for rel in files:
-        doc = TunnelConfig(rel, Location(rel, 1, 1))
-        out.append(doc)
-        try:
-            text = ws.read_text(rel)
-        except FileProblem as exc:
-            doc.diagnostics.append(exc.diagnostic(rel))
-            continue
-        read(doc, text)
-    return out
+    return read_each(files, ws, lambda rel: TunnelConfig(rel, Location(rel, 1, 1)), read)
 
 
 def read(doc: TunnelConfig, text: str) -> None:

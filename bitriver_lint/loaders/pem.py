@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 from bitriver_lint.config import Config
+from bitriver_lint.loaders.each import read_each
 from bitriver_lint.model import Diagnostic, Location
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import Workspace
 
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 
@@ -25,17 +26,11 @@ class KeyFile:
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[KeyFile]:
     del config
-    out: list[KeyFile] = []
-    for rel in files:
-        doc = KeyFile(rel)
-        out.append(doc)
-        try:
-            text = ws.read_text(rel)
-        except FileProblem as exc:
-            doc.diagnostics.append(exc.diagnostic(rel))
-            continue
+
+    def fill(doc: KeyFile, text: str) -> None:
         for number, line in enumerate(text.splitlines(), start=1):
             match = PRIVATE_KEY.search(line)
             if match:
-                doc.keys.append(Location(rel, number, match.start() + 1))
-    return out
+                doc.keys.append(Location(doc.path, number, match.start() + 1))
+
+    return read_each(files, ws, KeyFile, fill)

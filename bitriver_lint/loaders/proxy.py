@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bitriver_lint.loaders.each import read_each
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown
 from bitriver_lint.vocabulary import Layer, RouteMatch, RouteSelection
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import Workspace
 
 
 @dataclass
@@ -184,17 +185,7 @@ def rerender(doc: ProxyConfig, text: str, env: Mapping[str, str], fill: Fill) ->
 
 def load_all(files: list[str], ws: Workspace, kind: str, fill: Callable[[ProxyConfig, str], None]) -> list[ProxyConfig]:
     """Run ``fill`` on each readable file; unreadable ones become documents with a BRL001."""
-    out: list[ProxyConfig] = []
-    for rel in files:
-        doc = ProxyConfig(rel, kind, Location(rel, 1, 1), files=[rel])
-        out.append(doc)
-        try:
-            text = ws.read_text(rel)
-        except FileProblem as exc:
-            doc.diagnostics.append(exc.diagnostic(rel))
-            continue
-        fill(doc, text)
-    return out
+    return read_each(files, ws, lambda rel: ProxyConfig(rel, kind, Location(rel, 1, 1), files=[rel]), fill)
 
 
 def dig(data: Any, *keys: str) -> Any:

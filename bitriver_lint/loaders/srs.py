@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bitriver_lint.config import Config
+from bitriver_lint.loaders.each import read_each
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown, port_number
 from bitriver_lint.vocabulary import ListenerPurpose
-from bitriver_lint.workspace import FileProblem, Workspace
+from bitriver_lint.workspace import Workspace
 
 # SRS's own configs nest four or five deep (vhost > play > ...); deeper is no config of SRS's.
 MAX_NESTING = 32
@@ -104,17 +105,7 @@ class Listening:
 
 def load(files: list[str], ws: Workspace, config: Config) -> list[SrsConfig]:
     del config
-    out: list[SrsConfig] = []
-    for rel in files:
-        doc = SrsConfig(rel, Location(rel, 1, 1))
-        out.append(doc)
-        try:
-            text = ws.read_text(rel)
-        except FileProblem as exc:
-            doc.diagnostics.append(exc.diagnostic(rel))
-            continue
-        read(doc, text)
-    return out
+    return read_each(files, ws, lambda rel: SrsConfig(rel, Location(rel, 1, 1)), read)
 
 
 def read(doc: SrsConfig, text: str) -> None:
