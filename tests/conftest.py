@@ -12,6 +12,30 @@ FIXTURES = REPO / "fixtures"
 SHARED = REPO.parent / "shared"
 
 
+# An API and a viewer on two hosts bound by address, for trees that put a proxy in front of
+# both (route and TLS tests).
+SPLIT_CONFIG = """hosts:
+  api-1: {address: 10.0.1.10, paths: [origin]}
+  viewer-1: {address: 10.0.2.10, paths: [viewers]}
+"""
+
+SPLIT_ORIGIN = """services:
+  api:
+    image: ghcr.io/bitriver/bitriver-live:1.4.2
+    restart: unless-stopped
+    ports: ["10.0.1.10:8080:8080"]
+    environment:
+      BITRIVER_VIEWER_ORIGIN: "https://live.example.com/viewer"
+"""
+
+SPLIT_VIEWERS = """services:
+  viewer:
+    image: ghcr.io/bitriver/bitriver-viewer:1.4.2
+    restart: unless-stopped
+    ports: ["10.0.2.10:3000:3000"]
+"""
+
+
 def scan_tree(root: Path, *, topology: str | None = None, **kwargs: object) -> ScanResult:
     config = load_config(find_config(root))
     return scan([root], config, root=root, topology=topology, **kwargs)  # type: ignore[arg-type]

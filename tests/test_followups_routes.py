@@ -13,28 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bitriver_lint.engine import ScanResult
-from tests.conftest import scan_tree
+from tests.conftest import SPLIT_CONFIG, SPLIT_ORIGIN, SPLIT_VIEWERS, scan_tree
 
-_CONFIG = """hosts:
-  api-1: {address: 10.0.1.10, paths: [origin]}
-  viewer-1: {address: 10.0.2.10, paths: [viewers]}
-"""
-
-_ORIGIN = """services:
-  api:
-    image: ghcr.io/bitriver/bitriver-live:1.4.2
-    restart: unless-stopped
-    ports: ["10.0.1.10:8080:8080"]
-    environment:
-      BITRIVER_VIEWER_ORIGIN: "https://live.example.com/viewer"
-"""
-
-_VIEWERS = """services:
-  viewer:
-    image: ghcr.io/bitriver/bitriver-viewer:1.4.2
-    restart: unless-stopped
-    ports: ["10.0.2.10:3000:3000"]
-"""
+_CONFIG, _ORIGIN, _VIEWERS = SPLIT_CONFIG, SPLIT_ORIGIN, SPLIT_VIEWERS
 
 _ENVOY = """static_resources:
   listeners:
