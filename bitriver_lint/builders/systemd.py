@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from typing import Literal
 
 from bitriver_lint.builders.common import (
@@ -36,13 +35,12 @@ from bitriver_lint.graph import (
 from bitriver_lint.loaders.compose import short_port
 from bitriver_lint.loaders.interpolate import interpolate
 from bitriver_lint.loaders.systemd import (
-    EXEC_PREFIX,
     ContainerRun,
     SystemdDirectory,
     Unit,
     container_run,
+    exec_words,
     located_assignments,
-    shell_command,
 )
 from bitriver_lint.model import Diagnostic, Located, Location, Unknown, port_number
 from bitriver_lint.roles import FULLY_KNOWN_PORTS, role_from_image, role_from_name
@@ -84,15 +82,9 @@ def _exec_start(unit: Unit, env: dict[str, Located[str]]) -> list[str]:
     directive = unit.last("Service", "ExecStart")
     if directive is None:
         return []
-    text = EXEC_PREFIX.sub("", directive.value.strip())
     known = {k: v.value for k, v in env.items() if isinstance(v.value, str)}
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
-    words = shell_command(words, known) or words
     out: list[str] = []
-    for word in words:
+    for word in exec_words(directive.value, known):
         resolved = interpolate(word, known) if "$" in word else word
         out.append(resolved.raw if isinstance(resolved, Unknown) else str(resolved))
     return out

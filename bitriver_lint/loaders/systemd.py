@@ -257,6 +257,17 @@ def shell_command(words: list[str], variables: dict[str, str]) -> list[str] | No
     return tokens[1:] if tokens[0] == "exec" else tokens
 
 
+def exec_words(value: str, variables: dict[str, str]) -> list[str]:
+    """An ExecStart= value split into the words of the command it runs: its special-executable
+    prefixes dropped, and a shell running one simple command seen through (``shell_command``)."""
+    text = EXEC_PREFIX.sub("", value.strip())
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    return shell_command(words, variables) or words
+
+
 def container_run(command: list[str]) -> ContainerRun | None:
     """The container an ExecStart command line (split into words) runs, if it is one."""
     if len(command) < 3 or posixpath.basename(command[0]).lower() not in _ENGINES:
@@ -628,12 +639,7 @@ def _container_env_refs(unit: Unit, ws: Workspace, directory: str) -> list[EnvFi
     exec_start = unit.last("Service", "ExecStart")
     if exec_start is None:
         return []
-    text = EXEC_PREFIX.sub("", exec_start.value.strip())
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
-    run = container_run(shell_command(words, {}) or words)
+    run = container_run(exec_words(exec_start.value, {}))
     if run is None:
         return []
     workdir = unit.last("Service", "WorkingDirectory")
